@@ -1,0 +1,103 @@
+package verify
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"unsafe"
+)
+
+// Encoding is how a scheme writes a signature in its header.
+type Encoding uint8
+
+const (
+	// Hex is hexadecimal; decoding accepts either case.
+	Hex Encoding = iota + 1
+	// Base64 is base64; decoding accepts the standard and the URL-safe
+	// alphabets, with or without padding. Encoding writes standard, padded
+	// base64.
+	Base64
+)
+
+// String returns "hex" or "base64".
+func (e Encoding) String() string {
+	switch e {
+	case Hex:
+		return "hex"
+	case Base64:
+		return "base64"
+	}
+	return "unknown"
+}
+
+// MaxSignatureSize is the largest decoded signature: an HMAC-SHA512 or an
+// Ed25519 signature.
+const MaxSignatureSize = 64
+
+// Decode decodes src into dst (which must hold [MaxSignatureSize] bytes) and
+// returns the number of bytes written. It returns false when src is not
+// valid in the encoding or decodes to more than [MaxSignatureSize] bytes.
+// It does not allocate.
+func (e Encoding) Decode(dst []byte, src string) (int, bool) {
+	switch e {
+	case Hex:
+		if len(src)%2 != 0 || len(src)/2 > len(dst) || len(src) == 0 {
+			return 0, false
+		}
+		for i := 0; i < len(src); i += 2 {
+			hi, ok1 := unhex(src[i])
+			lo, ok2 := unhex(src[i+1])
+			if !ok1 || !ok2 {
+				return 0, false
+			}
+			dst[i/2] = hi<<4 | lo
+		}
+		return len(src) / 2, true
+	case Base64:
+		// Trim padding and decode raw: accepts padded and unpadded input.
+		for len(src) > 0 && src[len(src)-1] == '=' {
+			src = src[:len(src)-1]
+		}
+		if len(src) == 0 || base64.RawStdEncoding.DecodedLen(len(src)) > len(dst) {
+			return 0, false
+		}
+		enc := base64.RawStdEncoding
+		for i := 0; i < len(src); i++ {
+			if src[i] == '-' || src[i] == '_' {
+				enc = base64.RawURLEncoding
+				break
+			}
+		}
+		// The decoder only reads src; viewing the string's bytes saves a
+		// copy (and an allocation) per signature.
+		n, err := enc.Decode(dst, unsafe.Slice(unsafe.StringData(src), len(src)))
+		if err != nil {
+			return 0, false
+		}
+		return n, true
+	}
+	return 0, false
+}
+
+// AppendEncode appends the encoding of src to dst: lowercase hex, or
+// standard padded base64.
+func (e Encoding) AppendEncode(dst, src []byte) []byte {
+	switch e {
+	case Hex:
+		return hex.AppendEncode(dst, src)
+	case Base64:
+		return base64.StdEncoding.AppendEncode(dst, src)
+	}
+	return dst
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

@@ -1,0 +1,88 @@
+package verify
+
+import (
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+const redacted = "verify.Secret(REDACTED)"
+
+// Secret is a key for HMAC verification. Its String, GoString, Format and
+// LogValue methods print a fixed redaction, so a stray log line or %+v
+// cannot leak it. The zero Secret is empty and is rejected wherever a secret
+// is required.
+type Secret struct {
+	key []byte
+}
+
+// NewSecret returns a Secret whose key is the raw bytes of s, as Stripe,
+// GitHub, Shopify and Slack use their signing secrets (a Stripe "whsec_"
+// secret is used whole, prefix included). It returns [ErrEmptySecret] when
+// s is empty.
+func NewSecret(s string) (Secret, error) {
+	if s == "" {
+		return Secret{}, ErrEmptySecret
+	}
+	return Secret{key: []byte(s)}, nil
+}
+
+// SecretFromBytes returns a Secret holding a copy of key. It returns
+// [ErrEmptySecret] when key is empty.
+func SecretFromBytes(key []byte) (Secret, error) {
+	if len(key) == 0 {
+		return Secret{}, ErrEmptySecret
+	}
+	return Secret{key: append([]byte(nil), key...)}, nil
+}
+
+// WhsecPrefix is the prefix of Standard Webhooks and Svix secrets.
+const WhsecPrefix = "whsec_"
+
+// ParseWhsec decodes a Standard Webhooks or Svix secret: "whsec_" followed by
+// base64 (the prefix is optional, as the reference libraries accept both).
+// The key is the decoded bytes. It returns [ErrEmptySecret] for an empty
+// secret and an error wrapping [ErrInvalidSecret] when the rest is not
+// base64.
+func ParseWhsec(s string) (Secret, error) {
+	b64 := strings.TrimPrefix(s, WhsecPrefix)
+	if b64 == "" {
+		return Secret{}, ErrEmptySecret
+	}
+	key, err := decodeBase64Loose(b64)
+	if err != nil || len(key) == 0 {
+		return Secret{}, fmt.Errorf("%w: a Standard Webhooks secret is %q followed by base64; copy it whole from the sender's dashboard", ErrInvalidSecret, WhsecPrefix)
+	}
+	return Secret{key: key}, nil
+}
+
+// decodeBase64Loose decodes standard or URL-safe base64, padded or not.
+func decodeBase64Loose(s string) ([]byte, error) {
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	return enc.DecodeString(strings.TrimRight(s, "="))
+}
+
+// IsZero reports whether s holds no key.
+func (s Secret) IsZero() bool { return len(s.key) == 0 }
+
+// Len returns the key length in bytes.
+func (s Secret) Len() int { return len(s.key) }
+
+// String returns a fixed redaction.
+func (Secret) String() string { return redacted }
+
+// GoString returns a fixed redaction.
+func (Secret) GoString() string { return redacted }
+
+// Format prints a fixed redaction for every verb.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// LogValue returns a fixed redaction, so slog never records the key.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalText returns a fixed redaction, so encoders never record the key.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
