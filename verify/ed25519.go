@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +14,10 @@ const (
 	PublicKeyPrefix  = "whpk_"
 	PrivateKeyPrefix = "whsk_"
 )
+
+// maxPooledMessage is the largest signed-content buffer an [Ed25519] keeps
+// for reuse.
+const maxPooledMessage = 64 << 10
 
 // Ed25519 verifies Ed25519 signatures under one or more public keys, as the
 // Standard Webhooks "v1a" scheme and Discord interactions use.
@@ -50,8 +55,12 @@ func (v *Ed25519) Match(m *Message, sigs *Signatures) (int, error) {
 	bp := v.bufs.Get().(*[]byte)
 	msg := m.AppendTo((*bp)[:0])
 	defer func() {
-		*bp = msg[:0]
-		v.bufs.Put(bp)
+		// Keep only modest buffers: one huge body must not pin its copy
+		// in the pool.
+		if cap(msg) <= maxPooledMessage {
+			*bp = msg[:0]
+			v.bufs.Put(bp)
+		}
 	}()
 	for i, k := range v.keys {
 		for j := 0; j < sigs.Len(); j++ {
@@ -89,6 +98,13 @@ func ParseEd25519PrivateKey(s string) (ed25519.PrivateKey, error) {
 	}
 	if len(key) == ed25519.SeedSize {
 		return ed25519.NewKeyFromSeed(key), nil
+	}
+	// A 64-byte key is seed||public key. Reject a public half that does not
+	// belong to the seed: signing under it yields invalid signatures, and
+	// two signatures of one message under different public halves reveal
+	// the private scalar.
+	if !bytes.Equal(ed25519.NewKeyFromSeed(key[:ed25519.SeedSize])[ed25519.SeedSize:], key[ed25519.SeedSize:]) {
+		return nil, fmt.Errorf("%w: the last 32 bytes of a 64-byte Ed25519 private key must be the public key of its first 32 bytes", ErrInvalidSecret)
 	}
 	return ed25519.PrivateKey(key), nil
 }

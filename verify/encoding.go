@@ -13,8 +13,8 @@ const (
 	// Hex is hexadecimal; decoding accepts either case.
 	Hex Encoding = iota + 1
 	// Base64 is base64; decoding accepts the standard and the URL-safe
-	// alphabets, with or without padding. Encoding writes standard, padded
-	// base64.
+	// alphabets (not mixed), with correct padding or none, and rejects line
+	// breaks. Encoding writes standard, padded base64.
 	Base64
 )
 
@@ -28,6 +28,13 @@ func (e Encoding) String() string {
 	}
 	return "unknown"
 }
+
+// Strict decoders reject non-zero trailing bits, so one MAC has exactly one
+// accepted encoding (no malleable signatures).
+var (
+	rawStd = base64.RawStdEncoding.Strict()
+	rawURL = base64.RawURLEncoding.Strict()
+)
 
 // MaxSignatureSize is the largest decoded signature: an HMAC-SHA512 or an
 // Ed25519 signature.
@@ -53,18 +60,27 @@ func (e Encoding) Decode(dst []byte, src string) (int, bool) {
 		}
 		return len(src) / 2, true
 	case Base64:
-		// Trim padding and decode raw: accepts padded and unpadded input.
+		// Trim padding and decode raw: accepts padded and unpadded input,
+		// but only the padding that completes the last quantum.
+		pads := 0
 		for len(src) > 0 && src[len(src)-1] == '=' {
 			src = src[:len(src)-1]
+			pads++
+		}
+		if pads > 0 && (pads > 2 || (len(src)+pads)%4 != 0) {
+			return 0, false
 		}
 		if len(src) == 0 || base64.RawStdEncoding.DecodedLen(len(src)) > len(dst) {
 			return 0, false
 		}
-		enc := base64.RawStdEncoding
+		enc := rawStd
 		for i := 0; i < len(src); i++ {
-			if src[i] == '-' || src[i] == '_' {
-				enc = base64.RawURLEncoding
-				break
+			switch src[i] {
+			case '-', '_':
+				enc = rawURL
+			case '\r', '\n':
+				// encoding/base64 skips line breaks; a signature has none.
+				return 0, false
 			}
 		}
 		// The decoder only reads src; viewing the string's bytes saves a

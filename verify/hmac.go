@@ -91,7 +91,7 @@ func NewHMAC(alg Algorithm, secrets ...Secret) (*HMAC, error) {
 		if s.IsZero() {
 			return nil, ErrEmptySecret
 		}
-		key := s.key
+		key := s.bytes()
 		h.pools[i] = &sync.Pool{New: func() any {
 			return &macState{h: hmac.New(newHash, key)}
 		}}
@@ -105,7 +105,7 @@ func (h *HMAC) Algorithm() Algorithm { return h.alg }
 // Secrets returns how many secrets h verifies against.
 func (h *HMAC) Secrets() int { return len(h.pools) }
 
-// sum computes the MAC of m under secret i into st.sum and returns it.
+// mac computes the MAC of m under st's key into st.sum and returns it.
 func (st *macState) mac(m *Message) []byte {
 	st.h.Reset()
 	for _, p := range m.Prefix {
@@ -129,7 +129,8 @@ func (st *macState) writeString(s string) {
 }
 
 // AppendSum appends the MAC of m under secret i (0 is the first secret)
-// to dst. Signers use the first secret.
+// to dst. Signers use the first secret. It panics when i is not in
+// [0, h.Secrets()).
 func (h *HMAC) AppendSum(dst []byte, i int, m *Message) []byte {
 	st := h.pools[i].Get().(*macState)
 	dst = append(dst, st.mac(m)...)

@@ -1,10 +1,15 @@
 package verify
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // JSONField returns the value at path in a JSON object body, reading only as
 // far as it must: path[0] is a key of the top-level object, path[1] a key of
-// the object under it, and so on. A string value is returned unescaped; a
+// the object under it, and so on. A string value is returned unescaped,
+// with invalid UTF-8 replaced by U+FFFD as encoding/json does; a
 // number, true, false or null is returned as written. It reports false when
 // body is not a JSON object, the path is absent, or the value is an object
 // or array. The first occurrence of a key wins.
@@ -82,63 +87,101 @@ func (s *jsonScanner) eat(c byte) bool {
 }
 
 // str scans a string at s.i and returns the bounds of its contents and
-// whether it holds escapes.
+// whether it holds escapes. A raw control character makes it malformed.
 func (s *jsonScanner) str() (start, end int, esc, ok bool) {
 	if !s.eat('"') {
 		return 0, 0, false, false
 	}
 	start = s.i
-	for s.i < len(s.b) {
-		switch c := s.b[s.i]; {
-		case c == '\\':
-			esc = true
-			s.i += 2
-		case c == '"':
-			end = s.i
-			s.i++
-			return start, end, esc, true
-		case c < 0x20:
+	end, ok = closingQuote(s.b, start)
+	if !ok {
+		return 0, 0, false, false
+	}
+	raw := s.b[start:end]
+	for _, c := range raw {
+		if c < 0x20 {
 			return 0, 0, false, false
-		default:
-			s.i++
 		}
 	}
-	return 0, 0, false, false
+	s.i = end + 1
+	return start, end, bytes.IndexByte(raw, '\\') >= 0, true
 }
 
-// skipValue skips one value of any kind without recursion.
+// closingQuote returns the index of the quote that ends the string whose
+// contents start at from. It jumps from quote to quote with
+// bytes.IndexByte (vectorised) instead of stepping byte by byte, which is
+// most of the cost of skipping a large body; a quote preceded by an odd run
+// of backslashes is escaped. Each backslash is counted at most once, so the
+// scan stays linear.
+func closingQuote(b []byte, from int) (int, bool) {
+	for i := from; ; {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return 0, false
+		}
+		q := i + j
+		n := 0
+		for k := q - 1; k >= from && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q, true
+		}
+		i = q + 1
+	}
+}
+
+// structural marks the bytes skipValue must look at; it steps over all
+// others in a tight loop.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true, ',': true}
+
+// skipValue skips one value of any kind without recursion. Strings inside
+// skipped values are not checked for control characters: the body was
+// verified, and only the returned value must be well formed.
 func (s *jsonScanner) skipValue() bool {
-	depth := 0
-	for s.i < len(s.b) {
-		switch c := s.b[s.i]; c {
+	b, i, start, depth := s.b, s.i, s.i, 0
+	for i < len(b) {
+		c := b[i]
+		if !structural[c] {
+			i++
+			continue
+		}
+		switch c {
 		case '"':
-			if _, _, _, ok := s.str(); !ok {
+			q, ok := closingQuote(b, i+1)
+			if !ok {
 				return false
+			}
+			i = q + 1
+			if depth == 0 {
+				s.i = i
+				return true
 			}
 		case '{', '[':
 			depth++
-			s.i++
+			i++
 		case '}', ']':
 			if depth == 0 {
-				return true // end of the enclosing object: caller sees it
+				// End of the enclosing object, which the caller sees;
+				// an empty value is an error.
+				s.i = i
+				return i > start
 			}
 			depth--
-			s.i++
+			i++
+			if depth == 0 {
+				s.i = i
+				return true
+			}
 		case ',':
 			if depth == 0 {
-				return true
+				s.i = i
+				return i > start
 			}
-			s.i++
-		default:
-			s.i++
-		}
-		if depth == 0 && s.i > 0 {
-			switch s.b[s.i-1] {
-			case '"', '}', ']':
-				return true
-			}
+			i++
 		}
 	}
+	s.i = i
 	return depth == 0
 }
 
@@ -153,7 +196,9 @@ func (s *jsonScanner) scalar() (string, bool) {
 		if !ok {
 			return "", false
 		}
-		if !esc {
+		// Invalid UTF-8 takes the slow path too, so that it is replaced
+		// with U+FFFD exactly as encoding/json does for the handler.
+		if !esc && utf8.Valid(s.b[start:end]) {
 			return string(s.b[start:end]), true
 		}
 		var out string
@@ -170,13 +215,13 @@ func (s *jsonScanner) scalar() (string, bool) {
 			}
 			s.i++
 		}
-		return string(s.b[start:s.i]), true
+		return "", false // truncated: an object cannot end here
 	}
 	return "", false
 }
 
 func keyEquals(raw []byte, esc bool, key string) bool {
-	if !esc {
+	if !esc && utf8.Valid(raw) {
 		return string(raw) == key
 	}
 	var k string

@@ -14,7 +14,20 @@ const redacted = "verify.Secret(REDACTED)"
 // cannot leak it. The zero Secret is empty and is rejected wherever a secret
 // is required.
 type Secret struct {
-	key []byte
+	// key points to a string, not a slice or struct: fmt prints a struct
+	// that holds a Secret in an unexported field (where it cannot call
+	// Format) by reflection, and it dereferences pointers to slices and
+	// structs for verbs such as %s, but prints only the address of a
+	// pointer to a string.
+	key *string
+}
+
+// bytes returns a copy of the key; nil for the zero Secret.
+func (s Secret) bytes() []byte {
+	if s.key == nil {
+		return nil
+	}
+	return []byte(*s.key)
 }
 
 // NewSecret returns a Secret whose key is the raw bytes of s, as Stripe,
@@ -25,7 +38,7 @@ func NewSecret(s string) (Secret, error) {
 	if s == "" {
 		return Secret{}, ErrEmptySecret
 	}
-	return Secret{key: []byte(s)}, nil
+	return Secret{key: &s}, nil
 }
 
 // SecretFromBytes returns a Secret holding a copy of key. It returns
@@ -34,7 +47,8 @@ func SecretFromBytes(key []byte) (Secret, error) {
 	if len(key) == 0 {
 		return Secret{}, ErrEmptySecret
 	}
-	return Secret{key: append([]byte(nil), key...)}, nil
+	k := string(key)
+	return Secret{key: &k}, nil
 }
 
 // WhsecPrefix is the prefix of Standard Webhooks and Svix secrets.
@@ -54,7 +68,8 @@ func ParseWhsec(s string) (Secret, error) {
 	if err != nil || len(key) == 0 {
 		return Secret{}, fmt.Errorf("%w: a Standard Webhooks secret is %q followed by base64; copy it whole from the sender's dashboard", ErrInvalidSecret, WhsecPrefix)
 	}
-	return Secret{key: key}, nil
+	k := string(key)
+	return Secret{key: &k}, nil
 }
 
 // decodeBase64Loose decodes standard or URL-safe base64, padded or not.
@@ -67,10 +82,15 @@ func decodeBase64Loose(s string) ([]byte, error) {
 }
 
 // IsZero reports whether s holds no key.
-func (s Secret) IsZero() bool { return len(s.key) == 0 }
+func (s Secret) IsZero() bool { return s.Len() == 0 }
 
 // Len returns the key length in bytes.
-func (s Secret) Len() int { return len(s.key) }
+func (s Secret) Len() int {
+	if s.key == nil {
+		return 0
+	}
+	return len(*s.key)
+}
 
 // String returns a fixed redaction.
 func (Secret) String() string { return redacted }

@@ -25,11 +25,13 @@ func (w Window) Check(ts, now time.Time) error {
 	if future <= 0 {
 		future = DefaultTolerance
 	}
-	d := now.Sub(ts)
-	if d > past {
+	// Compare instants rather than now.Sub(ts): Sub saturates at the
+	// limits of Duration, and negating the saturated minimum overflows, so a
+	// timestamp centuries ahead would otherwise pass as "not too new".
+	if ts.Before(now.Add(-past)) {
 		return ErrTimestampTooOld
 	}
-	if -d > future {
+	if ts.After(now.Add(future)) {
 		return ErrTimestampTooNew
 	}
 	return nil

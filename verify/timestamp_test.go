@@ -1,0 +1,98 @@
+package verify_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+func TestWindowCheck(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	custom := verify.Window{Past: 10 * time.Second, Future: 2 * time.Second}
+	def := verify.DefaultTolerance
+	tests := []struct {
+		name string
+		w    verify.Window
+		ts   time.Time
+		want error
+	}{
+		{"now", custom, now, nil},
+		{"exactly Past old", custom, now.Add(-10 * time.Second), nil},
+		{"one ns past Past", custom, now.Add(-10*time.Second - 1), verify.ErrTimestampTooOld},
+		{"exactly Future ahead", custom, now.Add(2 * time.Second), nil},
+		{"one ns past Future", custom, now.Add(2*time.Second + 1), verify.ErrTimestampTooNew},
+		{"zero window: exactly default old", verify.Window{}, now.Add(-def), nil},
+		{"zero window: one ns older", verify.Window{}, now.Add(-def - 1), verify.ErrTimestampTooOld},
+		{"zero window: exactly default ahead", verify.Window{}, now.Add(def), nil},
+		{"zero window: one ns newer", verify.Window{}, now.Add(def + 1), verify.ErrTimestampTooNew},
+		{"negative Past uses default", verify.Window{Past: -time.Hour, Future: time.Second}, now.Add(-def - 1), verify.ErrTimestampTooOld},
+		{"negative Past keeps default inside", verify.Window{Past: -time.Hour, Future: time.Second}, now.Add(-def), nil},
+		{"negative Future uses default", verify.Window{Past: time.Second, Future: -1}, now.Add(def + 1), verify.ErrTimestampTooNew},
+		{"only Past set: Future defaults", verify.Window{Past: time.Hour}, now.Add(def + 1), verify.ErrTimestampTooNew},
+		{"only Future set: Past defaults", verify.Window{Future: time.Hour}, now.Add(-def - 1), verify.ErrTimestampTooOld},
+		{"zero time is too old", verify.Window{}, time.Time{}, verify.ErrTimestampTooOld},
+		{"unix epoch is too old", verify.Window{}, time.Unix(0, 0), verify.ErrTimestampTooOld},
+		{"centuries ahead is too new", verify.Window{}, time.Unix(999999999999999, 0), verify.ErrTimestampTooNew},
+		{"centuries ahead, huge window", verify.Window{Past: 1<<63 - 1, Future: 1<<63 - 1}, time.Unix(999999999999999, 0), verify.ErrTimestampTooNew},
+		{"millennia behind, huge window", verify.Window{Past: 1<<63 - 1, Future: 1<<63 - 1}, time.Unix(-999999999999999, 0), verify.ErrTimestampTooOld},
+		{"other time zone, same instant", custom, now.In(time.FixedZone("X", 5*3600)), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.w.Check(tc.ts, now); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+				t.Errorf("Check = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseUnix(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		want  int64
+		valid bool
+	}{
+		{"typical", "1614265330", 1614265330, true},
+		{"zero", "0", 0, true},
+		{"leading zeros", "0001614265330", 1614265330, true},
+		{"max digits", "999999999999999", 999999999999999, true},
+		{"too many digits", "1000000000000000", 0, false},
+		{"too many zeros", "0000000000000001", 0, false},
+		{"empty", "", 0, false},
+		{"plus sign", "+1614265330", 0, false},
+		{"minus sign", "-1614265330", 0, false},
+		{"leading space", " 1614265330", 0, false},
+		{"trailing space", "1614265330 ", 0, false},
+		{"trailing newline", "1614265330\n", 0, false},
+		{"letters", "16142a5330", 0, false},
+		{"hex", "0x60380ef2", 0, false},
+		{"fraction", "1614265330.5", 0, false},
+		{"exponent", "1.6e9", 0, false},
+		{"underscore", "1_614_265_330", 0, false},
+		{"non-ascii digit", "１６１４", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := verify.ParseUnix(tc.in)
+			gotMs, errMs := verify.ParseUnixMilli(tc.in)
+			if !tc.valid {
+				if !errors.Is(err, verify.ErrMalformedTimestamp) || !errors.Is(errMs, verify.ErrMalformedTimestamp) {
+					t.Errorf("ParseUnix, ParseUnixMilli errors = %v, %v; want ErrMalformedTimestamp", err, errMs)
+				}
+				if !got.IsZero() || !gotMs.IsZero() {
+					t.Errorf("failed parse returned non-zero times %v, %v", got, gotMs)
+				}
+				return
+			}
+			if err != nil || !got.Equal(time.Unix(tc.want, 0)) {
+				t.Errorf("ParseUnix = %v, %v; want %v", got, err, time.Unix(tc.want, 0))
+			}
+			if errMs != nil || !gotMs.Equal(time.UnixMilli(tc.want)) {
+				t.Errorf("ParseUnixMilli = %v, %v; want %v", gotMs, errMs, time.UnixMilli(tc.want))
+			}
+		})
+	}
+}
