@@ -1,0 +1,203 @@
+package dedupetest_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/dedupe/dedupetest"
+)
+
+// mapStore is a small reference Store, written independently of
+// dedupe.Memory. Its bug field switches on one deliberate contract
+// violation, to prove that Run catches it.
+type mapStore struct {
+	mu   sync.Mutex
+	recs map[string]mapRec
+	now  func() time.Time
+	bug  string
+}
+
+type mapRec struct {
+	token   string
+	expires time.Time
+	seen    bool
+}
+
+func newMapStore(now func() time.Time, bug string) *mapStore {
+	return &mapStore{recs: map[string]mapRec{}, now: now, bug: bug}
+}
+
+func (s *mapStore) check(ctx context.Context, key, token string, ttl time.Duration, withTTL bool) error {
+	if err := ctx.Err(); err != nil && s.bug != "ignore-ctx" {
+		return err
+	}
+	switch {
+	case key == "" && s.bug != "empty-key-ok":
+		return dedupe.ErrEmptyKey
+	case token == "":
+		return dedupe.ErrEmptyToken
+	case withTTL && ttl <= 0:
+		return dedupe.ErrInvalidTTL
+	}
+	return nil
+}
+
+func (s *mapStore) held(key string) (mapRec, bool) {
+	r, ok := s.recs[key]
+	if s.bug == "no-expiry" {
+		return r, ok
+	}
+	return r, ok && s.now().Before(r.expires)
+}
+
+func (s *mapStore) Reserve(ctx context.Context, key, token string, ttl time.Duration) (dedupe.Status, error) {
+	if err := s.check(ctx, key, token, ttl, true); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	r, ok := s.held(key)
+	if s.bug == "racy-reserve" {
+		// Check and set in two critical sections: not atomic.
+		s.mu.Unlock()
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	switch {
+	case ok && r.seen:
+		return dedupe.Seen, nil
+	case ok:
+		return dedupe.Pending, nil
+	}
+	s.recs[key] = mapRec{token: token, expires: s.now().Add(ttl)}
+	return dedupe.Reserved, nil
+}
+
+func (s *mapStore) Commit(ctx context.Context, key, token string, ttl time.Duration) error {
+	if err := s.check(ctx, key, token, ttl, true); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.held(key)
+	if s.bug == "expired-owner-commits" {
+		r, ok = s.recs[key]
+	}
+	if !ok || (r.token != token && s.bug != "commit-any-token") {
+		return dedupe.ErrNotOwner
+	}
+	r.seen = true
+	if s.bug != "commit-keeps-ttl" {
+		r.expires = s.now().Add(ttl)
+	}
+	s.recs[key] = r
+	return nil
+}
+
+func (s *mapStore) Release(ctx context.Context, key, token string) error {
+	if err := s.check(ctx, key, token, 0, false); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.recs[key]; ok && (r.token == token || s.bug == "release-any-token") {
+		delete(s.recs, key)
+	}
+	return nil
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func runMapStore(t *testing.T, bug string) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	dedupetest.Run(t, func(*testing.T) dedupe.Store {
+		return newMapStore(clk.Now, bug)
+	}, dedupetest.WithAdvance(clk.Advance), dedupetest.WithGoroutines(8))
+}
+
+// TestRunReferenceStore checks that a correct store passes the kit, with a
+// fake clock and in real time.
+func TestRunReferenceStore(t *testing.T) {
+	t.Run("FakeClock", func(t *testing.T) { runMapStore(t, "") })
+	t.Run("RealTime", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("waits for real TTLs")
+		}
+		dedupetest.Run(t, func(*testing.T) dedupe.Store {
+			return newMapStore(time.Now, "")
+		}, dedupetest.WithShortTTL(20*time.Millisecond))
+	})
+}
+
+const bugEnv = "DEDUPETEST_BUG"
+
+// TestBrokenStoreHelper runs the kit against a broken store; it does
+// something only when TestRunCatchesBrokenStores starts it in a child
+// process, because a failing kit fails the test that runs it.
+func TestBrokenStoreHelper(t *testing.T) {
+	bug := os.Getenv(bugEnv)
+	if bug == "" {
+		t.Skip("run by TestRunCatchesBrokenStores")
+	}
+	runMapStore(t, bug)
+}
+
+// TestRunCatchesBrokenStores runs the kit against stores that each break
+// one rule, in a child process, and checks that the kit fails with the
+// subtest that covers the rule.
+func TestRunCatchesBrokenStores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process per broken store")
+	}
+	tests := []struct {
+		bug      string
+		subtests []string // each must be reported as failed
+	}{
+		{"racy-reserve", []string{"ReserveContention"}},
+		{"release-any-token", []string{"ReleaseByOtherToken", "ExpiredOwnerCannotCommitOrRelease"}},
+		{"commit-any-token", []string{"CommitByOtherToken"}},
+		{"no-expiry", []string{"PendingExpires", "SeenExpires"}},
+		{"commit-keeps-ttl", []string{"CommitReplacesTTL", "SeenExpires"}},
+		{"expired-owner-commits", []string{"ExpiredOwnerCannotCommitOrRelease"}},
+		{"empty-key-ok", []string{"InvalidArguments"}},
+		{"ignore-ctx", []string{"ContextDone"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.bug, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenStoreHelper$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), bugEnv+"="+tc.bug)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the kit passed a store with bug %q:\n%s", tc.bug, out)
+			}
+			for _, name := range tc.subtests {
+				if want := "--- FAIL: TestBrokenStoreHelper/" + name + " "; !strings.Contains(string(out), want) {
+					t.Errorf("bug %q: subtest %s did not fail; output:\n%s", tc.bug, name, out)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,49 @@
+package dedupe_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hookguard/hookguard/dedupe"
+)
+
+// Example shows the life of one event that Stripe delivers several times:
+// the first enqueue fails and is released, the sender's retry is taken in
+// and committed, and a later duplicate is recognised.
+func Example() {
+	ctx := context.Background()
+	store := dedupe.NewMemory(dedupe.WithMaxEntries(100_000))
+	const key = "stripe:evt_1NqX3f2eZvKYlo2CjZ1b2c3d"
+
+	// Delivery 1 reserves the event ID before enqueueing it.
+	st, _ := store.Reserve(ctx, key, "delivery-1", 30*time.Second)
+	fmt.Println("delivery 1:", st)
+
+	// A copy arrives while delivery 1 is still enqueueing: answer 409.
+	st, _ = store.Reserve(ctx, key, "delivery-2", 30*time.Second)
+	fmt.Println("delivery 2:", st)
+
+	// Delivery 1's enqueue failed: release, so the sender's retry gets in.
+	_ = store.Release(ctx, key, "delivery-1")
+
+	// The retry reserves, enqueues and commits for the sender's retry horizon.
+	st, _ = store.Reserve(ctx, key, "delivery-3", 30*time.Second)
+	fmt.Println("delivery 3:", st)
+	if err := store.Commit(ctx, key, "delivery-3", 72*time.Hour); err != nil {
+		fmt.Println("commit:", err)
+	}
+
+	// Any later copy is a duplicate: answer 200 and do nothing.
+	st, _ = store.Reserve(ctx, key, "delivery-4", 30*time.Second)
+	fmt.Println("delivery 4:", st)
+
+	// A delivery that no longer holds the key cannot confirm it.
+	fmt.Println("late commit:", store.Commit(ctx, key, "delivery-1", 72*time.Hour))
+	// Output:
+	// delivery 1: reserved
+	// delivery 2: pending
+	// delivery 3: reserved
+	// delivery 4: seen
+	// late commit: dedupe: reservation is not held by this token
+}
