@@ -1,0 +1,51 @@
+// Package providers holds hookguard's signature presets: one verifier per
+// webhook sender, built from the primitives of package verify.
+//
+// Each preset knows where its sender puts the signature, which bytes it
+// signs, how the secret is used, where the event ID and type are, and which
+// handshake it must answer. All of them implement [Provider]; pick one by
+// constructor, or by name with [New]:
+//
+//	p, err := providers.NewStripe(os.Getenv("STRIPE_WEBHOOK_SECRET"))
+//	// or: p, err := providers.New("stripe", secret)
+//	d, err := p.Verify(verify.Request{Header: r.Header, Body: body}, time.Now())
+//
+// # Presets
+//
+//	name              signature header       algorithm                             signed bytes  event ID                             event type
+//	----------------  ---------------------  ------------------------------------  ------------  -----------------------------------  ---------------------
+//	stripe            Stripe-Signature       HMAC-SHA256 hex, v1=                  t.body        body id                              body type
+//	github            X-Hub-Signature-256    HMAC-SHA256 hex, sha256=              body          X-GitHub-Delivery                    X-GitHub-Event
+//	shopify           X-Shopify-Hmac-Sha256  HMAC-SHA256 base64                    body          X-Shopify-Event-Id (or -Webhook-Id)  X-Shopify-Topic
+//	slack             X-Slack-Signature      HMAC-SHA256 hex, v0=                  v0:ts:body    body event_id                        body type, event.type
+//	standardwebhooks  webhook-signature      v1 HMAC-SHA256 / v1a Ed25519, base64  id.ts.body    webhook-id                           body type
+//	svix              svix-signature         as standardwebhooks                   id.ts.body    svix-id                              body type
+//
+// Stripe, Slack, Standard Webhooks and Svix sign a timestamp, which must
+// lie within [verify.DefaultTolerance] of now in both directions (see
+// [WithTolerance]). GitHub and Shopify sign neither a timestamp nor the ID
+// header, so their deliveries are marked [verify.Delivery.Replayable]:
+// dedupe them on [verify.Delivery.Digest]. Slack's url_verification
+// handshake is answered through [verify.Delivery.Reply], and only after
+// its signature verified.
+//
+// # Secrets and rotation
+//
+// The positional secret signs and verifies; each [WithSecret] adds one more
+// that verifies, and [verify.Delivery.Secret] says which one matched, so an
+// old secret can be retired once it stops matching. An empty secret is
+// always a construction error: no preset reads "no secret" as "do not
+// verify". [InsecureSkipVerification] exists for local development only.
+//
+// # Errors
+//
+// Verify returns a [*verify.Error] that wraps one of the sentinels of
+// package verify (match them with [errors.Is]) and carries the HTTP status
+// to answer with. Its text says what to check; it never contains a
+// computed signature, a secret or the body, so it is safe to send back.
+//
+// # Signing
+//
+// Every preset can also sign an [Outgoing] delivery the way its sender
+// does, so that tests and tools can produce requests that verify.
+package providers

@@ -1,0 +1,73 @@
+package providers
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+// hdr builds a canonical http.Header from name/value pairs; a name may
+// repeat to produce several lines.
+func hdr(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+func request(h http.Header, body string) verify.Request {
+	return verify.Request{Method: http.MethodPost, Header: h, Body: []byte(body)}
+}
+
+// wantErr fails unless err wraps want and is a *verify.Error of provider
+// name whose text holds no secret.
+func wantErr(t *testing.T, err, want error, name string) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("err = %v, want nil", err)
+		}
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+	var ve *verify.Error
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %T, want *verify.Error", err)
+	}
+	if ve.Provider != name {
+		t.Errorf("Provider = %q, want %q", ve.Provider, name)
+	}
+	if ve.Status != verify.StatusCode(want) {
+		t.Errorf("Status = %d, want %d", ve.Status, verify.StatusCode(want))
+	}
+	if ve.Reason == "" {
+		t.Error("empty Reason")
+	}
+}
+
+// signed signs body with p and returns the request and its headers.
+func signed(t *testing.T, p Provider, o Outgoing) verify.Request {
+	t.Helper()
+	h, err := p.Sign(o)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return verify.Request{Method: http.MethodPost, Header: h, Body: o.Body}
+}
+
+var t0 = time.Unix(1700000000, 0)
+
+func mustNew(t testing.TB, name, secret string, opts ...Option) Provider {
+	t.Helper()
+	p, err := New(name, secret, opts...)
+	if err != nil {
+		t.Fatalf("New(%q): %v", name, err)
+	}
+	return p
+}

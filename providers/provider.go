@@ -1,0 +1,426 @@
+package providers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+// Provider is what every preset implements: it verifies requests from one
+// sender and can sign outgoing deliveries the way that sender does, for
+// tests and local tooling.
+//
+// A Provider is safe for concurrent use by multiple goroutines.
+type Provider interface {
+	// Name returns the preset's lowercase name, for example "stripe".
+	Name() string
+	// Verify checks the signature (and, where the scheme signs one, the
+	// timestamp against now) of req and returns what it learned. Every
+	// error it returns is a [*verify.Error] wrapping one of the verify
+	// sentinels.
+	Verify(req verify.Request, now time.Time) (verify.Delivery, error)
+	// Sign returns the headers the sender would send with o, including
+	// Content-Type and the signature, computed with the first secret.
+	Sign(o Outgoing) (http.Header, error)
+	// Info describes the preset.
+	Info() Info
+}
+
+// Outgoing describes a delivery to sign, for tests and command-line tools.
+type Outgoing struct {
+	// Body is the exact body to send.
+	Body []byte
+	// ID is the event ID for schemes that carry it in a header (GitHub
+	// X-GitHub-Delivery, Shopify X-Shopify-Event-Id and X-Shopify-Webhook-Id,
+	// Standard Webhooks webhook-id, Svix svix-id). Empty means a random
+	// one. Presets whose ID is in the body ignore it.
+	ID string
+	// Type is the event type for schemes that carry it in a header (GitHub
+	// X-GitHub-Event, Shopify X-Shopify-Topic). Presets whose type is in
+	// the body ignore it.
+	Type string
+	// Timestamp is the signed timestamp; zero means time.Now().
+	Timestamp time.Time
+	// Method is the HTTP method; empty means POST. None of the presets in
+	// this package signs it.
+	Method string
+	// URL is the target URL, for schemes that sign it. None of the presets
+	// in this package signs it.
+	URL string
+	// ContentType is the body's media type; empty means application/json.
+	// GitHub form deliveries use application/x-www-form-urlencoded.
+	ContentType string
+}
+
+// Info describes a preset for documentation, the README and the CLI.
+type Info struct {
+	// Name is the preset's lowercase name, for example "stripe".
+	Name string
+	// Title is the provider's display name, for example "Stripe".
+	Title string
+	// SignatureHeader is the header that carries the signature.
+	SignatureHeader string
+	// Algorithm names the algorithm and encoding, for example
+	// "HMAC-SHA256 (hex)".
+	Algorithm string
+	// Timestamped reports whether the scheme signs a timestamp, so that
+	// the replay window applies.
+	Timestamped bool
+	// IDSource says where the event ID comes from.
+	IDSource string
+	// TypeSource says where the event type comes from.
+	TypeSource string
+	// Handshake describes the handshake the preset answers, or is empty.
+	Handshake string
+}
+
+// Configuration errors returned by the constructors, besides
+// [verify.ErrEmptySecret] and [verify.ErrInvalidSecret].
+var (
+	// ErrInvalidOption means an option's value is out of range, or the
+	// option does not apply to the preset it was given to.
+	ErrInvalidOption = errors.New("providers: invalid option")
+	// ErrUnknownProvider means [New] was given a name that is not one of
+	// [Names].
+	ErrUnknownProvider = errors.New("providers: unknown provider")
+	// ErrCannotSign means the preset holds no key it can sign with, for
+	// example a Standard Webhooks verifier built from a "whpk_" public key.
+	ErrCannotSign = errors.New("providers: cannot sign")
+)
+
+// Option configures a preset. Options are created by the With functions
+// of this package and by [InsecureSkipVerification].
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	secrets   []string // positional secret first
+	window    verify.Window
+	noTime    bool
+	legacy    bool
+	insecure  bool
+	optionErr error
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithSecret adds one more accepted secret, tried after the positional one
+// and any added before it: use it while rotating a secret, or for a Stripe
+// Connect endpoint that receives events signed with two secrets. Signing
+// always uses the positional secret. [verify.Delivery.Secret] reports which
+// secret matched: 0 for the positional one, 1 for the first WithSecret, and
+// so on.
+func WithSecret(secret string) Option {
+	return optionFunc(func(c *config) { c.secrets = append(c.secrets, secret) })
+}
+
+// WithTolerance sets how far a signed timestamp may lie before now (past)
+// and after now (future). Both default to [verify.DefaultTolerance]. A value
+// of zero or less is a construction error: to accept any timestamp, use
+// [WithoutTimestampCheck] instead. Presets that sign no timestamp (GitHub,
+// Shopify) ignore it.
+func WithTolerance(past, future time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if past <= 0 || future <= 0 {
+			c.setErr(fmt.Errorf("%w: WithTolerance(%v, %v): both limits must be positive; use WithoutTimestampCheck to disable the check", ErrInvalidOption, past, future))
+			return
+		}
+		c.window = verify.Window{Past: past, Future: future}
+	})
+}
+
+// WithoutTimestampCheck accepts a signed timestamp however far it lies from
+// now. The timestamp must still be present and well formed, and it is
+// still covered by the signature. Use it only to replay stored deliveries
+// in tests; in production a captured request could be replayed forever.
+func WithoutTimestampCheck() Option {
+	return optionFunc(func(c *config) { c.noTime = true })
+}
+
+// WithLegacySHA1 makes the GitHub preset also accept the legacy
+// X-Hub-Signature header (HMAC-SHA1, "sha1=") when a request carries no
+// X-Hub-Signature-256 header. GitHub sends both; prefer SHA-256 and use this
+// only for old GitHub Enterprise Server instances. A request whose
+// X-Hub-Signature-256 header is present never falls back to SHA-1. Given to
+// any other preset, it is a construction error.
+func WithLegacySHA1() Option {
+	return optionFunc(func(c *config) { c.legacy = true })
+}
+
+// InsecureSkipVerification turns signature and timestamp checks OFF.
+//
+// DO NOT USE IN PRODUCTION: anyone who can reach the endpoint can then
+// forge any event. It exists only for local development against a sender
+// that cannot sign (a hand-written curl, a replayed fixture). Verify still
+// extracts the event ID and type and still answers handshakes, and sets
+// [verify.Delivery.Secret] to -1 so that callers can see, and log, that
+// nothing was verified; for GitHub and Shopify, [verify.Delivery.Digest] is
+// then a SHA-256 of the body. A secret must still be given to the
+// constructor.
+func InsecureSkipVerification() Option {
+	return optionFunc(func(c *config) { c.insecure = true })
+}
+
+func (c *config) setErr(err error) {
+	if c.optionErr == nil {
+		c.optionErr = err
+	}
+}
+
+// newConfig applies opts after the positional secret and checks what every
+// preset has in common.
+func newConfig(name, secret string, opts []Option) (*config, error) {
+	c := &config{secrets: []string{secret}}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(c)
+		}
+	}
+	if c.optionErr != nil {
+		return nil, fmt.Errorf("%s: %w", name, c.optionErr)
+	}
+	for i, s := range c.secrets {
+		if s == "" {
+			if i == 0 {
+				return nil, fmt.Errorf("%s: %w: pass the signing secret from the sender's dashboard", name, verify.ErrEmptySecret)
+			}
+			return nil, fmt.Errorf("%s: %w: WithSecret #%d is empty", name, verify.ErrEmptySecret, i)
+		}
+	}
+	return c, nil
+}
+
+// rejectLegacy returns an error when WithLegacySHA1 was given to a preset
+// other than GitHub.
+func (c *config) rejectLegacy(name string) error {
+	if c.legacy {
+		return fmt.Errorf("%s: %w: WithLegacySHA1 applies only to the github preset", name, ErrInvalidOption)
+	}
+	return nil
+}
+
+// hmacSecrets turns raw-string secrets into verify secrets.
+func hmacSecrets(name string, raw []string) (*verify.HMAC, error) {
+	secrets := make([]verify.Secret, len(raw))
+	for i, s := range raw {
+		sec, err := verify.NewSecret(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		secrets[i] = sec
+	}
+	return newHMAC(name, verify.SHA256, secrets)
+}
+
+func newHMAC(name string, alg verify.Algorithm, secrets []verify.Secret) (*verify.HMAC, error) {
+	h, err := verify.NewHMAC(alg, secrets...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return h, nil
+}
+
+// timing is the timestamp policy shared by the timestamped presets.
+type timing struct {
+	window verify.Window
+	check  bool
+}
+
+func newTiming(c *config) timing {
+	return timing{window: c.window, check: !c.noTime}
+}
+
+// checkTime applies the window; reason names the header for the error.
+func (t timing) checkTime(name, header string, ts, now time.Time) error {
+	if !t.check {
+		return nil
+	}
+	switch err := t.window.Check(ts, now); {
+	case errors.Is(err, verify.ErrTimestampTooOld):
+		return verify.Fail(name, err, header+" is older than the replay window allows: a replayed or very late delivery, or a slow receiver clock (check NTP)")
+	case errors.Is(err, verify.ErrTimestampTooNew):
+		return verify.Fail(name, err, header+" lies further in the future than the replay window allows: check the receiver's clock (NTP)")
+	case err != nil:
+		return verify.Fail(name, err, header+" is outside the replay window")
+	}
+	return nil
+}
+
+// Names returns the names [New] accepts, sorted.
+func Names() []string {
+	return []string{"github", "shopify", "slack", "standardwebhooks", "stripe", "svix"}
+}
+
+// New returns the preset called name (lowercase, see [Names]) for secret.
+// It returns an error wrapping [ErrUnknownProvider] for any other name.
+func New(name string, secret string, opts ...Option) (Provider, error) {
+	var (
+		p   Provider
+		err error
+	)
+	// Each case checks err itself: a nil *Stripe stored in p would make
+	// p != nil.
+	switch name {
+	case "github":
+		var g *GitHub
+		if g, err = NewGitHub(secret, opts...); err == nil {
+			p = g
+		}
+	case "shopify":
+		var s *Shopify
+		if s, err = NewShopify(secret, opts...); err == nil {
+			p = s
+		}
+	case "slack":
+		var s *Slack
+		if s, err = NewSlack(secret, opts...); err == nil {
+			p = s
+		}
+	case "standardwebhooks":
+		var s *StandardWebhooks
+		if s, err = NewStandardWebhooks(secret, opts...); err == nil {
+			p = s
+		}
+	case "stripe":
+		var s *Stripe
+		if s, err = NewStripe(secret, opts...); err == nil {
+			p = s
+		}
+	case "svix":
+		var s *StandardWebhooks
+		if s, err = NewSvix(secret, opts...); err == nil {
+			p = s
+		}
+	default:
+		err = fmt.Errorf("%w %q: use one of %s", ErrUnknownProvider, name, strings.Join(Names(), ", "))
+	}
+	return p, err
+}
+
+// header returns the values of the header named key, which must be in
+// canonical form. Headers from net/http are canonical; for a hand-built
+// map whose keys are not, it falls back to a case-insensitive scan, which
+// allocates nothing.
+func header(h http.Header, key string) []string {
+	if v, ok := h[key]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
+}
+
+// first returns the first value of the header named key, or "".
+func first(h http.Header, key string) string {
+	if v := header(h, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// single returns the value of a header that must not carry two different
+// values. Repeated identical lines (a proxy that duplicated them) are
+// accepted. ok is false when the lines differ.
+func single(h http.Header, key string) (v string, present, ok bool) {
+	vals := header(h, key)
+	if len(vals) == 0 {
+		return "", false, true
+	}
+	v = trimOWS(vals[0])
+	for _, o := range vals[1:] {
+		if trimOWS(o) != v {
+			return v, true, false
+		}
+	}
+	return v, true, true
+}
+
+// maxHeaderBytes bounds the total size of a signature header's values:
+// far above what any sender sends with [verify.MaxSignatures] entries.
+const maxHeaderBytes = 8 << 10
+
+func tooLong(vals []string) bool {
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	return n > maxHeaderBytes
+}
+
+// trimOWS trims spaces and tabs, the optional whitespace of HTTP.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// addSig decodes enc-encoded s and adds it to sigs when it decodes to
+// exactly size bytes. A truncated or padded signature is not usable: it
+// could never match, and it says the header was damaged.
+func addSig(sigs *verify.Signatures, enc verify.Encoding, s string, size int) bool {
+	var buf [verify.MaxSignatureSize]byte
+	n, ok := enc.Decode(buf[:], s)
+	if !ok || n != size {
+		return false
+	}
+	return sigs.AddRaw(buf[:n])
+}
+
+// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// outgoingTime returns o's timestamp, or now.
+func outgoingTime(o Outgoing) time.Time {
+	if o.Timestamp.IsZero() {
+		return time.Now()
+	}
+	return o.Timestamp
+}
+
+func contentType(o Outgoing) string {
+	if o.ContentType == "" {
+		return "application/json"
+	}
+	return o.ContentType
+}
+
+// randomID returns prefix followed by 32 random hex digits.
+func randomID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+).
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// uuid returns a random version 4 UUID, the form GitHub delivery IDs take.
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// jsonField wraps verify.JSONField for the body-carried IDs and types.
+func jsonField(body []byte, path ...string) string {
+	v, _ := verify.JSONField(body, path...)
+	return v
+}
