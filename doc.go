@@ -1,0 +1,108 @@
+// Package hookguard receives webhooks safely in Go services.
+//
+// A [Receiver] is an [net/http.Handler] for one webhook endpoint. It takes a
+// provider preset (from package providers, or any [Verifier]) and a
+// [Handler], answers the sender within milliseconds, and runs the handler
+// later, with retries, on a [Queue]:
+//
+//	gh, err := providers.NewGitHub(secret)
+//	...
+//	recv, err := hookguard.New(gh, hookguard.HandlerFunc(func(ctx context.Context, e hookguard.Event) error {
+//		return process(ctx, e.Type, e.Body)
+//	}))
+//	...
+//	mux.Handle("POST /webhooks/github", recv)
+//	...
+//	srv.Shutdown(ctx) // first stop HTTP intake,
+//	recv.Shutdown(ctx) // then drain the queue.
+//
+// [Middleware] runs the same checks in front of an ordinary http.Handler
+// for applications that handle the request synchronously; the handler reads
+// the verified [Event] with [FromContext].
+//
+// # Pipeline
+//
+// For each request a Receiver:
+//
+//  1. refuses anything but POST;
+//  2. applies the global and per-client rate limits ([WithRateLimit],
+//     [WithPerIPRateLimit]) before reading the body, so floods cost little;
+//  3. reads the body under a limit ([WithMaxBodySize], 1 MiB by default),
+//     refusing a larger Content-Length without reading and never reading
+//     more than the limit plus one byte;
+//  4. verifies the signature and timestamp with the preset, using the
+//     clock set with [WithClock];
+//  5. answers a provider handshake (Slack's url_verification) directly,
+//     touching no store and enqueuing nothing;
+//  6. reserves the event ID in a dedupe store (scoped as
+//     "provider:endpoint:id"), and for schemes that sign neither a timestamp
+//     nor the ID (GitHub, Shopify) also a digest of the signed content, so a
+//     captured request replayed under a fresh ID is still a duplicate;
+//  7. enqueues the event, then marks it seen and answers 200; if the
+//     enqueue fails it releases the reservation and answers 503, so the
+//     sender's retry is accepted later.
+//
+// Nothing touches the store or the queue before the signature verified.
+// Reserving is atomic: of two concurrent copies of an event, one is
+// enqueued and the other is told to retry (409) until the first is either
+// enqueued (then the retry is a duplicate) or failed (then the retry goes
+// through). An event without an ID is enqueued without dedupe by ID.
+//
+// A [MemoryQueue] runs the handler on a fixed pool of workers with a
+// per-attempt timeout, retries failures with exponential backoff and full
+// jitter, recovers panics, and gives every event it abandons (retries
+// exhausted, a [Permanent] error, shutdown deadline) to
+// [Hooks.OnDeadLetter] with its last error.
+//
+// WARNING: the in-memory queue holds accepted events in process memory. If
+// the process crashes, events that were answered 200 but not yet handled
+// are lost; senders will not retry them. A clean [Receiver.Shutdown] drains
+// the queue or dead-letters what is left. A durable queue on Redis Streams
+// is planned; any [Queue] can be plugged in with [WithQueue].
+//
+// # Status codes
+//
+//	200  verified and enqueued; or a duplicate (header Hookguard-Duplicate: true);
+//	     or a handshake, with the provider's reply body
+//	400  missing or malformed signature or timestamp; unreadable body
+//	401  signature mismatch; timestamp outside the window
+//	405  not POST (with Allow: POST)
+//	409  another copy of the event is still being accepted (with Retry-After)
+//	413  body over the limit
+//	429  rate limit exceeded (with Retry-After)
+//	503  queue full, shutting down, or dedupe store down with [WithFailClosed]
+//	     (with Retry-After); the event is not marked seen
+//
+// Transient trouble is always 503 or 429, never another 4xx, because some
+// senders stop retrying, or disable the endpoint, on a 4xx. Answers are a
+// short plain-text reason; they never contain the body or a signature.
+//
+// # Security
+//
+// Signatures are compared in constant time by package verify, against
+// every configured secret, so secrets can be rotated. Handlers receive a
+// copy of the headers without Authorization, Cookie or any header whose
+// name contains "signature" or "hmac". One log record is written per
+// request (provider, event ID, type, outcome, status, duration) through
+// [WithLogger]; secrets, signatures and bodies are never logged.
+//
+// The per-client rate limit uses the peer address unless trusted proxies
+// are listed with [WithTrustedProxies]; then it uses the right-most
+// X-Forwarded-For address that is not a trusted proxy.
+//
+// When the dedupe store fails, a Receiver by default falls back to a local
+// in-memory store and reports it with [Hooks.OnStoreFallback]; with
+// [WithFailClosed] it answers 503 instead and enqueues nothing.
+//
+// Serve receivers from an http.Server with ReadHeaderTimeout, ReadTimeout
+// and MaxHeaderBytes set: a body limit does not stop a slow sender.
+//
+// # Testing
+//
+// Presets in package providers can sign outgoing requests, so tests can
+// send real signed deliveries to a Receiver through net/http/httptest.
+// [WithClock] pins the time used for timestamp windows; [Hooks] report
+// every outcome, and [Hooks.OnDeadLetter] every event given up on. Queue
+// backoff runs on the time package's timers, so retry tests can run
+// instantly inside testing/synctest.
+package hookguard

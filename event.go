@@ -1,0 +1,129 @@
+package hookguard
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Event is a verified webhook delivery, as handed to a [Handler] or read
+// with [FromContext].
+//
+// An Event is a value: the queue hands the same Body and Header to every
+// attempt, so handlers must treat them as read-only.
+type Event struct {
+	// Provider is the name of the preset that verified the delivery,
+	// for example "github".
+	Provider string
+	// ID is the provider's event ID; empty when the delivery carries none.
+	ID string
+	// Type is the event type, for example "push" or
+	// "payment_intent.succeeded"; empty when unknown.
+	Type string
+	// Timestamp is the signed timestamp; zero when the scheme signs none.
+	Timestamp time.Time
+	// ReceivedAt is when the receiver took the request in, by its clock.
+	ReceivedAt time.Time
+	// Body is the raw body exactly as received and verified.
+	Body []byte
+	// Header is a copy of the request headers without any credential:
+	// every header whose name contains "signature" or "hmac", and
+	// Authorization, Proxy-Authorization and Cookie, are left out.
+	Header http.Header
+	// Attempt is 1 on the first call of a handler, 2 on the first retry,
+	// and so on. It is 0 in an Event read with [FromContext].
+	Attempt int
+}
+
+// ErrNoPayload is returned by [Event.Decode] when a form-encoded body has no
+// payload field to decode.
+var ErrNoPayload = errors.New("hookguard: form-encoded body has no payload field; decode Body yourself")
+
+// Decode unmarshals the event's JSON payload into v, like
+// [encoding/json.Unmarshal]. A body sent as
+// application/x-www-form-urlencoded with a payload field (GitHub's form
+// content type, Slack's interactive messages) is unwrapped first.
+func (e Event) Decode(v any) error {
+	body := e.Body
+	if isForm(e.Header.Get("Content-Type")) {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return fmt.Errorf("hookguard: decode form body: %w", err)
+		}
+		p, ok := form["payload"]
+		if !ok || len(p) == 0 {
+			return ErrNoPayload
+		}
+		body = []byte(p[0])
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("hookguard: decode %s event payload: %w", e.Provider, err)
+	}
+	return nil
+}
+
+func isForm(contentType string) bool {
+	if contentType == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// safeHeader returns a deep copy of h without credential headers. All
+// values share one backing array, so the copy costs two allocations plus
+// the map.
+func safeHeader(h http.Header) http.Header {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	vals := make([]string, 0, n)
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		if secretHeader(k) {
+			continue
+		}
+		start := len(vals)
+		vals = append(vals, vs...)
+		out[k] = vals[start:len(vals):len(vals)]
+	}
+	return out
+}
+
+// secretHeader reports whether a header named k may carry a signature or
+// another credential and so must never reach a handler or a log.
+func secretHeader(k string) bool {
+	if len(k) == len("Cookie") && strings.EqualFold(k, "Cookie") ||
+		strings.EqualFold(k, "Authorization") || strings.EqualFold(k, "Proxy-Authorization") {
+		return true
+	}
+	return containsFold(k, "signature") || containsFold(k, "hmac")
+}
+
+// containsFold reports whether s contains sub, a lower-case ASCII word,
+// ignoring ASCII case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}

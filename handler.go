@@ -1,0 +1,529 @@
+package hookguard
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/verify"
+)
+
+// Verifier checks one request's signature and timestamp against now and
+// says what it learned. Every preset in package providers satisfies it.
+// Verify must be safe for concurrent use and must not keep req.Body.
+type Verifier interface {
+	Verify(req verify.Request, now time.Time) (verify.Delivery, error)
+}
+
+// Handler handles one verified event, after the sender was answered.
+//
+// HandleEvent may be called more than once for the same event (a retry
+// after a failure, or a sender that sends an event twice beyond the dedupe
+// window), so it should be idempotent. Return nil on success, an error to
+// be retried, or an error wrapped with [Permanent] to give up at once. ctx
+// is cancelled when the attempt times out or the queue shuts down.
+type Handler interface {
+	HandleEvent(ctx context.Context, e Event) error
+}
+
+// HandlerFunc lets an ordinary function be a [Handler].
+type HandlerFunc func(ctx context.Context, e Event) error
+
+// HandleEvent calls f(ctx, e).
+func (f HandlerFunc) HandleEvent(ctx context.Context, e Event) error { return f(ctx, e) }
+
+// Typed returns a [Handler] that decodes each event's payload into a T
+// with [Event.Decode] and calls fn. A payload that does not decode is a
+// [Permanent] error: no retry would fix it.
+func Typed[T any](fn func(ctx context.Context, e Event, payload T) error) Handler {
+	return HandlerFunc(func(ctx context.Context, e Event) error {
+		var p T
+		if err := e.Decode(&p); err != nil {
+			return Permanent(err)
+		}
+		return fn(ctx, e, p)
+	})
+}
+
+// DuplicateHeader is set to "true" on the 200 answer to a delivery that
+// was recognised as a duplicate and not enqueued again.
+const DuplicateHeader = "Hookguard-Duplicate"
+
+// Receiver is an [http.Handler] that receives webhooks: it checks the
+// method, applies rate limits, reads the body under a limit, verifies the
+// signature, answers handshakes, drops duplicates, enqueues the event and
+// answers 200, while a [Queue] runs the [Handler] later. See the package
+// documentation for the status codes it answers.
+//
+// A Receiver is safe for concurrent use.
+type Receiver struct {
+	c      *core
+	q      Queue
+	own    *MemoryQueue // the queue New built; nil with WithQueue
+	closed atomic.Bool
+}
+
+var _ http.Handler = (*Receiver)(nil)
+
+// New returns a Receiver that verifies requests with v and hands events to
+// h through its own [MemoryQueue] (configure it with [WithQueueOptions]).
+// With [WithQueue], pass a nil h: the given queue runs its own handler.
+// Dedupe uses an in-memory store unless [WithStore] gives another.
+// Call [Receiver.Shutdown] to stop it.
+func New(v Verifier, h Handler, opts ...Option) (*Receiver, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, ErrNilVerifier
+	}
+	r := &Receiver{}
+	switch {
+	case cfg.queue != nil && h != nil:
+		return nil, invalid("New got both a Handler and WithQueue; the queue runs its own handler, so pass a nil Handler")
+	case cfg.queue != nil && len(cfg.queueOpts) > 0:
+		return nil, invalid("WithQueueOptions configures the receiver's own queue and cannot be combined with WithQueue")
+	case cfg.queue != nil:
+		r.q = cfg.queue
+	case h == nil:
+		return nil, ErrNilHandler
+	default:
+		qopts := append([]QueueOption{WithQueueHooks(cfg.hooks), WithQueueLogger(cfg.logger)}, cfg.queueOpts...)
+		r.own = NewMemoryQueue(h, qopts...)
+		r.q = r.own
+	}
+	cfg.dedupe = true
+	r.c = newCore(v, cfg)
+	return r, nil
+}
+
+// Shutdown stops intake at once (new requests get 503 with Retry-After)
+// and, when the Receiver built its own queue, shuts that queue down with
+// ctx (see [MemoryQueue.Shutdown]). Call it after http.Server.Shutdown has
+// returned, so that no request is still being enqueued.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.closed.Store(true)
+	if r.own != nil {
+		return r.own.Shutdown(ctx)
+	}
+	return nil
+}
+
+// ServeHTTP receives one webhook delivery.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	c := r.c
+	rec := c.begin(req.Context())
+	defer c.finish(req.Context(), &rec)
+	if r.closed.Load() && req.Method == http.MethodPost {
+		c.reject(w, &rec, ErrShuttingDown)
+		return
+	}
+	adm, ok := c.admit(w, req, &rec)
+	if !ok {
+		return
+	}
+	ctx, cancel := c.ackCtx(&adm)
+	defer cancel()
+	if err := r.q.Enqueue(ctx, adm.ev); err != nil {
+		c.release(&adm)
+		c.reject(w, &rec, err)
+		return
+	}
+	c.commit(&adm)
+	rec.outcome = "accepted"
+	c.cfg.hooks.accepted(adm.ev)
+	writeText(w, http.StatusOK, "accepted")
+	rec.status = http.StatusOK
+}
+
+// core is the part of the pipeline that Receiver and Middleware share:
+// everything up to and including the dedupe reservation.
+type core struct {
+	cfg   *config
+	v     Verifier
+	store dedupe.Store // nil: no dedupe
+	local dedupe.Store // fallback when store fails; nil when fail-closed or store is local already
+	// bounded is set when a store or queue call may block (a user's
+	// Store or Queue), so the ack path needs a deadline. The in-memory
+	// store and queue never block, and a timer per request would only
+	// cost time.
+	bounded bool
+
+	tokenPrefix string
+	seq         atomic.Uint64
+}
+
+func newCore(v Verifier, cfg *config) *core {
+	c := &core{cfg: cfg, v: v}
+	if cfg.dedupe {
+		if cfg.store == nil {
+			c.store = dedupe.NewMemory(dedupe.WithClock(cfg.clock))
+		} else {
+			c.store = cfg.store
+			if _, local := cfg.store.(*dedupe.Memory); !local {
+				c.bounded = true
+			}
+			if !cfg.failClosed {
+				c.local = dedupe.NewMemory(dedupe.WithClock(cfg.clock))
+			}
+		}
+	}
+	if cfg.queue != nil {
+		c.bounded = true
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	c.tokenPrefix = hex.EncodeToString(b[:]) + "-"
+	return c
+}
+
+// record collects what the one log record of a request says.
+type record struct {
+	start    time.Time
+	provider string
+	id       string
+	typ      string
+	outcome  string
+	status   int
+}
+
+func (c *core) begin(ctx context.Context) record {
+	// Measure only when something will be logged.
+	if c.cfg.logger.Enabled(ctx, slog.LevelWarn) {
+		return record{start: time.Now()}
+	}
+	return record{}
+}
+
+func (c *core) finish(ctx context.Context, rec *record) {
+	level := slog.LevelInfo
+	if rec.status >= 400 {
+		level = slog.LevelWarn
+	}
+	l := c.cfg.logger
+	if rec.start.IsZero() || !l.Enabled(ctx, level) {
+		return
+	}
+	l.LogAttrs(ctx, level, "hookguard: webhook",
+		slog.String("provider", rec.provider),
+		slog.String("event_id", rec.id),
+		slog.String("type", rec.typ),
+		slog.String("outcome", rec.outcome),
+		slog.Int("status", rec.status),
+		slog.Duration("duration", time.Since(rec.start)))
+}
+
+// reject answers one of the pipeline's own errors.
+func (c *core) reject(w http.ResponseWriter, rec *record, err error) {
+	status := statusOf(err)
+	switch status {
+	case http.StatusServiceUnavailable, http.StatusConflict:
+		w.Header().Set("Retry-After", retryAfterValue(int64(math.Ceil(c.cfg.retryAfter.Seconds()))))
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", http.MethodPost)
+	case http.StatusRequestEntityTooLarge:
+		w.Header().Set("Connection", "close")
+	}
+	c.fail(w, rec, status, reasonOf(err), err)
+}
+
+func (c *core) fail(w http.ResponseWriter, rec *record, status int, reason string, err error) {
+	rec.status = status
+	if rec.outcome == "" {
+		rec.outcome = "rejected"
+	}
+	writeText(w, status, reason)
+	c.cfg.hooks.rejected(rec.provider, status, err)
+}
+
+// admission is a verified request that passed dedupe: its event and the
+// reservations to commit or release.
+type admission struct {
+	ev    Event
+	ctx   context.Context // request values, never cancelled by the client
+	token string
+	held  [2]held
+	n     int
+}
+
+type held struct {
+	key   string
+	store dedupe.Store
+}
+
+// admit runs the pipeline up to the dedupe reservation. When it returns
+// false it has answered the request already.
+func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admission, bool) {
+	if r.Method != http.MethodPost {
+		c.reject(w, rec, ErrMethodNotAllowed)
+		return admission{}, false
+	}
+	now := c.cfg.clock()
+	if c.cfg.limit.global != nil || c.cfg.limit.perIP != nil {
+		if d := c.cfg.limit.allow(clientIP(r, c.cfg.proxies), now); d > 0 {
+			secs := int64(math.MaxInt32)
+			if d < time.Duration(math.MaxInt32)*time.Second {
+				secs = int64(math.Ceil(d.Seconds()))
+			}
+			w.Header().Set("Retry-After", retryAfterValue(secs))
+			c.fail(w, rec, http.StatusTooManyRequests, ErrRateLimited.Error(), ErrRateLimited)
+			return admission{}, false
+		}
+	}
+	body, err := readBody(r, c.cfg.maxBody)
+	if err != nil {
+		c.reject(w, rec, err)
+		return admission{}, false
+	}
+	d, err := c.v.Verify(verify.Request{
+		Method: r.Method,
+		URL:    c.publicURL(r),
+		Header: r.Header,
+		Body:   body,
+	}, now)
+	rec.provider = d.Provider
+	if err != nil {
+		var ve *verify.Error
+		if rec.provider == "" && errors.As(err, &ve) {
+			rec.provider = ve.Provider
+		}
+		status, reason := verifyFailure(err)
+		c.fail(w, rec, status, reason, fmt.Errorf("%w: %w", ErrVerification, err))
+		return admission{}, false
+	}
+	rec.id, rec.typ = d.ID, d.Type
+	if d.Reply != nil {
+		c.reply(w, rec, d)
+		return admission{}, false
+	}
+	adm := admission{
+		ev: Event{
+			Provider:   d.Provider,
+			ID:         d.ID,
+			Type:       d.Type,
+			Timestamp:  d.Timestamp,
+			ReceivedAt: now,
+			Body:       body,
+			Header:     safeHeader(r.Header),
+		},
+		ctx: context.WithoutCancel(r.Context()),
+	}
+	if c.store == nil {
+		return adm, true
+	}
+	if !c.reserve(w, rec, &adm, d) {
+		return admission{}, false
+	}
+	return adm, true
+}
+
+// reply answers a provider handshake. It touches no store and enqueues
+// nothing.
+func (c *core) reply(w http.ResponseWriter, rec *record, d verify.Delivery) {
+	status := d.Reply.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ct := d.Reply.ContentType
+	if ct == "" {
+		ct = "text/plain; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(d.Reply.Body)
+	rec.status, rec.outcome = status, "handshake"
+	c.cfg.hooks.handshake(d.Provider)
+}
+
+// keyPrefix scopes dedupe keys: "provider:" or "provider:endpoint:".
+func (c *core) keyPrefix(provider string) string {
+	if c.cfg.endpoint == "" {
+		return provider + ":"
+	}
+	return provider + ":" + c.cfg.endpoint + ":"
+}
+
+// reserve takes the dedupe reservations of one delivery: its ID and, for
+// a replayable scheme, the digest of its signed content. It answers and
+// returns false for a duplicate, a pending copy or a failed store.
+func (c *core) reserve(w http.ResponseWriter, rec *record, adm *admission, d verify.Delivery) bool {
+	var keys [2]string
+	n := 0
+	prefix := c.keyPrefix(d.Provider)
+	if d.ID != "" {
+		keys[n] = prefix + d.ID
+		n++
+	} else {
+		c.cfg.logger.LogAttrs(adm.ctx, slog.LevelDebug, "hookguard: event has no ID; enqueued without dedupe by ID",
+			slog.String("provider", d.Provider), slog.String("type", d.Type))
+	}
+	if d.Replayable && c.cfg.contentDedupe && d.Digest != ([32]byte{}) {
+		keys[n] = prefix + "digest:" + hex.EncodeToString(d.Digest[:])
+		n++
+	}
+	if n == 0 {
+		return true
+	}
+	adm.token = c.tokenPrefix + strconv.FormatUint(c.seq.Add(1), 36)
+	ctx, cancel := c.ackCtx(adm)
+	defer cancel()
+	for _, key := range keys[:n] {
+		st, store, err := c.reserveKey(ctx, key, adm.token)
+		if err != nil {
+			c.release(adm)
+			c.reject(w, rec, ErrStoreUnavailable)
+			return false
+		}
+		switch st {
+		case dedupe.Reserved:
+			adm.held[adm.n] = held{key: key, store: store}
+			adm.n++
+		case dedupe.Seen:
+			c.release(adm)
+			rec.outcome, rec.status = "duplicate", http.StatusOK
+			c.cfg.hooks.duplicate(adm.ev)
+			w.Header().Set(DuplicateHeader, "true")
+			writeText(w, http.StatusOK, "duplicate")
+			return false
+		default: // Pending, or a status this version does not know
+			c.release(adm)
+			rec.outcome = "pending"
+			c.reject(w, rec, ErrDeliveryPending)
+			return false
+		}
+	}
+	return true
+}
+
+// reserveKey reserves key in the store, falling back to the local store
+// when the store fails and the receiver is not fail-closed.
+func (c *core) reserveKey(ctx context.Context, key, token string) (dedupe.Status, dedupe.Store, error) {
+	st, err := c.store.Reserve(ctx, key, token, c.cfg.pendingTTL)
+	if err == nil {
+		return st, c.store, nil
+	}
+	c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: dedupe store failed", slog.Any("error", err))
+	if c.local == nil {
+		return 0, nil, err
+	}
+	c.cfg.hooks.storeFallback(err)
+	// The local store answers at once; do not let an ack deadline that
+	// the failed store used up fail it too.
+	st, lerr := c.local.Reserve(context.WithoutCancel(ctx), key, token, c.cfg.pendingTTL)
+	if lerr != nil {
+		return 0, nil, errors.Join(err, lerr)
+	}
+	return st, c.local, nil
+}
+
+// ackCtx bounds one blocking step of the ack path (reserve, enqueue,
+// commit or release) by the ack timeout. Each step gets its own bound, so
+// that a release still runs when a slow enqueue used up the time.
+func (c *core) ackCtx(adm *admission) (context.Context, context.CancelFunc) {
+	if !c.bounded {
+		return adm.ctx, func() {}
+	}
+	return context.WithTimeout(adm.ctx, c.cfg.ackTimeout)
+}
+
+// commit marks the delivery's keys seen. A failure is logged: the event is
+// enqueued already, and at worst a later copy is taken in again.
+func (c *core) commit(adm *admission) {
+	if adm.n == 0 {
+		return
+	}
+	ctx, cancel := c.ackCtx(adm)
+	defer cancel()
+	for _, h := range adm.held[:adm.n] {
+		if err := h.store.Commit(ctx, h.key, adm.token, c.cfg.dedupeTTL); err != nil {
+			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: dedupe commit failed; a later copy of this event may be taken in again",
+				slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID), slog.Any("error", err))
+			if h.store != c.local && c.local != nil {
+				c.cfg.hooks.storeFallback(err)
+				lctx := context.WithoutCancel(ctx)
+				if st, lerr := c.local.Reserve(lctx, h.key, adm.token, c.cfg.pendingTTL); lerr == nil && st == dedupe.Reserved {
+					_ = c.local.Commit(lctx, h.key, adm.token, c.cfg.dedupeTTL)
+				}
+			}
+		}
+	}
+	adm.n = 0
+}
+
+// release frees the delivery's reservations so the sender's retry gets
+// through.
+func (c *core) release(adm *admission) {
+	if adm.n == 0 {
+		return
+	}
+	ctx, cancel := c.ackCtx(adm)
+	defer cancel()
+	for _, h := range adm.held[:adm.n] {
+		if err := h.store.Release(ctx, h.key, adm.token); err != nil {
+			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: dedupe release failed; retries of this event wait for the pending TTL",
+				slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID), slog.Any("error", err))
+		}
+	}
+	adm.n = 0
+}
+
+// publicURL is the absolute URL the sender called.
+func (c *core) publicURL(r *http.Request) string {
+	uri := r.RequestURI
+	if uri == "" || uri[0] != '/' {
+		uri = r.URL.RequestURI()
+	}
+	if c.cfg.publicURL != "" {
+		return c.cfg.publicURL + uri
+	}
+	return "https://" + r.Host + uri
+}
+
+// readBody reads r's body, failing with ErrBodyTooLarge past limit
+// without reading more than limit+1 bytes. When Content-Length is known
+// the buffer is allocated once at that size.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return []byte{}, nil
+	}
+	if r.ContentLength > limit {
+		return nil, ErrBodyTooLarge
+	}
+	if r.ContentLength >= 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
+		}
+		return buf, nil
+	}
+	buf := make([]byte, 0, min(limit+1, 4096))
+	lr := io.LimitReader(r.Body, limit+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, ErrBodyTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
+		}
+	}
+}

@@ -1,0 +1,203 @@
+package hookguard_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/providers"
+)
+
+// Compile-time checks that the presets and stores plug in.
+var (
+	_ hookguard.Verifier = (*providers.GitHub)(nil)
+	_ hookguard.Verifier = (*providers.Stripe)(nil)
+	_ hookguard.Verifier = (*providers.Slack)(nil)
+	_ hookguard.Verifier = (*providers.Shopify)(nil)
+	_ hookguard.Verifier = (*providers.StandardWebhooks)(nil)
+	_ hookguard.Verifier = providers.Provider(nil)
+	_ dedupe.Store       = (*dedupe.Memory)(nil)
+	_ hookguard.Queue    = (*hookguard.MemoryQueue)(nil)
+)
+
+// t0 is the fixed time every test signs at and the receivers' clock.
+var t0 = time.Unix(1700000000, 0)
+
+func clock() time.Time { return t0 }
+
+// secretFor returns a secret the named preset accepts.
+func secretFor(name string) string {
+	switch name {
+	case "standardwebhooks", "svix":
+		return "whsec_dGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg=="
+	}
+	return "test-secret-" + name
+}
+
+func newProvider(t testing.TB, name string) providers.Provider {
+	t.Helper()
+	p, err := providers.New(name, secretFor(name))
+	if err != nil {
+		t.Fatalf("providers.New(%q) = %v", name, err)
+	}
+	return p
+}
+
+// eventBody is a JSON body from which every preset reads id as the event
+// ID (Stripe "id", Slack "event_id"; the others take o.ID from a header).
+func eventBody(id string) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"event_id":%q,"type":"event_callback","event":{"type":"message"},"data":{"n":1}}`, id, id)
+}
+
+// delivery is one signed request, re-sendable as many times as needed.
+type delivery struct {
+	id     string
+	body   []byte
+	header http.Header
+}
+
+func sign(t testing.TB, p providers.Provider, id string, body []byte) delivery {
+	t.Helper()
+	h, err := p.Sign(providers.Outgoing{Body: body, ID: id, Type: "push", Timestamp: t0})
+	if err != nil {
+		t.Fatalf("%s.Sign: %v", p.Name(), err)
+	}
+	return delivery{id: id, body: body, header: h}
+}
+
+func (d delivery) request() *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/x", bytes.NewReader(d.body))
+	for k, vs := range d.header {
+		r.Header[k] = append([]string(nil), vs...)
+	}
+	return r
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// recorder is a real Handler that counts how often each event ID ran.
+type recorder struct {
+	mu    sync.Mutex
+	count map[string]int
+	total atomic.Int64
+	fn    func(ctx context.Context, e hookguard.Event) error // optional behaviour
+}
+
+func newRecorder() *recorder { return &recorder{count: make(map[string]int)} }
+
+func (r *recorder) HandleEvent(ctx context.Context, e hookguard.Event) error {
+	if r.fn != nil {
+		if err := r.fn(ctx, e); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.count[e.ID]++
+	r.mu.Unlock()
+	r.total.Add(1)
+	return nil
+}
+
+func (r *recorder) times(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.count[id]
+}
+
+func (r *recorder) distinct() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.count)
+}
+
+// shutdown drains a receiver, failing the test if it cannot.
+func shutdown(t testing.TB, r *hookguard.Receiver) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+var errStoreDown = errors.New("store: connection refused")
+
+// flakyStore is a real dedupe.Memory that can be switched to failing, and
+// counts what reached it.
+type flakyStore struct {
+	*dedupe.Memory
+	down     atomic.Bool
+	reserves atomic.Int64
+	commits  atomic.Int64
+}
+
+func newFlakyStore() *flakyStore { return &flakyStore{Memory: dedupe.NewMemory()} }
+
+func (s *flakyStore) Reserve(ctx context.Context, key, token string, ttl time.Duration) (dedupe.Status, error) {
+	if s.down.Load() {
+		return 0, errStoreDown
+	}
+	s.reserves.Add(1)
+	return s.Memory.Reserve(ctx, key, token, ttl)
+}
+
+func (s *flakyStore) Commit(ctx context.Context, key, token string, ttl time.Duration) error {
+	if s.down.Load() {
+		return errStoreDown
+	}
+	s.commits.Add(1)
+	return s.Memory.Commit(ctx, key, token, ttl)
+}
+
+func (s *flakyStore) Release(ctx context.Context, key, token string) error {
+	if s.down.Load() {
+		return errStoreDown
+	}
+	return s.Memory.Release(ctx, key, token)
+}
+
+// gateQueue wraps a real MemoryQueue. While armed, Enqueue announces
+// itself on entered and waits for an error (or nil) on result.
+type gateQueue struct {
+	inner   *hookguard.MemoryQueue
+	armed   atomic.Bool
+	entered chan string
+	result  chan error
+}
+
+func (g *gateQueue) Enqueue(ctx context.Context, e hookguard.Event) error {
+	if g.armed.CompareAndSwap(true, false) {
+		g.entered <- e.ID
+		if err := <-g.result; err != nil {
+			return err
+		}
+	}
+	return g.inner.Enqueue(ctx, e)
+}
+
+// countingQueue counts successful enqueues into a real MemoryQueue.
+type countingQueue struct {
+	inner *hookguard.MemoryQueue
+	n     atomic.Int64
+}
+
+func (q *countingQueue) Enqueue(ctx context.Context, e hookguard.Event) error {
+	err := q.inner.Enqueue(ctx, e)
+	if err == nil {
+		q.n.Add(1)
+	}
+	return err
+}

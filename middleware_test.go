@@ -1,0 +1,222 @@
+package hookguard_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/verify"
+)
+
+// nextRecorder is the application handler behind the middleware.
+type nextRecorder struct {
+	calls  int
+	events []hookguard.Event
+	bodies [][]byte
+	status int
+	panics bool
+}
+
+func (n *nextRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.calls++
+	e, ok := hookguard.FromContext(r.Context())
+	if !ok {
+		panic("no event in context")
+	}
+	n.events = append(n.events, e)
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		panic(err)
+	}
+	n.bodies = append(n.bodies, b)
+	if n.panics {
+		panic("application bug")
+	}
+	if n.status != 0 {
+		w.WriteHeader(n.status)
+	}
+	_, _ = io.WriteString(w, "handled")
+}
+
+func TestMiddlewarePassesEventAndBody(t *testing.T) {
+	for _, name := range []string{"github", "stripe", "slack"} {
+		t.Run(name, func(t *testing.T) {
+			p := newProvider(t, name)
+			next := &nextRecorder{}
+			h := hookguard.Middleware(p, hookguard.WithClock(clock))(next)
+			d := sign(t, p, "evt_mw", eventBody("evt_mw"))
+			req := d.request()
+			origBody := req.Body
+			w := serve(h, req)
+			if w.Code != http.StatusOK || w.Body.String() != "handled" {
+				t.Fatalf("status %d body %q", w.Code, w.Body)
+			}
+			if next.calls != 1 || !bytes.Equal(next.bodies[0], d.body) {
+				t.Fatalf("next called %d times, read %q; want once with the full body", next.calls, next.bodies)
+			}
+			e := next.events[0]
+			if e.Provider != name || e.ID != "evt_mw" || e.Attempt != 0 {
+				t.Fatalf("event = %+v", e)
+			}
+			if req.Body != origBody {
+				t.Fatal("the caller's request was modified")
+			}
+			if _, ok := hookguard.FromContext(req.Context()); ok {
+				t.Fatal("the caller's context was modified")
+			}
+		})
+	}
+}
+
+func TestMiddlewareRejectionsNeverCallNext(t *testing.T) {
+	p := newProvider(t, "stripe")
+	d := sign(t, p, "evt_rej", eventBody("evt_rej"))
+	tests := []struct {
+		name   string
+		opts   []hookguard.Option
+		modify func(r *http.Request)
+		want   int
+	}{
+		{"GET", nil, func(r *http.Request) { r.Method = http.MethodGet }, 405},
+		{"too large", []hookguard.Option{hookguard.WithMaxBodySize(10)}, func(*http.Request) {}, 413},
+		{"no signature", nil, func(r *http.Request) { r.Header.Del("Stripe-Signature") }, 400},
+		{"forged body", nil, func(r *http.Request) {
+			r.Body = io.NopCloser(strings.NewReader(`{"id":"evt_rej","amount":1000000}`))
+			r.ContentLength = -1
+		}, 401},
+		{"rate limited", []hookguard.Option{hookguard.WithRateLimit(1e-9, 1)}, func(*http.Request) {}, 429},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next := &nextRecorder{}
+			h := hookguard.Middleware(p, append(tt.opts, hookguard.WithClock(clock))...)(next)
+			if tt.name == "rate limited" {
+				serve(h, d.request()) // uses the only token
+				next.calls = 0
+			}
+			req := d.request()
+			tt.modify(req)
+			if w := serve(h, req); w.Code != tt.want {
+				t.Fatalf("status %d, want %d", w.Code, tt.want)
+			}
+			if next.calls != 0 {
+				t.Fatal("next was called for a rejected request")
+			}
+		})
+	}
+}
+
+func TestMiddlewareDedupe(t *testing.T) {
+	p := newProvider(t, "stripe")
+	st := newFlakyStore()
+	next := &nextRecorder{}
+	h := hookguard.Middleware(p, hookguard.WithClock(clock), hookguard.WithStore(st))(next)
+
+	// next fails: the event is released, so the sender's retry reaches it.
+	next.status = http.StatusInternalServerError
+	d := sign(t, p, "evt_mwd", eventBody("evt_mwd"))
+	if w := serve(h, d.request()); w.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d", w.Code)
+	}
+	// next panics: released too.
+	next.status, next.panics = 0, true
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("panic swallowed")
+			}
+		}()
+		serve(h, d.request())
+	}()
+	next.panics = false
+	if w := serve(h, d.request()); w.Code != http.StatusOK {
+		t.Fatalf("retry: status %d", w.Code)
+	}
+	// Now committed: a copy is a duplicate and skips next.
+	w := serve(h, d.request())
+	if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
+		t.Fatalf("copy: status %d dup %q", w.Code, w.Header().Get(hookguard.DuplicateHeader))
+	}
+	if next.calls != 3 {
+		t.Fatalf("next called %d times, want 3", next.calls)
+	}
+	if st.commits.Load() != 1 {
+		t.Fatalf("%d commits, want 1", st.commits.Load())
+	}
+}
+
+func TestMiddlewareWithoutStoreDoesNotDedupe(t *testing.T) {
+	p := newProvider(t, "stripe")
+	next := &nextRecorder{}
+	h := hookguard.Middleware(p, hookguard.WithClock(clock))(next)
+	d := sign(t, p, "evt_nd", eventBody("evt_nd"))
+	serve(h, d.request())
+	serve(h, d.request())
+	if next.calls != 2 {
+		t.Fatalf("next called %d times, want 2", next.calls)
+	}
+}
+
+func TestMiddlewarePanicsOnBadWiring(t *testing.T) {
+	tests := []struct {
+		name string
+		fn   func()
+	}{
+		{"nil verifier", func() { hookguard.Middleware(nil) }},
+		{"bad option", func() { hookguard.Middleware(newProvider(t, "stripe"), hookguard.WithMaxBodySize(-1)) }},
+		{"queue option", func() {
+			hookguard.Middleware(newProvider(t, "stripe"), hookguard.WithQueueOptions(hookguard.WithWorkers(1)))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r == nil || !strings.HasPrefix(r.(string), "hookguard: ") {
+					t.Fatalf("recover() = %v, want a hookguard panic", r)
+				}
+			}()
+			tt.fn()
+		})
+	}
+}
+
+// TestVerifierErrorsAreNotEchoed uses a verifier that fails with an error
+// whose text must not reach the sender.
+func TestVerifierErrorsAreNotEchoed(t *testing.T) {
+	secretish := errors.New("db password=hunter2")
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantText   string
+	}{
+		{"opaque error", secretish, 401, hookguard.ErrVerification.Error()},
+		{"wrapped sentinel", errors.Join(secretish, verify.ErrMissingSignature), 400, verify.ErrMissingSignature.Error()},
+		{"verify.Error", verify.Fail("acme", verify.ErrTimestampTooOld, "timestamp too old"), 401, "acme: timestamp too old"},
+		{"misconfigured", verify.ErrEmptySecret, 500, "hookguard: receiver misconfigured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := failingVerifier{tt.err}
+			next := &nextRecorder{}
+			w := serve(hookguard.Middleware(v)(next), sign(t, newProvider(t, "stripe"), "x", eventBody("x")).request())
+			if w.Code != tt.wantStatus || strings.TrimSpace(w.Body.String()) != tt.wantText {
+				t.Fatalf("answer %d %q, want %d %q", w.Code, w.Body, tt.wantStatus, tt.wantText)
+			}
+			if strings.Contains(w.Body.String(), "hunter2") {
+				t.Fatal("verifier error echoed")
+			}
+		})
+	}
+}
+
+type failingVerifier struct{ err error }
+
+func (f failingVerifier) Verify(verify.Request, time.Time) (verify.Delivery, error) {
+	return verify.Delivery{}, f.err
+}

@@ -1,0 +1,455 @@
+package hookguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Queue takes verified events for later handling. [Receiver] answers 200
+// only after Enqueue returned nil, so an implementation must not return nil
+// before the event is safely held. Enqueue must not block for long: the
+// sender is waiting for the answer. Return [ErrQueueFull] or
+// [ErrShuttingDown] (or any other error) to have the sender retry later;
+// the receiver answers 503 and does not mark the event seen.
+//
+// Implementations must be safe for concurrent use.
+type Queue interface {
+	Enqueue(ctx context.Context, e Event) error
+}
+
+// ErrHandlerPanic is wrapped by the error a [MemoryQueue] records when a
+// handler panics. The panic counts as a failed attempt and is retried.
+var ErrHandlerPanic = errors.New("hookguard: handler panicked")
+
+// Defaults of a [MemoryQueue].
+const (
+	// DefaultQueueCapacity is how many events a queue holds; see
+	// [WithCapacity].
+	DefaultQueueCapacity = 1024
+	// DefaultMaxAttempts is how often an event is tried; see
+	// [WithMaxAttempts].
+	DefaultMaxAttempts = 5
+	// DefaultAttemptTimeout bounds one handler call; see
+	// [WithAttemptTimeout].
+	DefaultAttemptTimeout = 30 * time.Second
+	// DefaultBaseBackoff is the first retry's backoff ceiling; see
+	// [WithBackoff].
+	DefaultBaseBackoff = 500 * time.Millisecond
+	// DefaultMaxBackoff caps the backoff; see [WithBackoff].
+	DefaultMaxBackoff = time.Minute
+)
+
+// QueueOption configures a [MemoryQueue].
+type QueueOption func(*queueConfig)
+
+type queueConfig struct {
+	capacity       int
+	workers        int
+	enqueueTimeout time.Duration
+	maxAttempts    int
+	baseBackoff    time.Duration
+	maxBackoff     time.Duration
+	attemptTimeout time.Duration
+	hooks          Hooks
+	logger         *slog.Logger
+}
+
+// WithCapacity sets how many events the queue holds at most, counting
+// those waiting, running and waiting for a retry (default
+// [DefaultQueueCapacity]). Panics if n < 1.
+func WithCapacity(n int) QueueOption {
+	if n < 1 {
+		panic("hookguard: WithCapacity needs n >= 1")
+	}
+	return func(c *queueConfig) { c.capacity = n }
+}
+
+// WithWorkers sets how many goroutines run the handler (default
+// runtime.GOMAXPROCS(0)). Panics if n < 1.
+func WithWorkers(n int) QueueOption {
+	if n < 1 {
+		panic("hookguard: WithWorkers needs n >= 1")
+	}
+	return func(c *queueConfig) { c.workers = n }
+}
+
+// WithEnqueueTimeout lets Enqueue wait up to d for room when the queue is
+// full (default 0: a full queue fails at once with [ErrQueueFull]). Keep d
+// well under the sender's timeout (Slack allows 3 s in all).
+func WithEnqueueTimeout(d time.Duration) QueueOption {
+	return func(c *queueConfig) { c.enqueueTimeout = max(d, 0) }
+}
+
+// WithMaxAttempts sets how many times a failing event is tried before it
+// goes to the dead-letter hook (default [DefaultMaxAttempts]). Panics if
+// n < 1.
+func WithMaxAttempts(n int) QueueOption {
+	if n < 1 {
+		panic("hookguard: WithMaxAttempts needs n >= 1")
+	}
+	return func(c *queueConfig) { c.maxAttempts = n }
+}
+
+// WithBackoff sets the retry backoff: before retry n the queue waits a
+// random duration in [0, min(maxWait, base*2^(n-1))) ("full jitter").
+// Defaults: [DefaultBaseBackoff], [DefaultMaxBackoff]. Panics if base <= 0
+// or maxWait < base.
+func WithBackoff(base, maxWait time.Duration) QueueOption {
+	if base <= 0 || maxWait < base {
+		panic("hookguard: WithBackoff needs 0 < base <= maxWait")
+	}
+	return func(c *queueConfig) { c.baseBackoff, c.maxBackoff = base, maxWait }
+}
+
+// WithAttemptTimeout bounds each call of the handler: its context is
+// cancelled after d (default [DefaultAttemptTimeout]). Panics if d <= 0.
+func WithAttemptTimeout(d time.Duration) QueueOption {
+	if d <= 0 {
+		panic("hookguard: WithAttemptTimeout needs d > 0")
+	}
+	return func(c *queueConfig) { c.attemptTimeout = d }
+}
+
+// WithQueueHooks sets the hooks the queue calls: OnHandled after every
+// attempt and OnDeadLetter for every event given up on. The other fields
+// are ignored by the queue.
+func WithQueueHooks(h Hooks) QueueOption {
+	return func(c *queueConfig) { c.hooks = h }
+}
+
+// WithDeadLetter sets only the dead-letter hook; see [Hooks.OnDeadLetter].
+func WithDeadLetter(fn func(e Event, err error)) QueueOption {
+	return func(c *queueConfig) { c.hooks.OnDeadLetter = fn }
+}
+
+// WithQueueLogger sets where the queue logs failed attempts and dead
+// letters (default: nowhere). Records carry the provider, event ID, type,
+// attempt and error, never the body.
+func WithQueueLogger(l *slog.Logger) QueueOption {
+	return func(c *queueConfig) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// job is one accepted event. done makes its end (success or dead letter)
+// happen exactly once, whoever gets there first: its worker or Shutdown.
+type job struct {
+	ev       Event
+	done     atomic.Bool
+	attempts atomic.Int32 // attempts started, for the dead-letter Event
+	lastErr  error        // guarded by MemoryQueue.jobsMu
+}
+
+// MemoryQueue is the default [Queue]: a bounded in-process buffer served by
+// a fixed pool of workers that call a [Handler], retry failures with
+// exponential backoff and full jitter, recover panics, and hand every event
+// they give up on to the dead-letter hook.
+//
+// WARNING: the buffer lives in memory. If the process crashes, events that
+// were acknowledged to the sender but not yet handled are lost; call
+// [MemoryQueue.Shutdown] on a clean stop so that none is lost silently.
+//
+// MemoryQueue is safe for concurrent use. Its workers run until Shutdown.
+type MemoryQueue struct {
+	h   Handler
+	cfg queueConfig
+
+	ch    chan *job
+	slots chan struct{} // one token per event held: the capacity bound
+
+	mu      sync.RWMutex // Enqueue holds R while adding; Shutdown takes W to seal
+	closed  bool
+	closing chan struct{} // closed when Shutdown starts: wakes waiting Enqueues
+	sealed  chan struct{} // closed once no Enqueue can add anything more
+	drained chan struct{} // closed when every worker has returned
+
+	life context.Context // parent of every handler context
+	stop context.CancelFunc
+
+	jobsMu sync.Mutex
+	jobs   map[*job]struct{} // every event accepted and not finished
+	open   sync.WaitGroup    // one count per accepted event, done after its hooks ran
+
+	wg       sync.WaitGroup
+	shutOnce sync.Once
+}
+
+var _ Queue = (*MemoryQueue)(nil)
+
+// NewMemoryQueue starts a queue whose workers call h. Stop it with
+// [MemoryQueue.Shutdown]. Panics if h is nil.
+func NewMemoryQueue(h Handler, opts ...QueueOption) *MemoryQueue {
+	if h == nil {
+		panic("hookguard: NewMemoryQueue needs a non-nil Handler")
+	}
+	cfg := queueConfig{
+		capacity:       DefaultQueueCapacity,
+		workers:        runtime.GOMAXPROCS(0),
+		maxAttempts:    DefaultMaxAttempts,
+		baseBackoff:    DefaultBaseBackoff,
+		maxBackoff:     DefaultMaxBackoff,
+		attemptTimeout: DefaultAttemptTimeout,
+		logger:         slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	q := &MemoryQueue{
+		h:       h,
+		cfg:     cfg,
+		ch:      make(chan *job, cfg.capacity),
+		slots:   make(chan struct{}, cfg.capacity),
+		closing: make(chan struct{}),
+		sealed:  make(chan struct{}),
+		drained: make(chan struct{}),
+		jobs:    make(map[*job]struct{}, cfg.capacity),
+	}
+	q.life, q.stop = context.WithCancel(context.Background())
+	q.wg.Add(cfg.workers)
+	for range cfg.workers {
+		go q.work()
+	}
+	return q
+}
+
+// Enqueue adds e to the queue. It fails with [ErrShuttingDown] once
+// Shutdown has begun, and with [ErrQueueFull] when the queue holds its
+// capacity of events (after waiting up to the [WithEnqueueTimeout] bound,
+// or until ctx ends).
+func (q *MemoryQueue) Enqueue(ctx context.Context, e Event) error {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return ErrShuttingDown
+	}
+	select {
+	case q.slots <- struct{}{}:
+	default:
+		if q.cfg.enqueueTimeout <= 0 {
+			return ErrQueueFull
+		}
+		t := time.NewTimer(q.cfg.enqueueTimeout)
+		defer t.Stop()
+		select {
+		case q.slots <- struct{}{}:
+		case <-t.C:
+			return ErrQueueFull
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrQueueFull, ctx.Err())
+		case <-q.closing:
+			return ErrShuttingDown
+		}
+	}
+	j := &job{ev: e}
+	q.open.Add(1)
+	q.jobsMu.Lock()
+	q.jobs[j] = struct{}{}
+	q.jobsMu.Unlock()
+	// Never blocks: ch has room for every slot.
+	q.ch <- j
+	return nil
+}
+
+// Len returns how many events the queue holds: waiting, running, or
+// waiting for a retry.
+func (q *MemoryQueue) Len() int { return len(q.slots) }
+
+// Cap returns the queue's capacity.
+func (q *MemoryQueue) Cap() int { return cap(q.slots) }
+
+// Shutdown stops the queue. New events are refused with
+// [ErrShuttingDown] at once. The workers go on handling the buffered
+// events, running attempts and pending retries until all are done, and
+// Shutdown returns nil. If ctx ends first, handler contexts are cancelled,
+// retries waiting for their backoff are abandoned, and every event not yet
+// done (buffered, running or waiting to retry) is handed to the
+// dead-letter hook before Shutdown returns ctx's error: nothing accepted
+// disappears without a trace. A handler that ignores its context may still
+// be running when Shutdown returns; its outcome is then not reported again.
+//
+// Shutdown may be called more than once and concurrently.
+func (q *MemoryQueue) Shutdown(ctx context.Context) error {
+	q.shutOnce.Do(func() {
+		close(q.closing)
+		q.mu.Lock()
+		q.closed = true
+		q.mu.Unlock()
+		close(q.sealed)
+		go func() {
+			q.wg.Wait()
+			close(q.drained)
+		}()
+	})
+	select {
+	case <-q.drained:
+		q.stop()
+		return nil
+	case <-ctx.Done():
+	}
+	q.stop()
+	// Every job not finished yet, wherever it is (buffered, taken by a
+	// worker, running, waiting for a backoff), is in q.jobs.
+	q.jobsMu.Lock()
+	type left struct {
+		j   *job
+		err error
+	}
+	ls := make([]left, 0, len(q.jobs))
+	for j := range q.jobs {
+		ls = append(ls, left{j, j.lastErr})
+	}
+	q.jobsMu.Unlock()
+	for _, l := range ls {
+		q.finish(l.j, abandoned(l.err))
+	}
+	// A worker that finished a job just before may still be calling its
+	// dead-letter hook; wait for it, so the hook has seen every event by
+	// the time Shutdown returns. Workers skip the finished jobs still in
+	// the buffer.
+	q.open.Wait()
+	return fmt.Errorf("hookguard: queue shutdown: %w", ctx.Err())
+}
+
+// abandoned is the dead-letter error of an event cut short by Shutdown.
+func abandoned(last error) error {
+	if last == nil {
+		return fmt.Errorf("%w: event not finished by the shutdown deadline", ErrShuttingDown)
+	}
+	return fmt.Errorf("%w: retry abandoned: %w", ErrShuttingDown, last)
+}
+
+func (q *MemoryQueue) work() {
+	defer q.wg.Done()
+	for {
+		select {
+		case j := <-q.ch:
+			q.run(j)
+		case <-q.sealed:
+			for {
+				select {
+				case j := <-q.ch:
+					q.run(j)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// run takes one event through its attempts.
+func (q *MemoryQueue) run(j *job) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if q.life.Err() != nil || j.done.Load() {
+			q.finish(j, abandoned(err))
+			return
+		}
+		j.attempts.Store(int32(attempt))
+		var d time.Duration
+		d, err = q.attempt(j, attempt)
+		ev := j.ev
+		ev.Attempt = attempt
+		if err == nil {
+			// Free the slot first: once OnHandled runs, there is room.
+			if q.finish(j, nil) {
+				q.cfg.hooks.handled(ev, attempt, nil, d)
+			}
+			return
+		}
+		if j.done.Load() {
+			return // Shutdown gave up on it while it ran, and reported it
+		}
+		q.cfg.hooks.handled(ev, attempt, err, d)
+		if IsPermanent(err) || attempt >= q.cfg.maxAttempts {
+			q.finish(j, err)
+			return
+		}
+		q.jobsMu.Lock()
+		j.lastErr = err
+		q.jobsMu.Unlock()
+		t := time.NewTimer(q.backoff(attempt))
+		select {
+		case <-t.C:
+		case <-q.life.Done():
+			t.Stop()
+			q.finish(j, abandoned(err))
+			return
+		}
+	}
+}
+
+// attempt calls the handler once, with a per-attempt timeout, turning a
+// panic into an error.
+func (q *MemoryQueue) attempt(j *job, attempt int) (d time.Duration, err error) {
+	ev := j.ev
+	ev.Attempt = attempt
+	ctx, cancel := context.WithTimeout(q.life, q.cfg.attemptTimeout)
+	defer cancel()
+	var start time.Time
+	if q.cfg.hooks.OnHandled != nil {
+		start = time.Now()
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%w: %v", ErrHandlerPanic, p)
+			}
+		}()
+		err = q.h.HandleEvent(ctx, ev)
+	}()
+	if !start.IsZero() {
+		d = time.Since(start)
+	}
+	if err != nil {
+		q.cfg.logger.LogAttrs(context.Background(), slog.LevelWarn, "hookguard: handler failed",
+			slog.String("provider", ev.Provider), slog.String("event_id", ev.ID),
+			slog.String("type", ev.Type), slog.Int("attempt", attempt), slog.Any("error", err))
+	}
+	return d, err
+}
+
+// backoff is the full-jitter wait before retry number attempt.
+func (q *MemoryQueue) backoff(attempt int) time.Duration {
+	ceil := q.cfg.maxBackoff
+	if shift := attempt - 1; shift < 62 {
+		if d := q.cfg.baseBackoff << shift; d > 0 && d < ceil {
+			ceil = d
+		}
+	}
+	return time.Duration(rand.Int64N(int64(ceil))) + 1
+}
+
+// finish ends j exactly once: frees its slot and, when err is not nil,
+// reports it as a dead letter. It reports whether this call ended j.
+func (q *MemoryQueue) finish(j *job, err error) bool {
+	if !j.done.CompareAndSwap(false, true) {
+		return false
+	}
+	defer q.open.Done()
+	q.jobsMu.Lock()
+	delete(q.jobs, j)
+	q.jobsMu.Unlock()
+	<-q.slots
+	if err == nil {
+		return true
+	}
+	q.cfg.logger.LogAttrs(context.Background(), slog.LevelError, "hookguard: event dead-lettered",
+		slog.String("provider", j.ev.Provider), slog.String("event_id", j.ev.ID),
+		slog.String("type", j.ev.Type), slog.Any("error", err))
+	ev := j.ev
+	ev.Attempt = int(j.attempts.Load())
+	q.cfg.hooks.deadLetter(ev, err)
+	return true
+}
