@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/providers"
+)
+
+// demoTimeout bounds the whole demo: every request and the waits for the
+// handlers to run.
+const demoTimeout = 5 * time.Second
+
+// runDemo implements "hookguard demo".
+func runDemo(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet("demo", "demo")
+	fs.extra = func(w io.Writer) {
+		fmt.Fprint(w, "demo starts a receiver on a free loopback port with a fresh secret per provider and,\nfor every provider, sends a valid event, the same event again, a tampered body and\na stale (or, for schemes that sign no timestamp, replayed) request over HTTP. It\nprints what each answered and exits 0 only when every answer is the expected one.\n")
+	}
+	if code, ok := fs.parse(e, args); !ok {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
+	defer cancel()
+	rows, err := runDemoCases(ctx, e.stdout, e.stderr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "hookguard demo: %v\n", err)
+		return exitFail
+	}
+	failed := printDemoTable(e.stdout, rows)
+	fmt.Fprint(e.stdout, demoLegend)
+	if failed > 0 {
+		fmt.Fprintf(e.stdout, "\n%d of %d cases did not match\n", failed, len(rows))
+		return exitFail
+	}
+	fmt.Fprintf(e.stdout, "\nall %d cases matched\n", len(rows))
+	return exitOK
+}
+
+// demoLegend explains the cases under the table.
+const demoLegend = `
+valid      a freshly signed event: accepted (200), handled once
+duplicate  the same request again: answered 200 with Hookguard-Duplicate, not handled again
+tampered   the same headers with an altered body: the signature fails (401)
+stale      the same event signed an hour ago: outside the replay window (401)
+replayed   for schemes that sign no timestamp (GitHub, Shopify): the captured request
+           under a fresh delivery ID; dedupe on the signed content answers it as a
+           duplicate and nothing is handled
+`
+
+// demoRow is one line of the demo table.
+type demoRow struct {
+	provider, name string
+	want, got      answer
+	wantHandled    int
+	gotHandled     int
+	err            error // the request could not be sent
+}
+
+func (r demoRow) ok() bool {
+	return r.err == nil && r.want == r.got && r.wantHandled == r.gotHandled
+}
+
+// answer is what a receiver answered, as the demo compares it.
+type answer struct {
+	status    int
+	duplicate bool
+}
+
+func (a answer) String() string {
+	if a.status == 0 {
+		return "-"
+	}
+	s := strconv.Itoa(a.status)
+	if a.duplicate {
+		s += " duplicate"
+	}
+	return s
+}
+
+// runDemoCases starts the receivers and a server, runs every case and
+// shuts both down. It says where it listens on out; errors the receivers
+// log go to logw.
+func runDemoCases(ctx context.Context, out, logw io.Writer) ([]demoRow, error) {
+	names := providers.Names()
+	provs := make([]providers.Provider, 0, len(names))
+	var rows []demoRow
+	for _, name := range names {
+		p, err := providers.New(name, demoSecret())
+		if err != nil {
+			// A preset whose secret is not "whsec_" plus base64 needs a
+			// demo secret of its own: report it as a failed row.
+			rows = append(rows, demoRow{provider: name, name: "setup", err: err})
+			continue
+		}
+		provs = append(provs, p)
+	}
+	handled := newHandledCounter()
+	handler := hookguard.HandlerFunc(func(_ context.Context, ev hookguard.Event) error {
+		handled.add(ev.Provider)
+		return nil
+	})
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError}))
+	set, err := newReceiverSet(provs, handler, logger, hookguard.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		shutdownReceivers(set, time.Second, logger)
+		return nil, err
+	}
+	srv := newHTTPServer(set, logger)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	transport := &http.Transport{MaxIdleConnsPerHost: 4}
+	client := &http.Client{Transport: transport, Timeout: demoTimeout}
+	base := "http://" + ln.Addr().String() + "/webhooks/"
+	fmt.Fprintf(out, "Receiving on %s{provider} with a fresh secret per provider.\n\n", base)
+	for _, p := range provs {
+		rows = append(rows, runProviderCases(ctx, client, base+p.Name(), p, handled)...)
+	}
+	transport.CloseIdleConnections()
+
+	// Stop taking requests, then drain the queues, so that the final counts
+	// include any handler a wrong answer might have started late.
+	sctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
+	defer cancel()
+	var errs []error
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("server: %w", err))
+	}
+	if err := set.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("receiver shutdown: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return rows, err
+	}
+	// A row's count was read right after its answer; recheck the last row
+	// of each provider now that nothing can run any more.
+	for i := range rows {
+		if i == len(rows)-1 || rows[i+1].provider != rows[i].provider {
+			rows[i].gotHandled = handled.get(rows[i].provider)
+		}
+	}
+	return rows, nil
+}
+
+// runProviderCases sends p's four cases to url and records each answer and
+// the number of events handled after it.
+func runProviderCases(ctx context.Context, client *http.Client, url string, p providers.Provider, handled *handledCounter) []demoRow {
+	name := p.Name()
+	now := time.Now()
+	body, id, typ := demoEvent(name, now)
+	valid, err := signOutgoing(p, providers.Outgoing{Body: body, ID: id, Type: typ, Timestamp: now, URL: url})
+	if err != nil {
+		return []demoRow{{provider: name, name: "valid", err: err}}
+	}
+
+	tampered := valid.clone()
+	tampered.Body = tamper(valid.Body)
+
+	third := demoRow{provider: name, name: "stale", want: answer{status: http.StatusUnauthorized}, wantHandled: 1}
+	var thirdReq *outgoing
+	if p.Info().Timestamped {
+		// The same event, signed an hour ago: a captured request replayed
+		// after the window closed.
+		thirdReq, err = signOutgoing(p, providers.Outgoing{Body: body, ID: id, Type: typ, Timestamp: now.Add(-time.Hour), URL: url})
+	} else {
+		// No timestamp is signed, so a captured request stays valid; an
+		// attacker resends it under a fresh delivery ID. Only content
+		// dedupe catches it.
+		third.name, third.want = "replayed", answer{status: http.StatusOK, duplicate: true}
+		thirdReq, err = signOutgoing(p, providers.Outgoing{Body: body, Type: typ, Timestamp: now, URL: url})
+	}
+	if err != nil {
+		third.err = err
+	}
+
+	cases := []struct {
+		row demoRow
+		req *outgoing
+	}{
+		{demoRow{provider: name, name: "valid", want: answer{status: http.StatusOK}, wantHandled: 1}, valid},
+		{demoRow{provider: name, name: "duplicate", want: answer{status: http.StatusOK, duplicate: true}, wantHandled: 1}, valid},
+		{demoRow{provider: name, name: "tampered", want: answer{status: http.StatusUnauthorized}, wantHandled: 1}, tampered},
+		{third, thirdReq},
+	}
+	rows := make([]demoRow, 0, len(cases))
+	for _, c := range cases {
+		row := c.row
+		if row.err == nil {
+			res, err := send(ctx, client, c.req)
+			row.err = err
+			row.got = answer{status: res.Status, duplicate: res.Header.Get(hookguard.DuplicateHeader) != ""}
+			if row.name == "valid" && err == nil {
+				// The handler runs after the answer: wait for it, bounded
+				// by ctx.
+				row.gotHandled, _ = handled.wait(ctx, name, row.wantHandled)
+			} else {
+				row.gotHandled = handled.get(name)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// printDemoTable prints rows and returns how many did not match.
+func printDemoTable(w io.Writer, rows []demoRow) int {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tCASE\tWANT\tGOT\tHANDLED\tRESULT")
+	failed := 0
+	for _, r := range rows {
+		result := "ok"
+		if !r.ok() {
+			failed++
+			result = "MISMATCH"
+			if r.err != nil {
+				result = "ERROR: " + r.err.Error()
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.provider, r.name, r.want, r.got, r.gotHandled, r.wantHandled, result)
+	}
+	_ = tw.Flush()
+	return failed
+}
+
+// demoSecret returns a fresh secret that every preset accepts: "whsec_"
+// and base64 of 32 random bytes (Standard Webhooks and Svix decode it; the
+// others use the string as it is).
+func demoSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+).
+	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
+}
+
+// demoEvent returns a small realistic body for provider, with the ID and
+// type to sign it with (for schemes that carry them in headers).
+func demoEvent(provider string, now time.Time) (body []byte, id, typ string) {
+	unix := strconv.FormatInt(now.Unix(), 10)
+	switch provider {
+	case "stripe":
+		return []byte(`{"id":"evt_1DemoHookguard0001","object":"event","api_version":"2024-06-20","created":` + unix +
+			`,"type":"payment_intent.succeeded","livemode":false,"data":{"object":{"id":"pi_3DemoHookguard0001","object":"payment_intent","amount":2000,"currency":"usd","status":"succeeded"}}}`), "", ""
+	case "github":
+		return []byte(`{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",` +
+			`"repository":{"id":1296269,"full_name":"octocat/Hello-World"},"pusher":{"name":"octocat"},"sender":{"login":"octocat"}}`), "", "push"
+	case "shopify":
+		return []byte(`{"id":820982911946154508,"email":"jon@example.com","created_at":"` + now.UTC().Format(time.RFC3339) +
+			`","total_price":"199.00","currency":"USD","line_items":[{"id":866550311766439020,"title":"IPod Nano - 8GB","quantity":1,"price":"199.00"}]}`), "", "orders/create"
+	case "slack":
+		return []byte(`{"token":"XXYYZZ","team_id":"T061EG9R6","api_app_id":"A0MDYCDME","type":"event_callback","event_id":"Ev0DEMOHOOKGUARD1","event_time":` + unix +
+			`,"event":{"type":"app_mention","user":"U061F7AUR","text":"<@U0LAN0Z89> is it everything a river should be?","channel":"C0LAN2Q65","ts":"` + unix + `.000100"}}`), "", ""
+	case "standardwebhooks", "svix":
+		return []byte(`{"type":"invoice.paid","timestamp":"` + now.UTC().Format(time.RFC3339) +
+			`","data":{"invoice_id":"in_demo_0001","amount_paid":4200,"currency":"usd"}}`), "msg_demo_" + provider + "_0001", "invoice.paid"
+	}
+	return []byte(`{"type":"demo.event","id":"demo_0001","created":` + unix + `}`), "demo_0001", "demo.event"
+}
+
+// tamper returns body with a field added before its final "}", as an
+// attacker altering a captured JSON event would.
+func tamper(body []byte) []byte {
+	i := bytes.LastIndexByte(body, '}')
+	if i < 0 {
+		return append(bytes.Clone(body), " "...)
+	}
+	out := make([]byte, 0, len(body)+20)
+	out = append(out, body[:i]...)
+	out = append(out, `,"tampered":true`...)
+	return append(out, body[i:]...)
+}
+
+// handledCounter counts handled events per provider and lets a caller wait
+// for a count without sleeping. It is safe for concurrent use.
+type handledCounter struct {
+	mu      sync.Mutex
+	n       map[string]int
+	changed chan struct{} // closed and replaced on every add
+}
+
+func newHandledCounter() *handledCounter {
+	return &handledCounter{n: make(map[string]int), changed: make(chan struct{})}
+}
+
+func (c *handledCounter) add(provider string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[provider]++
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+func (c *handledCounter) get(provider string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[provider]
+}
+
+// wait returns once provider's count reaches want, or with ctx's error
+// when ctx ends first; it returns the count either way.
+func (c *handledCounter) wait(ctx context.Context, provider string, want int) (int, error) {
+	for {
+		c.mu.Lock()
+		n, ch := c.n[provider], c.changed
+		c.mu.Unlock()
+		if n >= want {
+			return n, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return n, ctx.Err()
+		}
+	}
+}

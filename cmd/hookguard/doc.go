@@ -1,0 +1,82 @@
+// Command hookguard signs, checks and receives webhooks from the command
+// line, using the same provider presets as the hookguard library.
+//
+// Usage:
+//
+//	hookguard <command> [flags]
+//
+// The commands are:
+//
+//	sign     print the headers a provider would send for a body
+//	verify   check a captured request: signature, timestamp window, event ID
+//	serve    receive webhooks on POST /webhooks/{provider} and print each event
+//	demo     run every provider's valid, duplicate, tampered and stale cases
+//	         against an in-process receiver and print a table
+//	help     print this list
+//
+// Run "hookguard <command> -h" for the flags of a command; "hookguard
+// verify -h" also lists the provider names.
+//
+// # Sign and verify
+//
+// sign prints the headers the provider would send, one "Name: value" per
+// line, sorted by name, so the output is stable:
+//
+//	hookguard sign --provider stripe --secret whsec_test --timestamp 1700000000 --body event.json
+//
+// verify checks a request captured from a sender. Headers are given with -H
+// (repeatable) or read from a file of "Name: value" lines with
+// --header-file, which is what sign prints:
+//
+//	hookguard verify --provider stripe --secret whsec_test --now 1700000000 \
+//	    -H 'Stripe-Signature: t=1700000000,v1=...' --body event.json
+//
+// It prints "valid" and what it extracted (event ID, type, which secret
+// matched) and exits 0, or prints "invalid: REASON" and exits 1. Repeat
+// --secret to check rotation secrets: the first is the primary, the index
+// printed says which one matched. --now sets the clock, so a capture can be
+// checked long after it was sent; --tolerance sets the allowed clock
+// difference in both directions.
+//
+// # Serve
+//
+// serve runs a receiver per provider given with --secret PROVIDER=SECRET
+// (repeat it for more providers, and for rotation secrets of one provider):
+//
+//	hookguard serve --addr 127.0.0.1:8080 --secret stripe=whsec_... --secret github=...
+//
+// Webhooks are received on POST /webhooks/{provider}. Every handled event is
+// printed to standard output as one JSON line with provider, id, type,
+// attempt and received_at; logs go to standard error, one line per
+// request, and never hold a body, a secret or a signature. SIGINT or
+// SIGTERM stop intake, let queued events finish (see --shutdown-timeout)
+// and print the counts of accepted, duplicate, rejected, handled and
+// dead-lettered events.
+//
+// # Demo
+//
+// demo needs no flags: it starts a receiver on a free loopback port with a
+// fresh secret per provider and, for every provider, sends a valid event,
+// the same event again, a tampered body, and a stale request (for schemes
+// that sign no timestamp, a replay under a fresh delivery ID), then prints
+// what each answered. It exits 0 only when every answer and every handled
+// count is the expected one.
+//
+// # Exit status
+//
+// 0 on success; 1 when a request is invalid, a demo row does not match or
+// the server fails; 2 on bad usage (unknown flag, bad header line, unknown
+// provider, unreadable body), with a message on standard error.
+//
+// # Limits
+//
+// Bodies are read from a file or, with "-" (the default), from standard
+// input, and at most 25 MiB is read: larger bodies are refused with an
+// error rather than truncated.
+//
+// # Secrets
+//
+// Secrets given on the command line are visible to other local users in
+// the process list. hookguard never prints a secret, and error messages
+// name a bad header or secret by its position rather than echoing it.
+package main

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookguard/hookguard/providers"
+	"github.com/hookguard/hookguard/verify"
+)
+
+// runVerify implements "hookguard verify".
+func runVerify(_ context.Context, e *env, args []string) int {
+	fs := newFlagSet("verify", "verify --provider NAME --secret SECRET [--secret SECRET]... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--body FILE|-]")
+	fs.extra = providerList
+	provider := fs.String("provider", "", "provider `NAME` (see the list below)")
+	var secrets, headerLines listFlag
+	fs.Var(&secrets, "secret", "signing `SECRET`; repeat for rotation secrets, the first is the primary")
+	fs.Var(&headerLines, "H", "request header as `'Name: value'`; repeat for more, values of one name accumulate")
+	fs.Var(&headerLines, "header", "same as -H `'Name: value'`")
+	headerFile := fs.String("header-file", "", "`FILE` of 'Name: value' lines (as sign prints), added to the -H headers")
+	url := fs.String("url", "", "absolute `URL` the sender called, for schemes that sign it")
+	method := fs.String("method", "POST", "HTTP `METHOD` of the captured request")
+	nowFlag := fs.String("now", "", "check the timestamp as if the time were `UNIX` seconds or RFC 3339 (default now)")
+	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m (default: the provider's)")
+	bodyPath := fs.String("body", "-", "`FILE` holding the raw body; - reads standard input")
+	if code, ok := fs.parse(e, args); !ok {
+		return code
+	}
+	if *provider == "" {
+		return fs.fail(e, fmt.Errorf("--provider is required; one of %s", strings.Join(providers.Names(), ", ")))
+	}
+	if len(secrets) == 0 {
+		return fs.fail(e, errors.New("--secret is required"))
+	}
+	if *bodyPath == "-" && *headerFile == "-" {
+		return fs.fail(e, errors.New("--body and --header-file cannot both read standard input"))
+	}
+	header := http.Header{}
+	if err := parseHeaders(header, headerLines, "-H"); err != nil {
+		return fs.fail(e, err)
+	}
+	if *headerFile != "" {
+		data, err := e.readInput(*headerFile, maxHeaderFileSize)
+		if err != nil {
+			return fs.fail(e, fmt.Errorf("--header-file: %w", err))
+		}
+		if err := parseHeaderFile(header, data, *headerFile); err != nil {
+			return fs.fail(e, err)
+		}
+	}
+	now := time.Now()
+	if *nowFlag != "" {
+		t, err := parseTime(*nowFlag)
+		if err != nil {
+			return fs.fail(e, fmt.Errorf("--now: %w", err))
+		}
+		now = t
+	}
+	var opts []providers.Option
+	for _, s := range secrets[1:] {
+		opts = append(opts, providers.WithSecret(s))
+	}
+	if *tolerance != "" {
+		d, err := parseTolerance(*tolerance)
+		if err != nil {
+			return fs.fail(e, fmt.Errorf("--tolerance: %w", err))
+		}
+		opts = append(opts, providers.WithTolerance(d, d))
+	}
+	body, err := e.readInput(*bodyPath, maxBodySize)
+	if err != nil {
+		return fs.fail(e, fmt.Errorf("--body: %w", err))
+	}
+	p, err := providers.New(*provider, secrets[0], opts...)
+	if err != nil {
+		return fs.fail(e, err)
+	}
+	d, err := p.Verify(verify.Request{Method: *method, URL: *url, Header: header, Body: body}, now)
+	if err != nil {
+		if verify.StatusCode(err) == http.StatusInternalServerError {
+			// A configuration error (a secret that cannot be decoded) is
+			// bad usage, not a verdict on the request.
+			return fs.fail(e, err)
+		}
+		fmt.Fprintf(e.stdout, "invalid: %v\n", err)
+		return exitFail
+	}
+	if err := writeDelivery(e.stdout, d, len(secrets)); err != nil {
+		fmt.Fprintf(e.stderr, "hookguard verify: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// maxHeaderFileSize bounds a --header-file.
+const maxHeaderFileSize = 1 << 20
+
+// writeDelivery prints a verified delivery as "valid" followed by one
+// "key: value" line per field.
+func writeDelivery(w io.Writer, d verify.Delivery, secrets int) error {
+	var b strings.Builder
+	b.WriteString("valid\n")
+	field := func(k, v string) {
+		if v == "" {
+			v = "(none)"
+		}
+		fmt.Fprintf(&b, "%-10s %s\n", k+":", v)
+	}
+	field("provider", d.Provider)
+	field("id", d.ID)
+	field("type", d.Type)
+	ts := ""
+	if !d.Timestamp.IsZero() {
+		ts = d.Timestamp.UTC().Format(time.RFC3339)
+	}
+	field("timestamp", ts)
+	secret := fmt.Sprintf("%d", d.Secret)
+	switch {
+	case d.Secret == 0 && secrets == 1:
+	case d.Secret == 0:
+		secret += " (primary)"
+	default:
+		secret += " (rotation secret)"
+	}
+	field("secret", secret)
+	if d.Replayable {
+		field("replay", "not protected: the scheme signs no timestamp; a receiver dedupes by content")
+	}
+	if d.Reply != nil {
+		field("handshake", fmt.Sprintf("answer %d %s (%d bytes)", d.Reply.Status, d.Reply.ContentType, len(d.Reply.Body)))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
