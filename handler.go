@@ -162,10 +162,42 @@ type core struct {
 
 	tokenPrefix string
 	seq         atomic.Uint64
+
+	// allow is the Allow header: POST, plus the methods a verifier
+	// answers handshakes on (Meta, Dropbox and Okta verify by GET).
+	allow string
+	get   bool
+}
+
+// MethodLister is implemented by verifiers that accept methods besides
+// POST, such as a GET verification challenge. The receiver and the
+// middleware pass requests with those methods to Verify, which must answer
+// them with a [verify.Reply]: they are never enqueued.
+type MethodLister interface {
+	Methods() []string
+}
+
+// allowedMethods returns the Allow header value for v and whether v
+// takes GET requests.
+func allowedMethods(v Verifier) (allow string, get bool) {
+	allow = http.MethodPost
+	ml, ok := v.(MethodLister)
+	if !ok {
+		return allow, false
+	}
+	for _, m := range ml.Methods() {
+		switch m {
+		case http.MethodGet:
+			get = true
+			allow += ", " + m
+		}
+	}
+	return allow, get
 }
 
 func newCore(v Verifier, cfg *config) *core {
 	c := &core{cfg: cfg, v: v}
+	c.allow, c.get = allowedMethods(v)
 	if cfg.dedupe {
 		if cfg.store == nil {
 			c.store = dedupe.NewMemory(dedupe.WithClock(cfg.clock))
@@ -231,7 +263,7 @@ func (c *core) reject(w http.ResponseWriter, rec *record, err error) {
 	case http.StatusServiceUnavailable, http.StatusConflict:
 		w.Header().Set("Retry-After", retryAfterValue(int64(math.Ceil(c.cfg.retryAfter.Seconds()))))
 	case http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", http.MethodPost)
+		w.Header().Set("Allow", c.allow)
 	case http.StatusRequestEntityTooLarge:
 		w.Header().Set("Connection", "close")
 	}
@@ -265,7 +297,7 @@ type held struct {
 // admit runs the pipeline up to the dedupe reservation. When it returns
 // false it has answered the request already.
 func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admission, bool) {
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && (r.Method != http.MethodGet || !c.get) {
 		c.reject(w, rec, ErrMethodNotAllowed)
 		return admission{}, false
 	}
@@ -305,6 +337,12 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 	rec.id, rec.typ = d.ID, d.Type
 	if d.Reply != nil {
 		c.reply(w, rec, d)
+		return admission{}, false
+	}
+	if r.Method != http.MethodPost {
+		// A GET that verified but asked for no reply is not a handshake
+		// the verifier knows: events arrive only by POST.
+		c.reject(w, rec, ErrMethodNotAllowed)
 		return admission{}, false
 	}
 	adm := admission{

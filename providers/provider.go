@@ -255,57 +255,6 @@ func (t timing) checkTime(name, header string, ts, now time.Time) error {
 	return nil
 }
 
-// Names returns the names [New] accepts, sorted.
-func Names() []string {
-	return []string{"github", "shopify", "slack", "standardwebhooks", "stripe", "svix"}
-}
-
-// New returns the preset called name (lowercase, see [Names]) for secret.
-// It returns an error wrapping [ErrUnknownProvider] for any other name.
-func New(name string, secret string, opts ...Option) (Provider, error) {
-	var (
-		p   Provider
-		err error
-	)
-	// Each case checks err itself: a nil *Stripe stored in p would make
-	// p != nil.
-	switch name {
-	case "github":
-		var g *GitHub
-		if g, err = NewGitHub(secret, opts...); err == nil {
-			p = g
-		}
-	case "shopify":
-		var s *Shopify
-		if s, err = NewShopify(secret, opts...); err == nil {
-			p = s
-		}
-	case "slack":
-		var s *Slack
-		if s, err = NewSlack(secret, opts...); err == nil {
-			p = s
-		}
-	case "standardwebhooks":
-		var s *StandardWebhooks
-		if s, err = NewStandardWebhooks(secret, opts...); err == nil {
-			p = s
-		}
-	case "stripe":
-		var s *Stripe
-		if s, err = NewStripe(secret, opts...); err == nil {
-			p = s
-		}
-	case "svix":
-		var s *StandardWebhooks
-		if s, err = NewSvix(secret, opts...); err == nil {
-			p = s
-		}
-	default:
-		err = fmt.Errorf("%w %q: use one of %s", ErrUnknownProvider, name, strings.Join(Names(), ", "))
-	}
-	return p, err
-}
-
 // header returns the values of the header named key, which must be in
 // canonical form. Headers from net/http are canonical; for a hand-built
 // map whose keys are not, it falls back to a case-insensitive scan, which

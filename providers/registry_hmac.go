@@ -1,0 +1,4 @@
+package providers
+
+// hmacPresets are the shared-secret presets added after the first release.
+var hmacPresets = []registered{}
