@@ -863,3 +863,30 @@ func TestSignaturePathDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// TestTestSecret checks that every preset accepts, and can sign with, the
+// secret TestSecret makes for it, and that two calls differ.
+func TestTestSecret(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			a, err := TestSecret(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := TestSecret(name)
+			if a == b {
+				t.Errorf("two TestSecret(%q) calls returned the same secret", name)
+			}
+			p, err := New(name, a)
+			if err != nil {
+				t.Fatalf("New(%q, TestSecret) = %v", name, err)
+			}
+			if _, err := p.Sign(Outgoing{Body: []byte(`{"id":"evt_1"}`), URL: "https://example.com/hook"}); err != nil {
+				t.Errorf("Sign with TestSecret: %v", err)
+			}
+		})
+	}
+	if _, err := TestSecret("nope"); !errors.Is(err, ErrUnknownProvider) {
+		t.Errorf("TestSecret(nope) = %v, want ErrUnknownProvider", err)
+	}
+}

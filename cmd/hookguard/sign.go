@@ -74,7 +74,11 @@ func providerList(w io.Writer) {
 	fmt.Fprintln(w, "Providers:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, name := range providers.Names() {
-		p, err := providers.New(name, demoSecret())
+		secret, err := providers.TestSecret(name)
+		var p providers.Provider
+		if err == nil {
+			p, err = providers.New(name, secret)
+		}
 		if err != nil {
 			fmt.Fprintf(tw, "  %s\n", name)
 			continue
