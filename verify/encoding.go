@@ -50,13 +50,16 @@ func (e Encoding) Decode(dst []byte, src string) (int, bool) {
 		if len(src)%2 != 0 || len(src)/2 > len(dst) || len(src) == 0 {
 			return 0, false
 		}
+		// A table lookup per digit, with the validity of all digits
+		// gathered in one OR, is about twice as fast as a switch per digit.
+		var bad byte
 		for i := 0; i < len(src); i += 2 {
-			hi, ok1 := unhex(src[i])
-			lo, ok2 := unhex(src[i+1])
-			if !ok1 || !ok2 {
-				return 0, false
-			}
-			dst[i/2] = hi<<4 | lo
+			hi, lo := unhexTable[src[i]], unhexTable[src[i+1]]
+			bad |= hi | lo
+			dst[i/2] = hi<<4 | lo&0x0f
+		}
+		if bad&0xf0 != 0 {
+			return 0, false
 		}
 		return len(src) / 2, true
 	case Base64:
@@ -106,14 +109,20 @@ func (e Encoding) AppendEncode(dst, src []byte) []byte {
 	return dst
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// unhexTable maps a hex digit, in either case, to its value and every
+// other byte to 0xff.
+var unhexTable = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		default:
+			t[c] = 0xff
+		}
 	}
-	return 0, false
-}
+	return t
+}()

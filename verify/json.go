@@ -229,3 +229,106 @@ func keyEquals(raw []byte, esc bool, key string) bool {
 	quoted = append(append(append(quoted, '"'), raw...), '"')
 	return json.Unmarshal(quoted, &k) == nil && k == key
 }
+
+// JSONLastField returns the value of key when it is the last member of the
+// top-level object of body and its value is a string (unescaped as
+// [JSONField] does); otherwise it reports false. It reads the body
+// backwards from its end, so its cost does not grow with the body: use it
+// before [JSONField] for a field that a sender writes last, such as the
+// "type" of a Stripe event, which [JSONField] finds only after scanning
+// every byte before it.
+//
+// It assumes body is valid JSON, as a verified body is. Where a key occurs
+// twice, it finds the last occurrence, as encoding/json decodes it, while
+// [JSONField] finds the first; senders do not repeat keys.
+func JSONLastField(body []byte, key string) (string, bool) {
+	i := lastNonSpace(body, len(body))
+	if i < 0 || body[i] != '}' {
+		return "", false
+	}
+	// The value: a string ending right before the closing brace.
+	vEnd := lastNonSpace(body, i)
+	if vEnd < 0 || body[vEnd] != '"' {
+		return "", false
+	}
+	vStart, ok := openingQuote(body, vEnd)
+	if !ok {
+		return "", false
+	}
+	colon := lastNonSpace(body, vStart)
+	if colon < 0 || body[colon] != ':' {
+		return "", false
+	}
+	kEnd := lastNonSpace(body, colon)
+	if kEnd < 0 || body[kEnd] != '"' {
+		return "", false
+	}
+	kStart, ok := openingQuote(body, kEnd)
+	if !ok {
+		return "", false
+	}
+	// The member must follow a comma or open the top-level object.
+	sep := lastNonSpace(body, kStart)
+	if sep < 0 || (body[sep] != ',' && (body[sep] != '{' || lastNonSpace(body, sep) >= 0)) {
+		return "", false
+	}
+	if first := firstNonSpace(body); first < 0 || body[first] != '{' {
+		return "", false
+	}
+	rawKey := body[kStart+1 : kEnd]
+	if hasControl(rawKey) || !keyEquals(rawKey, bytes.IndexByte(rawKey, '\\') >= 0, key) {
+		return "", false
+	}
+	s := jsonScanner{b: body, i: vStart}
+	return s.scalar()
+}
+
+// lastNonSpace returns the index of the last byte before end that is not
+// JSON whitespace, or -1.
+func lastNonSpace(b []byte, end int) int {
+	for i := end - 1; i >= 0; i-- {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+func firstNonSpace(b []byte) int {
+	s := jsonScanner{b: b}
+	s.space()
+	if s.i == len(b) {
+		return -1
+	}
+	return s.i
+}
+
+// openingQuote returns the index of the quote that opens the string whose
+// closing quote is at end: the nearest quote before it that is not
+// escaped, since every quote inside a string is.
+func openingQuote(b []byte, end int) (int, bool) {
+	for j := end; ; {
+		j = bytes.LastIndexByte(b[:j], '"')
+		if j < 0 {
+			return 0, false
+		}
+		n := 0
+		for k := j - 1; k >= 0 && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j, true
+		}
+	}
+}
+
+func hasControl(raw []byte) bool {
+	for _, c := range raw {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
