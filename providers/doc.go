@@ -48,4 +48,22 @@
 //
 // Every preset can also sign an [Outgoing] delivery the way its sender
 // does, so that tests and tools can produce requests that verify.
+//
+// # Custom schemes
+//
+// A sender without a preset is described declaratively by a [Scheme], in
+// Go or in JSON ([ParseScheme]; the CLI takes the file as --scheme FILE),
+// and verified by [NewCustom]: the signature header, its prefix or
+// key=value layout and separator, the algorithm (HMAC-SHA1/256/512 or
+// Ed25519), the encoding, the secret's format, the signed content as a
+// template such as "{id}.{timestamp}.{body}", where the timestamp is and
+// its unit and tolerance, and where the event ID and type are (a header or
+// a JSON path). A Scheme is validated when it is built, and every problem
+// is reported in one error wrapping [ErrInvalidScheme]. The Stripe,
+// GitHub, Shopify, Slack, Standard Webhooks and Svix presets are each
+// expressible as a Scheme (see testdata/schemes), and verify the same
+// published vectors. What a Scheme cannot express stays with the presets:
+// handshakes such as Slack's url_verification, GitHub's legacy SHA-1
+// header fallback, Shopify's second header name and Svix's fallback to
+// webhook-* headers.
 package providers

@@ -107,6 +107,7 @@ type config struct {
 	legacy    bool
 	insecure  bool
 	optionErr error
+	asym      asymConfig // options of the asymmetric and handshake presets (options_asymmetric.go)
 }
 
 type optionFunc func(*config)
@@ -372,4 +373,17 @@ func uuid() string {
 func jsonField(body []byte, path ...string) string {
 	v, _ := verify.JSONField(body, path...)
 	return v
+}
+
+// topField returns a top-level string field that a sender may write last
+// (Stripe writes "type" after the whole data object): reading the last
+// member from the end costs a few bytes, where the forward scan reads the
+// whole body, as much again as the HMAC at 256 KiB. Otherwise it scans
+// forward. A key that occurs twice is read at its last occurrence when it
+// is last, as encoding/json would decode it.
+func topField(body []byte, key string) string {
+	if v, ok := verify.JSONLastField(body, key); ok {
+		return v
+	}
+	return jsonField(body, key)
 }

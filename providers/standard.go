@@ -315,7 +315,7 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 		d.Secret = i
 	}
 	d.ID = id
-	d.Type = jsonField(req.Body, "type")
+	d.Type = topField(req.Body, "type")
 	return d, nil
 }
 

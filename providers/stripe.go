@@ -163,7 +163,7 @@ func (s *Stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		d.Secret = i
 	}
 	d.ID = jsonField(req.Body, "id")
-	d.Type = jsonField(req.Body, "type")
+	d.Type = topField(req.Body, "type")
 	return d, nil
 }
 

@@ -1,0 +1,46 @@
+package providers
+
+import "net/http"
+
+// Calendly verifies Calendly webhook deliveries from a subscription with a
+// webhook signing key: HMAC-SHA256 over t + "." + body, sent as
+// Calendly-Webhook-Signature: t=<unix>,v1=<hex>.
+//
+// The type is the body's "event", for example "invitee.created".
+// Calendly's payloads carry no event ID (the invitee URI is shared by the
+// created and canceled events), so [verify.Delivery.Replayable] is true and
+// [verify.Delivery.Digest] fingerprints the signed content: within the
+// replay window, dedupe on it.
+//
+// A Calendly is safe for concurrent use by multiple goroutines.
+type Calendly struct{ stamped }
+
+var _ Provider = (*Calendly)(nil)
+
+var calendlySpec = stampSpec{
+	name:       "calendly",
+	title:      "Calendly",
+	sigHeader:  "Calendly-Webhook-Signature",
+	display:    "Calendly-Webhook-Signature",
+	tsKey:      "t",
+	sigKey:     "v1",
+	sep:        ',',
+	join:       ".",
+	typ:        field{path: []string{"event"}},
+	idSource:   "none: dedupe on the signed content",
+	typeSource: `body "event"`,
+	hint:       "check the subscription's webhook signing key",
+	replayable: true,
+	sign: func(h http.Header, _ Outgoing) {
+		h.Set("User-Agent", "Calendly-Webhooks")
+	},
+}
+
+// NewCalendly returns a Calendly verifier for the webhook signing key.
+func NewCalendly(secret string, opts ...Option) (*Calendly, error) {
+	s, err := newStamped(&calendlySpec, secret, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Calendly{s}, nil
+}

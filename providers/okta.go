@@ -1,0 +1,140 @@
+package providers
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+// oktaChallengeHeader is the canonical form of X-Okta-Verification-Challenge.
+const oktaChallengeHeader = "X-Okta-Verification-Challenge"
+
+// Okta verifies Okta event hooks. Okta signs nothing: it sends the
+// authentication secret configured on the hook verbatim in a header
+// (Authorization by default, see [WithAuthHeader]) with every request,
+// including the verification GET; the preset compares it with the
+// configured secret in constant time. Serve the endpoint over HTTPS only.
+//
+// Handshake: when the hook is verified, Okta sends a GET with
+// X-Okta-Verification-Challenge; once the secret matches it is answered
+// with the JSON {"verification": "<challenge>"}.
+//
+// The event ID is the body's "eventId" and the type its "eventType". No
+// timestamp is authenticated, so [verify.Delivery.Replayable] is true and
+// [verify.Delivery.Digest] is a SHA-256 of the body.
+//
+// An Okta is safe for concurrent use by multiple goroutines.
+type Okta struct {
+	secrets  []*string  // pointers, so that fmt prints addresses, never secrets
+	digests  [][32]byte // SHA-256 of each secret, compared in constant time
+	header   string
+	insecure bool
+}
+
+var _ Provider = (*Okta)(nil)
+
+// NewOkta returns an Okta verifier for the event hook's authentication
+// secret, exactly as typed in the hook's "Authentication secret" field
+// (for Basic authentication that is "Basic " and the base64 credentials).
+// [WithSecret] adds secrets accepted during a rotation.
+func NewOkta(secret string, opts ...Option) (*Okta, error) {
+	const name = "okta"
+	c, err := newConfig(name, secret, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.onlyAsym(name, optAuthHeader); err != nil {
+		return nil, err
+	}
+	o := &Okta{header: "Authorization", insecure: c.insecure}
+	if c.asym.authHeader != "" {
+		o.header = c.asym.authHeader
+	}
+	o.secrets = secretPtrs(c.secrets)
+	for _, s := range c.secrets {
+		o.digests = append(o.digests, sha256.Sum256([]byte(s)))
+	}
+	return o, nil
+}
+
+// Name returns "okta".
+func (*Okta) Name() string { return "okta" }
+
+// Methods returns GET and POST: Okta verifies an event hook by GET.
+func (*Okta) Methods() []string { return []string{http.MethodGet, http.MethodPost} }
+
+// Info describes the Okta preset.
+func (o *Okta) Info() Info {
+	return Info{
+		Name:            "okta",
+		Title:           "Okta event hooks",
+		SignatureHeader: o.header,
+		Algorithm:       "shared secret in a header (constant-time compare)",
+		IDSource:        `body "eventId"`,
+		TypeSource:      `body "eventType"`,
+		Handshake:       `GET X-Okta-Verification-Challenge answered with {"verification": ...}`,
+	}
+}
+
+// Verify checks the authentication header, then answers the verification
+// GET or reads a POST's event. now is unused: Okta signs no timestamp.
+func (o *Okta) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+	const name = "okta"
+	d := verify.Delivery{Provider: name}
+	if o.insecure {
+		d.Secret = -1
+	} else {
+		got, present, ok := single(req.Header, o.header)
+		if !present {
+			return d, verify.Fail(name, verify.ErrMissingSignature, "no "+o.header+" header: set an authentication secret on the Okta event hook")
+		}
+		if !ok || len(got) > maxHeaderBytes {
+			return d, verify.Fail(name, verify.ErrMalformedSignature, o.header+" must be one value")
+		}
+		// Compare digests, so that neither the time nor an early exit
+		// reveals the secret's length.
+		sum := sha256.Sum256([]byte(got))
+		d.Secret = -1
+		for i := range o.digests {
+			if subtle.ConstantTimeCompare(sum[:], o.digests[i][:]) == 1 && d.Secret < 0 {
+				d.Secret = i
+			}
+		}
+		if d.Secret < 0 {
+			return d, verify.Fail(name, verify.ErrSignatureMismatch, o.header+" does not match any configured secret")
+		}
+	}
+	if req.Method == http.MethodGet {
+		c, present, ok := single(req.Header, oktaChallengeHeader)
+		if !present || !ok || c == "" || len(c) > maxChallenge {
+			return d, verify.Fail(name, verify.ErrMissingHeader, "a GET must be Okta's verification request with one X-Okta-Verification-Challenge header")
+		}
+		body, err := json.Marshal(struct {
+			Verification string `json:"verification"`
+		}{c})
+		if err != nil {
+			return d, verify.Fail(name, verify.ErrMissingHeader, "X-Okta-Verification-Challenge cannot be encoded")
+		}
+		d.Type = "verification"
+		d.Reply = replyJSON(body)
+		return d, nil
+	}
+	d.Replayable = true
+	d.Digest = sha256.Sum256(req.Body)
+	d.ID = jsonField(req.Body, "eventId")
+	d.Type = jsonField(req.Body, "eventType")
+	return d, nil
+}
+
+// Sign returns the headers Okta would send with o: the authentication
+// header holding the first secret, and Content-Type.
+func (o *Okta) Sign(out Outgoing) (http.Header, error) {
+	h := http.Header{}
+	h.Set("Content-Type", contentType(out))
+	h.Set(o.header, *o.secrets[0])
+	return h, nil
+}

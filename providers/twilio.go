@@ -1,0 +1,269 @@
+package providers
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+// Header names of the Twilio scheme, in canonical form.
+const (
+	twilioSignatureHeader   = "X-Twilio-Signature"
+	twilioIdempotencyHeader = "I-Twilio-Idempotency-Token"
+)
+
+// maxTwilioURL bounds the URL a Twilio signature covers.
+const maxTwilioURL = 8 << 10
+
+// Twilio verifies Twilio webhooks (Messaging, Voice, status callbacks):
+// X-Twilio-Signature is the base64 HMAC-SHA1, keyed with the account's
+// auth token, of the full URL Twilio called followed, for a form-encoded
+// POST, by every parameter's name and value sorted by name. For other
+// bodies (JSON) Twilio appends a bodySHA256 query parameter to the URL:
+// the signature then covers the URL alone and the body's hex SHA-256 must
+// equal that parameter.
+//
+// The URL is [verify.Request.URL]: the receiver builds it from the request,
+// so behind a proxy or a TLS terminator set hookguard.WithPublicURL to the
+// scheme and host Twilio calls. As Twilio's own validators do, the URL is
+// also tried with the default port added or removed, since Twilio's
+// back end is not consistent about it.
+//
+// Twilio signs no timestamp and no ID: [verify.Delivery.Replayable] is true
+// and [verify.Delivery.Digest] fingerprints the signed content. The event
+// ID is the I-Twilio-Idempotency-Token header (unsigned), and the type the
+// form's MessageStatus, CallStatus or SmsStatus when present.
+//
+// A Twilio is safe for concurrent use by multiple goroutines.
+type Twilio struct {
+	mac      *verify.HMAC
+	insecure bool
+}
+
+var _ Provider = (*Twilio)(nil)
+
+// NewTwilio returns a Twilio verifier for the account's auth token (add
+// the secondary token with [WithSecret] while rotating).
+// [WithTolerance] and [WithoutTimestampCheck] have no effect: Twilio signs
+// no timestamp.
+func NewTwilio(authToken string, opts ...Option) (*Twilio, error) {
+	const name = "twilio"
+	c, err := newConfig(name, authToken, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.onlyAsym(name, 0); err != nil {
+		return nil, err
+	}
+	secrets := make([]verify.Secret, len(c.secrets))
+	for i, s := range c.secrets {
+		if secrets[i], err = verify.NewSecret(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	mac, err := newHMAC(name, verify.SHA1, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return &Twilio{mac: mac, insecure: c.insecure}, nil
+}
+
+// Name returns "twilio".
+func (*Twilio) Name() string { return "twilio" }
+
+// Info describes the Twilio preset.
+func (*Twilio) Info() Info {
+	return Info{
+		Name:            "twilio",
+		Title:           "Twilio",
+		SignatureHeader: twilioSignatureHeader,
+		Algorithm:       "HMAC-SHA1 (base64) of URL + sorted form parameters",
+		IDSource:        "I-Twilio-Idempotency-Token header",
+		TypeSource:      "form MessageStatus, CallStatus or SmsStatus",
+	}
+}
+
+// isForm reports whether h declares a form-encoded body.
+func isForm(h http.Header) bool {
+	mt, _, err := mime.ParseMediaType(first(h, "Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// twilioParams returns the form parameters, each name followed by its
+// value, in the order Twilio signs them: sorted by name, and the values of
+// one name sorted (duplicates once), as Twilio's reference validators do.
+func twilioParams(form url.Values) []byte {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b []byte
+	for _, k := range keys {
+		vals := slices.Clone(form[k])
+		slices.Sort(vals)
+		vals = slices.Compact(vals)
+		for _, v := range vals {
+			b = append(append(b, k...), v...)
+		}
+	}
+	return b
+}
+
+// urlVariants returns raw, and raw with its default port added or removed
+// (https 443, http 80, as Twilio's validators try both).
+func urlVariants(raw string) []string {
+	out := []string{raw}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return out
+	}
+	host, port := u.Hostname(), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	switch {
+	case port != "":
+		v := *u
+		v.Host = host
+		out = append(out, v.String())
+	case u.Scheme == "https":
+		v := *u
+		v.Host = net.JoinHostPort(u.Hostname(), "443")
+		out = append(out, v.String())
+	case u.Scheme == "http":
+		v := *u
+		v.Host = net.JoinHostPort(u.Hostname(), "80")
+		out = append(out, v.String())
+	}
+	return out
+}
+
+// Verify checks req's X-Twilio-Signature against req.URL and, for a form
+// POST, the form parameters; for other bodies, the bodySHA256 parameter
+// against the body. now is unused: Twilio signs no timestamp.
+func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+	const name = "twilio"
+	d := verify.Delivery{Provider: name, Replayable: true}
+	form := isForm(req.Header) && req.Method != http.MethodGet
+	var values url.Values
+	if form {
+		var err error
+		if values, err = url.ParseQuery(string(req.Body)); err != nil {
+			if !t.insecure {
+				return d, verify.Fail(name, verify.ErrMalformedSignature, "the form body does not parse, so its parameters cannot be checked")
+			}
+		}
+	}
+	if t.insecure {
+		d.Secret = -1
+		d.Digest = sha256.Sum256(req.Body)
+	} else {
+		sig, present, ok := single(req.Header, twilioSignatureHeader)
+		if !present {
+			return d, verify.Fail(name, verify.ErrMissingSignature, "no X-Twilio-Signature header: is this URL configured as a Twilio webhook?")
+		}
+		var sigs verify.Signatures
+		if !ok || !addSig(&sigs, verify.Base64, sig, t.mac.Algorithm().Size()) {
+			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Twilio-Signature must be one base64 HMAC-SHA1")
+		}
+		if req.URL == "" || len(req.URL) > maxTwilioURL {
+			return d, verify.Fail(name, verify.ErrMissingHeader, "the request URL is unknown or too long: Twilio signs the URL it called, so the receiver must know it (hookguard.WithPublicURL behind a proxy)")
+		}
+		var params []byte
+		if form {
+			params = twilioParams(values)
+		} else if req.Method != http.MethodGet || len(req.Body) > 0 {
+			// A non-form body is covered by the bodySHA256 parameter.
+			u, err := url.Parse(req.URL)
+			want := ""
+			if err == nil {
+				want = u.Query().Get("bodySHA256")
+			}
+			if want == "" {
+				return d, verify.Fail(name, verify.ErrMissingHeader, "a non-form body needs the bodySHA256 query parameter Twilio adds to the URL; is the Content-Type right?")
+			}
+			sum := sha256.Sum256(req.Body)
+			var got [2 * sha256.Size]byte
+			hex.Encode(got[:], sum[:])
+			if subtle.ConstantTimeCompare(got[:], []byte(strings.ToLower(want))) != 1 {
+				return d, verify.Fail(name, verify.ErrSignatureMismatch, "the body's SHA-256 does not match the bodySHA256 query parameter: the body was altered")
+			}
+		}
+		matched := -1
+		for _, u := range urlVariants(req.URL) {
+			m := verify.Message{Prefix: [4]string{u}, Body: params}
+			if i, err := t.mac.Match(&m, &sigs, &d.Digest); err == nil {
+				matched = i
+				break
+			}
+		}
+		if matched < 0 {
+			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Twilio-Signature does not match the URL and parameters under any configured auth token: check the token, and that the URL is exactly the one configured in Twilio (scheme, host, path and query; set hookguard.WithPublicURL behind a proxy)")
+		}
+		d.Secret = matched
+	}
+	d.ID = first(req.Header, twilioIdempotencyHeader)
+	for _, k := range []string{"MessageStatus", "CallStatus", "SmsStatus"} {
+		if v := values.Get(k); v != "" {
+			d.Type = v
+			break
+		}
+	}
+	return d, nil
+}
+
+// Sign returns the headers Twilio would send with o: X-Twilio-Signature
+// over o.URL and, for a form-encoded body, its parameters;
+// I-Twilio-Idempotency-Token (o.ID or a random one); and Content-Type.
+// o.URL is required. For a non-form body o.URL must already carry the
+// bodySHA256 parameter (see [TwilioBodyURL]); Sign cannot change the URL.
+func (t *Twilio) Sign(o Outgoing) (http.Header, error) {
+	if o.URL == "" {
+		return nil, fmt.Errorf("twilio: %w: Twilio signs the URL; set Outgoing.URL", ErrInvalidOption)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", contentType(o))
+	var params []byte
+	if isForm(h) && o.Method != http.MethodGet {
+		form, err := url.ParseQuery(string(o.Body))
+		if err != nil {
+			return nil, fmt.Errorf("twilio: the form body does not parse: %w", err)
+		}
+		params = twilioParams(form)
+	} else if len(o.Body) > 0 {
+		u, err := url.Parse(o.URL)
+		if err != nil || u.Query().Get("bodySHA256") == "" {
+			return nil, fmt.Errorf("twilio: %w: a non-form body is signed through the bodySHA256 URL parameter; build the URL with TwilioBodyURL", ErrInvalidOption)
+		}
+	}
+	id := o.ID
+	if id == "" {
+		id = uuid()
+	}
+	m := verify.Message{Prefix: [4]string{o.URL}, Body: params}
+	h.Set(twilioIdempotencyHeader, id)
+	h.Set(twilioSignatureHeader, string(verify.Base64.AppendEncode(nil, t.mac.AppendSum(nil, 0, &m))))
+	return h, nil
+}
+
+// TwilioBodyURL returns rawURL with the bodySHA256 query parameter Twilio
+// adds for a non-form (JSON) body: the hex SHA-256 of body.
+func TwilioBodyURL(rawURL string, body []byte) string {
+	sum := sha256.Sum256(body)
+	sep := "?"
+	if strings.Contains(rawURL, "?") {
+		sep = "&"
+	}
+	return rawURL + sep + "bodySHA256=" + hex.EncodeToString(sum[:])
+}

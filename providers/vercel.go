@@ -1,0 +1,50 @@
+package providers
+
+import (
+	"net/http"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+// Vercel verifies Vercel webhook deliveries: HMAC-SHA1 of the raw body,
+// hex-encoded in x-vercel-signature. Account webhooks are signed with the
+// secret Vercel shows once when the webhook is created; integration
+// webhooks with the integration's client secret.
+//
+// The event ID is the body's "id" and the type its "type", for example
+// "deployment.created". Vercel signs no timestamp, so
+// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
+// fingerprints the signed body for dedupe.
+//
+// A Vercel is safe for concurrent use by multiple goroutines.
+type Vercel struct{ bodyHMAC }
+
+var _ Provider = (*Vercel)(nil)
+
+var vercelSpec = bodySpec{
+	name:       "vercel",
+	title:      "Vercel",
+	sigHeader:  "X-Vercel-Signature",
+	display:    "x-vercel-signature",
+	alg:        verify.SHA1,
+	enc:        verify.Hex,
+	id:         field{path: []string{"id"}},
+	typ:        field{path: []string{"type"}},
+	idSource:   `body "id"`,
+	typeSource: `body "type"`,
+	hint:       "check the webhook secret (or, for an integration, its client secret)",
+	sign: func(h http.Header, _ Outgoing) {
+		h.Set("User-Agent", "Vercel-Webhooks")
+	},
+}
+
+// NewVercel returns a Vercel verifier for the webhook's secret.
+// [WithTolerance] and [WithoutTimestampCheck] have no effect: Vercel signs
+// no timestamp.
+func NewVercel(secret string, opts ...Option) (*Vercel, error) {
+	b, err := newBodyHMAC(&vercelSpec, secret, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Vercel{b}, nil
+}

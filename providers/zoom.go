@@ -1,0 +1,156 @@
+package providers
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+// Header names of the Zoom scheme, in canonical form.
+const (
+	zoomSignatureHeader = "X-Zm-Signature"
+	zoomTimestampHeader = "X-Zm-Request-Timestamp"
+)
+
+// Zoom verifies Zoom webhooks: x-zm-signature is "v0=" and the hex
+// HMAC-SHA256 of "v0:" + x-zm-request-timestamp + ":" + body, keyed with
+// the app's Secret Token. Zoom documents no replay window; the preset
+// applies the usual one (five minutes each way, see [WithTolerance]) to
+// the timestamp, a Unix time in seconds.
+//
+// Handshake: Zoom validates the endpoint URL (when it is saved, and every
+// 72 hours) with a signed POST whose "event" is "endpoint.url_validation";
+// once verified it is answered with the JSON {"plainToken": ...,
+// "encryptedToken": hex HMAC-SHA256 of plainToken under the Secret Token}.
+//
+// Zoom sends no event ID: the ID is a SHA-256 of the body (which holds
+// the event's "event_ts" in milliseconds), so a retry of the same event is
+// a duplicate. The type is the body's "event", for example
+// "meeting.started".
+//
+// A Zoom is safe for concurrent use by multiple goroutines.
+type Zoom struct {
+	mac      *verify.HMAC
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*Zoom)(nil)
+
+// NewZoom returns a Zoom verifier for the app's Secret Token (not the
+// deprecated Verification Token).
+func NewZoom(secretToken string, opts ...Option) (*Zoom, error) {
+	const name = "zoom"
+	c, err := newConfig(name, secretToken, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.onlyAsym(name, 0); err != nil {
+		return nil, err
+	}
+	mac, err := hmacSecrets(name, c.secrets)
+	if err != nil {
+		return nil, err
+	}
+	return &Zoom{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
+}
+
+// Name returns "zoom".
+func (*Zoom) Name() string { return "zoom" }
+
+// Info describes the Zoom preset.
+func (*Zoom) Info() Info {
+	return Info{
+		Name:            "zoom",
+		Title:           "Zoom",
+		SignatureHeader: "x-zm-signature",
+		Algorithm:       "HMAC-SHA256 (hex, v0= prefix)",
+		Timestamped:     true,
+		IDSource:        "SHA-256 of the body (Zoom sends no event ID)",
+		TypeSource:      `body "event"`,
+		Handshake:       "endpoint.url_validation answered with plainToken and encryptedToken",
+	}
+}
+
+// Verify checks req's x-zm-signature against x-zm-request-timestamp and
+// the body, the timestamp against the window around now, and answers the
+// URL validation.
+func (z *Zoom) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+	const name = "zoom"
+	d := verify.Delivery{Provider: name}
+	ts, tsPresent, tsSingle := single(req.Header, zoomTimestampHeader)
+	matched := 0
+	if z.insecure {
+		d.Secret = -1
+		if t, err := verify.ParseUnix(ts); err == nil && tsSingle {
+			d.Timestamp = t
+		}
+	} else {
+		vals := header(req.Header, zoomSignatureHeader)
+		if len(vals) == 0 {
+			return d, verify.Fail(name, verify.ErrMissingSignature, "no x-zm-signature header: is this the event notification endpoint of your Zoom app?")
+		}
+		if tooLong(vals) {
+			return d, verify.Fail(name, verify.ErrMalformedSignature, "x-zm-signature header is too long")
+		}
+		if !tsPresent {
+			return d, verify.Fail(name, verify.ErrMissingTimestamp, "no x-zm-request-timestamp header")
+		}
+		t, err := verify.ParseUnix(ts)
+		if err != nil || !tsSingle {
+			return d, verify.Fail(name, verify.ErrMalformedTimestamp, "x-zm-request-timestamp must be one Unix time in seconds")
+		}
+		d.Timestamp = t
+		var sigs verify.Signatures
+		if !parsePrefixedHex(vals, "v0=", 32, &sigs) {
+			return d, verify.Fail(name, verify.ErrMalformedSignature, "x-zm-signature has too many signatures")
+		}
+		if sigs.Len() == 0 {
+			return d, verify.Fail(name, verify.ErrMalformedSignature, "x-zm-signature must be v0= followed by the hex HMAC")
+		}
+		if err := z.timing.checkTime(name, "x-zm-request-timestamp", t, now); err != nil {
+			return d, err
+		}
+		m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: req.Body}
+		i, err := z.mac.Match(&m, &sigs, nil)
+		if err != nil {
+			return d, verify.Fail(name, verify.ErrSignatureMismatch, "x-zm-signature does not match any configured Secret Token: check the token, and that nothing re-encoded the body")
+		}
+		d.Secret, matched = i, i
+	}
+	d.Type = jsonField(req.Body, "event")
+	if d.Type == "endpoint.url_validation" {
+		plain, ok := verify.JSONField(req.Body, "payload", "plainToken")
+		if !ok || plain == "" || len(plain) > maxChallenge {
+			return d, verify.Fail(name, verify.ErrMissingHeader, "endpoint.url_validation has no payload.plainToken")
+		}
+		enc := z.mac.AppendSum(nil, matched, &verify.Message{Prefix: [4]string{plain}})
+		body, err := json.Marshal(struct {
+			Plain     string `json:"plainToken"`
+			Encrypted string `json:"encryptedToken"`
+		}{plain, hex.EncodeToString(enc)})
+		if err != nil {
+			return d, verify.Fail(name, verify.ErrMissingHeader, "payload.plainToken cannot be encoded")
+		}
+		d.Reply = replyJSON(body)
+		return d, nil
+	}
+	d.ID = bodyID(req.Body)
+	return d, nil
+}
+
+// Sign returns the headers Zoom would send with o: x-zm-request-timestamp,
+// x-zm-signature under the first secret, and Content-Type.
+func (z *Zoom) Sign(o Outgoing) (http.Header, error) {
+	ts := strconv.FormatInt(outgoingTime(o).Unix(), 10)
+	m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: o.Body}
+	h := http.Header{}
+	h.Set("Content-Type", contentType(o))
+	h.Set(zoomTimestampHeader, ts)
+	h.Set(zoomSignatureHeader, string(verify.Hex.AppendEncode([]byte("v0="), z.mac.AppendSum(nil, 0, &m))))
+	return h, nil
+}
