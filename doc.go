@@ -82,9 +82,10 @@
 // Signatures are compared in constant time by package verify, against
 // every configured secret, so secrets can be rotated. Handlers receive a
 // copy of the headers without Authorization, Cookie or any header whose
-// name contains "signature" or "hmac". One log record is written per
-// request (provider, event ID, type, outcome, status, duration) through
-// [WithLogger]; secrets, signatures and bodies are never logged.
+// name contains "signature", "hmac", "token", "secret" or "verification".
+// One log record is written per request (provider, event ID, type,
+// outcome, status, duration) through [WithLogger]; secrets, signatures
+// and bodies are never logged.
 //
 // The per-client rate limit uses the peer address unless trusted proxies
 // are listed with [WithTrustedProxies]; then it uses the right-most

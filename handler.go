@@ -11,8 +11,10 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/verify"
@@ -163,6 +165,10 @@ type core struct {
 	tokenPrefix string
 	seq         atomic.Uint64
 
+	// once is set when the queue reserves and enqueues in one atomic
+	// step with store (see atomic.go); nil otherwise.
+	once AtomicQueue
+
 	// allow is the Allow header: POST, plus the methods a verifier
 	// answers handshakes on (Meta, Dropbox and Okta verify by GET).
 	allow string
@@ -196,7 +202,7 @@ func allowedMethods(v Verifier) (allow string, get bool) {
 }
 
 func newCore(v Verifier, cfg *config) *core {
-	c := &core{cfg: cfg, v: v}
+	c := &core{cfg: cfg, v: v, once: atomicQueue(cfg)}
 	c.allow, c.get = allowedMethods(v)
 	if cfg.dedupe {
 		if cfg.store == nil {
@@ -228,17 +234,22 @@ type record struct {
 	typ      string
 	outcome  string
 	status   int
+	err      error // why it was not accepted, for Hooks.OnAnswered
+	secret   int   // index of the matched secret + 1; 0: not verified
 }
 
 func (c *core) begin(ctx context.Context) record {
-	// Measure only when something will be logged.
-	if c.cfg.logger.Enabled(ctx, slog.LevelWarn) {
+	// Measure only when something will be logged or observed.
+	if c.cfg.hooks.OnAnswered != nil || c.cfg.logger.Enabled(ctx, slog.LevelWarn) {
 		return record{start: time.Now()}
 	}
 	return record{}
 }
 
 func (c *core) finish(ctx context.Context, rec *record) {
+	if c.cfg.hooks.OnAnswered != nil {
+		c.answered(ctx, rec)
+	}
 	level := slog.LevelInfo
 	if rec.status >= 400 {
 		level = slog.LevelWarn
@@ -271,7 +282,7 @@ func (c *core) reject(w http.ResponseWriter, rec *record, err error) {
 }
 
 func (c *core) fail(w http.ResponseWriter, rec *record, status int, reason string, err error) {
-	rec.status = status
+	rec.status, rec.err = status, err
 	if rec.outcome == "" {
 		rec.outcome = "rejected"
 	}
@@ -283,7 +294,7 @@ func (c *core) fail(w http.ResponseWriter, rec *record, status int, reason strin
 // reservations to commit or release.
 type admission struct {
 	ev    Event
-	ctx   context.Context // request values, never cancelled by the client
+	ctx   context.Context // the request's context: its values, for logs and bounded steps
 	token string
 	held  [2]held
 	n     int
@@ -334,7 +345,7 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 		c.fail(w, rec, status, reason, fmt.Errorf("%w: %w", ErrVerification, err))
 		return admission{}, false
 	}
-	rec.id, rec.typ = d.ID, d.Type
+	rec.id, rec.typ, rec.secret = d.ID, d.Type, d.Secret+1
 	if d.Reply != nil {
 		c.reply(w, rec, d)
 		return admission{}, false
@@ -355,7 +366,7 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 			Body:       body,
 			Header:     safeHeader(r.Header),
 		},
-		ctx: context.WithoutCancel(r.Context()),
+		ctx: r.Context(),
 	}
 	if c.store == nil {
 		return adm, true
@@ -385,12 +396,34 @@ func (c *core) reply(w http.ResponseWriter, rec *record, d verify.Delivery) {
 	c.cfg.hooks.handshake(d.Provider)
 }
 
-// keyPrefix scopes dedupe keys: "provider:" or "provider:endpoint:".
-func (c *core) keyPrefix(provider string) string {
-	if c.cfg.endpoint == "" {
-		return provider + ":"
+// dedupeKey returns the dedupe key "provider:" or "provider:endpoint:",
+// then kind and id. It allocates once, for the key the store keeps: string
+// concatenation would allocate the prefix, then the key.
+func (c *core) dedupeKey(provider, kind, id string) string {
+	var b strings.Builder
+	b.Grow(len(provider) + len(c.cfg.endpoint) + len(kind) + len(id) + 2)
+	b.WriteString(provider)
+	b.WriteByte(':')
+	if c.cfg.endpoint != "" {
+		b.WriteString(c.cfg.endpoint)
+		b.WriteByte(':')
 	}
-	return provider + ":" + c.cfg.endpoint + ":"
+	b.WriteString(kind)
+	b.WriteString(id)
+	return b.String()
+}
+
+// token returns a reservation token unique to this receiver: a random
+// per-process prefix and a counter. It allocates once; prefix +
+// strconv.FormatUint would allocate twice.
+func (c *core) token() string {
+	var num [13]byte // a uint64 in base 36 has at most 13 digits
+	digits := strconv.AppendUint(num[:0], c.seq.Add(1), 36)
+	var b strings.Builder
+	b.Grow(len(c.tokenPrefix) + len(digits))
+	b.WriteString(c.tokenPrefix)
+	b.Write(digits)
+	return b.String()
 }
 
 // reserve takes the dedupe reservations of one delivery: its ID and, for
@@ -399,22 +432,29 @@ func (c *core) keyPrefix(provider string) string {
 func (c *core) reserve(w http.ResponseWriter, rec *record, adm *admission, d verify.Delivery) bool {
 	var keys [2]string
 	n := 0
-	prefix := c.keyPrefix(d.Provider)
 	if d.ID != "" {
-		keys[n] = prefix + d.ID
+		keys[n] = c.dedupeKey(d.Provider, "", d.ID)
 		n++
 	} else {
 		c.cfg.logger.LogAttrs(adm.ctx, slog.LevelDebug, "hookguard: event has no ID; enqueued without dedupe by ID",
 			slog.String("provider", d.Provider), slog.String("type", d.Type))
 	}
 	if d.Replayable && c.cfg.contentDedupe && d.Digest != ([32]byte{}) {
-		keys[n] = prefix + "digest:" + hex.EncodeToString(d.Digest[:])
+		var hx [2 * len(d.Digest)]byte // on the stack: hex.EncodeToString would allocate once more
+		hex.Encode(hx[:], d.Digest[:])
+		keys[n] = c.dedupeKey(d.Provider, "digest:", unsafe.String(&hx[0], len(hx)))
 		n++
 	}
 	if n == 0 {
 		return true
 	}
-	adm.token = c.tokenPrefix + strconv.FormatUint(c.seq.Add(1), 36)
+	adm.token = c.token()
+	// Atomic path (atomic.go): one step reserves the keys and enqueues,
+	// in place of reserve, Enqueue and commit, and answers the request.
+	if c.once != nil {
+		c.enqueueOnce(w, rec, adm, keys[0], keys[1], n)
+		return false
+	}
 	ctx, cancel := c.ackCtx(adm)
 	defer cancel()
 	for _, key := range keys[:n] {
@@ -468,13 +508,21 @@ func (c *core) reserveKey(ctx context.Context, key, token string) (dedupe.Status
 
 // ackCtx bounds one blocking step of the ack path (reserve, enqueue,
 // commit or release) by the ack timeout. Each step gets its own bound, so
-// that a release still runs when a slow enqueue used up the time.
+// that a release still runs when a slow enqueue used up the time. The
+// client going away cancels none of them: the request's values are kept,
+// its cancellation is not.
+//
+// The in-memory store and queue never block and read no context values,
+// so they get context.Background(): no timer, and no context allocated
+// per request.
 func (c *core) ackCtx(adm *admission) (context.Context, context.CancelFunc) {
 	if !c.bounded {
-		return adm.ctx, func() {}
+		return context.Background(), noCancel
 	}
-	return context.WithTimeout(adm.ctx, c.cfg.ackTimeout)
+	return context.WithTimeout(context.WithoutCancel(adm.ctx), c.cfg.ackTimeout)
 }
+
+func noCancel() {}
 
 // commit marks the delivery's keys seen. A failure is logged: the event is
 // enqueued already, and at worst a later copy is taken in again.
@@ -486,7 +534,7 @@ func (c *core) commit(adm *admission) {
 	defer cancel()
 	for _, h := range adm.held[:adm.n] {
 		if err := h.store.Commit(ctx, h.key, adm.token, c.cfg.dedupeTTL); err != nil {
-			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: dedupe commit failed; a later copy of this event may be taken in again",
+			c.cfg.logger.LogAttrs(adm.ctx, slog.LevelWarn, "hookguard: dedupe commit failed; a later copy of this event may be taken in again",
 				slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID), slog.Any("error", err))
 			if h.store != c.local && c.local != nil {
 				c.cfg.hooks.storeFallback(err)
@@ -510,7 +558,7 @@ func (c *core) release(adm *admission) {
 	defer cancel()
 	for _, h := range adm.held[:adm.n] {
 		if err := h.store.Release(ctx, h.key, adm.token); err != nil {
-			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: dedupe release failed; retries of this event wait for the pending TTL",
+			c.cfg.logger.LogAttrs(adm.ctx, slog.LevelWarn, "hookguard: dedupe release failed; retries of this event wait for the pending TTL",
 				slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID), slog.Any("error", err))
 		}
 	}

@@ -29,6 +29,15 @@ var (
 	_ hookguard.Queue    = (*hookguard.MemoryQueue)(nil)
 )
 
+// pipelinePresets are the presets the pipeline's end-to-end tests run
+// with: one per way of carrying an event ID (body field, header, Slack's
+// event_id), with and without a signed timestamp, hex and base64. The
+// pipeline does not depend on the preset beyond Verify's result; every
+// other preset is driven through a receiver, valid, duplicate, tampered and
+// stale, by cmd/hookguard's demo test, and signed from its fixtures by
+// webhooktest's tests.
+var pipelinePresets = []string{"github", "shopify", "slack", "standardwebhooks", "stripe", "svix"}
+
 // t0 is the fixed time every test signs at and the receivers' clock.
 var t0 = time.Unix(1700000000, 0)
 

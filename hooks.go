@@ -1,6 +1,45 @@
 package hookguard
 
-import "time"
+import (
+	"context"
+	"time"
+)
+
+// Outcomes reported in [Answer.Outcome].
+const (
+	OutcomeAccepted  = "accepted"  // verified and enqueued (or handed to next)
+	OutcomeDuplicate = "duplicate" // verified, seen before, answered 200
+	OutcomeHandshake = "handshake" // a provider handshake was answered
+	OutcomePending   = "pending"   // another copy is still being accepted (409)
+	OutcomeRejected  = "rejected"  // refused; Answer.Err says why
+)
+
+// Answer describes one request that a [Receiver] or [Middleware] answered,
+// for [Hooks.OnAnswered]. It holds no secret, signature or body.
+type Answer struct {
+	// Provider is the preset's name; empty when the request was turned
+	// away before verification (method, rate limit, body).
+	Provider string
+	// ID and Type are the event's ID and type, once verification got that
+	// far; empty otherwise.
+	ID, Type string
+	// Outcome is one of the Outcome constants.
+	Outcome string
+	// Status is the HTTP status sent (for [Middleware], the next
+	// handler's).
+	Status int
+	// Err says why a request was not accepted; nil for accepted,
+	// duplicate and handshake requests.
+	Err error
+	// Secret is the index of the secret or key that verified the request
+	// (0 is the primary), or -1 when it was not verified. Watch it to
+	// retire an old secret once it stops matching.
+	Secret int
+	// Latency is the time from the start of ServeHTTP until the answer was
+	// written: the time the sender waited on hookguard (for [Middleware],
+	// including the next handler).
+	Latency time.Duration
+}
 
 // Hooks are optional callbacks for metrics and alerting. Every field may be
 // nil. Hooks are called synchronously, outside any lock held by hookguard,
@@ -35,6 +74,16 @@ type Hooks struct {
 	// receiver fell back to its local in-memory store (see
 	// [WithFailClosed] for the alternative).
 	OnStoreFallback func(err error)
+	// OnAnswered is called once for every request a [Receiver] or
+	// [Middleware] answered, after the answer was written, with the
+	// request's context (so a tracing middleware can annotate its span).
+	// It sees every outcome, so it alone is enough to count requests.
+	OnAnswered func(ctx context.Context, a Answer)
+	// OnEnqueued is called by a [MemoryQueue] after it took e in. With
+	// OnHandled (err == nil) and OnDeadLetter, each of which ends an
+	// event exactly once, it gives the queue's depth. It may run after
+	// the event's first attempt began.
+	OnEnqueued func(e Event)
 }
 
 func (h *Hooks) accepted(e Event) {
@@ -77,4 +126,28 @@ func (h *Hooks) storeFallback(err error) {
 	if h.OnStoreFallback != nil {
 		h.OnStoreFallback(err)
 	}
+}
+
+func (h *Hooks) enqueued(e Event) {
+	if h.OnEnqueued != nil {
+		h.OnEnqueued(e)
+	}
+}
+
+// answered reports rec to OnAnswered; call it only when that is set.
+func (c *core) answered(ctx context.Context, rec *record) {
+	var lat time.Duration
+	if !rec.start.IsZero() {
+		lat = time.Since(rec.start)
+	}
+	c.cfg.hooks.OnAnswered(ctx, Answer{
+		Provider: rec.provider,
+		ID:       rec.id,
+		Type:     rec.typ,
+		Outcome:  rec.outcome,
+		Status:   rec.status,
+		Err:      rec.err,
+		Secret:   rec.secret - 1,
+		Latency:  lat,
+	})
 }

@@ -117,9 +117,9 @@ func WithAttemptTimeout(d time.Duration) QueueOption {
 	return func(c *queueConfig) { c.attemptTimeout = d }
 }
 
-// WithQueueHooks sets the hooks the queue calls: OnHandled after every
-// attempt and OnDeadLetter for every event given up on. The other fields
-// are ignored by the queue.
+// WithQueueHooks sets the hooks the queue calls: OnEnqueued for every
+// event taken in, OnHandled after every attempt and OnDeadLetter for every
+// event given up on. The other fields are ignored by the queue.
 func WithQueueHooks(h Hooks) QueueOption {
 	return func(c *queueConfig) { c.hooks = h }
 }
@@ -228,6 +228,14 @@ func NewMemoryQueue(h Handler, opts ...QueueOption) *MemoryQueue {
 // capacity of events (after waiting up to the [WithEnqueueTimeout] bound,
 // or until ctx ends).
 func (q *MemoryQueue) Enqueue(ctx context.Context, e Event) error {
+	if err := q.enqueue(ctx, e); err != nil {
+		return err
+	}
+	q.cfg.hooks.enqueued(e) // outside q.mu, as Hooks promise
+	return nil
+}
+
+func (q *MemoryQueue) enqueue(ctx context.Context, e Event) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
