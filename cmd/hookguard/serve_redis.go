@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/rediskit"
+)
+
+// redisBackend is serve's --redis: one client, and one durable queue whose
+// dedupe store the receivers share, so that several serve processes given
+// the same URL share the work and never take an event in twice.
+type redisBackend struct {
+	rdb *redis.Client
+	q   *rediskit.Queue
+}
+
+// newRedisBackend connects to url and starts the queue's workers, which
+// call h. It fails when Redis cannot be reached within 5 seconds.
+func newRedisBackend(ctx context.Context, url string, h hookguard.Handler, logger *slog.Logger, hooks hookguard.Hooks) (*redisBackend, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	q, err := rediskit.NewQueue(cctx, rdb, h, rediskit.WithLogger(logger), rediskit.WithHooks(hooks))
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("--redis %s: %w", opts.Addr, err)
+	}
+	logger.Info("using redis", "addr", opts.Addr, "stream", q.Stream(), "consumer", q.Consumer())
+	return &redisBackend{rdb: rdb, q: q}, nil
+}
+
+// options makes a receiver enqueue into the queue and dedupe in its store,
+// in one atomic step.
+func (b *redisBackend) options() []hookguard.Option {
+	return []hookguard.Option{hookguard.WithQueue(b.q), hookguard.WithStore(b.q.Store())}
+}
+
+// Shutdown stops the queue (its unfinished events stay in Redis for the
+// other processes) and closes the client.
+func (b *redisBackend) Shutdown(ctx context.Context) error {
+	err := b.q.Shutdown(ctx)
+	_ = b.rdb.Close()
+	return err
+}
+
+// shutdown stops b, if any, when serve fails before it starts.
+func (b *redisBackend) shutdown(timeout time.Duration, logger *slog.Logger) {
+	if b == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := b.Shutdown(ctx); err != nil {
+		logger.Error("redis queue shutdown incomplete", "err", err)
+	}
+}

@@ -1,0 +1,80 @@
+// Package rediskit runs hookguard on several instances: a Redis dedupe
+// [Store] and a durable [Queue] on a Redis stream, through
+// github.com/redis/go-redis/v9.
+//
+// # Wiring
+//
+// Give a receiver the queue and the queue's store; it then reserves the
+// event's IDs and stores the event in one Lua script, one round trip per
+// accepted delivery, so no ID is ever recorded without its event:
+//
+//	q, err := rediskit.NewQueue(ctx, rdb, handler)
+//	r, err := hookguard.New(preset, nil, hookguard.WithQueue(q), hookguard.WithStore(q.Store()))
+//	...
+//	_ = q.Shutdown(ctx) // after http.Server.Shutdown and r.Shutdown
+//
+// A [Store] made with [NewStore] works on its own too, beside any queue:
+// Reserve, Commit and Release are one script each, and a record is
+// deleted or confirmed only by the token that holds it.
+//
+// # Failure policy
+//
+// When the store alone fails, the receiver follows its policy (default:
+// fall back to a local store; hookguard.WithFailClosed: 503). When the
+// queue cannot take an event, including on the atomic path, the answer is
+// always 503 with Retry-After: nothing is acknowledged that was not stored.
+//
+// go-redis retries a command whose connection broke. Every record's value
+// holds the delivery's token and a nonce unique to the call, so a retry
+// that finds the record its own first try wrote reports success instead
+// of "already taken", and the atomic script never adds the event twice.
+//
+// # Sizing
+//
+// Workers ([WithWorkers]) is how many handlers run at once in one process;
+// the fetcher reads only as many entries as there are idle workers, so no
+// entry waits in a local buffer where a crash would strand it. Across
+// processes the throughput adds up. Keep the go-redis pool larger than the
+// number of workers plus the receiver's concurrent requests.
+//
+// The visibility timeout ([WithVisibilityTimeout], default 30s) is how
+// long the entries of a consumer that died wait before another consumer
+// reclaims them with XAUTOCLAIM. Live consumers refresh the entries they
+// hold every third of it, so it does not bound how long a handler may run;
+// make it a few times longer than a garbage-collection pause or network
+// blip, and as short as the delay you accept after a crash. An entry
+// reclaimed from a dead consumer counts one attempt for the attempt that
+// may have been running there, so an event that kills its worker ends in
+// the dead-letter stream after the maximum attempts.
+//
+// Trimming ([WithTrim], default every minute) removes handled entries with
+// XTRIM MINID below the oldest entry any consumer group still needs: its
+// oldest pending entry and everything after its last delivered entry are
+// never removed. Add a retention to keep handled events for inspection or
+// replay. The dead-letter stream is never trimmed: read it, act, XDEL.
+//
+// Consumer names default to host, PID and a random suffix, unique per
+// process. Consumers that stopped stay listed in the group (XINFO
+// CONSUMERS) with no pending entries once reclaimed; remove them with
+// XGROUP DELCONSUMER if the list grows.
+//
+// # Durability
+//
+// An acknowledged event is safe only if Redis keeps it: run Redis with
+// appendonly yes and appendfsync always (or accept losing up to a second
+// of events on a machine crash with everysec; replicas alone do not
+// help, as this package does not call WAIT), and with maxmemory-policy
+// noeviction, so that Redis refuses writes (the receiver answers 503)
+// instead of evicting queued events or dedupe records. [NewQueue] logs a
+// warning for each setting that may lose data; [CheckDurability] returns
+// them.
+//
+// # Redis Cluster
+//
+// Every key of a queue carries the hash tag {NAME} ([WithName]): the
+// stream, the dead-letter stream, the attempt counts and the queue's
+// dedupe records hash to one slot, as the atomic script requires. One
+// queue therefore lives on one node; for more throughput, run several
+// queues under different names. The standalone [Store] touches one key per
+// call and needs no tag.
+package rediskit

@@ -1,0 +1,813 @@
+package rediskit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/dedupe"
+)
+
+// Defaults of a [Queue].
+const (
+	// DefaultName names the queue's keys; see [WithName].
+	DefaultName = "hookguard"
+	// DefaultGroup is the consumer group; see [WithGroup].
+	DefaultGroup = "workers"
+	// DefaultWorkers is how many handlers run at once; see [WithWorkers].
+	DefaultWorkers = 8
+	// DefaultVisibilityTimeout is how long an entry of a consumer that
+	// stopped waits before another consumer reclaims it; see
+	// [WithVisibilityTimeout].
+	DefaultVisibilityTimeout = 30 * time.Second
+	// DefaultBlock bounds one blocking read; see [WithBlock].
+	DefaultBlock = time.Second
+	// DefaultTrimInterval is how often the stream is trimmed; see
+	// [WithTrim].
+	DefaultTrimInterval = time.Minute
+)
+
+// QueueOption configures a [Queue].
+type QueueOption func(*queueConfig)
+
+type queueConfig struct {
+	name           string
+	group          string
+	consumer       string
+	workers        int
+	maxAttempts    int
+	baseBackoff    time.Duration
+	maxBackoff     time.Duration
+	attemptTimeout time.Duration
+	visibility     time.Duration
+	block          time.Duration
+	trimEvery      time.Duration
+	retention      time.Duration
+	hooks          hookguard.Hooks
+	logger         *slog.Logger
+}
+
+// WithName sets the name in the queue's keys (default [DefaultName]):
+// the stream "hookguard:{NAME}:events", the dead-letter stream
+// "hookguard:{NAME}:dead", the attempt counts "hookguard:{NAME}:attempts"
+// and the dedupe records of [Queue.Store], "hookguard:{NAME}:seen:...".
+// The braces make NAME a Redis Cluster hash tag: all of them live in one
+// slot, as the atomic reserve-and-enqueue script requires. Panics if name
+// is empty or holds a brace.
+func WithName(name string) QueueOption {
+	if name == "" || strings.ContainsAny(name, "{}") {
+		panic("rediskit: WithName needs a non-empty name without braces")
+	}
+	return func(c *queueConfig) { c.name = name }
+}
+
+// WithGroup sets the consumer group (default [DefaultGroup]). Processes
+// that share a group share the work; each group gets every event.
+func WithGroup(group string) QueueOption {
+	if group == "" {
+		panic("rediskit: WithGroup needs a non-empty group")
+	}
+	return func(c *queueConfig) { c.group = group }
+}
+
+// WithConsumer sets this process's consumer name (default: host name,
+// process ID and a random suffix, unique per process). Two live processes
+// must never share a name: each would take the other's entries for its own.
+func WithConsumer(name string) QueueOption {
+	if name == "" {
+		panic("rediskit: WithConsumer needs a non-empty name")
+	}
+	return func(c *queueConfig) { c.consumer = name }
+}
+
+// WithWorkers sets how many handlers run at once in this process (default
+// [DefaultWorkers]). Panics if n < 1.
+func WithWorkers(n int) QueueOption {
+	if n < 1 {
+		panic("rediskit: WithWorkers needs n >= 1")
+	}
+	return func(c *queueConfig) { c.workers = n }
+}
+
+// WithMaxAttempts sets how many times an event is tried before it is
+// dead-lettered (default [hookguard.DefaultMaxAttempts]). Panics if n < 1.
+func WithMaxAttempts(n int) QueueOption {
+	if n < 1 {
+		panic("rediskit: WithMaxAttempts needs n >= 1")
+	}
+	return func(c *queueConfig) { c.maxAttempts = n }
+}
+
+// WithBackoff sets the retry backoff: before retry n the worker waits a
+// random duration in [0, min(maxWait, base*2^(n-1))) (full jitter).
+// Defaults: [hookguard.DefaultBaseBackoff], [hookguard.DefaultMaxBackoff].
+// Panics if base <= 0 or maxWait < base.
+func WithBackoff(base, maxWait time.Duration) QueueOption {
+	if base <= 0 || maxWait < base {
+		panic("rediskit: WithBackoff needs 0 < base <= maxWait")
+	}
+	return func(c *queueConfig) { c.baseBackoff, c.maxBackoff = base, maxWait }
+}
+
+// WithAttemptTimeout bounds each handler call (default
+// [hookguard.DefaultAttemptTimeout]). Panics if d <= 0.
+func WithAttemptTimeout(d time.Duration) QueueOption {
+	if d <= 0 {
+		panic("rediskit: WithAttemptTimeout needs d > 0")
+	}
+	return func(c *queueConfig) { c.attemptTimeout = d }
+}
+
+// WithVisibilityTimeout sets how long an entry held by a consumer that
+// stopped (crashed, or was cut off from Redis) stays idle before another
+// consumer reclaims it (default [DefaultVisibilityTimeout]). A live
+// consumer refreshes its entries every third of d, however long its
+// handler runs, so d does not bound handler time; it is the delay before a
+// dead consumer's events are retried elsewhere. Panics if d < 30ms.
+func WithVisibilityTimeout(d time.Duration) QueueOption {
+	if d < 30*time.Millisecond {
+		panic("rediskit: WithVisibilityTimeout needs d >= 30ms")
+	}
+	return func(c *queueConfig) { c.visibility = d }
+}
+
+// WithBlock bounds one blocking read of new entries (default
+// [DefaultBlock]). Shutdown waits up to d for the read in progress.
+// Panics if d < 1ms.
+func WithBlock(d time.Duration) QueueOption {
+	if d < time.Millisecond {
+		panic("rediskit: WithBlock needs d >= 1ms")
+	}
+	return func(c *queueConfig) { c.block = d }
+}
+
+// WithTrim sets how often the stream is trimmed (default
+// [DefaultTrimInterval]; 0 turns trimming off) and how long handled
+// entries are kept at least (default 0). Trimming removes, with XTRIM
+// MINID, only entries older than both the retention and every entry that
+// a consumer group still needs (pending or not yet delivered).
+func WithTrim(every, retention time.Duration) QueueOption {
+	return func(c *queueConfig) { c.trimEvery, c.retention = max(every, 0), max(retention, 0) }
+}
+
+// WithHooks sets the hooks the queue calls: OnHandled after every attempt
+// and OnDeadLetter for every event moved to the dead-letter stream. The
+// other fields are ignored.
+func WithHooks(h hookguard.Hooks) QueueOption {
+	return func(c *queueConfig) { c.hooks = h }
+}
+
+// WithDeadLetter sets only the dead-letter hook. It runs after the event
+// was moved to the dead-letter stream, in the process that moved it.
+func WithDeadLetter(fn func(e hookguard.Event, err error)) QueueOption {
+	return func(c *queueConfig) { c.hooks.OnDeadLetter = fn }
+}
+
+// WithLogger sets where the queue logs durability warnings at start,
+// failed attempts, dead letters and Redis errors (default slog.Default()).
+// Records never carry an event body.
+func WithLogger(l *slog.Logger) QueueOption {
+	return func(c *queueConfig) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// Queue is a durable [hookguard.Queue] on a Redis stream, shared by every
+// process that uses the same name and group. Enqueue is one XADD; workers
+// read with XREADGROUP, acknowledge with XACK only after the handler
+// succeeded, retry failures with backoff, reclaim with XAUTOCLAIM the
+// entries of consumers that stopped, and move an event that failed its
+// last attempt to a dead-letter stream. See the package documentation for
+// sizing and for what durability needs from Redis.
+//
+// Queue is also a [hookguard.AtomicQueue]: a Receiver given both the queue
+// and [Queue.Store] reserves the event's IDs and stores it in one script.
+//
+// Queue is safe for concurrent use. Stop it with [Queue.Shutdown].
+type Queue struct {
+	rdb   redis.UniversalClient
+	h     hookguard.Handler
+	cfg   queueConfig
+	store *Store
+
+	stream, dead, attempts string
+
+	life    context.Context // parent of handler contexts; cancelled when a Shutdown deadline passes
+	kill    context.CancelFunc
+	reading context.Context // cancelled when Shutdown starts
+	stopRd  context.CancelFunc
+	bgCtx   context.Context // heartbeat and trimming; cancelled when the workers are done
+	stopBg  context.CancelFunc
+
+	mu     sync.RWMutex // Enqueue holds R; Shutdown takes W to close
+	closed bool
+
+	free chan struct{} // one token per idle worker
+	jobs chan entry
+
+	heldMu sync.Mutex
+	held   map[string]struct{} // entry IDs this process holds
+
+	workers  sync.WaitGroup
+	bg       sync.WaitGroup
+	done     chan struct{} // closed when workers and background goroutines are done
+	shutOnce sync.Once
+}
+
+// entry is one stream entry taken by this consumer.
+type entry struct {
+	id       string
+	vals     map[string]any
+	attempts int // attempts made before this process took it
+}
+
+var (
+	_ hookguard.Queue       = (*Queue)(nil)
+	_ hookguard.AtomicQueue = (*Queue)(nil)
+)
+
+// NewQueue creates the consumer group if it is missing, checks and logs
+// whether the server may lose events (see [CheckDurability]), and starts
+// the workers, which call h. It fails when Redis cannot be reached within
+// ctx. Panics if rdb or h is nil.
+func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handler, opts ...QueueOption) (*Queue, error) {
+	if rdb == nil || h == nil {
+		panic("rediskit: NewQueue needs a non-nil Redis client and Handler")
+	}
+	cfg := queueConfig{
+		name:           DefaultName,
+		group:          DefaultGroup,
+		workers:        DefaultWorkers,
+		maxAttempts:    hookguard.DefaultMaxAttempts,
+		baseBackoff:    hookguard.DefaultBaseBackoff,
+		maxBackoff:     hookguard.DefaultMaxBackoff,
+		attemptTimeout: hookguard.DefaultAttemptTimeout,
+		visibility:     DefaultVisibilityTimeout,
+		block:          DefaultBlock,
+		trimEvery:      DefaultTrimInterval,
+		logger:         slog.Default(),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.consumer == "" {
+		cfg.consumer = consumerName()
+	}
+	base := "hookguard:{" + cfg.name + "}:"
+	q := &Queue{
+		rdb:      rdb,
+		h:        h,
+		cfg:      cfg,
+		store:    NewStore(rdb, WithPrefix(base+"seen:")),
+		stream:   base + "events",
+		dead:     base + "dead",
+		attempts: base + "attempts",
+		free:     make(chan struct{}, cfg.workers),
+		jobs:     make(chan entry),
+		held:     make(map[string]struct{}),
+		done:     make(chan struct{}),
+	}
+	err := rdb.XGroupCreateMkStream(ctx, q.stream, cfg.group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return nil, fmt.Errorf("rediskit: create consumer group %q on %q: %w", cfg.group, q.stream, err)
+	}
+	LogDurability(ctx, rdb, cfg.logger)
+
+	q.life, q.kill = context.WithCancel(context.Background())
+	q.reading, q.stopRd = context.WithCancel(context.Background())
+	q.bgCtx, q.stopBg = context.WithCancel(context.Background())
+	for range cfg.workers {
+		q.free <- struct{}{}
+	}
+	q.workers.Add(cfg.workers)
+	for range cfg.workers {
+		go q.work()
+	}
+	q.bg.Add(2)
+	go q.fetch()
+	go q.heartbeat()
+	if cfg.trimEvery > 0 {
+		q.bg.Add(1)
+		go q.trimLoop()
+	}
+	go func() {
+		q.workers.Wait()
+		q.stopBg()
+		q.bg.Wait()
+		q.kill() // release the handler contexts' parent
+		close(q.done)
+	}()
+	return q, nil
+}
+
+// consumerName is unique per process: host, PID and random bytes.
+func consumerName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "host"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + newNonce()[:8]
+}
+
+// Consumer returns this process's consumer name.
+func (q *Queue) Consumer() string { return q.cfg.consumer }
+
+// Stream returns the key of the event stream.
+func (q *Queue) Stream() string { return q.stream }
+
+// DeadLetterStream returns the key of the dead-letter stream. Each entry
+// holds the event's fields, plus "error" (the last error's text),
+// "attempts" and "source" (the entry ID in the event stream).
+func (q *Queue) DeadLetterStream() string { return q.dead }
+
+// Store returns the dedupe store whose records share the queue's hash
+// tag. Give it to the receiver with hookguard.WithStore together with
+// hookguard.WithQueue(q): the receiver then reserves and enqueues in one
+// atomic script.
+func (q *Queue) Store() *Store { return q.store }
+
+// SharesStore reports whether s keeps its records where EnqueueOnce
+// writes them: s is [Queue.Store], or a Store on the same client with the
+// same prefix.
+func (q *Queue) SharesStore(s dedupe.Store) bool {
+	rs, ok := s.(*Store)
+	return ok && rs.prefix == q.store.prefix && rs.rdb == q.rdb
+}
+
+// Enqueue adds e to the stream with XADD. It fails with
+// hookguard.ErrShuttingDown once Shutdown has begun, and with the Redis
+// error when the server cannot take it: the receiver then answers 503.
+//
+// go-redis retries a command whose connection broke; if the first XADD
+// did reach the server, the event is in the stream twice, and is handled
+// twice (at least once, as the handler contract allows).
+func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return hookguard.ErrShuttingDown
+	}
+	vals, err := encode(e)
+	if err != nil {
+		return err
+	}
+	if err := q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.stream, Values: vals}).Err(); err != nil {
+		return fmt.Errorf("rediskit: enqueue: %w", err)
+	}
+	return nil
+}
+
+// EnqueueOnce implements [hookguard.AtomicQueue] with one Lua script: it
+// checks the records of keys in [Queue.Store], and only when none is held
+// or seen adds e to the stream and records every key as seen for ttl, with
+// token and a per-call nonce as the value. A go-redis retry of the script
+// after a lost reply finds the records this call wrote and reports
+// success, without adding the event twice.
+func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []string, token string, ttl time.Duration) (dedupe.Status, error) {
+	if len(keys) == 0 {
+		return 0, fmt.Errorf("rediskit: EnqueueOnce needs at least one key: %w", dedupe.ErrEmptyKey)
+	}
+	for _, k := range keys {
+		if err := checkArgs(k, token, ttl, true); err != nil {
+			return 0, err
+		}
+	}
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return 0, hookguard.ErrShuttingDown
+	}
+	vals, err := encode(e)
+	if err != nil {
+		return 0, err
+	}
+	rkeys := make([]string, 0, 1+len(keys))
+	rkeys = append(rkeys, q.stream)
+	for _, k := range keys {
+		rkeys = append(rkeys, q.store.Key(k))
+	}
+	args := make([]any, 0, 3+len(vals))
+	args = append(args, newNonce(), token, ttlMillis(ttl))
+	args = append(args, vals...)
+	n, err := enqueueOnceScript.Run(ctx, q.rdb, rkeys, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("rediskit: enqueue: %w", err)
+	}
+	switch n {
+	case 1:
+		return dedupe.Reserved, nil
+	case 3:
+		return dedupe.Seen, nil
+	}
+	return dedupe.Pending, nil
+}
+
+// Shutdown stops the queue: Enqueue fails with hookguard.ErrShuttingDown
+// at once, no new entry is read, retries waiting for their backoff are
+// handed back, and the handlers in flight run to their end; then Shutdown
+// returns nil. If ctx ends first, the handlers' contexts are cancelled,
+// Shutdown waits up to a second more for the workers to hand their entries
+// back, and returns ctx's error. Entries this process did not acknowledge
+// stay pending in Redis, marked idle, and another consumer (or this queue's
+// successor) reclaims them: nothing is dropped or dead-lettered because of
+// a shutdown. Entries never read stay in the stream for the others.
+//
+// Shutdown may be called more than once and concurrently.
+func (q *Queue) Shutdown(ctx context.Context) error {
+	q.shutOnce.Do(func() {
+		q.mu.Lock()
+		q.closed = true
+		q.mu.Unlock()
+		q.stopRd()
+	})
+	select {
+	case <-q.done:
+		return nil
+	case <-ctx.Done():
+	}
+	q.kill()
+	// Handlers that heed their context return at once; give their workers
+	// a moment to hand their entries back, so that other consumers need
+	// not wait for the visibility timeout.
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-q.done:
+	case <-t.C:
+	}
+	return fmt.Errorf("rediskit: queue shutdown: %w", ctx.Err())
+}
+
+// fetch hands entries to idle workers: reclaimed ones first, then new
+// ones. It takes a worker's token before reading, so that every entry it
+// reads starts at once and never waits, idle, in a buffer.
+func (q *Queue) fetch() {
+	defer q.bg.Done()
+	defer close(q.jobs)
+	var lastClaim time.Time
+	cursor := "0-0"
+	for {
+		select {
+		case <-q.free:
+		case <-q.reading.Done():
+			return
+		}
+		k := 1
+	more:
+		for k < q.cfg.workers {
+			select {
+			case <-q.free:
+				k++
+			default:
+				break more
+			}
+		}
+		var (
+			es  []entry
+			err error
+		)
+		if time.Since(lastClaim) >= q.cfg.visibility/2 {
+			lastClaim = time.Now()
+			es, cursor, err = q.reclaim(k, cursor)
+		}
+		if err == nil && len(es) == 0 {
+			es, err = q.read(k)
+		}
+		for _, e := range es {
+			q.hold(e.id)
+			q.jobs <- e // a worker is idle: we hold its token
+			k--
+		}
+		for ; k > 0; k-- {
+			q.free <- struct{}{}
+		}
+		if err != nil {
+			if q.reading.Err() != nil {
+				return
+			}
+			q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: read from stream failed; retrying", slog.String("stream", q.stream), slog.Any("error", err))
+			if strings.HasPrefix(err.Error(), "NOGROUP") {
+				// Redis restarted without persistence, or the stream was
+				// deleted: the receiver's enqueue script recreates the
+				// stream but not the group, so without this nothing
+				// accepted from now on would ever be read.
+				gerr := q.rdb.XGroupCreateMkStream(q.reading, q.stream, q.cfg.group, "0").Err()
+				if gerr != nil && !strings.HasPrefix(gerr.Error(), "BUSYGROUP") {
+					q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: could not recreate the consumer group", slog.String("stream", q.stream), slog.Any("error", gerr))
+				} else {
+					q.cfg.logger.LogAttrs(q.reading, slog.LevelError, "rediskit: consumer group was missing (Redis lost its data?); recreated it", slog.String("stream", q.stream), slog.String("group", q.cfg.group))
+				}
+			}
+			t := time.NewTimer(q.cfg.block)
+			select {
+			case <-t.C:
+			case <-q.reading.Done():
+				t.Stop()
+				return
+			}
+		}
+	}
+}
+
+// read takes up to k new entries, blocking up to the block time.
+func (q *Queue) read(k int) ([]entry, error) {
+	res, err := q.rdb.XReadGroup(q.reading, &redis.XReadGroupArgs{
+		Group: q.cfg.group, Consumer: q.cfg.consumer,
+		Streams: []string{q.stream, ">"}, Count: int64(k), Block: q.cfg.block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var es []entry
+	for _, s := range res {
+		for _, m := range s.Messages {
+			es = append(es, entry{id: m.ID, vals: m.Values})
+		}
+	}
+	return es, nil
+}
+
+// reclaim takes up to k entries idle for longer than the visibility
+// timeout from other consumers. An entry reclaimed counts the attempts
+// recorded for it, plus one for the attempt its consumer may have been
+// running when it stopped, so that an event that crashes its consumer
+// every time still ends in the dead-letter stream.
+func (q *Queue) reclaim(k int, cursor string) ([]entry, string, error) {
+	ms, next, err := q.rdb.XAutoClaim(q.reading, &redis.XAutoClaimArgs{
+		Stream: q.stream, Group: q.cfg.group, Consumer: q.cfg.consumer,
+		MinIdle: q.cfg.visibility, Start: cursor, Count: int64(k),
+	}).Result()
+	if err != nil {
+		return nil, "0-0", err
+	}
+	if len(ms) == 0 {
+		return nil, next, nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	counts, err := q.rdb.HMGet(q.reading, q.attempts, ids...).Result()
+	if err != nil {
+		counts = make([]any, len(ms)) // not fatal: count from zero
+	}
+	es := make([]entry, 0, len(ms))
+	for i, m := range ms {
+		n := 0
+		if s, ok := counts[i].(string); ok {
+			n, _ = strconv.Atoi(s)
+		}
+		es = append(es, entry{id: m.ID, vals: m.Values, attempts: n + 1})
+	}
+	q.cfg.logger.LogAttrs(q.reading, slog.LevelInfo, "rediskit: reclaimed idle entries", slog.String("stream", q.stream), slog.Int("count", len(es)))
+	return es, next, nil
+}
+
+func (q *Queue) hold(id string) {
+	q.heldMu.Lock()
+	q.held[id] = struct{}{}
+	q.heldMu.Unlock()
+}
+
+func (q *Queue) unhold(id string) {
+	q.heldMu.Lock()
+	delete(q.held, id)
+	q.heldMu.Unlock()
+}
+
+// heartbeat refreshes the entries this process holds every third of the
+// visibility timeout, so that no other consumer reclaims them while they
+// are handled or wait for a retry.
+func (q *Queue) heartbeat() {
+	defer q.bg.Done()
+	t := time.NewTicker(q.cfg.visibility / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-q.bgCtx.Done():
+			return
+		}
+		q.heldMu.Lock()
+		args := make([]any, 0, 2+len(q.held))
+		args = append(args, q.cfg.group, q.cfg.consumer)
+		for id := range q.held {
+			args = append(args, id)
+		}
+		q.heldMu.Unlock()
+		if len(args) == 2 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(q.bgCtx, q.cfg.visibility/3)
+		lost, err := touchScript.Run(ctx, q.rdb, []string{q.stream}, args...).StringSlice()
+		cancel()
+		switch {
+		case err != nil && q.bgCtx.Err() == nil:
+			q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: could not refresh held entries; other consumers may reclaim them", slog.Any("error", err))
+		case len(lost) > 0:
+			q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: entries were reclaimed by another consumer while held here; they may be handled twice", slog.Any("ids", lost))
+		}
+	}
+}
+
+// trimLoop trims the stream every trim interval.
+func (q *Queue) trimLoop() {
+	defer q.bg.Done()
+	t := time.NewTicker(q.cfg.trimEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-q.bgCtx.Done():
+			return
+		}
+		if _, err := q.Trim(q.bgCtx); err != nil && q.bgCtx.Err() == nil {
+			q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: trim failed", slog.Any("error", err))
+		}
+	}
+}
+
+// Trim removes handled entries from the stream now, as the periodic trim
+// does (see [WithTrim]): only entries older than the retention and older
+// than every entry that a consumer group still needs, pending or not yet
+// delivered. It returns how many entries it removed.
+func (q *Queue) Trim(ctx context.Context) (int64, error) {
+	floor := time.Now().Add(-q.cfg.retention).UnixMilli()
+	n, err := trimScript.Run(ctx, q.rdb, []string{q.stream}, strconv.FormatInt(floor, 10)+"-0").Int64()
+	if err != nil {
+		return 0, fmt.Errorf("rediskit: trim: %w", err)
+	}
+	return n, nil
+}
+
+func (q *Queue) work() {
+	defer q.workers.Done()
+	for e := range q.jobs {
+		q.handle(e)
+		q.unhold(e.id)
+		q.free <- struct{}{}
+	}
+}
+
+// handle takes one entry through its attempts.
+func (q *Queue) handle(e entry) {
+	ev, err := decode(e.vals)
+	if err != nil {
+		q.deadLetter(e, ev, e.attempts, err)
+		return
+	}
+	for attempt := e.attempts + 1; ; attempt++ {
+		if attempt > q.cfg.maxAttempts {
+			// Reclaimed after its consumer stopped during the last attempt.
+			q.deadLetter(e, ev, attempt-1, errors.New("rediskit: attempts used up by consumers that stopped while handling the event"))
+			return
+		}
+		if q.life.Err() != nil {
+			q.handOff(e.id, attempt-1)
+			return
+		}
+		ev.Attempt = attempt
+		d, err := q.attempt(ev)
+		if q.cfg.hooks.OnHandled != nil {
+			q.cfg.hooks.OnHandled(ev, attempt, err, d)
+		}
+		if err == nil {
+			q.ack(e.id, attempt > 1)
+			return
+		}
+		if hookguard.IsPermanent(err) || attempt >= q.cfg.maxAttempts {
+			q.deadLetter(e, ev, attempt, err)
+			return
+		}
+		if err := q.rdb.HSet(context.WithoutCancel(q.life), q.attempts, e.id, attempt).Err(); err != nil {
+			q.cfg.logger.LogAttrs(q.life, slog.LevelWarn, "rediskit: could not record the attempt count", slog.String("entry", e.id), slog.Any("error", err))
+		}
+		t := time.NewTimer(q.backoff(attempt))
+		select {
+		case <-t.C:
+		case <-q.reading.Done(): // shutting down: let another consumer retry it
+			t.Stop()
+			q.handOff(e.id, attempt)
+			return
+		}
+	}
+}
+
+// attempt calls the handler once, with a per-attempt timeout, turning a
+// panic into an error wrapping hookguard.ErrHandlerPanic.
+func (q *Queue) attempt(ev hookguard.Event) (d time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(q.life, q.cfg.attemptTimeout)
+	defer cancel()
+	start := time.Now()
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%w: %v", hookguard.ErrHandlerPanic, p)
+			}
+		}()
+		err = q.h.HandleEvent(ctx, ev)
+	}()
+	d = time.Since(start)
+	if err != nil {
+		q.cfg.logger.LogAttrs(context.Background(), slog.LevelWarn, "rediskit: handler failed",
+			slog.String("provider", ev.Provider), slog.String("event_id", ev.ID),
+			slog.String("type", ev.Type), slog.Int("attempt", ev.Attempt), slog.Any("error", err))
+	}
+	return d, err
+}
+
+// redisCtx bounds a Redis call made after the handler: it must run even
+// when a Shutdown deadline cancelled the handler's context.
+func (q *Queue) redisCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), max(q.cfg.visibility/3, time.Second))
+}
+
+// ack acknowledges a handled entry, and forgets its attempt count if it
+// had failed before.
+func (q *Queue) ack(id string, retried bool) {
+	ctx, cancel := q.redisCtx()
+	defer cancel()
+	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, q.stream, q.cfg.group, id)
+		if retried {
+			p.HDel(ctx, q.attempts, id)
+		}
+		return nil
+	})
+	if err != nil {
+		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: XACK failed; the event will be handled again after the visibility timeout",
+			slog.String("entry", id), slog.Any("error", err))
+	}
+}
+
+// handOff records the attempts made and marks the entry idle for the
+// whole visibility timeout, so that another consumer reclaims it at once.
+func (q *Queue) handOff(id string, attempts int) {
+	ctx, cancel := q.redisCtx()
+	defer cancel()
+	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, q.attempts, id, attempts-1) // a reclaim adds one
+		p.Do(ctx, "XCLAIM", q.stream, q.cfg.group, q.cfg.consumer, 0, id, "IDLE", q.cfg.visibility.Milliseconds(), "JUSTID")
+		return nil
+	})
+	if err != nil {
+		q.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "rediskit: hand-off failed; the entry is reclaimed after the visibility timeout",
+			slog.String("entry", id), slog.Any("error", err))
+	}
+}
+
+// deadLetter moves the entry to the dead-letter stream and, if this call
+// moved it, runs the hook.
+func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause error) {
+	ctx, cancel := q.redisCtx()
+	defer cancel()
+	args := make([]any, 0, 8+2*len(e.vals))
+	args = append(args, q.cfg.group, e.id, fSource, e.id, fError, cause.Error(), fAttempts, strconv.Itoa(attempts))
+	for k, v := range e.vals {
+		args = append(args, k, v)
+	}
+	moved, err := deadLetterScript.Run(ctx, q.rdb, []string{q.stream, q.dead, q.attempts}, args...).Int()
+	if err != nil {
+		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: could not move an event to the dead-letter stream; it stays pending and is retried after the visibility timeout",
+			slog.String("entry", e.id), slog.String("event_id", ev.ID), slog.Any("error", err))
+		return
+	}
+	if moved != 1 {
+		return // another consumer acknowledged or dead-lettered it
+	}
+	q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: event dead-lettered",
+		slog.String("provider", ev.Provider), slog.String("event_id", ev.ID), slog.String("type", ev.Type),
+		slog.Int("attempts", attempts), slog.Any("error", cause))
+	ev.Attempt = attempts
+	if q.cfg.hooks.OnDeadLetter != nil {
+		q.cfg.hooks.OnDeadLetter(ev, cause)
+	}
+}
+
+// backoff is the full-jitter wait before retry number attempt.
+func (q *Queue) backoff(attempt int) time.Duration {
+	ceil := q.cfg.maxBackoff
+	if shift := attempt - 1; shift < 62 {
+		if d := q.cfg.baseBackoff << shift; d > 0 && d < ceil {
+			ceil = d
+		}
+	}
+	return time.Duration(rand.Int64N(int64(ceil))) + 1
+}

@@ -1,0 +1,89 @@
+package rediskit
+
+import "github.com/redis/go-redis/v9"
+
+// The queue's Lua scripts. Each runs atomically on one node: every key it
+// touches is passed in KEYS and shares the queue's hash tag, so they work
+// on Redis Cluster too.
+var (
+	// enqueueOnceScript: KEYS[1] stream, KEYS[2..] dedupe records;
+	// ARGV nonce, token, ttl in ms, then the entry's fields and values.
+	// Returns 1 stored (or stored already by this very call: a go-redis
+	// retry of a command whose reply was lost), 2 a key is pending,
+	// 3 a key is seen.
+	enqueueOnceScript = redis.NewScript(`
+local mine = ARGV[1] .. ARGV[2]
+local seen, pending = false, false
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then
+    if string.sub(v, 2) == mine then return 1 end
+    if string.sub(v, 1, 1) == 's' then seen = true else pending = true end
+  end
+end
+if seen then return 3 end
+if pending then return 2 end
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], 's' .. mine, 'PX', ARGV[3])
+end
+return 1
+`)
+
+	// deadLetterScript: KEYS[1] stream, KEYS[2] dead-letter stream,
+	// KEYS[3] attempts hash; ARGV group, entry ID, then the dead letter's
+	// fields and values. Moves the entry only if it was still pending, so
+	// that it is dead-lettered once. Returns 1 moved, 0 not pending.
+	deadLetterScript = redis.NewScript(`
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+return 1
+`)
+
+	// touchScript: KEYS[1] stream; ARGV group, consumer, entry IDs.
+	// Resets the idle time of every entry the consumer still owns, so that
+	// no other consumer reclaims an entry that is being handled or waits
+	// for a retry. Returns the IDs the consumer no longer owns.
+	touchScript = redis.NewScript(`
+local lost = {}
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+return lost
+`)
+
+	// trimScript: KEYS[1] stream; ARGV[1] the oldest ID retention wants
+	// kept. Trims with MINID below the oldest entry that any consumer
+	// group still needs: its oldest pending entry, and its last delivered
+	// entry (everything after it is undelivered). A stream without groups
+	// is not trimmed. Returns how many entries were removed.
+	trimScript = redis.NewScript(`
+local function less(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+if #groups == 0 then return 0 end
+local floor = ARGV[1]
+for _, g in ipairs(groups) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  local cand = f['last-delivered-id']
+  if f['pending'] > 0 then
+    local s = redis.call('XPENDING', KEYS[1], f['name'])
+    if less(s[2], cand) then cand = s[2] end
+  end
+  if less(cand, floor) then floor = cand end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', floor)
+`)
+)
