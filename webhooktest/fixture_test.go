@@ -1,0 +1,131 @@
+package webhooktest
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hookguard/hookguard/providers"
+)
+
+// The fixtures of the first six presets follow the providers' documented
+// schemas (every ID and value in them is made up):
+//   - Stripe: the Event object (id evt_, object, api_version, created, data.object,
+//     data.previous_attributes, livemode, pending_webhooks, request{id,
+//     idempotency_key}, type), https://docs.stripe.com/api/events/object, and the
+//     PaymentIntent, Charge, Subscription and Checkout Session objects it wraps.
+//   - GitHub: https://docs.github.com/en/webhooks/webhook-events-and-payloads
+//     (ping, push, pull_request, issues; X-GitHub-Hook-ID and
+//     X-GitHub-Hook-Installation-Target-* headers; the form content type sends
+//     the JSON as payload=).
+//   - Shopify: https://shopify.dev/docs/api/webhooks (numeric IDs,
+//     admin_graphql_api_id, X-Shopify-Topic, X-Shopify-API-Version; app/uninstalled
+//     sends the shop).
+//   - Slack: https://api.slack.com/apis/events-api (the event_callback wrapper
+//     with event_id, event_time, authorizations, event_context) and
+//     https://api.slack.com/events/url_verification.
+//   - Standard Webhooks: the spec's payload structure (type, timestamp, data),
+//     standard-webhooks/standard-webhooks spec/standard-webhooks.md; Svix sends
+//     the same envelope.
+
+// TestFixtureIndex checks every embedded fixture and that every provider,
+// including presets added after this test was written, has at least three.
+func TestFixtureIndex(t *testing.T) {
+	all, err := index()
+	if err != nil {
+		t.Fatalf("embedded fixtures: %v", err)
+	}
+	for _, name := range providers.Names() {
+		fs := Fixtures(name)
+		if len(fs) < 3 {
+			t.Errorf("provider %s has %d fixtures; want at least 3 in webhooktest/testdata/%s/ (see the package doc for the format)", name, len(fs), name)
+		}
+	}
+	known := make(map[string]bool)
+	for _, n := range providers.Names() {
+		known[n] = true
+	}
+	for _, f := range all {
+		if !known[f.Provider] {
+			t.Errorf("fixture %s: no provider %q in providers.Names()", f.Name, f.Provider)
+		}
+		if f.Name != f.Provider+"/"+f.Event {
+			t.Errorf("fixture %s: name is not provider/event", f.Name)
+		}
+		// The body parses, independently of checkBody.
+		switch f.ContentType {
+		case "application/x-www-form-urlencoded":
+			v, err := url.ParseQuery(string(f.Body))
+			if err != nil {
+				t.Errorf("%s: %v", f.Name, err)
+			} else if p := v.Get("payload"); p != "" && !json.Valid([]byte(p)) {
+				t.Errorf("%s: payload is not JSON", f.Name)
+			}
+		default:
+			var v any
+			if err := json.Unmarshal(f.Body, &v); err != nil {
+				t.Errorf("%s: %v", f.Name, err)
+			}
+		}
+	}
+}
+
+func TestLoadFixturesRejects(t *testing.T) {
+	good := `{"description": "ok"}`
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"missing sidecar", map[string]string{"p/a.json": `{}`}, "no sidecar"},
+		{"sidecar not JSON", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{`}, "sidecar"},
+		{"unknown sidecar field", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"x","id":"1"}`}, "unknown field"},
+		{"no description", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"type":"x"}`}, "description"},
+		{"two-line description", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"a\nb"}`}, "description"},
+		{"body not JSON", map[string]string{"p/a.json": `{"a":`, "p/a.meta.json": good}, "not valid JSON"},
+		{"json with form content type", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"x","content_type":"application/x-www-form-urlencoded"}`}, "JSON content_type"},
+		{"form with json content type", map[string]string{"p/a.form": `a=b`, "p/a.meta.json": good}, "x-www-form-urlencoded"},
+		{"form payload not JSON", map[string]string{"p/a.form": `payload=%7Bx`, "p/a.meta.json": `{"description":"x","content_type":"application/x-www-form-urlencoded"}`}, "payload"},
+		{"form not encoded", map[string]string{"p/a.form": `a=%zz`, "p/a.meta.json": `{"description":"x","content_type":"application/x-www-form-urlencoded"}`}, "URL-encoded"},
+		{"signature in sidecar", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"x","headers":{"Stripe-Signature":"t=1"}}`}, "set when signing"},
+		{"orphan sidecar", map[string]string{"p/a.meta.json": good}, "has no body"},
+		{"stray file", map[string]string{"p/a.txt": "x"}, ".json or .form"},
+		{"json and form", map[string]string{"p/a.json": `{}`, "p/a.form": `payload=%7B%7D`, "p/a.meta.json": good}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for name, data := range tt.files {
+				fsys["root/"+name] = &fstest.MapFile{Data: []byte(data)}
+			}
+			_, err := loadFixtures(fsys, "root")
+			if err == nil || !errors.Is(err, ErrInvalidFixture) {
+				t.Fatalf("loadFixtures = %v; want an error wrapping ErrInvalidFixture", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+
+	fsys := fstest.MapFS{
+		"root/p/a.json":      {Data: []byte(`{"k":1}`)},
+		"root/p/a.meta.json": {Data: []byte(`{"description":"d","type":"t","headers":{"x-extra":"v"}}`)},
+		"root/p/b.form":      {Data: []byte(`payload=%7B%7D`)},
+		"root/p/b.meta.json": {Data: []byte(`{"description":"f","content_type":"application/x-www-form-urlencoded"}`)},
+	}
+	got, err := loadFixtures(fsys, "root")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("loadFixtures = %d fixtures, %v; want 2, nil", len(got), err)
+	}
+	a := got[0]
+	if a.Name != "p/a" || a.Type != "t" || a.ContentType != "application/json" || a.Header.Get("X-Extra") != "v" || string(a.Body) != `{"k":1}` {
+		t.Errorf("fixture a = %+v", a)
+	}
+	if got[1].Name != "p/b" || got[1].ContentType != "application/x-www-form-urlencoded" {
+		t.Errorf("fixture b = %+v", got[1])
+	}
+}
