@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/sign"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/hookguard/hookguard/verify"
+	"github.com/hookguard/hookguard/webhooktest"
 )
 
 // demoTimeout bounds the whole demo: every request and the waits for the
@@ -114,27 +117,28 @@ func runDemoCases(ctx context.Context, out, logw io.Writer) ([]demoRow, error) {
 		return nil
 	})
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError}))
-	set, err := newReceiverSet(provs, handler, logger, hookguard.WithLogger(logger))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Schemes that sign the URL (Twilio, Square, HubSpot) sign the plain
+	// http:// URL demo sends to.
+	set, err := newReceiverSet(provs, handler, logger, hookguard.WithLogger(logger), hookguard.WithPublicURL("http://"+ln.Addr().String()))
 	if err != nil {
-		shutdownReceivers(set, time.Second, logger)
+		ln.Close()
 		return nil, err
 	}
 	srv := newHTTPServer(set, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	transport := &http.Transport{MaxIdleConnsPerHost: 4}
-	client := &http.Client{Transport: transport, Timeout: demoTimeout}
+	client := newSendClient(demoTimeout, 4)
 	base := "http://" + ln.Addr().String() + "/webhooks/"
 	fmt.Fprintf(out, "Receiving on %s{provider} with a fresh secret per provider.\n\n", base)
 	for _, p := range provs {
 		rows = append(rows, runProviderCases(ctx, client, base+p.Name(), p, handled)...)
 	}
-	transport.CloseIdleConnections()
+	client.CloseIdleConnections()
 
 	// Stop taking requests, then drain the queues, so that the final counts
 	// include any handler a wrong answer might have started late.
@@ -168,27 +172,40 @@ func runDemoCases(ctx context.Context, out, logw io.Writer) ([]demoRow, error) {
 func runProviderCases(ctx context.Context, client *http.Client, url string, p providers.Provider, handled *handledCounter) []demoRow {
 	name := p.Name()
 	now := time.Now()
-	body, id, typ := demoEvent(name, now)
-	valid, err := signOutgoing(p, providers.Outgoing{Body: body, ID: id, Type: typ, Timestamp: now, URL: url})
+	// The same spec, through the same code, as "hookguard send".
+	spec := demoSpec(p, now, url)
+	valid, err := buildOutgoing(p, spec)
 	if err != nil {
 		return []demoRow{{provider: name, name: "valid", err: err}}
 	}
 
-	tampered := valid.clone()
-	tampered.Body = tamper(valid.Body)
+	// An altered body; for schemes that sign no body (a shared token),
+	// an altered token.
+	tamperedSpec := spec
+	tamperedSpec.FlipBody = true
+	tampered, err := buildOutgoing(p, tamperedSpec)
+	if errors.Is(err, sign.ErrCannotTamper) {
+		tamperedSpec.FlipBody, tamperedSpec.FlipSignature = false, true
+		tampered, err = buildOutgoing(p, tamperedSpec)
+	}
+	tamperedErr := err
 
 	third := demoRow{provider: name, name: "stale", want: answer{status: http.StatusUnauthorized}, wantHandled: 1}
 	var thirdReq *outgoing
 	if p.Info().Timestamped {
 		// The same event, signed an hour ago: a captured request replayed
 		// after the window closed.
-		thirdReq, err = signOutgoing(p, providers.Outgoing{Body: body, ID: id, Type: typ, Timestamp: now.Add(-time.Hour), URL: url})
+		stale := spec
+		sign.Timestamp.Apply(&stale, p)
+		thirdReq, err = buildOutgoing(p, stale)
 	} else {
 		// No timestamp is signed, so a captured request stays valid; an
 		// attacker resends it under a fresh delivery ID. Only content
 		// dedupe catches it.
 		third.name, third.want = "replayed", answer{status: http.StatusOK, duplicate: true}
-		thirdReq, err = signOutgoing(p, providers.Outgoing{Body: body, Type: typ, Timestamp: now, URL: url})
+		replay := spec
+		replay.ID = ""
+		thirdReq, err = buildOutgoing(p, replay)
 	}
 	if err != nil {
 		third.err = err
@@ -200,7 +217,7 @@ func runProviderCases(ctx context.Context, client *http.Client, url string, p pr
 	}{
 		{demoRow{provider: name, name: "valid", want: answer{status: http.StatusOK}, wantHandled: 1}, valid},
 		{demoRow{provider: name, name: "duplicate", want: answer{status: http.StatusOK, duplicate: true}, wantHandled: 1}, valid},
-		{demoRow{provider: name, name: "tampered", want: answer{status: http.StatusUnauthorized}, wantHandled: 1}, tampered},
+		{demoRow{provider: name, name: "tampered", want: answer{status: http.StatusUnauthorized}, wantHandled: 1, err: tamperedErr}, tampered},
 		{third, thirdReq},
 	}
 	rows := make([]demoRow, 0, len(cases))
@@ -210,7 +227,7 @@ func runProviderCases(ctx context.Context, client *http.Client, url string, p pr
 			res, err := send(ctx, client, c.req)
 			row.err = err
 			row.got = answer{status: res.Status, duplicate: res.Header.Get(hookguard.DuplicateHeader) != ""}
-			if row.name == "valid" && err == nil {
+			if row.name == "valid" && err == nil && res.Status/100 == 2 {
 				// The handler runs after the answer: wait for it, bounded
 				// by ctx.
 				row.gotHandled, _ = handled.wait(ctx, name, row.wantHandled)
@@ -241,6 +258,30 @@ func printDemoTable(w io.Writer, rows []demoRow) int {
 	}
 	_ = tw.Flush()
 	return failed
+}
+
+// demoSpec returns the delivery demo sends for p at now: the provider's
+// first embedded fixture that p accepts as an event (not a handshake), or
+// else [demoEvent]'s body.
+func demoSpec(p providers.Provider, now time.Time, url string) sign.Spec {
+	for _, f := range webhooktest.Fixtures(p.Name()) {
+		s := sign.Spec{Body: f.Body, ID: "demo_" + p.Name() + "_0001", Type: f.Type, ContentType: f.ContentType, Header: f.Header, Time: now, URL: url}
+		d, err := sign.Build(p, s)
+		if err != nil {
+			continue
+		}
+		got, err := p.Verify(verify.Request{Method: d.Method, URL: d.URL, Header: d.Header, Body: d.Body}, now)
+		if err == nil && got.Reply == nil {
+			return s
+		}
+	}
+	body, id, typ := demoEvent(p.Name(), now)
+	s := sign.Spec{Body: body, ID: id, Type: typ, Time: now, URL: url}
+	if _, err := sign.Build(p, s); err != nil {
+		// Schemes that sign form parameters (Twilio) refuse a JSON body.
+		s.Body, s.ContentType = []byte("AccountSid=AC0000demo&CallSid=CA0000demo0001&CallStatus=ringing&From=%2B14155550100"), "application/x-www-form-urlencoded"
+	}
+	return s
 }
 
 // demoEvent returns a small realistic body for provider, with the ID and

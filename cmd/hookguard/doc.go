@@ -10,6 +10,7 @@
 //	sign     print the headers a provider would send for a body
 //	verify   check a captured request: signature, timestamp window, event ID
 //	serve    receive webhooks on POST /webhooks/{provider} and print each event
+//	send     sign fixtures or a file and POST them to a running receiver
 //	demo     run every provider's valid, duplicate, tampered and stale cases
 //	         against an in-process receiver and print a table
 //	help     print this list
@@ -36,7 +37,17 @@
 // --secret to check rotation secrets: the first is the primary, the index
 // printed says which one matched. --now sets the clock, so a capture can be
 // checked long after it was sent; --tolerance sets the allowed clock
-// difference in both directions.
+// difference in both directions. --url is the URL the provider called and
+// --method its method, for schemes that sign them (Twilio, Square,
+// HubSpot). For asymmetric schemes --secret takes the public key as the
+// provider hands it out (hex for Discord, base64 DER for SendGrid), and
+// sign takes the private key.
+//
+// Mailgun and Linear sign inside the body; sign then needs --body-out FILE
+// and writes the body to send there.
+//
+// Every command that takes --provider NAME also takes --scheme FILE, a
+// custom scheme described in JSON (see package providers).
 //
 // # Serve
 //
@@ -52,6 +63,23 @@
 // SIGTERM stop intake, let queued events finish (see --shutdown-timeout)
 // and print the counts of accepted, duplicate, rejected, handled and
 // dead-lettered events.
+//
+// With --redis URL, serve keeps dedupe and its queue in Redis, so several
+// serve processes share the work. At / on its address serve shows a live
+// inspector of recent deliveries (masked signatures, pretty-printed bodies,
+// a re-send button), and at /metrics the OpenTelemetry metrics in the
+// Prometheus format; --no-ui turns the page off.
+//
+// # Send
+//
+// send signs a fixture (--fixture PROVIDER/EVENT; "send --list" lists
+// them) or a file (--body) and POSTs it to a running receiver. With
+// --count N each copy gets a fresh event ID except the --duplicates
+// fraction, --concurrency bounds the requests in flight and --tamper
+// spoils the requests (signature, body, timestamp, secret,
+// missing-signature). It prints a histogram of status codes and the p50
+// and p99 latency, never follows redirects, and exits 1 when any answer was
+// not 2xx.
 //
 // # Demo
 //

@@ -47,6 +47,7 @@ var commands = []command{
 	{"verify", "check a captured request: signature, timestamp window, event ID", runVerify},
 	{"serve", "receive webhooks on POST /webhooks/{provider} and print each event", runServe},
 	{"demo", "send valid, duplicate, tampered and stale events for every provider to an in-process receiver", runDemo},
+	{"send", "sign fixtures (or a file) and POST them to a running receiver; print a status histogram", runSend},
 }
 
 // run is main without the process globals: it runs the command named by

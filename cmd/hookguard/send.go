@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
+	"github.com/hookguard/hookguard/internal/sign"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -22,20 +24,39 @@ type outgoing struct {
 // signOutgoing returns the request p sends for out: out.Body with the
 // headers p.Sign returns and out.ContentType. out.Method defaults to POST.
 func signOutgoing(p providers.Provider, out providers.Outgoing) (*outgoing, error) {
-	if out.Method == "" {
-		out.Method = http.MethodPost
-	}
-	if out.ContentType == "" {
-		out.ContentType = "application/json"
-	}
-	h, err := p.Sign(out)
+	return buildOutgoing(p, sign.Spec{
+		Body: out.Body, ID: out.ID, Type: out.Type, Time: out.Timestamp,
+		Method: out.Method, URL: out.URL, ContentType: out.ContentType,
+	})
+}
+
+// buildOutgoing returns the request p sends for s, signed and then spoilt
+// as s's tamper fields say. It is the one place where send and demo build
+// requests, through package internal/sign, which webhooktest shares.
+func buildOutgoing(p providers.Provider, s sign.Spec) (*outgoing, error) {
+	d, err := sign.Build(p, s)
 	if err != nil {
-		return nil, fmt.Errorf("sign %s request: %w", p.Name(), err)
+		return nil, err
 	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", out.ContentType)
+	return &outgoing{Method: d.Method, URL: d.URL, Header: d.Header, Body: d.Body}, nil
+}
+
+// newSendClient returns the client send and demo use: it never follows a
+// redirect (a 3xx is the receiver's answer, reported as such) and gives up
+// on a request after timeout.
+func newSendClient(timeout time.Duration, conns int) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: conns,
+			MaxConnsPerHost:     conns,
+			IdleConnTimeout:     30 * time.Second,
+		},
+		Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
 	}
-	return &outgoing{Method: out.Method, URL: out.URL, Header: h, Body: out.Body}, nil
 }
 
 // clone returns a deep copy of o, to alter without touching o.

@@ -34,22 +34,34 @@ const (
 
 // runServe implements "hookguard serve".
 func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] --secret PROVIDER=SECRET [--secret PROVIDER=SECRET]... [--max-body BYTES] [--tolerance DURATION]")
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] --secret PROVIDER=SECRET [--secret PROVIDER=SECRET]... [--max-body BYTES] [--tolerance DURATION] [--redis URL]")
 	fs.extra = func(w io.Writer) {
 		fmt.Fprint(w, "Each provider given with --secret is received on POST /webhooks/{provider}; repeat\n--secret for the same provider to add rotation secrets (the first is the primary).\nEvery handled event is printed to standard output as one JSON line; logs go to\nstandard error. SIGINT or SIGTERM shut the server down gracefully.\n\n")
+		inspectorUsage(w)
 		providerList(w)
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on; port 0 picks a free port")
 	var secretArgs listFlag
 	fs.Var(&secretArgs, "secret", "`PROVIDER=SECRET`; repeat for more providers and for rotation secrets")
+	var schemeArgs listFlag
+	fs.Var(&schemeArgs, "scheme", "`FILE` describing a custom scheme in JSON, received like a provider under its name; give its secret as --secret NAME=SECRET; repeatable")
 	maxBody := fs.Int64("max-body", 0, "largest accepted body in `BYTES` (default: the library's)")
 	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m (default: each provider's)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to wait, a `DURATION`, for requests and queued events on shutdown")
+	noUI := fs.Bool("no-ui", false, "do not serve the inspector page at / (the metrics stay at /metrics)")
+	redisURL := fs.String("redis", "", "Redis `URL` such as redis://127.0.0.1:6379/0: dedupe and a durable queue shared with other serve processes")
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
-	specs, err := parseProviderSecrets(secretArgs)
+	schemes, err := readSchemes(e, schemeArgs)
 	if err != nil {
+		return fs.fail(e, err)
+	}
+	specs, err := parseProviderSecrets(secretArgs, schemeNames(schemes)...)
+	if err != nil {
+		return fs.fail(e, err)
+	}
+	if err := checkSchemeSecrets(specs, schemes); err != nil {
 		return fs.fail(e, err)
 	}
 	if *maxBody < 0 {
@@ -68,7 +80,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	provs := make([]providers.Provider, 0, len(specs))
 	for _, s := range specs {
-		p, err := s.provider(popts...)
+		p, err := providerFor(s, schemes, popts...)
 		if err != nil {
 			return fs.fail(e, err)
 		}
@@ -77,6 +89,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	stats := &counters{}
+	obs, err := newObserver(!*noUI, provs) // metrics at /metrics, the inspector at / (inspector_metrics.go)
+	if err != nil {
+		return fs.fail(e, err)
+	}
+	defer obs.shutdown()
+	hooks := obs.hooks(stats.hooks())
 	out := &jsonLines{w: e.stdout}
 	handler := hookguard.HandlerFunc(func(_ context.Context, ev hookguard.Event) error {
 		return out.write(eventLine{
@@ -87,14 +105,26 @@ func runServe(ctx context.Context, e *env, args []string) int {
 			ReceivedAt: ev.ReceivedAt.UTC(),
 		})
 	})
-	ropts := []hookguard.Option{hookguard.WithLogger(logger), hookguard.WithHooks(stats.hooks())}
+	ropts := []hookguard.Option{hookguard.WithLogger(logger), hookguard.WithHooks(hooks)}
 	if *maxBody > 0 {
 		ropts = append(ropts, hookguard.WithMaxBodySize(*maxBody))
 	}
-	set, err := newReceiverSet(provs, handler, logger, ropts...)
+	// --redis: dedupe and queue in Redis, shared by every serve process
+	// given the same URL (serve_redis.go).
+	var h hookguard.Handler = handler
+	var backend *redisBackend
+	if *redisURL != "" {
+		if backend, err = newRedisBackend(ctx, *redisURL, handler, logger, hooks); err != nil {
+			return fs.fail(e, err)
+		}
+		ropts, h = append(ropts, backend.options()...), nil
+	}
+	set, err := newReceiverSet(provs, h, logger, ropts...)
 	if err != nil {
+		backend.shutdown(*shutdownTimeout, logger)
 		return fs.fail(e, err)
 	}
+	set.backend = backend
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -104,10 +134,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := newHTTPServer(set, logger)
+	srv := newHTTPServer(obs.mount(set), logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("listening", "url", "http://"+ln.Addr().String()+"/webhooks/{provider}", "providers", strings.Join(set.names, ","))
+	obs.logStart(logger, ln.Addr())
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}
@@ -176,7 +207,7 @@ func (s providerSpec) provider(opts ...providers.Option) (providers.Provider, er
 // parseProviderSecrets groups PROVIDER=SECRET arguments by provider, in
 // the order the providers first appear. Errors name an argument by its
 // position, never by its value.
-func parseProviderSecrets(args []string) ([]providerSpec, error) {
+func parseProviderSecrets(args []string, schemeNames ...string) ([]providerSpec, error) {
 	if len(args) == 0 {
 		return nil, errors.New("at least one --secret PROVIDER=SECRET is required")
 	}
@@ -187,7 +218,7 @@ func parseProviderSecrets(args []string) ([]providerSpec, error) {
 		if !ok || name == "" || secret == "" {
 			return nil, fmt.Errorf("--secret %d: want PROVIDER=SECRET, as in --secret stripe=whsec_xxx", i+1)
 		}
-		if !slices.Contains(providers.Names(), name) {
+		if !slices.Contains(providers.Names(), name) && !slices.Contains(schemeNames, name) {
 			return nil, fmt.Errorf("--secret %d: unknown provider %q; use one of %s", i+1, name, strings.Join(providers.Names(), ", "))
 		}
 		j := slices.IndexFunc(specs, func(s providerSpec) bool { return s.name == name })
@@ -206,6 +237,7 @@ type receiverSet struct {
 	mux       *http.ServeMux
 	receivers map[string]*hookguard.Receiver
 	names     []string
+	backend   *redisBackend // --redis; shut down after the receivers
 }
 
 // newReceiverSet builds a Receiver for each provider, all sharing h and
@@ -276,6 +308,9 @@ func (s *receiverSet) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if s.backend != nil {
+		errs = append(errs, s.backend.Shutdown(ctx))
+	}
 	return errors.Join(errs...)
 }
 

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
+	"net/http"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -13,10 +14,11 @@ import (
 
 // runSign implements "hookguard sign".
 func runSign(_ context.Context, e *env, args []string) int {
-	fs := newFlagSet("sign", "sign --provider NAME --secret SECRET [--id ID] [--type TYPE] [--timestamp UNIX] [--url URL] [--body FILE|-]")
+	fs := newFlagSet("sign", "sign --provider NAME|--scheme FILE --secret SECRET [--id ID] [--type TYPE] [--timestamp UNIX] [--url URL] [--method M] [--body FILE|-] [--body-out FILE]")
 	fs.extra = providerList
 	provider := fs.String("provider", "", "provider `NAME` (see the list below)")
-	secret := fs.String("secret", "", "signing `SECRET` (for Ed25519 schemes, the private key)")
+	scheme := schemeFlag(fs)
+	secret := fs.String("secret", "", "signing `SECRET`; for asymmetric schemes (discord, sendgrid, plaid, standardwebhooks whsk_) the private key")
 	id := fs.String("id", "", "event or delivery `ID` for schemes that carry it in a header (default: a random one)")
 	typ := fs.String("type", "", "event `TYPE` for schemes that carry it in a header, such as push for GitHub")
 	timestamp := fs.String("timestamp", "", "signing time as `UNIX` seconds or RFC 3339 (default now)")
@@ -24,11 +26,12 @@ func runSign(_ context.Context, e *env, args []string) int {
 	method := fs.String("method", "POST", "HTTP `METHOD`, for schemes that sign it")
 	contentType := fs.String("content-type", "application/json", "`TYPE` of the body, for schemes that sign it")
 	bodyPath := fs.String("body", "-", "`FILE` holding the body; - reads standard input")
+	bodyOut := fs.String("body-out", "", "`FILE` to write the signed body to, for schemes that sign inside the body (mailgun, linear)")
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
-	if *provider == "" {
-		return fs.fail(e, fmt.Errorf("--provider is required; one of %s", strings.Join(providers.Names(), ", ")))
+	if err := checkProviderFlags(*provider, *scheme); err != nil {
+		return fs.fail(e, err)
 	}
 	if *secret == "" {
 		return fs.fail(e, fmt.Errorf("--secret is required"))
@@ -45,11 +48,11 @@ func runSign(_ context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--body: %w", err))
 	}
-	p, err := providers.New(*provider, *secret)
+	p, err := newProvider(e, *provider, *scheme, *secret)
 	if err != nil {
 		return fs.fail(e, err)
 	}
-	h, err := p.Sign(providers.Outgoing{
+	out := providers.Outgoing{
 		Body:        body,
 		ID:          *id,
 		Type:        *typ,
@@ -57,7 +60,24 @@ func runSign(_ context.Context, e *env, args []string) int {
 		Method:      *method,
 		URL:         *url,
 		ContentType: *contentType,
-	})
+	}
+	var h http.Header
+	if bs, ok := p.(providers.BodySigner); ok {
+		// The signature (or the signed timestamp) lives in the body, so
+		// headers alone would be a request that never verifies.
+		if *bodyOut == "" {
+			return fs.fail(e, fmt.Errorf("%s signs inside the body: pass --body-out FILE to get the body to send", p.Name()))
+		}
+		var signed []byte
+		if signed, h, err = bs.SignBody(out); err == nil {
+			err = os.WriteFile(*bodyOut, signed, 0o644)
+		}
+	} else {
+		if *bodyOut != "" {
+			return fs.fail(e, fmt.Errorf("--body-out: %s signs in headers only; the body is sent as it is", p.Name()))
+		}
+		h, err = p.Sign(out)
+	}
 	if err != nil {
 		return fs.fail(e, err)
 	}

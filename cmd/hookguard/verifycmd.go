@@ -15,11 +15,12 @@ import (
 
 // runVerify implements "hookguard verify".
 func runVerify(_ context.Context, e *env, args []string) int {
-	fs := newFlagSet("verify", "verify --provider NAME --secret SECRET [--secret SECRET]... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--body FILE|-]")
+	fs := newFlagSet("verify", "verify --provider NAME|--scheme FILE --secret SECRET [--secret SECRET]... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--body FILE|-]")
 	fs.extra = providerList
 	provider := fs.String("provider", "", "provider `NAME` (see the list below)")
+	scheme := schemeFlag(fs)
 	var secrets, headerLines listFlag
-	fs.Var(&secrets, "secret", "signing `SECRET`; repeat for rotation secrets, the first is the primary")
+	fs.Var(&secrets, "secret", "signing `SECRET` (for asymmetric schemes the public key as the provider shows it: hex for discord, base64 DER for sendgrid, the JWK for plaid); repeat for rotation secrets, the first is the primary")
 	fs.Var(&headerLines, "H", "request header as `'Name: value'`; repeat for more, values of one name accumulate")
 	fs.Var(&headerLines, "header", "same as -H `'Name: value'`")
 	headerFile := fs.String("header-file", "", "`FILE` of 'Name: value' lines (as sign prints), added to the -H headers")
@@ -31,8 +32,8 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
-	if *provider == "" {
-		return fs.fail(e, fmt.Errorf("--provider is required; one of %s", strings.Join(providers.Names(), ", ")))
+	if err := checkProviderFlags(*provider, *scheme); err != nil {
+		return fs.fail(e, err)
 	}
 	if len(secrets) == 0 {
 		return fs.fail(e, errors.New("--secret is required"))
@@ -76,7 +77,7 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--body: %w", err))
 	}
-	p, err := providers.New(*provider, secrets[0], opts...)
+	p, err := newProvider(e, *provider, *scheme, secrets[0], opts...)
 	if err != nil {
 		return fs.fail(e, err)
 	}
