@@ -1,0 +1,126 @@
+package benchmarks
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	ghwebhooks "github.com/go-playground/webhooks/v6/github"
+	"github.com/google/go-github/v75/github"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
+	svix "github.com/svix/svix-webhooks/go"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/providers"
+)
+
+// Bare is the baseline handler: it reads the body with io.ReadAll and
+// answers 200, verifying nothing.
+func Bare() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// verifyHandler wraps a peer's verify-only call in the same handler shape
+// as Bare: read the body with io.ReadAll, verify, answer 200 or 401.
+func verifyHandler(check func(body []byte, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if err := check(body, r); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// Peer is a peer library's verifier wrapped in a handler.
+type Peer struct {
+	Name    string
+	Scheme  Scheme
+	Handler http.Handler
+}
+
+// Peers returns every peer's verify-only handler.
+func Peers() ([]Peer, error) {
+	sv, err := svix.NewWebhook(StandardSecret)
+	if err != nil {
+		return nil, err
+	}
+	sw, err := standardwebhooks.NewWebhook(StandardSecret)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := ghwebhooks.New(ghwebhooks.Options.Secret(GitHubSecret))
+	if err != nil {
+		return nil, err
+	}
+	return []Peer{
+		{"stripe-go", Stripe, verifyHandler(func(body []byte, r *http.Request) error {
+			return stripewebhook.ValidatePayload(body, r.Header.Get("Stripe-Signature"), StripeSecret)
+		})},
+		{"standard-webhooks", Standard, verifyHandler(func(body []byte, r *http.Request) error {
+			return sw.Verify(body, r.Header)
+		})},
+		{"svix", Svix, verifyHandler(func(body []byte, r *http.Request) error {
+			return sv.Verify(body, r.Header)
+		})},
+		{"go-github", GitHub, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// ValidatePayload reads the body itself.
+			if _, err := github.ValidatePayload(r, []byte(GitHubSecret)); err != nil {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		})},
+		{"go-playground", GitHub, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Parse reads the body itself and decodes the payload.
+			if _, err := pg.Parse(r, ghwebhooks.PingEvent); err != nil {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		})},
+	}, nil
+}
+
+// Preset returns hookguard's preset for a scheme.
+func Preset(s Scheme) (providers.Provider, error) {
+	switch s {
+	case Stripe:
+		return providers.NewStripe(StripeSecret)
+	case Svix:
+		return providers.NewSvix(StandardSecret)
+	case Standard:
+		return providers.NewStandardWebhooks(StandardSecret)
+	case GitHub:
+		return providers.NewGitHub(GitHubSecret)
+	}
+	return nil, providers.ErrUnknownProvider
+}
+
+// NewReceiver returns a hookguard Receiver for a scheme as a service would
+// run it: memory dedupe, its own MemoryQueue (holding up to capacity
+// events) and a handler that does nothing. Call Shutdown when done.
+func NewReceiver(s Scheme, capacity int, opts ...hookguard.Option) (*hookguard.Receiver, error) {
+	p, err := Preset(s)
+	if err != nil {
+		return nil, err
+	}
+	noop := hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return nil })
+	opts = append([]hookguard.Option{
+		hookguard.WithMaxBodySize(1 << 20),
+		hookguard.WithQueueOptions(hookguard.WithCapacity(capacity)),
+	}, opts...)
+	return hookguard.New(p, noop, opts...)
+}
