@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/httpx"
 )
 
 // ScopeName is the instrumentation scope of the meter and tracer.
@@ -340,9 +341,9 @@ func (r *Recorder) Middleware(next http.Handler) http.Handler {
 		req2.Header.Del(TraceHeader)
 		req2.Header.Del(traceStateHeader)
 		propagation.TraceContext{}.Inject(ctx, carrier(req2.Header))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, req2)
-		status := sw.status
+		status := sw.Status
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -422,26 +423,3 @@ func (c carrier) Set(key, value string) {
 }
 
 func (c carrier) Keys() []string { return []string{"traceparent", "tracestate"} }
-
-// statusWriter records the status the wrapped handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

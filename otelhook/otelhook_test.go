@@ -190,7 +190,12 @@ func TestMetricsOfRequestsAndHandling(t *testing.T) {
 	<-handled
 	// The handler ran; the Hooks saw it just after.
 	waitFor(t, func() bool {
-		_, ok := hists[float64](t, f.collect()["hookguard.handler.duration"])["hookguard.provider=stripe,hookguard.result=success"]
+		// The histogram exists only once the first attempt ended.
+		m, ok := f.collect()["hookguard.handler.duration"]
+		if !ok {
+			return false
+		}
+		_, ok = hists[float64](t, m)["hookguard.provider=stripe,hookguard.result=success"]
 		return ok
 	})
 	if w := f.post("evt_1", signedAt, false, nil); w.Header().Get(hookguard.DuplicateHeader) != "true" {

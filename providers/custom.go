@@ -590,13 +590,10 @@ func NewCustom(s Scheme, secret string, opts ...Option) (*Custom, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := newConfig(c.name, secret, opts)
-	if err != nil {
-		return nil, err
-	}
 	// WithLegacySHA1 and the options of the asymmetric presets do not
 	// apply to a Scheme.
-	if err := cfg.onlyAsym(c.name, 0); err != nil {
+	cfg, err := newPresetConfig(c.name, secret, opts, 0)
+	if err != nil {
 		return nil, err
 	}
 	if cfg.window == (verify.Window{}) && c.tolerance > 0 {
@@ -830,11 +827,8 @@ func (p *Custom) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		return d, nil
 	}
 	vals := header(req.Header, c.sigH)
-	if len(vals) == 0 {
-		return d, verify.Fail(name, verify.ErrMissingSignature, "no "+c.sigH+" header: is this endpoint registered with the sender?")
-	}
-	if tooLong(vals) {
-		return d, verify.Fail(name, verify.ErrMalformedSignature, c.sigH+" header is too long")
+	if err := checkSigValues(name, vals, c.sigH, "is this endpoint registered with the sender?"); err != nil {
+		return d, err
 	}
 	var h customHeader
 	c.parseSignatures(vals, &h)

@@ -61,11 +61,8 @@ var _ Provider = (*Discord)(nil)
 // tried after the first, for a key rotation.
 func NewDiscord(key string, opts ...Option) (*Discord, error) {
 	const name = "discord"
-	c, err := newConfig(name, key, opts)
+	c, err := newPresetConfig(name, key, opts, 0)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, 0); err != nil {
 		return nil, err
 	}
 	d := &Discord{timing: newTiming(c), insecure: c.insecure}
@@ -136,9 +133,7 @@ func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 	ts, tsPresent, tsSingle := single(req.Header, discordTimestampHeader)
 	if p.insecure {
 		d.Secret = -1
-		if t, err := verify.ParseUnix(ts); err == nil && tsSingle {
-			d.Timestamp = t
-		}
+		d.Timestamp = lenientUnixTime(ts, tsSingle)
 	} else {
 		vals := header(req.Header, discordSignatureHeader)
 		if len(vals) == 0 {
@@ -147,12 +142,9 @@ func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if tooLong(vals) || len(vals) > verify.MaxSignatures {
 			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Signature-Ed25519 header is too long")
 		}
-		if !tsPresent {
-			return d, verify.Fail(name, verify.ErrMissingTimestamp, "no X-Signature-Timestamp header")
-		}
-		t, err := verify.ParseUnix(ts)
-		if err != nil || !tsSingle {
-			return d, verify.Fail(name, verify.ErrMalformedTimestamp, "X-Signature-Timestamp must be one Unix time in seconds")
+		t, err := unixHeaderTime(name, "X-Signature-Timestamp", ts, tsPresent, tsSingle)
+		if err != nil {
+			return d, err
 		}
 		d.Timestamp = t
 		var sigs verify.Signatures

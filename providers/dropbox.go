@@ -36,14 +36,7 @@ var _ Provider = (*Dropbox)(nil)
 // NewDropbox returns a Dropbox verifier for the app secret.
 func NewDropbox(appSecret string, opts ...Option) (*Dropbox, error) {
 	const name = "dropbox"
-	c, err := newConfig(name, appSecret, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, 0); err != nil {
-		return nil, err
-	}
-	mac, err := hmacSecrets(name, c.secrets)
+	c, mac, err := newHMACPreset(name, appSecret, opts, 0)
 	if err != nil {
 		return nil, err
 	}

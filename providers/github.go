@@ -83,17 +83,7 @@ func (*GitHub) Info() Info {
 // Values with another prefix are ignored. It reports false when there are
 // more than verify.MaxSignatures candidate values.
 func parsePrefixedHex(vals []string, prefix string, size int, sigs *verify.Signatures) bool {
-	for _, v := range vals {
-		v = trimOWS(v)
-		if !hasPrefixFold(v, prefix) {
-			continue
-		}
-		if sigs.Full() {
-			return false
-		}
-		addSig(sigs, verify.Hex, v[len(prefix):], size)
-	}
-	return true
+	return parseSigValues(vals, prefix, verify.Hex, size, sigs)
 }
 
 // Verify checks req's X-Hub-Signature-256 (or, with [WithLegacySHA1] and no

@@ -60,14 +60,7 @@ var _ Provider = (*HubSpot)(nil)
 // NewHubSpot returns a HubSpot verifier for the app's client secret.
 func NewHubSpot(clientSecret string, opts ...Option) (*HubSpot, error) {
 	const name = "hubspot"
-	c, err := newConfig(name, clientSecret, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, optRequireV3); err != nil {
-		return nil, err
-	}
-	mac, err := hmacSecrets(name, c.secrets)
+	c, mac, err := newHMACPreset(name, clientSecret, opts, optRequireV3)
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +142,8 @@ func (h *HubSpot) verifyV3(req verify.Request, vals []string, now time.Time, d *
 		return verify.Fail(name, verify.ErrMalformedSignature, "X-HubSpot-Signature-v3 header is too long")
 	}
 	var sigs verify.Signatures
-	for _, v := range vals {
-		if sigs.Full() {
-			return verify.Fail(name, verify.ErrMalformedSignature, "X-HubSpot-Signature-v3 has too many values")
-		}
-		addSig(&sigs, verify.Base64, trimOWS(v), 32)
+	if !parseSigValues(vals, "", verify.Base64, 32, &sigs) {
+		return verify.Fail(name, verify.ErrMalformedSignature, "X-HubSpot-Signature-v3 has too many values")
 	}
 	if sigs.Len() == 0 {
 		return verify.Fail(name, verify.ErrMalformedSignature, "X-HubSpot-Signature-v3 must be a base64 HMAC-SHA256")

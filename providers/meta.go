@@ -55,14 +55,7 @@ func NewInstagram(appSecret string, opts ...Option) (*Meta, error) {
 }
 
 func newMeta(name, secret string, opts []Option) (*Meta, error) {
-	c, err := newConfig(name, secret, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, optVerifyToken); err != nil {
-		return nil, err
-	}
-	mac, err := hmacSecrets(name, c.secrets)
+	c, mac, err := newHMACPreset(name, secret, opts, optVerifyToken)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +102,8 @@ func (m *Meta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		vals := header(req.Header, githubSignature256Header)
-		if len(vals) == 0 {
-			return d, verify.Fail(name, verify.ErrMissingSignature, "no X-Hub-Signature-256 header: is this the callback URL of your Meta app?")
-		}
-		if tooLong(vals) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Hub-Signature-256 header is too long")
+		if err := checkSigValues(name, vals, "X-Hub-Signature-256", "is this the callback URL of your Meta app?"); err != nil {
+			return d, err
 		}
 		var sigs verify.Signatures
 		if !parsePrefixedHex(vals, "sha256=", 32, &sigs) {

@@ -43,11 +43,8 @@ var _ Provider = (*Okta)(nil)
 // [WithSecret] adds secrets accepted during a rotation.
 func NewOkta(secret string, opts ...Option) (*Okta, error) {
 	const name = "okta"
-	c, err := newConfig(name, secret, opts)
+	c, err := newPresetConfig(name, secret, opts, optAuthHeader)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, optAuthHeader); err != nil {
 		return nil, err
 	}
 	o := &Okta{header: "Authorization", insecure: c.insecure}

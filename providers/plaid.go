@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -68,11 +67,8 @@ func NewPlaid(key string, opts ...Option) (*Plaid, error) {
 	if placeholder {
 		key = "-" // checked below: only valid with a key source
 	}
-	c, err := newConfig(name, key, opts)
+	c, err := newPresetConfig(name, key, opts, optKeySource|optKeyTimeout)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, optKeySource|optKeyTimeout); err != nil {
 		return nil, err
 	}
 	p := &Plaid{timing: newTiming(c), insecure: c.insecure}
@@ -111,16 +107,14 @@ func parsePlaidKey(s string, private bool) (plaidKey, *ecdsa.PrivateKey, error) 
 		kid, pub, err := verify.ParseP256JWK([]byte(t))
 		return plaidKey{kid: kid, pub: pub}, nil, err
 	}
-	pub, err := verify.ParseP256PublicKey(s)
-	if err == nil {
-		return plaidKey{pub: pub}, nil, nil
+	pub, priv, err := parseP256Key(s, private)
+	switch {
+	case err != nil:
+		return plaidKey{}, nil, fmt.Errorf("%w: want Plaid's JWK, or a P-256 key as base64 DER or PEM", verify.ErrInvalidSecret)
+	case priv != nil:
+		return plaidKey{kid: plaidKID(pub), pub: pub}, priv, nil
 	}
-	if private {
-		if priv, perr := verify.ParseP256PrivateKey(s); perr == nil {
-			return plaidKey{kid: plaidKID(&priv.PublicKey), pub: &priv.PublicKey}, priv, nil
-		}
-	}
-	return plaidKey{}, nil, fmt.Errorf("%w: want Plaid's JWK, or a P-256 key as base64 DER or PEM", verify.ErrInvalidSecret)
+	return plaidKey{pub: pub}, nil, nil
 }
 
 // plaidKID derives the kid a signing preset writes: a short hash of the
@@ -188,10 +182,7 @@ func (p *Plaid) Verify(req verify.Request, now time.Time) (verify.Delivery, erro
 		if err := p.timing.checkTime(name, "the Plaid-Verification iat claim", d.Timestamp, now); err != nil {
 			return d, err
 		}
-		sum := sha256.Sum256(req.Body)
-		var want [2 * sha256.Size]byte
-		hex.Encode(want[:], sum[:])
-		if subtle.ConstantTimeCompare(want[:], []byte(strings.ToLower(claims.BodySHA256))) != 1 {
+		if !bodySHA256Matches(req.Body, claims.BodySHA256) {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "the body's SHA-256 does not match the token's request_body_sha256 claim: the body was altered or re-encoded")
 		}
 		d.Secret = i

@@ -209,8 +209,13 @@ func (c *config) rejectLegacy(name string) error {
 	return nil
 }
 
-// hmacSecrets turns raw-string secrets into verify secrets.
+// hmacSecrets keys an HMAC-SHA256 with the raw bytes of each secret.
 func hmacSecrets(name string, raw []string) (*verify.HMAC, error) {
+	return rawSecrets(name, verify.SHA256, raw)
+}
+
+// rawSecrets keys an HMAC of alg with the raw bytes of each secret.
+func rawSecrets(name string, alg verify.Algorithm, raw []string) (*verify.HMAC, error) {
 	secrets := make([]verify.Secret, len(raw))
 	for i, s := range raw {
 		sec, err := verify.NewSecret(s)
@@ -219,7 +224,7 @@ func hmacSecrets(name string, raw []string) (*verify.HMAC, error) {
 		}
 		secrets[i] = sec
 	}
-	return newHMAC(name, verify.SHA256, secrets)
+	return newHMAC(name, alg, secrets)
 }
 
 func newHMAC(name string, alg verify.Algorithm, secrets []verify.Secret) (*verify.HMAC, error) {

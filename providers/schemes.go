@@ -93,19 +93,6 @@ func newBodyHMAC(spec *bodySpec, secret string, opts []Option) (bodyHMAC, error)
 	return bodyHMAC{spec: spec, mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
-// rawSecrets keys an HMAC of alg with the raw bytes of each secret.
-func rawSecrets(name string, alg verify.Algorithm, raw []string) (*verify.HMAC, error) {
-	secrets := make([]verify.Secret, len(raw))
-	for i, s := range raw {
-		sec, err := verify.NewSecret(s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		secrets[i] = sec
-	}
-	return newHMAC(name, alg, secrets)
-}
-
 // Name returns the preset's name.
 func (b *bodyHMAC) Name() string { return b.spec.name }
 

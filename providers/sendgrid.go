@@ -52,11 +52,8 @@ var _ Provider = (*SendGrid)(nil)
 // tried after the first.
 func NewSendGrid(key string, opts ...Option) (*SendGrid, error) {
 	const name = "sendgrid"
-	c, err := newConfig(name, key, opts)
+	c, err := newPresetConfig(name, key, opts, 0)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, 0); err != nil {
 		return nil, err
 	}
 	s := &SendGrid{timing: newTiming(c), insecure: c.insecure}
@@ -77,19 +74,14 @@ func p256Keys(name string, secrets []string) ([]*ecdsa.PublicKey, *ecdsa.Private
 	var priv *ecdsa.PrivateKey
 	pubs := make([]*ecdsa.PublicKey, 0, len(secrets))
 	for i, s := range secrets {
-		pub, err := verify.ParseP256PublicKey(s)
-		if err == nil {
-			pubs = append(pubs, pub)
-			continue
+		pub, k, err := parseP256Key(s, i == 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: key #%d: %w", name, i, err)
 		}
-		if i == 0 {
-			if k, perr := verify.ParseP256PrivateKey(s); perr == nil {
-				priv = k
-				pubs = append(pubs, &k.PublicKey)
-				continue
-			}
+		if k != nil {
+			priv = k
 		}
-		return nil, nil, fmt.Errorf("%s: key #%d: %w", name, i, err)
+		pubs = append(pubs, pub)
 	}
 	return pubs, priv, nil
 }
@@ -127,9 +119,7 @@ func (s *SendGrid) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 	ts, tsPresent, tsSingle := single(req.Header, sendgridTimestampHeader)
 	if s.insecure {
 		d.Secret = -1
-		if t, err := verify.ParseUnix(ts); err == nil && tsSingle {
-			d.Timestamp = t
-		}
+		d.Timestamp = lenientUnixTime(ts, tsSingle)
 	} else {
 		sig, present, ok := single(req.Header, sendgridSignatureHeader)
 		if !present {
@@ -138,12 +128,9 @@ func (s *SendGrid) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 		if !ok || len(sig) > 2*verify.MaxDERSignatureSize {
 			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Twilio-Email-Event-Webhook-Signature must be one base64 DER signature")
 		}
-		if !tsPresent {
-			return d, verify.Fail(name, verify.ErrMissingTimestamp, "no X-Twilio-Email-Event-Webhook-Timestamp header")
-		}
-		t, err := verify.ParseUnix(ts)
-		if err != nil || !tsSingle {
-			return d, verify.Fail(name, verify.ErrMalformedTimestamp, "X-Twilio-Email-Event-Webhook-Timestamp must be one Unix time in seconds")
+		t, err := unixHeaderTime(name, "X-Twilio-Email-Event-Webhook-Timestamp", ts, tsPresent, tsSingle)
+		if err != nil {
+			return d, err
 		}
 		d.Timestamp = t
 		der, ok := decodeDERSignature(sig)

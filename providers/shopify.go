@@ -94,11 +94,8 @@ func (s *Shopify) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if len(vals) == 0 {
 			vals = header(req.Header, shopifyEventsHmac)
 		}
-		if len(vals) == 0 {
-			return d, verify.Fail(name, verify.ErrMissingSignature, "no X-Shopify-Hmac-Sha256 header: is this an HTTPS webhook subscription of your app?")
-		}
-		if tooLong(vals) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Shopify-Hmac-Sha256 header is too long")
+		if err := checkSigValues(name, vals, "X-Shopify-Hmac-Sha256", "is this an HTTPS webhook subscription of your app?"); err != nil {
+			return d, err
 		}
 		var sigs verify.Signatures
 		if !parseBase64Values(vals, 32, &sigs) {

@@ -72,70 +72,114 @@ func (*Slack) Info() Info {
 // X-Slack-Request-Timestamp, and that timestamp against the window around
 // now.
 func (s *Slack) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
-	const name = "slack"
-	d := verify.Delivery{Provider: name}
-	ts, tsPresent, tsSingle := single(req.Header, slackTimestampHeader)
-	if s.insecure {
-		d.Secret = -1
-		if t, err := verify.ParseUnix(ts); err == nil && tsSingle {
-			d.Timestamp = t
-		}
-	} else {
-		vals := header(req.Header, slackSignatureHeader)
-		if len(vals) == 0 {
-			return d, verify.Fail(name, verify.ErrMissingSignature, "no X-Slack-Signature header: is this request URL registered with your Slack app?")
-		}
-		if tooLong(vals) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Slack-Signature header is too long")
-		}
-		if !tsPresent {
-			return d, verify.Fail(name, verify.ErrMissingTimestamp, "no X-Slack-Request-Timestamp header")
-		}
-		t, err := verify.ParseUnix(ts)
-		if err != nil || !tsSingle {
-			return d, verify.Fail(name, verify.ErrMalformedTimestamp, "X-Slack-Request-Timestamp must be one Unix time in seconds")
-		}
-		d.Timestamp = t
-		var sigs verify.Signatures
-		if !parsePrefixedHex(vals, "v0=", 32, &sigs) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Slack-Signature has too many signatures")
-		}
-		if sigs.Len() == 0 {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Slack-Signature has no usable v0= signature (64 hex digits)")
-		}
-		if err := s.timing.checkTime(name, "X-Slack-Request-Timestamp", t, now); err != nil {
-			return d, err
-		}
-		m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: req.Body}
-		i, err := s.mac.Match(&m, &sigs, nil)
-		if err != nil {
-			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Slack-Signature does not match any configured secret: check the app's signing secret, and that nothing re-encoded the body")
-		}
-		d.Secret = i
+	d := verify.Delivery{Provider: "slack"}
+	if err := slackScheme.verify(s.mac, s.timing, s.insecure, req, now, &d); err != nil {
+		return d, err
 	}
-	d.ID = jsonField(req.Body, "event_id")
-	d.Type = jsonField(req.Body, "type")
+	// One forward pass finds all four members: a JSONField call for each
+	// of event_id, type and event.type scanned past the event object
+	// three times. The array stays on the stack.
+	ms := [...]verify.JSONMember{{Key: "event_id"}, {Key: "type"}, {Key: "event"}, {Key: "challenge"}}
+	verify.JSONMembers(req.Body, ms[:])
+	d.ID, d.Type = ms[0].Value, ms[1].Value
 	switch d.Type {
 	case "event_callback":
-		if t := jsonField(req.Body, "event", "type"); t != "" {
+		if t := jsonField(ms[2].Raw, "type"); t != "" {
 			d.Type = t
 		}
 	case "url_verification":
-		if c, ok := verify.JSONField(req.Body, "challenge"); ok {
-			d.Reply = &verify.Reply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte(c)}
+		if c := ms[3]; c.Found && c.Raw == nil {
+			d.Reply = &verify.Reply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte(c.Value)}
 		}
 	}
 	return d, nil
 }
 
+// ReadsURL returns false: Slack signs the timestamp and body only, so a
+// hookguard receiver need not build the request URL for it (see
+// hookguard.URLReader).
+func (*Slack) ReadsURL() bool { return false }
+
 // Sign returns the headers Slack would send with o: X-Slack-Request-Timestamp,
 // X-Slack-Signature under the first secret, and Content-Type.
 func (s *Slack) Sign(o Outgoing) (http.Header, error) {
+	return slackScheme.sign(s.mac, o), nil
+}
+
+// slackScheme is Slack's request signing.
+var slackScheme = &v0Scheme{
+	name:      "slack",
+	sigHeader: slackSignatureHeader,
+	tsHeader:  slackTimestampHeader,
+	sigName:   "X-Slack-Signature",
+	tsName:    "X-Slack-Request-Timestamp",
+	hint:      "is this request URL registered with your Slack app?",
+	unusable:  "X-Slack-Signature has no usable v0= signature (64 hex digits)",
+	mismatch:  "X-Slack-Signature does not match any configured secret: check the app's signing secret, and that nothing re-encoded the body",
+}
+
+// v0Scheme is the request signing Slack defined and Zoom follows: the
+// signature header carries "v0=" and the hex HMAC-SHA256 of "v0:" +
+// timestamp + ":" + body, the timestamp header a Unix time in seconds.
+// The fields name the headers and phrase the errors for one sender.
+type v0Scheme struct {
+	name            string
+	sigHeader       string // canonical forms
+	tsHeader        string
+	sigName, tsName string // the header names as the errors write them
+	hint            string // what to check when the signature header is missing
+	unusable        string // reason: no v0= entry that decodes
+	mismatch        string // reason: no signature matches
+}
+
+// verify checks req's signature against its timestamp and body, and the
+// timestamp against the window around now, setting d.Timestamp and
+// d.Secret. With insecure it checks nothing and reports the timestamp
+// when it parses.
+func (v *v0Scheme) verify(mac *verify.HMAC, tm timing, insecure bool, req verify.Request, now time.Time, d *verify.Delivery) error {
+	name := v.name
+	ts, tsPresent, tsSingle := single(req.Header, v.tsHeader)
+	if insecure {
+		d.Secret = -1
+		d.Timestamp = lenientUnixTime(ts, tsSingle)
+		return nil
+	}
+	vals := header(req.Header, v.sigHeader)
+	if err := checkSigValues(name, vals, v.sigName, v.hint); err != nil {
+		return err
+	}
+	t, err := unixHeaderTime(name, v.tsName, ts, tsPresent, tsSingle)
+	if err != nil {
+		return err
+	}
+	d.Timestamp = t
+	var sigs verify.Signatures
+	if !parsePrefixedHex(vals, "v0=", 32, &sigs) {
+		return verify.Fail(name, verify.ErrMalformedSignature, v.sigName+" has too many signatures")
+	}
+	if sigs.Len() == 0 {
+		return verify.Fail(name, verify.ErrMalformedSignature, v.unusable)
+	}
+	if err := tm.checkTime(name, v.tsName, t, now); err != nil {
+		return err
+	}
+	m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: req.Body}
+	i, err := mac.Match(&m, &sigs, nil)
+	if err != nil {
+		return verify.Fail(name, verify.ErrSignatureMismatch, v.mismatch)
+	}
+	d.Secret = i
+	return nil
+}
+
+// sign returns the headers the sender sends with o: the timestamp, the
+// signature under the first secret, and Content-Type.
+func (v *v0Scheme) sign(mac *verify.HMAC, o Outgoing) http.Header {
 	ts := strconv.FormatInt(outgoingTime(o).Unix(), 10)
 	m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: o.Body}
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))
-	h.Set(slackTimestampHeader, ts)
-	h.Set(slackSignatureHeader, string(verify.Hex.AppendEncode([]byte("v0="), s.mac.AppendSum(nil, 0, &m))))
-	return h, nil
+	h.Set(v.tsHeader, ts)
+	h.Set(v.sigHeader, string(verify.Hex.AppendEncode([]byte("v0="), mac.AppendSum(nil, 0, &m))))
+	return h
 }

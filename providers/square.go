@@ -41,14 +41,7 @@ var _ Provider = (*Square)(nil)
 // key. [WithTolerance] and [WithoutTimestampCheck] have no effect.
 func NewSquare(signatureKey string, opts ...Option) (*Square, error) {
 	const name = "square"
-	c, err := newConfig(name, signatureKey, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, 0); err != nil {
-		return nil, err
-	}
-	mac, err := hmacSecrets(name, c.secrets)
+	c, mac, err := newHMACPreset(name, signatureKey, opts, 0)
 	if err != nil {
 		return nil, err
 	}

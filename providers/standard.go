@@ -258,9 +258,7 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 	ts, tsPresent, tsSingle := single(req.Header, tsH)
 	if s.insecure {
 		d.Secret = -1
-		if t, err := verify.ParseUnix(ts); err == nil && tsSingle {
-			d.Timestamp = t
-		}
+		d.Timestamp = lenientUnixTime(ts, tsSingle)
 	} else {
 		vals := header(req.Header, sigH)
 		lower := displayName
@@ -280,12 +278,9 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 		if !idSingle {
 			return d, verify.Fail(name, verify.ErrMissingHeader, lower(idH)+" appears twice with different values")
 		}
-		if !tsPresent {
-			return d, verify.Fail(name, verify.ErrMissingTimestamp, "no "+lower(tsH)+" header")
-		}
-		t, err := verify.ParseUnix(ts)
-		if err != nil || !tsSingle {
-			return d, verify.Fail(name, verify.ErrMalformedTimestamp, lower(tsH)+" must be one Unix time in seconds")
+		t, err := unixHeaderTime(name, lower(tsH), ts, tsPresent, tsSingle)
+		if err != nil {
+			return d, err
 		}
 		d.Timestamp = t
 		var sigs verify.Signatures

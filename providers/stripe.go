@@ -121,11 +121,8 @@ func (s *Stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 	d := verify.Delivery{Provider: name}
 	vals := header(req.Header, stripeSignatureHeader)
 	if !s.insecure {
-		if len(vals) == 0 {
-			return d, verify.Fail(name, verify.ErrMissingSignature, "no Stripe-Signature header: is this endpoint registered with Stripe?")
-		}
-		if tooLong(vals) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "Stripe-Signature header is too long")
+		if err := checkSigValues(name, vals, "Stripe-Signature", "is this endpoint registered with Stripe?"); err != nil {
+			return d, err
 		}
 	}
 	var p stripeHeader

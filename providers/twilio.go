@@ -2,7 +2,6 @@ package providers
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"mime"
@@ -58,20 +57,11 @@ var _ Provider = (*Twilio)(nil)
 // no timestamp.
 func NewTwilio(authToken string, opts ...Option) (*Twilio, error) {
 	const name = "twilio"
-	c, err := newConfig(name, authToken, opts)
+	c, err := newPresetConfig(name, authToken, opts, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.onlyAsym(name, 0); err != nil {
-		return nil, err
-	}
-	secrets := make([]verify.Secret, len(c.secrets))
-	for i, s := range c.secrets {
-		if secrets[i], err = verify.NewSecret(s); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	mac, err := newHMAC(name, verify.SHA1, secrets)
+	mac, err := rawSecrets(name, verify.SHA1, c.secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -193,10 +183,7 @@ func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 			if want == "" {
 				return d, verify.Fail(name, verify.ErrMissingHeader, "a non-form body needs the bodySHA256 query parameter Twilio adds to the URL; is the Content-Type right?")
 			}
-			sum := sha256.Sum256(req.Body)
-			var got [2 * sha256.Size]byte
-			hex.Encode(got[:], sum[:])
-			if subtle.ConstantTimeCompare(got[:], []byte(strings.ToLower(want))) != 1 {
+			if !bodySHA256Matches(req.Body, want) {
 				return d, verify.Fail(name, verify.ErrSignatureMismatch, "the body's SHA-256 does not match the bodySHA256 query parameter: the body was altered")
 			}
 		}

@@ -51,19 +51,12 @@ var _ Provider = (*Twitch)(nil)
 // secret.
 func NewTwitch(secret string, opts ...Option) (*Twitch, error) {
 	const name = "twitch"
-	c, err := newConfig(name, secret, opts)
+	c, mac, err := newHMACPreset(name, secret, opts, 0)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, 0); err != nil {
 		return nil, err
 	}
 	if c.window == (verify.Window{}) {
 		c.window = verify.Window{Past: twitchDefaultPast, Future: verify.DefaultTolerance}
-	}
-	mac, err := hmacSecrets(name, c.secrets)
-	if err != nil {
-		return nil, err
 	}
 	return &Twitch{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
 }
@@ -109,11 +102,8 @@ func (tw *Twitch) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		}
 	} else {
 		vals := header(req.Header, twitchSignatureHeader)
-		if len(vals) == 0 {
-			return d, verify.Fail(name, verify.ErrMissingSignature, "no Twitch-Eventsub-Message-Signature header: is this the callback of an EventSub webhook subscription?")
-		}
-		if tooLong(vals) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "Twitch-Eventsub-Message-Signature header is too long")
+		if err := checkSigValues(name, vals, "Twitch-Eventsub-Message-Signature", "is this the callback of an EventSub webhook subscription?"); err != nil {
+			return d, err
 		}
 		if !idPresent || id == "" || !idSingle {
 			return d, verify.Fail(name, verify.ErrMissingHeader, "no single Twitch-Eventsub-Message-Id header: it is part of the signed content")

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
@@ -45,14 +44,7 @@ var _ Provider = (*Zoom)(nil)
 // deprecated Verification Token).
 func NewZoom(secretToken string, opts ...Option) (*Zoom, error) {
 	const name = "zoom"
-	c, err := newConfig(name, secretToken, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.onlyAsym(name, 0); err != nil {
-		return nil, err
-	}
-	mac, err := hmacSecrets(name, c.secrets)
+	c, mac, err := newHMACPreset(name, secretToken, opts, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -82,46 +74,10 @@ func (*Zoom) Info() Info {
 func (z *Zoom) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "zoom"
 	d := verify.Delivery{Provider: name}
-	ts, tsPresent, tsSingle := single(req.Header, zoomTimestampHeader)
-	matched := 0
-	if z.insecure {
-		d.Secret = -1
-		if t, err := verify.ParseUnix(ts); err == nil && tsSingle {
-			d.Timestamp = t
-		}
-	} else {
-		vals := header(req.Header, zoomSignatureHeader)
-		if len(vals) == 0 {
-			return d, verify.Fail(name, verify.ErrMissingSignature, "no x-zm-signature header: is this the event notification endpoint of your Zoom app?")
-		}
-		if tooLong(vals) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "x-zm-signature header is too long")
-		}
-		if !tsPresent {
-			return d, verify.Fail(name, verify.ErrMissingTimestamp, "no x-zm-request-timestamp header")
-		}
-		t, err := verify.ParseUnix(ts)
-		if err != nil || !tsSingle {
-			return d, verify.Fail(name, verify.ErrMalformedTimestamp, "x-zm-request-timestamp must be one Unix time in seconds")
-		}
-		d.Timestamp = t
-		var sigs verify.Signatures
-		if !parsePrefixedHex(vals, "v0=", 32, &sigs) {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "x-zm-signature has too many signatures")
-		}
-		if sigs.Len() == 0 {
-			return d, verify.Fail(name, verify.ErrMalformedSignature, "x-zm-signature must be v0= followed by the hex HMAC")
-		}
-		if err := z.timing.checkTime(name, "x-zm-request-timestamp", t, now); err != nil {
-			return d, err
-		}
-		m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: req.Body}
-		i, err := z.mac.Match(&m, &sigs, nil)
-		if err != nil {
-			return d, verify.Fail(name, verify.ErrSignatureMismatch, "x-zm-signature does not match any configured Secret Token: check the token, and that nothing re-encoded the body")
-		}
-		d.Secret, matched = i, i
+	if err := zoomScheme.verify(z.mac, z.timing, z.insecure, req, now, &d); err != nil {
+		return d, err
 	}
+	matched := max(d.Secret, 0) // the secret that answers the URL validation
 	d.Type = jsonField(req.Body, "event")
 	if d.Type == "endpoint.url_validation" {
 		plain, ok := verify.JSONField(req.Body, "payload", "plainToken")
@@ -146,11 +102,18 @@ func (z *Zoom) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 // Sign returns the headers Zoom would send with o: x-zm-request-timestamp,
 // x-zm-signature under the first secret, and Content-Type.
 func (z *Zoom) Sign(o Outgoing) (http.Header, error) {
-	ts := strconv.FormatInt(outgoingTime(o).Unix(), 10)
-	m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: o.Body}
-	h := http.Header{}
-	h.Set("Content-Type", contentType(o))
-	h.Set(zoomTimestampHeader, ts)
-	h.Set(zoomSignatureHeader, string(verify.Hex.AppendEncode([]byte("v0="), z.mac.AppendSum(nil, 0, &m))))
-	return h, nil
+	return zoomScheme.sign(z.mac, o), nil
+}
+
+// zoomScheme is Zoom's request signing, Slack's scheme under other
+// headers.
+var zoomScheme = &v0Scheme{
+	name:      "zoom",
+	sigHeader: zoomSignatureHeader,
+	tsHeader:  zoomTimestampHeader,
+	sigName:   "x-zm-signature",
+	tsName:    "x-zm-request-timestamp",
+	hint:      "is this the event notification endpoint of your Zoom app?",
+	unusable:  "x-zm-signature must be v0= followed by the hex HMAC",
+	mismatch:  "x-zm-signature does not match any configured Secret Token: check the token, and that nothing re-encoded the body",
 }

@@ -404,16 +404,7 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 	args = append(args, newNonce(), token, ttlMillis(ttl))
 	args = append(args, vals...)
 	n, err := enqueueOnceScript.Run(ctx, q.rdb, rkeys, args...).Int()
-	if err != nil {
-		return 0, fmt.Errorf("rediskit: enqueue: %w", err)
-	}
-	switch n {
-	case 1:
-		return dedupe.Reserved, nil
-	case 3:
-		return dedupe.Seen, nil
-	}
-	return dedupe.Pending, nil
+	return reserveStatus("enqueue", n, err)
 }
 
 // Shutdown stops the queue: Enqueue fails with hookguard.ErrShuttingDown

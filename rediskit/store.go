@@ -142,8 +142,14 @@ func (s *Store) Reserve(ctx context.Context, key, token string, ttl time.Duratio
 		return 0, err
 	}
 	n, err := reserveScript.Run(ctx, s.rdb, []string{s.Key(key)}, newNonce(), token, ttlMillis(ttl)).Int()
+	return reserveStatus("reserve", n, err)
+}
+
+// reserveStatus reads the reply of reserveScript and enqueueOnceScript,
+// which op ran: 1 reserved, 2 pending, 3 seen.
+func reserveStatus(op string, n int, err error) (dedupe.Status, error) {
 	if err != nil {
-		return 0, fmt.Errorf("rediskit: reserve: %w", err)
+		return 0, fmt.Errorf("rediskit: %s: %w", op, err)
 	}
 	switch n {
 	case 1:

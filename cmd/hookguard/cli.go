@@ -219,6 +219,19 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
+// flagTime returns the time the flag called name gives as value (Unix
+// seconds or RFC 3339), or now when value is empty.
+func flagTime(name, value string) (time.Time, error) {
+	if value == "" {
+		return time.Now(), nil
+	}
+	t, err := parseTime(value)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s: %w", name, err)
+	}
+	return t, nil
+}
+
 // parseTolerance reads a positive duration such as "5m" or "90s".
 func parseTolerance(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)

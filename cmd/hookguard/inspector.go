@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/httpx"
 	"github.com/hookguard/hookguard/otelhook"
 )
 
@@ -154,9 +155,9 @@ func (in *inspector) wrap(next http.Handler) http.Handler {
 			rp.copy = seq
 		}
 		r2.Header.Set(inspectorSeqHeader, strconv.FormatUint(seq, 10))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r2)
-		in.answered(d, sw.status, time.Since(start))
+		in.answered(d, sw.Status, time.Since(start))
 	})
 	in.target = h
 	return h
@@ -165,28 +166,6 @@ func (in *inspector) wrap(next http.Handler) http.Handler {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-// statusWriter records the status written through it.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // add puts d in the ring, dropping the oldest delivery, and returns its
 // sequence number.

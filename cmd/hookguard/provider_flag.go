@@ -13,9 +13,28 @@ import (
 // more than this anyway.
 const maxSchemeFileSize = 64 << 10
 
-// schemeFlag adds --scheme, the alternative to --provider, to fs.
-func schemeFlag(fs *flagSet) *string {
-	return fs.String("scheme", "", "`FILE` describing a custom signature scheme in JSON, instead of --provider")
+// providerFlags are --provider and --scheme, the two ways sign, verify and
+// send pick the provider.
+type providerFlags struct {
+	name   *string // --provider NAME
+	scheme *string // --scheme FILE
+}
+
+// addProviderFlags adds --provider and --scheme to fs.
+func addProviderFlags(fs *flagSet) providerFlags {
+	return providerFlags{
+		name:   fs.String("provider", "", "provider `NAME` (see the list below)"),
+		scheme: fs.String("scheme", "", "`FILE` describing a custom signature scheme in JSON, instead of --provider"),
+	}
+}
+
+// check reports bad usage of the flags, as [checkProviderFlags] does.
+func (f providerFlags) check() error { return checkProviderFlags(*f.name, *f.scheme) }
+
+// provider returns the provider the flags select, for secret and opts,
+// as [newProvider] does.
+func (f providerFlags) provider(e *env, secret string, opts ...providers.Option) (providers.Provider, error) {
+	return newProvider(e, *f.name, *f.scheme, secret, opts...)
 }
 
 // checkProviderFlags reports bad usage of --provider and --scheme: exactly

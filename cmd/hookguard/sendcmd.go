@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -48,8 +49,7 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 		providerList(w)
 	}
 	list := fs.Bool("list", false, "print the embedded fixtures, PROVIDER/EVENT and a description, one a line, and exit")
-	provider := fs.String("provider", "", "provider `NAME` (see the list below)")
-	scheme := schemeFlag(fs)
+	pf := addProviderFlags(fs)
 	secret := fs.String("secret", "", "signing `SECRET` (for asymmetric schemes, the private key)")
 	fixture := fs.String("fixture", "", "fixture `NAME` to send, PROVIDER/EVENT or EVENT (default: the provider's first)")
 	bodyPath := fs.String("body", "", "`FILE` holding the body to send instead of a fixture; - reads standard input")
@@ -80,7 +80,7 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 	if err != nil {
 		return fs.fail(e, err)
 	}
-	if err := checkProviderFlags(*provider, *scheme); err != nil {
+	if err := pf.check(); err != nil {
 		return fs.fail(e, err)
 	}
 	switch {
@@ -101,7 +101,7 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--tamper: %w", err))
 	}
-	p, err := newProvider(e, *provider, *scheme, *secret)
+	p, err := pf.provider(e, *secret)
 	if err != nil {
 		return fs.fail(e, err)
 	}
@@ -368,20 +368,10 @@ func (s *sendSummary) print(w io.Writer, plan sendPlan) {
 	fmt.Fprintf(w, "POST %s: %d %s request(s) of %s (%d fresh, %d duplicate%s), concurrency %d\n",
 		plan.url, s.sent, plan.p.Name(), plan.what, plan.count-plan.dups, plan.dups, tamper, plan.concurrency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	keys := make([]string, 0, len(s.statuses))
-	for k := range s.statuses {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.statuses)) {
 		fmt.Fprintf(tw, "  %s\t%d\n", k, s.statuses[k])
 	}
-	errs := make([]string, 0, len(s.errs))
-	for k := range s.errs {
-		errs = append(errs, k)
-	}
-	slices.Sort(errs)
-	for _, k := range errs {
+	for _, k := range slices.Sorted(maps.Keys(s.errs)) {
 		fmt.Fprintf(tw, "  error: %s\t%d\n", k, s.errs[k])
 	}
 	_ = tw.Flush()

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"text/tabwriter"
-	"time"
 
 	"github.com/hookguard/hookguard/providers"
 )
@@ -16,8 +15,7 @@ import (
 func runSign(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet("sign", "sign --provider NAME|--scheme FILE --secret SECRET [--id ID] [--type TYPE] [--timestamp UNIX] [--url URL] [--method M] [--body FILE|-] [--body-out FILE]")
 	fs.extra = providerList
-	provider := fs.String("provider", "", "provider `NAME` (see the list below)")
-	scheme := schemeFlag(fs)
+	pf := addProviderFlags(fs)
 	secret := fs.String("secret", "", "signing `SECRET`; for asymmetric schemes (discord, sendgrid, plaid, standardwebhooks whsk_) the private key")
 	id := fs.String("id", "", "event or delivery `ID` for schemes that carry it in a header (default: a random one)")
 	typ := fs.String("type", "", "event `TYPE` for schemes that carry it in a header, such as push for GitHub")
@@ -30,25 +28,21 @@ func runSign(_ context.Context, e *env, args []string) int {
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
-	if err := checkProviderFlags(*provider, *scheme); err != nil {
+	if err := pf.check(); err != nil {
 		return fs.fail(e, err)
 	}
 	if *secret == "" {
 		return fs.fail(e, fmt.Errorf("--secret is required"))
 	}
-	ts := time.Now()
-	if *timestamp != "" {
-		t, err := parseTime(*timestamp)
-		if err != nil {
-			return fs.fail(e, fmt.Errorf("--timestamp: %w", err))
-		}
-		ts = t
+	ts, err := flagTime("timestamp", *timestamp)
+	if err != nil {
+		return fs.fail(e, err)
 	}
 	body, err := e.readInput(*bodyPath, maxBodySize)
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--body: %w", err))
 	}
-	p, err := newProvider(e, *provider, *scheme, *secret)
+	p, err := pf.provider(e, *secret)
 	if err != nil {
 		return fs.fail(e, err)
 	}

@@ -17,8 +17,7 @@ import (
 func runVerify(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet("verify", "verify --provider NAME|--scheme FILE --secret SECRET [--secret SECRET]... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--body FILE|-]")
 	fs.extra = providerList
-	provider := fs.String("provider", "", "provider `NAME` (see the list below)")
-	scheme := schemeFlag(fs)
+	pf := addProviderFlags(fs)
 	var secrets, headerLines listFlag
 	fs.Var(&secrets, "secret", "signing `SECRET` (for asymmetric schemes the public key as the provider shows it: hex for discord, base64 DER for sendgrid, the JWK for plaid); repeat for rotation secrets, the first is the primary")
 	fs.Var(&headerLines, "H", "request header as `'Name: value'`; repeat for more, values of one name accumulate")
@@ -32,7 +31,7 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
-	if err := checkProviderFlags(*provider, *scheme); err != nil {
+	if err := pf.check(); err != nil {
 		return fs.fail(e, err)
 	}
 	if len(secrets) == 0 {
@@ -54,13 +53,9 @@ func runVerify(_ context.Context, e *env, args []string) int {
 			return fs.fail(e, err)
 		}
 	}
-	now := time.Now()
-	if *nowFlag != "" {
-		t, err := parseTime(*nowFlag)
-		if err != nil {
-			return fs.fail(e, fmt.Errorf("--now: %w", err))
-		}
-		now = t
+	now, err := flagTime("now", *nowFlag)
+	if err != nil {
+		return fs.fail(e, err)
 	}
 	var opts []providers.Option
 	for _, s := range secrets[1:] {
@@ -77,7 +72,7 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--body: %w", err))
 	}
-	p, err := newProvider(e, *provider, *scheme, secrets[0], opts...)
+	p, err := pf.provider(e, secrets[0], opts...)
 	if err != nil {
 		return fs.fail(e, err)
 	}
