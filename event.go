@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -81,17 +80,14 @@ func isForm(contentType string) bool {
 // new, so adding or deleting keys never touches the request, but the value
 // slices are shared with the request (read-only, as Event says): copying
 // them cost one more allocation and a copy of every value per request.
-// maps.Clone copies the map's table as it is, without hashing every key
-// again as inserting into a new map would; only the few credential
-// headers are then deleted.
+// Inserting only the safe headers into a map sized for h measured faster
+// than maps.Clone and deleting the credentials (Clone copies every slot,
+// and the delete hashes its key anyway); both allocate the same.
 func safeHeader(h http.Header) http.Header {
-	out := maps.Clone(h)
-	if out == nil {
-		return http.Header{}
-	}
-	for k := range out {
-		if secretHeader(k) {
-			delete(out, k)
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		if !secretHeader(k) {
+			out[k] = v
 		}
 	}
 	return out
@@ -99,19 +95,66 @@ func safeHeader(h http.Header) http.Header {
 
 // secretHeader reports whether a header named k may carry a signature or
 // another credential and so must never reach a handler or a log.
+//
+// "token": GitLab sends its secret as it is in X-Gitlab-Token;
+// "verification": Plaid's signed JWT is Plaid-Verification.
 func secretHeader(k string) bool {
-	if len(k) == len("Cookie") && strings.EqualFold(k, "Cookie") ||
-		strings.EqualFold(k, "Authorization") || strings.EqualFold(k, "Proxy-Authorization") {
-		return true
+	switch len(k) { // the whole-name matches differ in length: one EqualFold at most
+	case len("Cookie"):
+		if strings.EqualFold(k, "Cookie") {
+			return true
+		}
+	case len("Authorization"):
+		if strings.EqualFold(k, "Authorization") {
+			return true
+		}
+	case len("Proxy-Authorization"):
+		if strings.EqualFold(k, "Proxy-Authorization") {
+			return true
+		}
 	}
-	// "token": GitLab sends its secret as it is in X-Gitlab-Token;
-	// "verification": Plaid's signed JWT is Plaid-Verification.
-	return containsFold(k, "signature") || containsFold(k, "hmac") ||
-		containsFold(k, "token") || containsFold(k, "secret") || containsFold(k, "verification")
+	// One pass over k, comparing only the words that start with the
+	// letter at hand: five containsFold scans read k five times.
+	for i := 0; i < len(k); i++ {
+		switch lowerASCII(k[i]) {
+		case 's':
+			if hasFoldAt(k, i, "signature") || hasFoldAt(k, i, "secret") {
+				return true
+			}
+		case 'h':
+			if hasFoldAt(k, i, "hmac") {
+				return true
+			}
+		case 't':
+			if hasFoldAt(k, i, "token") {
+				return true
+			}
+		case 'v':
+			if hasFoldAt(k, i, "verification") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasFoldAt reports whether s holds word, a lower-case ASCII word, at i,
+// ignoring ASCII case. The caller has matched word's first letter.
+func hasFoldAt(s string, i int, word string) bool {
+	if len(s)-i < len(word) {
+		return false
+	}
+	for j := 1; j < len(word); j++ {
+		if lowerASCII(s[i+j]) != word[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // containsFold reports whether s contains sub, a lower-case ASCII word,
-// ignoring ASCII case, without allocating.
+// ignoring ASCII case, without allocating. Tests check secretHeader
+// against it.
 func containsFold(s, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		j := 0

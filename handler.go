@@ -145,8 +145,23 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	c.commit(&adm)
 	rec.outcome = "accepted"
 	c.cfg.hooks.accepted(adm.ev)
-	writeText(w, http.StatusOK, "accepted")
+	writeAccepted(w)
 	rec.status = http.StatusOK
+}
+
+// acceptedBody is the body of a 200 "accepted" answer, converted once:
+// one Write of it spares writeText's two writes and, on a writer without
+// WriteString, the string-to-bytes copy of each.
+var acceptedBody = []byte("accepted\n")
+
+// writeAccepted answers 200 "accepted" exactly as writeText would.
+func writeAccepted(w http.ResponseWriter) {
+	h := w.Header()
+	vals := []string{"text/plain; charset=utf-8", "nosniff"} // one allocation, not shared
+	h["Content-Type"] = vals[0:1:1]
+	h["X-Content-Type-Options"] = vals[1:2:2]
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(acceptedBody)
 }
 
 // core is the part of the pipeline that Receiver and Middleware share:
@@ -164,6 +179,11 @@ type core struct {
 
 	tokenPrefix string
 	seq         atomic.Uint64
+	// tokens is the current batch of reservation tokens; used only when
+	// batchTokens is set (the in-memory store, which keeps a hash of a
+	// token, never the string).
+	tokens      atomic.Pointer[tokenBatch]
+	batchTokens bool
 
 	// once is set when the queue reserves and enqueues in one atomic
 	// step with store (see atomic.go); nil otherwise.
@@ -173,6 +193,20 @@ type core struct {
 	// answers handshakes on (Meta, Dropbox and Okta verify by GET).
 	allow string
 	get   bool
+	// url is false when the verifier said it never reads
+	// verify.Request.URL (see URLReader): building it cost an allocation.
+	url bool
+}
+
+// URLReader is implemented by verifiers that can say whether they read
+// [verify.Request.URL] (to check a signature over it, or to read a
+// handshake's query). The receiver and the middleware skip building the
+// URL for a verifier whose ReadsURL returns false, which saves an
+// allocation per request; a verifier that does not implement URLReader is
+// always given the URL. ReadsURL is called once, when the receiver or
+// middleware is built.
+type URLReader interface {
+	ReadsURL() bool
 }
 
 // MethodLister is implemented by verifiers that accept methods besides
@@ -202,16 +236,20 @@ func allowedMethods(v Verifier) (allow string, get bool) {
 }
 
 func newCore(v Verifier, cfg *config) *core {
-	c := &core{cfg: cfg, v: v, once: atomicQueue(cfg)}
+	c := &core{cfg: cfg, v: v, once: atomicQueue(cfg), url: true}
 	c.allow, c.get = allowedMethods(v)
+	if ur, ok := v.(URLReader); ok {
+		c.url = ur.ReadsURL()
+	}
 	if cfg.dedupe {
 		if cfg.store == nil {
 			c.store = dedupe.NewMemory(dedupe.WithClock(cfg.clock))
+			c.batchTokens = true
 		} else {
 			c.store = cfg.store
-			if _, local := cfg.store.(*dedupe.Memory); !local {
-				c.bounded = true
-			}
+			_, local := cfg.store.(*dedupe.Memory)
+			c.bounded = !local
+			c.batchTokens = local
 			if !cfg.failClosed {
 				c.local = dedupe.NewMemory(dedupe.WithClock(cfg.clock))
 			}
@@ -329,12 +367,11 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 		c.reject(w, rec, err)
 		return admission{}, false
 	}
-	d, err := c.v.Verify(verify.Request{
-		Method: r.Method,
-		URL:    c.publicURL(r),
-		Header: r.Header,
-		Body:   body,
-	}, now)
+	vr := verify.Request{Method: r.Method, Header: r.Header, Body: body}
+	if c.url {
+		vr.URL = c.publicURL(r)
+	}
+	d, err := c.v.Verify(vr, now)
 	rec.provider = d.Provider
 	if err != nil {
 		var ve *verify.Error
@@ -417,6 +454,9 @@ func (c *core) dedupeKey(provider, kind, id string) string {
 // per-process prefix and a counter. It allocates once; prefix +
 // strconv.FormatUint would allocate twice.
 func (c *core) token() string {
+	if c.batchTokens {
+		return c.batchToken()
+	}
 	var num [13]byte // a uint64 in base 36 has at most 13 digits
 	digits := strconv.AppendUint(num[:0], c.seq.Add(1), 36)
 	var b strings.Builder
@@ -424,6 +464,61 @@ func (c *core) token() string {
 	b.WriteString(c.tokenPrefix)
 	b.Write(digits)
 	return b.String()
+}
+
+// tokenBatch holds the reservation tokens for counter values first to
+// first+tokenBatchSize-1, back to back in one string, each
+// tokenPrefix + 13 base-36 digits.
+type tokenBatch struct {
+	first uint64
+	s     string
+}
+
+const (
+	tokenBatchSize = 64
+	tokenDigits    = 13 // a uint64 in base 36 has at most 13 digits
+)
+
+// batchToken returns a unique token sliced out of a batch: one allocation
+// per 64 requests instead of one per request. Only for a store that keeps
+// no token string, since a kept token would pin its whole batch.
+func (c *core) batchToken() string {
+	n := c.seq.Add(1)
+	b := c.tokens.Load()
+	if b == nil || n < b.first || n-b.first >= tokenBatchSize {
+		b = c.newTokenBatch(n &^ (tokenBatchSize - 1))
+	}
+	size := len(c.tokenPrefix) + tokenDigits
+	i := int(n-b.first) * size
+	return b.s[i : i+size]
+}
+
+// newTokenBatch builds the batch that starts at first and makes it current
+// unless a later one is current already. Two requests may build the same
+// batch at once; both copies hold the same tokens.
+func (c *core) newTokenBatch(first uint64) *tokenBatch {
+	size := len(c.tokenPrefix) + tokenDigits
+	var sb strings.Builder // its String does not copy, as string(buf) would
+	sb.Grow(size * tokenBatchSize)
+	for i := range uint64(tokenBatchSize) {
+		sb.WriteString(c.tokenPrefix)
+		var num [tokenDigits]byte
+		d := strconv.AppendUint(num[:0], first+i, 36)
+		for range tokenDigits - len(d) {
+			sb.WriteByte('0')
+		}
+		sb.Write(d)
+	}
+	b := &tokenBatch{first: first, s: sb.String()}
+	for {
+		cur := c.tokens.Load()
+		if cur != nil && cur.first >= first {
+			return b
+		}
+		if c.tokens.CompareAndSwap(cur, b) {
+			return b
+		}
+	}
 }
 
 // reserve takes the dedupe reservations of one delivery: its ID and, for

@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+
+	"github.com/hookguard/hookguard/internal/httpx"
 )
 
 // ctxKey is the context key of the verified Event. It is a pointer so that
@@ -16,9 +18,42 @@ var eventKey = &ctxKey{"hookguard event"}
 // FromContext returns the verified event that [Middleware] stored in the
 // request's context.
 func FromContext(ctx context.Context) (Event, bool) {
-	e, ok := ctx.Value(eventKey).(Event)
-	return e, ok
+	if e, ok := ctx.Value(eventKey).(*Event); ok {
+		return *e, true
+	}
+	return Event{}, false
 }
+
+// mwRequest is what Middleware adds to one verified request, in one
+// allocation: context.WithValue, the Event boxed in an interface, the
+// bytes.Reader, io.NopCloser and the status writer each cost one.
+type mwRequest struct {
+	ctx  eventCtx
+	ev   Event
+	body bodyReader
+	sw   httpx.StatusWriter
+}
+
+// eventCtx is the request's context with the Event as the value of
+// eventKey. Done, Err and the parent's cancelCtx are its parent's, so
+// contexts derived from it propagate cancellation as under
+// context.WithValue.
+type eventCtx struct {
+	context.Context
+	ev *Event
+}
+
+func (c *eventCtx) Value(key any) any {
+	if key == any(eventKey) {
+		return c.ev
+	}
+	return c.Context.Value(key)
+}
+
+// bodyReader reads the verified body again; Close does nothing.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
 
 // Middleware returns middleware that verifies each request with v before
 // calling the next handler synchronously, for applications that want to
@@ -58,14 +93,18 @@ func Middleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 			if !ok {
 				return
 			}
-			r2 := r.WithContext(context.WithValue(r.Context(), eventKey, adm.ev))
+			m := &mwRequest{ev: adm.ev}
+			m.ctx = eventCtx{Context: r.Context(), ev: &m.ev}
+			r2 := r.WithContext(&m.ctx)
 			body := adm.ev.Body
-			r2.Body = io.NopCloser(bytes.NewReader(body))
+			m.body.Reset(body)
+			r2.Body = &m.body
 			r2.ContentLength = int64(len(body))
 			r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 			rec.outcome = "accepted"
 			c.cfg.hooks.accepted(adm.ev)
-			sw := &statusWriter{ResponseWriter: w}
+			sw := &m.sw
+			sw.ResponseWriter = w
 			finished := false
 			defer func() {
 				if !finished { // next panicked: let the sender's retry through
@@ -74,7 +113,7 @@ func Middleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 			}()
 			next.ServeHTTP(sw, r2)
 			finished = true
-			rec.status = sw.status
+			rec.status = sw.Status
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
@@ -86,26 +125,3 @@ func Middleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 		})
 	}
 }
-
-// statusWriter records the status next wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

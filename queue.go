@@ -147,6 +147,13 @@ type job struct {
 	done     atomic.Bool
 	attempts atomic.Int32 // attempts started, for the dead-letter Event
 	lastErr  error        // guarded by MemoryQueue.jobsMu
+	// prev and next link the jobs not finished yet, guarded by
+	// MemoryQueue.jobsMu: an intrusive list costs no allocation and no
+	// hashing, where a map of jobs did both.
+	prev, next *job
+	// first is the first attempt's context, kept here so that the common
+	// case (one attempt) allocates none.
+	first attemptCtx
 }
 
 // MemoryQueue is the default [Queue]: a bounded in-process buffer served by
@@ -169,15 +176,15 @@ type MemoryQueue struct {
 	mu      sync.RWMutex // Enqueue holds R while adding; Shutdown takes W to seal
 	closed  bool
 	closing chan struct{} // closed when Shutdown starts: wakes waiting Enqueues
-	sealed  chan struct{} // closed once no Enqueue can add anything more
 	drained chan struct{} // closed when every worker has returned
 
-	life context.Context // parent of every handler context
-	stop context.CancelFunc
+	life    context.Context // cancelled when Shutdown gives up; see stopAttempts
+	stop    context.CancelFunc
+	workers []*worker
 
 	jobsMu sync.Mutex
-	jobs   map[*job]struct{} // every event accepted and not finished
-	open   sync.WaitGroup    // one count per accepted event, done after its hooks ran
+	jobs   job            // sentinel of the list of every event accepted and not finished
+	open   sync.WaitGroup // one count per accepted event, done after its hooks ran
 
 	wg       sync.WaitGroup
 	shutOnce sync.Once
@@ -211,14 +218,16 @@ func NewMemoryQueue(h Handler, opts ...QueueOption) *MemoryQueue {
 		ch:      make(chan *job, cfg.capacity),
 		slots:   make(chan struct{}, cfg.capacity),
 		closing: make(chan struct{}),
-		sealed:  make(chan struct{}),
 		drained: make(chan struct{}),
-		jobs:    make(map[*job]struct{}, cfg.capacity),
 	}
+	q.jobs.prev, q.jobs.next = &q.jobs, &q.jobs
 	q.life, q.stop = context.WithCancel(context.Background())
+	q.workers = make([]*worker, cfg.workers)
 	q.wg.Add(cfg.workers)
-	for range cfg.workers {
-		go q.work()
+	for i := range q.workers {
+		w := &worker{q: q}
+		q.workers[i] = w
+		go w.work()
 	}
 	return q
 }
@@ -262,7 +271,9 @@ func (q *MemoryQueue) enqueue(ctx context.Context, e Event) error {
 	j := &job{ev: e}
 	q.open.Add(1)
 	q.jobsMu.Lock()
-	q.jobs[j] = struct{}{}
+	j.prev, j.next = q.jobs.prev, &q.jobs
+	q.jobs.prev.next = j
+	q.jobs.prev = j
 	q.jobsMu.Unlock()
 	// Never blocks: ch has room for every slot.
 	q.ch <- j
@@ -293,7 +304,9 @@ func (q *MemoryQueue) Shutdown(ctx context.Context) error {
 		q.mu.Lock()
 		q.closed = true
 		q.mu.Unlock()
-		close(q.sealed)
+		// No Enqueue can send any more: every one that saw closed false
+		// has released q.mu. Workers drain ch and return.
+		close(q.ch)
 		go func() {
 			q.wg.Wait()
 			close(q.drained)
@@ -301,11 +314,11 @@ func (q *MemoryQueue) Shutdown(ctx context.Context) error {
 	})
 	select {
 	case <-q.drained:
-		q.stop()
+		q.stopAttempts()
 		return nil
 	case <-ctx.Done():
 	}
-	q.stop()
+	q.stopAttempts()
 	// Every job not finished yet, wherever it is (buffered, taken by a
 	// worker, running, waiting for a backoff), is in q.jobs.
 	q.jobsMu.Lock()
@@ -313,8 +326,8 @@ func (q *MemoryQueue) Shutdown(ctx context.Context) error {
 		j   *job
 		err error
 	}
-	ls := make([]left, 0, len(q.jobs))
-	for j := range q.jobs {
+	var ls []left
+	for j := q.jobs.next; j != &q.jobs; j = j.next {
 		ls = append(ls, left{j, j.lastErr})
 	}
 	q.jobsMu.Unlock()
@@ -337,27 +350,28 @@ func abandoned(last error) error {
 	return fmt.Errorf("%w: retry abandoned: %w", ErrShuttingDown, last)
 }
 
-func (q *MemoryQueue) work() {
-	defer q.wg.Done()
-	for {
-		select {
-		case j := <-q.ch:
-			q.run(j)
-		case <-q.sealed:
-			for {
-				select {
-				case j := <-q.ch:
-					q.run(j)
-				default:
-					return
-				}
-			}
+// stopAttempts cancels q.life and the attempt each worker runs.
+func (q *MemoryQueue) stopAttempts() {
+	q.stop()
+	for _, w := range q.workers {
+		if c := w.cur.Load(); c != nil {
+			c.cancel(context.Canceled)
 		}
 	}
 }
 
+func (w *worker) work() {
+	q := w.q
+	defer q.wg.Done()
+	// A plain receive until Shutdown closes ch: a select on ch and a
+	// "sealed" channel locked both channels on every event.
+	for j := range q.ch {
+		q.run(w, j)
+	}
+}
+
 // run takes one event through its attempts.
-func (q *MemoryQueue) run(j *job) {
+func (q *MemoryQueue) run(w *worker, j *job) {
 	var err error
 	for attempt := 1; ; attempt++ {
 		if q.life.Err() != nil || j.done.Load() {
@@ -366,7 +380,7 @@ func (q *MemoryQueue) run(j *job) {
 		}
 		j.attempts.Store(int32(attempt))
 		var d time.Duration
-		d, err = q.attempt(j, attempt)
+		d, err = q.attempt(w, j, attempt)
 		ev := j.ev
 		ev.Attempt = attempt
 		if err == nil {
@@ -400,11 +414,15 @@ func (q *MemoryQueue) run(j *job) {
 
 // attempt calls the handler once, with a per-attempt timeout, turning a
 // panic into an error.
-func (q *MemoryQueue) attempt(j *job, attempt int) (d time.Duration, err error) {
+func (q *MemoryQueue) attempt(w *worker, j *job, attempt int) (d time.Duration, err error) {
 	ev := j.ev
 	ev.Attempt = attempt
-	ctx, cancel := context.WithTimeout(q.life, q.cfg.attemptTimeout)
-	defer cancel()
+	ctx := &j.first
+	if attempt > 1 {
+		ctx = new(attemptCtx) // the earlier attempt's context stays cancelled
+	}
+	w.begin(ctx, q.cfg.attemptTimeout)
+	defer w.end(ctx)
 	var start time.Time
 	if q.cfg.hooks.OnHandled != nil {
 		start = time.Now()
@@ -447,7 +465,8 @@ func (q *MemoryQueue) finish(j *job, err error) bool {
 	}
 	defer q.open.Done()
 	q.jobsMu.Lock()
-	delete(q.jobs, j)
+	j.prev.next, j.next.prev = j.next, j.prev
+	j.prev, j.next = nil, nil
 	q.jobsMu.Unlock()
 	<-q.slots
 	if err == nil {

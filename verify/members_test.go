@@ -1,0 +1,98 @@
+package verify_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/hookguard/hookguard/verify"
+)
+
+// checkMembersAgainstJSONField asserts that one JSONMembers pass finds for
+// each key what JSONField finds, including inside object values.
+func checkMembersAgainstJSONField(t *testing.T, body []byte, keys []string) {
+	t.Helper()
+	ms := make([]verify.JSONMember, len(keys))
+	for i, k := range keys {
+		ms[i].Key = k
+	}
+	verify.JSONMembers(body, ms)
+	for _, m := range ms {
+		want, wantOK := verify.JSONField(body, m.Key)
+		gotOK := m.Found && m.Raw == nil
+		if m.Value != want || gotOK != wantOK {
+			t.Fatalf("body %q: member %q = %q, %v; JSONField = %q, %v", body, m.Key, m.Value, gotOK, want, wantOK)
+		}
+		if m.Raw != nil && m.Value != "" {
+			t.Fatalf("body %q: member %q has both Value and Raw", body, m.Key)
+		}
+		if m.Raw != nil && !bytes.Contains(body, m.Raw) {
+			t.Fatalf("body %q: member %q Raw %q is not part of the body", body, m.Key, m.Raw)
+		}
+		inner, innerOK := verify.JSONField(m.Raw, "type")
+		wantInner, wantInnerOK := verify.JSONField(body, m.Key, "type")
+		if inner != wantInner || innerOK != wantInnerOK {
+			t.Fatalf("body %q: %q.type from Raw = %q, %v; JSONField = %q, %v", body, m.Key, inner, innerOK, wantInner, wantInnerOK)
+		}
+	}
+}
+
+var memberKeys = []string{"event_id", "type", "event", "challenge"}
+
+func TestJSONMembers(t *testing.T) {
+	for _, body := range []string{
+		// Slack Events API shapes, after https://docs.slack.dev/apis/events-api/
+		`{"token":"x","team_id":"T1","event":{"type":"app_mention","text":"hi \"there\"","blocks":[{"a":[1,2]}]},"type":"event_callback","event_id":"Ev1","event_time":1}`,
+		`{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`,
+		`{"type":"event_callback","event_id":"Ev1","type":"second","event_id":"Ev2"}`, // first occurrence wins
+		`{"event_id":12,"type":null,"event":[1,{"type":"x"}],"challenge":true}`,
+		`{"event_id":"a\u00e9\n","type":"caf\u00e9"}`,
+		`{"event":{"type":"cut`, // truncated inside the object
+		`{"event_id":"bad` + "\x01" + `","type":"t"}`,
+		`{"a":1,"type":"t",}`,
+		` { "type" : "spaced" , "event" : { "type" : "inner" } } `,
+		`[]`, `{}`, ``, `{`, `{"type"`, `{"type":}`, `{"ev\u0065nt_id":"escaped key"}`,
+	} {
+		checkMembersAgainstJSONField(t, []byte(body), memberKeys)
+	}
+}
+
+// TestJSONMembersStopsEarly checks that the pass ends once every member was
+// met: garbage after them does not matter, as it would not to JSONField.
+func TestJSONMembersStopsEarly(t *testing.T) {
+	ms := []verify.JSONMember{{Key: "type"}, {Key: "event_id"}}
+	verify.JSONMembers([]byte(`{"type":"t","event_id":"e",this is not JSON`), ms)
+	if ms[0].Value != "t" || ms[1].Value != "e" {
+		t.Fatalf("members = %+v", ms)
+	}
+}
+
+func FuzzJSONMembers(f *testing.F) {
+	f.Add([]byte(`{"token":"x","event":{"type":"app_mention"},"type":"event_callback","event_id":"Ev1"}`))
+	f.Add([]byte(`{"challenge":"c","type":"url_verification"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkMembersAgainstJSONField(t, body, memberKeys)
+	})
+}
+
+func BenchmarkJSONMembersSlack(b *testing.B) {
+	body := []byte(`{"token":"XXYYZZ","team_id":"T123ABC456","api_app_id":"A123ABC456","event":{"type":"message","channel":"C123ABC456","user":"U123ABC456","text":"` +
+		string(bytes.Repeat([]byte("lorem ipsum "), 80)) + `","ts":"1355517523.000005","event_ts":"1355517523.000005","channel_type":"channel"},"type":"event_callback","authed_users":["U123ABC456"],"event_id":"Ev123ABC456","event_time":1355517523}`)
+	b.Run("JSONField x3", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			verify.JSONField(body, "event_id")
+			verify.JSONField(body, "type")
+			verify.JSONField(body, "event", "type")
+		}
+	})
+	b.Run("JSONMembers", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			ms := [...]verify.JSONMember{{Key: "event_id"}, {Key: "type"}, {Key: "event"}, {Key: "challenge"}}
+			verify.JSONMembers(body, ms[:])
+			verify.JSONField(ms[2].Raw, "type")
+		}
+	})
+}
