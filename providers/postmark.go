@@ -83,7 +83,13 @@ func parseBasicAuth(v string) (string, bool) {
 	if len(v) > maxBasicAuth || !hasPrefixFold(v, scheme) {
 		return "", false
 	}
-	b, err := base64.StdEncoding.Strict().DecodeString(trimOWS(v[len(scheme):]))
+	enc := trimOWS(v[len(scheme):])
+	// encoding/base64 skips \r and \n even in strict mode: refuse them,
+	// so that one credential has one accepted encoding.
+	if strings.ContainsAny(enc, "\r\n") {
+		return "", false
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(enc)
 	if err != nil || !strings.Contains(string(b), ":") {
 		return "", false
 	}

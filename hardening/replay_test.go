@@ -1,0 +1,190 @@
+package hardening
+
+import (
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/providers"
+)
+
+// movableClock is a clock tests can move forward.
+type movableClock struct{ ns atomic.Int64 }
+
+func newMovableClock(at time.Time) *movableClock {
+	c := &movableClock{}
+	c.ns.Store(at.UnixNano())
+	return c
+}
+
+func (c *movableClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *movableClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// TestReplayWithinAndAfterWindow is plan test 10: for every preset that
+// signs a timestamp, the same signed delivery sent twice within the window
+// is answered 200 both times and handled once; sent again after the
+// window it is answered 401 and not handled; over 1,000 IDs the handler
+// runs exactly 1,000 times.
+func TestReplayWithinAndAfterWindow(t *testing.T) {
+	const n = 1000
+	for _, ps := range allPresets(t) {
+		if !ps.p.Info().Timestamped || !coreSix[ps.name] {
+			continue
+		}
+		t.Run(ps.name, func(t *testing.T) {
+			clk := newMovableClock(t0)
+			h := newCounter()
+			recv := newReceiver(t, ps.p, h, hookguard.WithClock(clk.now))
+			ds := make([]signed, n)
+			for i := range ds {
+				id := fmt.Sprintf("evt_replay_%04d", i)
+				ds[i] = sign(t, ps.p, id, eventBody(id, 0), t0)
+			}
+			dups := 0
+			for _, d := range ds {
+				for copyNo := range 2 {
+					w := serve(recv, d.request())
+					if w.Code != http.StatusOK {
+						t.Fatalf("%s copy %d: status %d, want 200", d.id, copyNo+1, w.Code)
+					}
+					if w.Header().Get(hookguard.DuplicateHeader) == "true" {
+						dups++
+					}
+				}
+			}
+			if dups != n {
+				t.Errorf("%d second copies answered as duplicates, want %d", dups, n)
+			}
+			waitFor(t, 30*time.Second, "every event handled", func() bool { return h.total.Load() >= n })
+			clk.advance(301 * time.Second)
+			for _, d := range ds[:100] {
+				if w := serve(recv, d.request()); w.Code != http.StatusUnauthorized {
+					t.Fatalf("%s after the window: status %d, want 401", d.id, w.Code)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+			if got := h.total.Load(); got != n {
+				t.Errorf("handler ran %d times, want %d", got, n)
+			}
+			for id, c := range h.snapshot() {
+				if c != 1 {
+					t.Errorf("%s handled %d times", id, c)
+				}
+			}
+		})
+	}
+}
+
+// TestReplayUnsignedIDs is plan test 11: GitHub and Shopify sign neither
+// a timestamp nor the ID header, so a captured delivery re-sent under 100
+// fresh IDs must still be handled once (dedupe on the digest of the signed
+// content). The same GitHub delivery GUID arriving at two configured
+// endpoints (two GitHub apps, github/docs#32822) is handled by each.
+func TestReplayUnsignedIDs(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		idHeaders []string
+	}{
+		{"github", []string{"X-GitHub-Delivery"}},
+		{"shopify", []string{"X-Shopify-Event-Id", "X-Shopify-Webhook-Id"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			secret, _ := providers.TestSecret(tc.name)
+			p, err := providers.New(tc.name, secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newCounter()
+			recv := newReceiver(t, p, h)
+			captured := sign(t, p, "orig-id", []byte(`{"order":1}`), t0)
+			for i := range 100 {
+				replay := signed{body: captured.body, header: captured.header.Clone()}
+				if i > 0 {
+					for _, hn := range tc.idHeaders {
+						replay.header.Set(hn, fmt.Sprintf("fresh-%03d", i))
+					}
+				}
+				if w := serve(recv, replay.request()); w.Code != http.StatusOK {
+					t.Fatalf("replay %d: status %d, want 200 (accepted or duplicate)", i, w.Code)
+				}
+			}
+			waitFor(t, 10*time.Second, "the original handled", func() bool { return h.total.Load() >= 1 })
+			time.Sleep(20 * time.Millisecond)
+			if got := h.total.Load(); got != 1 {
+				t.Errorf("handler ran %d times for one signed body replayed under 100 IDs, want 1", got)
+			}
+		})
+	}
+
+	t.Run("github two endpoints", func(t *testing.T) {
+		store := dedupe.NewMemory()
+		h := newCounter()
+		var recvs []*hookguard.Receiver
+		var apps []providers.Provider
+		for _, app := range []string{"app-a", "app-b"} {
+			secret, _ := providers.TestSecret("github")
+			p, _ := providers.NewGitHub(secret)
+			apps = append(apps, p)
+			recvs = append(recvs, newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithEndpoint(app)))
+		}
+		for i, r := range recvs {
+			d := sign(t, apps[i], "same-guid", []byte(`{"zen":"same"}`), t0)
+			if w := serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+				t.Fatalf("endpoint %d: status %d duplicate=%q, want a fresh 200", i, w.Code, w.Header().Get(hookguard.DuplicateHeader))
+			}
+		}
+		waitFor(t, 10*time.Second, "both endpoints' events handled", func() bool { return h.times("same-guid") == 2 })
+	})
+}
+
+// TestNoStateBeforeVerification is plan test 12 (dedupe poisoning):
+// 10,000 requests with bad signatures carrying victims' event IDs change
+// neither the dedupe store nor the queue; the genuine deliveries of those
+// IDs afterwards are all handled exactly once.
+func TestNoStateBeforeVerification(t *testing.T) {
+	n := 10_000
+	if testing.Short() {
+		n = 1000
+	}
+	secret, _ := providers.TestSecret("standardwebhooks")
+	p, _ := providers.NewStandardWebhooks(secret)
+	attackerSecret, _ := providers.TestSecret("standardwebhooks")
+	attacker, _ := providers.NewStandardWebhooks(attackerSecret)
+	store := dedupe.NewMemory()
+	h := newCounter()
+	recv := newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithClock(fixedClock),
+		hookguard.WithQueueOptions(hookguard.WithCapacity(n)))
+	before := store.Len()
+	for i := range n {
+		id := fmt.Sprintf("victim_%05d", i)
+		forged := sign(t, attacker, id, eventBody(id, 0), t0)
+		if w := serve(recv, forged.request()); w.Code != http.StatusUnauthorized {
+			t.Fatalf("forged %s: status %d, want 401", id, w.Code)
+		}
+	}
+	if got := store.Len(); got != before {
+		t.Fatalf("dedupe store holds %d keys after %d forged requests, want %d: unverified requests wrote state", got, n, before)
+	}
+	if got := h.total.Load(); got != 0 {
+		t.Fatalf("handler ran %d times for forged requests", got)
+	}
+	for i := range n {
+		id := fmt.Sprintf("victim_%05d", i)
+		if w := serve(recv, sign(t, p, id, eventBody(id, 0), t0).request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+			t.Fatalf("genuine %s: status %d duplicate=%q, want a fresh 200", id, w.Code, w.Header().Get(hookguard.DuplicateHeader))
+		}
+	}
+	waitFor(t, 60*time.Second, "every genuine event handled", func() bool { return h.total.Load() >= int64(n) })
+	for id, c := range h.snapshot() {
+		if c != 1 {
+			t.Errorf("%s handled %d times", id, c)
+		}
+	}
+	if got := store.Len(); got != before+n {
+		t.Errorf("dedupe store holds %d keys, want %d", got, before+n)
+	}
+}
