@@ -158,26 +158,34 @@ func TestStatusContract(t *testing.T) {
 	}
 }
 
-// TestSlowHandlerDoesNotSlowTheAck is plan test 19: with a handler that
-// takes 500 ms per event, acks stay fast (they never wait for handlers)
-// and every event is handled.
+// TestSlowHandlerDoesNotSlowTheAck is plan test 19: acks never wait for
+// handlers, and every event is handled. Rather than time the acks against
+// a slow handler (a timed test flakes on a loaded machine), every handler
+// is held at a gate until all the acks are in: if any ack waited for its
+// handler, it would never come. The latency is logged as a figure.
 func TestSlowHandlerDoesNotSlowTheAck(t *testing.T) {
-	// Scaled from the plan (5 s handler, 1,000 events: 10 minutes of
-	// handling on 8 workers) to 500 ms and 320 events on 32 workers, which
-	// drains in 5 s; the claim tested is the same.
-	const n, handlerTime = 320, 500 * time.Millisecond
+	const n = 320
 	p := stdPreset(t)
 	h := newCounter()
+	gate := make(chan struct{})
 	h.fn = func(ctx context.Context, _ hookguard.Event) error {
 		select {
-		case <-time.After(handlerTime):
+		case <-gate:
+			return nil
 		case <-ctx.Done():
+			return ctx.Err() // retried: the event is still handled once the gate opens
 		}
-		return nil
 	}
 	recv := newReceiver(t, p, h, hookguard.WithQueueOptions(hookguard.WithWorkers(32), hookguard.WithCapacity(10_000)))
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
+	defer func() {
+		select {
+		case <-gate:
+		default:
+			close(gate) // a failed test must not leave handlers held
+		}
+	}()
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -197,14 +205,12 @@ func TestSlowHandlerDoesNotSlowTheAck(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	slices.Sort(lat)
-	p99 := lat[n*99/100]
-	t.Logf("ack latency with a %v handler: p50 %v, p99 %v, max %v", handlerTime, lat[n/2], p99, lat[n-1])
-	// Acks do not wait for handlers: p99 stays a tenth of one handler
-	// call (the plan's 20 ms is for an idle machine without -race).
-	if p99 > handlerTime/10 {
-		t.Errorf("ack p99 %v with a %v handler: the ack waits for handlers", p99, handlerTime)
+	if got := h.total.Load(); got != 0 {
+		t.Fatalf("%d handlers finished while every handler was held: the test is broken", got)
 	}
+	slices.Sort(lat)
+	t.Logf("ack latency with every handler held: p50 %v, p99 %v, max %v", lat[n/2], lat[n*99/100], lat[n-1])
+	close(gate)
 	waitFor(t, 30*time.Second, "every event handled", func() bool { return h.total.Load() == n })
 }
 

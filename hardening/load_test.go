@@ -88,9 +88,11 @@ func paceLoad(t *testing.T, p providers.Provider, url string, rps int, d time.Du
 // TestAckLatencySmoke is the fast-tier smoke of plan test 18: 200
 // deliveries per second for 3 s over loopback to an in-memory receiver,
 // each signed afresh: every one answered 2xx and handled exactly once.
-// The latency bound here only catches a stall (250 ms at p99): the fast
-// tier runs under -race beside other packages' tests on two cores. The
-// chaos tier measures the plan's figures at 2,000 per second.
+// The latency bound here only catches a stall (1 s at p99, where a
+// healthy run shows a few milliseconds): the fast tier runs under -race
+// beside other packages' tests on two shared cores, and a tighter bound
+// would measure the machine, not hookguard. The chaos tier measures the
+// plan's figures at 2,000 per second.
 func TestAckLatencySmoke(t *testing.T) {
 	p := stdPreset(t)
 	h := newCounter()
@@ -101,8 +103,8 @@ func TestAckLatencySmoke(t *testing.T) {
 	if res.other != 0 {
 		t.Errorf("%d requests not answered 2xx", res.other)
 	}
-	if p99 := res.pct(0.99); p99 > 250*time.Millisecond {
-		t.Errorf("ack p99 %v, want at most 250 ms even under -race", p99)
+	if p99 := res.pct(0.99); p99 > time.Second {
+		t.Errorf("ack p99 %v: acks stalled (want at most 1 s even under -race on a busy machine)", p99)
 	}
 	waitFor(t, 30*time.Second, "every accepted event handled", func() bool { return h.total.Load() >= int64(len(res.ids)) })
 	for _, id := range res.ids {
