@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -26,10 +27,10 @@ func TestReceiverStatusTable(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := newProvider(t, name)
 			t.Run("new event is 200 and handled once", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				var got []hookguard.Event
 				var mu sync.Mutex
-				rec.fn = func(_ context.Context, e hookguard.Event) error {
+				rec.Fn = func(_ context.Context, e hookguard.Event) error {
 					mu.Lock()
 					got = append(got, e)
 					mu.Unlock()
@@ -37,7 +38,7 @@ func TestReceiverStatusTable(t *testing.T) {
 				}
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_new", eventBody("evt_new"))
-				w := serve(r, d.request())
+				w := testkit.Serve(r, d.request())
 				if w.Code != http.StatusOK {
 					t.Fatalf("status = %d (%q), want 200", w.Code, w.Body)
 				}
@@ -45,7 +46,7 @@ func TestReceiverStatusTable(t *testing.T) {
 					t.Errorf("first delivery marked duplicate")
 				}
 				shutdown(t, r)
-				if n := rec.times("evt_new"); n != 1 {
+				if n := rec.Times("evt_new"); n != 1 {
 					t.Fatalf("handler ran %d times, want 1", n)
 				}
 				e := got[0]
@@ -59,23 +60,23 @@ func TestReceiverStatusTable(t *testing.T) {
 				}
 			})
 			t.Run("duplicate is 200 with header and not handled again", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_dup", eventBody("evt_dup"))
-				if w := serve(r, d.request()); w.Code != http.StatusOK {
+				if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK {
 					t.Fatalf("first: status %d", w.Code)
 				}
-				w := serve(r, d.request())
+				w := testkit.Serve(r, d.request())
 				if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
 					t.Fatalf("second: status %d, %s=%q; want 200, true", w.Code, hookguard.DuplicateHeader, w.Header().Get(hookguard.DuplicateHeader))
 				}
 				shutdown(t, r)
-				if n := rec.times("evt_dup"); n != 1 {
+				if n := rec.Times("evt_dup"); n != 1 {
 					t.Fatalf("handler ran %d times, want 1", n)
 				}
 			})
 			t.Run("copy while first is being enqueued is 409, retry after failure passes", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				g := &gateQueue{inner: hookguard.NewMemoryQueue(rec), entered: make(chan string), result: make(chan error)}
 				g.armed.Store(true)
 				r, err := hookguard.New(p, nil, hookguard.WithQueue(g), hookguard.WithClock(clock))
@@ -84,7 +85,7 @@ func TestReceiverStatusTable(t *testing.T) {
 				}
 				d := sign(t, p, "evt_pend", eventBody("evt_pend"))
 				first := make(chan *httptest.ResponseRecorder)
-				go func() { first <- serve(r, d.request()) }()
+				go func() { first <- testkit.Serve(r, d.request()) }()
 				select {
 				case <-g.entered: // the first copy holds the reservation
 				case w := <-first:
@@ -92,7 +93,7 @@ func TestReceiverStatusTable(t *testing.T) {
 				case <-time.After(10 * time.Second):
 					t.Fatal("first copy never reached the queue")
 				}
-				w := serve(r, d.request())
+				w := testkit.Serve(r, d.request())
 				if w.Code != http.StatusConflict || w.Header().Get("Retry-After") == "" {
 					t.Fatalf("concurrent copy: status %d, Retry-After %q; want 409 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 				}
@@ -100,35 +101,35 @@ func TestReceiverStatusTable(t *testing.T) {
 				if w := <-first; w.Code != http.StatusServiceUnavailable {
 					t.Fatalf("first copy: status %d, want 503", w.Code)
 				}
-				if w := serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+				if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 					t.Fatalf("retry: status %d dup=%q, want a fresh 200", w.Code, w.Header().Get(hookguard.DuplicateHeader))
 				}
 				shutdown(t, r)
 				if err := g.inner.Shutdown(context.Background()); err != nil {
 					t.Fatal(err)
 				}
-				if n := rec.times("evt_pend"); n != 1 {
+				if n := rec.Times("evt_pend"); n != 1 {
 					t.Fatalf("handler ran %d times, want 1", n)
 				}
 			})
 			t.Run("GET is 405 with Allow", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_get", eventBody("evt_get"))
 				req := d.request()
 				req.Method = http.MethodGet
-				w := serve(r, req)
+				w := testkit.Serve(r, req)
 				if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST" {
 					t.Fatalf("status %d Allow %q; want 405 POST", w.Code, w.Header().Get("Allow"))
 				}
 				shutdown(t, r)
-				if rec.total.Load() != 0 {
+				if rec.Total() != 0 {
 					t.Fatal("handler ran")
 				}
 			})
 			t.Run("body over limit is 413 and not read past it", func(t *testing.T) {
 				const limit = 64
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec, hookguard.WithMaxBodySize(limit))
 				big := eventBody("evt_big" + strings.Repeat("x", 200))
 				d := sign(t, p, "evt_big", big)
@@ -136,7 +137,7 @@ func TestReceiverStatusTable(t *testing.T) {
 				cr := &countingReader{r: bytes.NewReader(big)}
 				req := d.request()
 				req.Body = io.NopCloser(cr)
-				if w := serve(r, req); w.Code != http.StatusRequestEntityTooLarge {
+				if w := testkit.Serve(r, req); w.Code != http.StatusRequestEntityTooLarge {
 					t.Fatalf("status %d, want 413", w.Code)
 				}
 				if cr.n != 0 {
@@ -147,70 +148,70 @@ func TestReceiverStatusTable(t *testing.T) {
 				req = d.request()
 				req.Body = io.NopCloser(cr)
 				req.ContentLength = -1
-				if w := serve(r, req); w.Code != http.StatusRequestEntityTooLarge {
+				if w := testkit.Serve(r, req); w.Code != http.StatusRequestEntityTooLarge {
 					t.Fatalf("chunked: status %d, want 413", w.Code)
 				}
 				if cr.n > limit+1 {
 					t.Errorf("read %d bytes, limit %d", cr.n, limit)
 				}
 				shutdown(t, r)
-				if rec.total.Load() != 0 {
+				if rec.Total() != 0 {
 					t.Fatal("handler ran")
 				}
 			})
 			t.Run("missing signature is 400", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_nosig", eventBody("evt_nosig"))
 				req := d.request()
 				req.Header.Del(p.Info().SignatureHeader)
-				w := serve(r, req)
+				w := testkit.Serve(r, req)
 				if w.Code != http.StatusBadRequest {
 					t.Fatalf("status %d (%q), want 400", w.Code, w.Body)
 				}
 				shutdown(t, r)
-				if rec.total.Load() != 0 {
+				if rec.Total() != 0 {
 					t.Fatal("handler ran")
 				}
 			})
 			t.Run("malformed signature is 400", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_badsig", eventBody("evt_badsig"))
 				req := d.request()
 				req.Header.Set(p.Info().SignatureHeader, "%%%not-a-signature%%%")
-				if w := serve(r, req); w.Code != http.StatusBadRequest {
+				if w := testkit.Serve(r, req); w.Code != http.StatusBadRequest {
 					t.Fatalf("status %d (%q), want 400", w.Code, w.Body)
 				}
 				shutdown(t, r)
 			})
 			t.Run("mismatch is 401 and never echoes the signature", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_forged", eventBody("evt_forged"))
 				req := d.request()
 				forged := bytes.Replace(d.body, []byte(`"n":1`), []byte(`"n":2`), 1)
 				req.Body = io.NopCloser(bytes.NewReader(forged))
-				w := serve(r, req)
+				w := testkit.Serve(r, req)
 				if w.Code != http.StatusUnauthorized {
 					t.Fatalf("status %d (%q), want 401", w.Code, w.Body)
 				}
 				assertNoLeak(t, w, d)
 				shutdown(t, r)
-				if rec.total.Load() != 0 {
+				if rec.Total() != 0 {
 					t.Fatal("handler ran")
 				}
 			})
 			if p.Info().Timestamped {
 				t.Run("timestamp outside window is 401", func(t *testing.T) {
-					rec := newRecorder()
+					rec := testkit.NewCounter()
 					late := func() time.Time { return t0.Add(time.Hour) }
 					r, err := hookguard.New(p, rec, hookguard.WithClock(late))
 					if err != nil {
 						t.Fatal(err)
 					}
 					d := sign(t, p, "evt_old", eventBody("evt_old"))
-					w := serve(r, d.request())
+					w := testkit.Serve(r, d.request())
 					if w.Code != http.StatusUnauthorized {
 						t.Fatalf("status %d (%q), want 401", w.Code, w.Body)
 					}
@@ -219,26 +220,26 @@ func TestReceiverStatusTable(t *testing.T) {
 				})
 			}
 			t.Run("rate limited is 429 with Retry-After", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec, hookguard.WithRateLimit(1, 1))
-				if w := serve(r, sign(t, p, "evt_rl1", eventBody("evt_rl1")).request()); w.Code != http.StatusOK {
+				if w := testkit.Serve(r, sign(t, p, "evt_rl1", eventBody("evt_rl1")).request()); w.Code != http.StatusOK {
 					t.Fatalf("first: %d", w.Code)
 				}
-				w := serve(r, sign(t, p, "evt_rl2", eventBody("evt_rl2")).request())
+				w := testkit.Serve(r, sign(t, p, "evt_rl2", eventBody("evt_rl2")).request())
 				if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
 					t.Fatalf("second: status %d Retry-After %q; want 429, 1", w.Code, w.Header().Get("Retry-After"))
 				}
 				shutdown(t, r)
-				if rec.total.Load() != 1 {
-					t.Fatalf("handler ran %d times, want 1", rec.total.Load())
+				if rec.Total() != 1 {
+					t.Fatalf("handler ran %d times, want 1", rec.Total())
 				}
 			})
 			t.Run("queue full is 503 and not marked seen", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				release := make(chan struct{})
 				started := make(chan struct{}, 1)
 				done := make(chan struct{}, 1)
-				rec.fn = func(ctx context.Context, e hookguard.Event) error {
+				rec.Fn = func(ctx context.Context, e hookguard.Event) error {
 					if e.ID == "evt_block" {
 						started <- struct{}{}
 						<-release
@@ -252,51 +253,51 @@ func TestReceiverStatusTable(t *testing.T) {
 							done <- struct{}{}
 						}
 					}}))
-				if w := serve(r, sign(t, p, "evt_block", eventBody("evt_block")).request()); w.Code != http.StatusOK {
+				if w := testkit.Serve(r, sign(t, p, "evt_block", eventBody("evt_block")).request()); w.Code != http.StatusOK {
 					t.Fatalf("first: %d", w.Code)
 				}
 				<-started
 				d := sign(t, p, "evt_full", eventBody("evt_full"))
-				w := serve(r, d.request())
+				w := testkit.Serve(r, d.request())
 				if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" {
 					t.Fatalf("full: status %d Retry-After %q; want 503, 5", w.Code, w.Header().Get("Retry-After"))
 				}
 				close(release)
 				<-done // the slot is free once OnHandled of a success runs
-				w = serve(r, d.request())
+				w = testkit.Serve(r, d.request())
 				if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 					t.Fatalf("retry after room: status %d dup %q, want fresh 200", w.Code, w.Header().Get(hookguard.DuplicateHeader))
 				}
 				shutdown(t, r)
-				if rec.times("evt_full") != 1 {
-					t.Fatalf("evt_full handled %d times, want 1", rec.times("evt_full"))
+				if rec.Times("evt_full") != 1 {
+					t.Fatalf("evt_full handled %d times, want 1", rec.Times("evt_full"))
 				}
 			})
 			t.Run("shutting down is 503", func(t *testing.T) {
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				shutdown(t, r)
-				w := serve(r, sign(t, p, "evt_late", eventBody("evt_late")).request())
+				w := testkit.Serve(r, sign(t, p, "evt_late", eventBody("evt_late")).request())
 				if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 					t.Fatalf("status %d, want 503 with Retry-After", w.Code)
 				}
 			})
 			t.Run("fail-closed store down is 503 and enqueues nothing", func(t *testing.T) {
-				rec := newRecorder()
-				st := newFlakyStore()
-				st.down.Store(true)
+				rec := testkit.NewCounter()
+				st := testkit.NewFlakyStore()
+				st.Down.Store(true)
 				r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithFailClosed())
 				d := sign(t, p, "evt_fc", eventBody("evt_fc"))
-				if w := serve(r, d.request()); w.Code != http.StatusServiceUnavailable {
+				if w := testkit.Serve(r, d.request()); w.Code != http.StatusServiceUnavailable {
 					t.Fatalf("status %d, want 503", w.Code)
 				}
-				st.down.Store(false)
-				if w := serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+				st.Down.Store(false)
+				if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 					t.Fatalf("after recovery: status %d, want fresh 200", w.Code)
 				}
 				shutdown(t, r)
-				if rec.times("evt_fc") != 1 {
-					t.Fatalf("handled %d times, want 1", rec.times("evt_fc"))
+				if rec.Times("evt_fc") != 1 {
+					t.Fatalf("handled %d times, want 1", rec.Times("evt_fc"))
 				}
 			})
 		})
@@ -351,27 +352,27 @@ func assertNoLeak(t *testing.T, w *httptest.ResponseRecorder, d delivery) {
 
 func TestSlackHandshake(t *testing.T) {
 	p := newProvider(t, "slack")
-	rec := newRecorder()
-	st := newFlakyStore()
+	rec := testkit.NewCounter()
+	st := testkit.NewFlakyStore()
 	var handshakes []string
 	r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithHooks(hookguard.Hooks{
 		OnHandshake: func(provider string) { handshakes = append(handshakes, provider) },
 	}))
 	body := []byte(`{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`)
 	d := sign(t, p, "", body)
-	w := serve(r, d.request())
+	w := testkit.Serve(r, d.request())
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") {
 		t.Fatalf("status %d body %q; want 200 echoing the challenge", w.Code, w.Body)
 	}
 	// A forged handshake is not answered.
 	req := d.request()
 	req.Header.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
-	if w := serve(r, req); w.Code != http.StatusUnauthorized {
+	if w := testkit.Serve(r, req); w.Code != http.StatusUnauthorized {
 		t.Fatalf("forged handshake: status %d, want 401", w.Code)
 	}
 	shutdown(t, r)
-	if rec.total.Load() != 0 || st.reserves.Load() != 0 {
-		t.Fatalf("handshake handled %d times, %d store reserves; want none", rec.total.Load(), st.reserves.Load())
+	if rec.Total() != 0 || st.Reserves.Load() != 0 {
+		t.Fatalf("handshake handled %d times, %d store reserves; want none", rec.Total(), st.Reserves.Load())
 	}
 	if len(handshakes) != 1 || handshakes[0] != "slack" {
 		t.Fatalf("OnHandshake calls = %v", handshakes)
@@ -381,10 +382,10 @@ func TestSlackHandshake(t *testing.T) {
 // TestServeMuxPattern mounts receivers under Go 1.22 method patterns.
 func TestServeMuxPattern(t *testing.T) {
 	mux := http.NewServeMux()
-	recs := map[string]*recorder{}
+	recs := map[string]*testkit.Counter{}
 	var rs []*hookguard.Receiver
 	for _, name := range []string{"github", "stripe"} {
-		rec := newRecorder()
+		rec := testkit.NewCounter()
 		recs[name] = rec
 		r := mustNew(t, newProvider(t, name), rec)
 		rs = append(rs, r)
@@ -394,11 +395,11 @@ func TestServeMuxPattern(t *testing.T) {
 		d := sign(t, newProvider(t, name), "evt_mux", eventBody("evt_mux"))
 		req := d.request()
 		req.URL.Path = "/webhooks/" + name
-		if w := serve(mux, req); w.Code != http.StatusOK {
+		if w := testkit.Serve(mux, req); w.Code != http.StatusOK {
 			t.Fatalf("%s: status %d", name, w.Code)
 		}
 		get := httptest.NewRequest(http.MethodGet, "/webhooks/"+name, nil)
-		if w := serve(mux, get); w.Code != http.StatusMethodNotAllowed {
+		if w := testkit.Serve(mux, get); w.Code != http.StatusMethodNotAllowed {
 			t.Fatalf("%s GET: status %d, want 405", name, w.Code)
 		}
 	}
@@ -406,15 +407,15 @@ func TestServeMuxPattern(t *testing.T) {
 	d := sign(t, newProvider(t, "github"), "evt_x", eventBody("evt_x"))
 	req := d.request()
 	req.URL.Path = "/webhooks/stripe"
-	if w := serve(mux, req); w.Code != http.StatusBadRequest {
+	if w := testkit.Serve(mux, req); w.Code != http.StatusBadRequest {
 		t.Fatalf("cross-provider: status %d, want 400", w.Code)
 	}
 	for _, r := range rs {
 		shutdown(t, r)
 	}
 	for name, rec := range recs {
-		if rec.times("evt_mux") != 1 {
-			t.Errorf("%s handled %d times", name, rec.times("evt_mux"))
+		if rec.Times("evt_mux") != 1 {
+			t.Errorf("%s handled %d times", name, rec.Times("evt_mux"))
 		}
 	}
 }
@@ -423,49 +424,49 @@ func TestReplayUnderFreshIDIsDuplicate(t *testing.T) {
 	for _, name := range []string{"github", "shopify"} {
 		t.Run(name, func(t *testing.T) {
 			p := newProvider(t, name)
-			rec := newRecorder()
+			rec := testkit.NewCounter()
 			r := mustNew(t, p, rec)
 			body := eventBody("same")
-			if w := serve(r, sign(t, p, "id-1", body).request()); w.Code != http.StatusOK {
+			if w := testkit.Serve(r, sign(t, p, "id-1", body).request()); w.Code != http.StatusOK {
 				t.Fatal(w.Code)
 			}
 			// The attacker replays the signed body under a new, unsigned ID.
-			w := serve(r, sign(t, p, "id-2", body).request())
+			w := testkit.Serve(r, sign(t, p, "id-2", body).request())
 			if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
 				t.Fatalf("replay: status %d dup %q; want duplicate", w.Code, w.Header().Get(hookguard.DuplicateHeader))
 			}
 			shutdown(t, r)
-			if rec.total.Load() != 1 {
-				t.Fatalf("handled %d times, want 1", rec.total.Load())
+			if rec.Total() != 1 {
+				t.Fatalf("handled %d times, want 1", rec.Total())
 			}
 		})
 	}
 	t.Run("content dedupe off", func(t *testing.T) {
 		p := newProvider(t, "github")
-		rec := newRecorder()
+		rec := testkit.NewCounter()
 		r := mustNew(t, p, rec, hookguard.WithContentDedupe(false))
 		body := eventBody("same")
-		serve(r, sign(t, p, "id-1", body).request())
-		if w := serve(r, sign(t, p, "id-2", body).request()); w.Header().Get(hookguard.DuplicateHeader) != "" {
+		testkit.Serve(r, sign(t, p, "id-1", body).request())
+		if w := testkit.Serve(r, sign(t, p, "id-2", body).request()); w.Header().Get(hookguard.DuplicateHeader) != "" {
 			t.Fatal("content dedupe ran although disabled")
 		}
 		shutdown(t, r)
-		if rec.total.Load() != 2 {
-			t.Fatalf("handled %d times, want 2", rec.total.Load())
+		if rec.Total() != 2 {
+			t.Fatalf("handled %d times, want 2", rec.Total())
 		}
 	})
 }
 
 func TestStoreFallback(t *testing.T) {
 	p := newProvider(t, "stripe")
-	rec := newRecorder()
-	st := newFlakyStore()
-	st.down.Store(true)
+	rec := testkit.NewCounter()
+	st := testkit.NewFlakyStore()
+	st.Down.Store(true)
 	var fallbacks int
 	var mu sync.Mutex
 	r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithHooks(hookguard.Hooks{
 		OnStoreFallback: func(err error) {
-			if !errors.Is(err, errStoreDown) {
+			if !errors.Is(err, testkit.ErrStoreDown) {
 				t.Errorf("fallback error %v", err)
 			}
 			mu.Lock()
@@ -474,41 +475,41 @@ func TestStoreFallback(t *testing.T) {
 		},
 	}))
 	d := sign(t, p, "evt_fb", eventBody("evt_fb"))
-	if w := serve(r, d.request()); w.Code != http.StatusOK {
+	if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200 through the local fallback", w.Code)
 	}
 	// The local store still dedupes while the shared one is down.
-	if w := serve(r, d.request()); w.Header().Get(hookguard.DuplicateHeader) != "true" {
+	if w := testkit.Serve(r, d.request()); w.Header().Get(hookguard.DuplicateHeader) != "true" {
 		t.Fatalf("second copy: status %d, not a duplicate", w.Code)
 	}
 	shutdown(t, r)
-	if rec.times("evt_fb") != 1 || fallbacks == 0 {
-		t.Fatalf("handled %d times, %d fallbacks", rec.times("evt_fb"), fallbacks)
+	if rec.Times("evt_fb") != 1 || fallbacks == 0 {
+		t.Fatalf("handled %d times, %d fallbacks", rec.Times("evt_fb"), fallbacks)
 	}
 }
 
 func TestEndpointScopesKeys(t *testing.T) {
 	p := newProvider(t, "stripe")
-	st := newFlakyStore()
-	recA, recB := newRecorder(), newRecorder()
+	st := testkit.NewFlakyStore()
+	recA, recB := testkit.NewCounter(), testkit.NewCounter()
 	a := mustNew(t, p, recA, hookguard.WithStore(st), hookguard.WithEndpoint("a"))
 	b := mustNew(t, p, recB, hookguard.WithStore(st), hookguard.WithEndpoint("b"))
 	d := sign(t, p, "evt_scope", eventBody("evt_scope"))
 	for _, r := range []*hookguard.Receiver{a, b} {
-		if w := serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+		if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 			t.Fatalf("status %d dup %q; endpoints must not share IDs", w.Code, w.Header().Get(hookguard.DuplicateHeader))
 		}
 	}
 	shutdown(t, a)
 	shutdown(t, b)
-	if recA.total.Load() != 1 || recB.total.Load() != 1 {
+	if recA.Total() != 1 || recB.Total() != 1 {
 		t.Fatal("each endpoint must handle its copy once")
 	}
 }
 
 func TestNewErrors(t *testing.T) {
 	p := newProvider(t, "stripe")
-	rec := newRecorder()
+	rec := testkit.NewCounter()
 	q := hookguard.NewMemoryQueue(rec)
 	defer q.Shutdown(context.Background())
 	tests := []struct {
@@ -559,7 +560,7 @@ func TestRejectedHook(t *testing.T) {
 		err      error
 	}
 	var got []rejection
-	rec := newRecorder()
+	rec := testkit.NewCounter()
 	r := mustNew(t, p, rec, hookguard.WithMaxBodySize(1024), hookguard.WithHooks(hookguard.Hooks{
 		OnRejected: func(provider string, status int, err error) { got = append(got, rejection{provider, status, err}) },
 	}))
@@ -568,13 +569,13 @@ func TestRejectedHook(t *testing.T) {
 
 	get := d.request()
 	get.Method = http.MethodGet
-	serve(r, get)
+	testkit.Serve(r, get)
 	big := d.request()
 	big.ContentLength = 4096
-	serve(r, big)
+	testkit.Serve(r, big)
 	bad := d.request()
 	bad.Header.Set("Stripe-Signature", "t=1700000000,v1="+strings.Repeat("ab", 32))
-	serve(r, bad)
+	testkit.Serve(r, bad)
 
 	want := []struct {
 		status int
@@ -631,11 +632,11 @@ func TestAckTimeoutBoundsSlowStore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := newProvider(t, "stripe")
-				rec := newRecorder()
+				rec := testkit.NewCounter()
 				st := &slowStore{}
 				r := mustNew(t, p, rec, append(tt.opts, hookguard.WithStore(st), hookguard.WithAckTimeout(2*time.Second))...)
 				start := time.Now()
-				w := serve(r, sign(t, p, "evt_slow", eventBody("evt_slow")).request())
+				w := testkit.Serve(r, sign(t, p, "evt_slow", eventBody("evt_slow")).request())
 				if w.Code != tt.want {
 					t.Fatalf("status %d, want %d", w.Code, tt.want)
 				}
@@ -643,8 +644,8 @@ func TestAckTimeoutBoundsSlowStore(t *testing.T) {
 					t.Fatalf("answered after %v of fake time, want the 2s bound", d)
 				}
 				shutdown(t, r)
-				if rec.total.Load() != tt.wantHandled {
-					t.Fatalf("handled %d times, want %d", rec.total.Load(), tt.wantHandled)
+				if rec.Total() != tt.wantHandled {
+					t.Fatalf("handled %d times, want %d", rec.Total(), tt.wantHandled)
 				}
 			})
 		})

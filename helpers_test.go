@@ -1,19 +1,16 @@
 package hookguard_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -84,52 +81,7 @@ func sign(t testing.TB, p providers.Provider, id string, body []byte) delivery {
 }
 
 func (d delivery) request() *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/webhooks/x", bytes.NewReader(d.body))
-	for k, vs := range d.header {
-		r.Header[k] = append([]string(nil), vs...)
-	}
-	return r
-}
-
-func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-// recorder is a real Handler that counts how often each event ID ran.
-type recorder struct {
-	mu    sync.Mutex
-	count map[string]int
-	total atomic.Int64
-	fn    func(ctx context.Context, e hookguard.Event) error // optional behaviour
-}
-
-func newRecorder() *recorder { return &recorder{count: make(map[string]int)} }
-
-func (r *recorder) HandleEvent(ctx context.Context, e hookguard.Event) error {
-	if r.fn != nil {
-		if err := r.fn(ctx, e); err != nil {
-			return err
-		}
-	}
-	r.mu.Lock()
-	r.count[e.ID]++
-	r.mu.Unlock()
-	r.total.Add(1)
-	return nil
-}
-
-func (r *recorder) times(id string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.count[id]
-}
-
-func (r *recorder) distinct() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.count)
+	return testkit.NewPost("/webhooks/x", d.body, d.header)
 }
 
 // shutdown drains a receiver, failing the test if it cannot.
@@ -140,42 +92,6 @@ func shutdown(t testing.TB, r *hookguard.Receiver) {
 	if err := r.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-}
-
-var errStoreDown = errors.New("store: connection refused")
-
-// flakyStore is a real dedupe.Memory that can be switched to failing, and
-// counts what reached it.
-type flakyStore struct {
-	*dedupe.Memory
-	down     atomic.Bool
-	reserves atomic.Int64
-	commits  atomic.Int64
-}
-
-func newFlakyStore() *flakyStore { return &flakyStore{Memory: dedupe.NewMemory()} }
-
-func (s *flakyStore) Reserve(ctx context.Context, key, token string, ttl time.Duration) (dedupe.Status, error) {
-	if s.down.Load() {
-		return 0, errStoreDown
-	}
-	s.reserves.Add(1)
-	return s.Memory.Reserve(ctx, key, token, ttl)
-}
-
-func (s *flakyStore) Commit(ctx context.Context, key, token string, ttl time.Duration) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	s.commits.Add(1)
-	return s.Memory.Commit(ctx, key, token, ttl)
-}
-
-func (s *flakyStore) Release(ctx context.Context, key, token string) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	return s.Memory.Release(ctx, key, token)
 }
 
 // gateQueue wraps a real MemoryQueue. While armed, Enqueue announces

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -39,10 +40,10 @@ func TestOnAnswered(t *testing.T) {
 		got = append(got, a)
 		mu.Unlock()
 	}}
-	r := mustNew(t, p, newRecorder(), hookguard.WithHooks(hooks), hookguard.WithClock(clock))
+	r := mustNew(t, p, testkit.NewCounter(), hookguard.WithHooks(hooks), hookguard.WithClock(clock))
 	do := func(req *http.Request) int {
 		req = req.WithContext(context.WithValue(req.Context(), ctxMark{}, "mark"))
-		return serve(r, req).Code
+		return testkit.Serve(r, req).Code
 	}
 	d := sign(t, signer, "evt_ans", eventBody("evt_ans"))
 	do(d.request())
@@ -95,7 +96,7 @@ func TestOnAnsweredMiddleware(t *testing.T) {
 		OnAnswered: func(_ context.Context, a hookguard.Answer) { got = append(got, a) },
 	}))
 	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }))
-	serve(h, sign(t, p, "gh_1", eventBody("gh_1")).request())
+	testkit.Serve(h, sign(t, p, "gh_1", eventBody("gh_1")).request())
 	if len(got) != 1 || got[0].Outcome != hookguard.OutcomeAccepted || got[0].Status != http.StatusAccepted || got[0].Secret != 0 {
 		t.Errorf("answers = %+v; want one accepted with status 202 and secret 0", got)
 	}
@@ -151,8 +152,8 @@ func TestOnEnqueuedBalances(t *testing.T) {
 // and the receiver builds it only when OnAnswered is set.
 func TestOnAnsweredAllocatesNothing(t *testing.T) {
 	p := newProvider(t, "github")
-	rNone := mustNew(t, p, newRecorder(), hookguard.WithClock(clock))
-	rHook := mustNew(t, p, newRecorder(), hookguard.WithClock(clock), hookguard.WithHooks(hookguard.Hooks{
+	rNone := mustNew(t, p, testkit.NewCounter(), hookguard.WithClock(clock))
+	rHook := mustNew(t, p, testkit.NewCounter(), hookguard.WithClock(clock), hookguard.WithHooks(hookguard.Hooks{
 		OnAnswered: func(context.Context, hookguard.Answer) {},
 	}))
 	defer shutdown(t, rNone)

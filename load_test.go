@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 )
 
 // senders runs fn(i) for i in [0, n) on a pool of goroutines. The race
@@ -84,8 +85,8 @@ func TestConcurrentDuplicates(t *testing.T) {
 					order = append(order, i)
 				}
 			}
-			rec := newRecorder()
-			st := newFlakyStore()
+			rec := testkit.NewCounter()
+			st := testkit.NewFlakyStore()
 			var settled pulse
 			r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithQueueOptions(hookguard.WithCapacity(total)),
 				hookguard.WithHooks(hookguard.Hooks{
@@ -97,7 +98,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 				d := ds[order[i]]
 				for {
 					next := settled.wait()
-					w := serve(r, d.request())
+					w := testkit.Serve(r, d.request())
 					switch w.Code {
 					case http.StatusOK:
 						if w.Header().Get(hookguard.DuplicateHeader) == "true" {
@@ -119,11 +120,11 @@ func TestConcurrentDuplicates(t *testing.T) {
 			if ok200.Load() != unique || dup.Load() != total-unique {
 				t.Fatalf("fresh 200s = %d, duplicates = %d; want %d, %d", ok200.Load(), dup.Load(), unique, total-unique)
 			}
-			if got := rec.distinct(); got != unique {
+			if got := rec.Distinct(); got != unique {
 				t.Fatalf("%d distinct events handled, want %d", got, unique)
 			}
 			for _, d := range ds {
-				if n := rec.times(d.id); n != 1 {
+				if n := rec.Times(d.id); n != 1 {
 					t.Fatalf("%s handled %d times, want 1", d.id, n)
 				}
 			}
@@ -137,8 +138,8 @@ func TestConcurrentDuplicates(t *testing.T) {
 func TestForgedRequestsTouchNothing(t *testing.T) {
 	p := newProvider(t, "stripe")
 	gh := newProvider(t, "github")
-	rec := newRecorder()
-	st := newFlakyStore()
+	rec := testkit.NewCounter()
+	st := testkit.NewFlakyStore()
 	q := &countingQueue{inner: hookguard.NewMemoryQueue(rec)}
 	r, err := hookguard.New(p, nil, hookguard.WithQueue(q), hookguard.WithStore(st), hookguard.WithClock(clock))
 	if err != nil {
@@ -162,20 +163,20 @@ func TestForgedRequestsTouchNothing(t *testing.T) {
 		case 4: // replayed an hour later
 			req.Header.Set("Stripe-Signature", "t=1699996400,"+d.header.Get("Stripe-Signature")[len("t=1700000000,"):])
 		}
-		if w := serve(r, req); w.Code < 400 || w.Code >= 500 {
+		if w := testkit.Serve(r, req); w.Code < 400 || w.Code >= 500 {
 			non4xx.Add(1)
 		}
 	})
 	if non4xx.Load() != 0 {
 		t.Fatalf("%d forged requests were not refused with 4xx", non4xx.Load())
 	}
-	if st.reserves.Load() != 0 || st.Len() != 0 || q.n.Load() != 0 {
-		t.Fatalf("forgeries reached state: %d reserves, %d keys, %d enqueued", st.reserves.Load(), st.Len(), q.n.Load())
+	if st.Reserves.Load() != 0 || st.Len() != 0 || q.n.Load() != 0 {
+		t.Fatalf("forgeries reached state: %d reserves, %d keys, %d enqueued", st.Reserves.Load(), st.Len(), q.n.Load())
 	}
 	if err := q.inner.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if rec.total.Load() != 0 {
+	if rec.Total() != 0 {
 		t.Fatal("handler ran for a forged request")
 	}
 }
@@ -193,17 +194,17 @@ func TestQueueCapacityExact(t *testing.T) {
 	}
 	gate := make(chan struct{})
 	handled := make(chan struct{}, offered)
-	rec := newRecorder()
-	rec.fn = func(ctx context.Context, e hookguard.Event) error {
+	rec := testkit.NewCounter()
+	rec.Fn = func(ctx context.Context, e hookguard.Event) error {
 		<-gate
 		return nil
 	}
-	st := newFlakyStore()
+	st := testkit.NewFlakyStore()
 	r := mustNew(t, p, rec, hookguard.WithStore(st),
 		hookguard.WithQueueOptions(hookguard.WithCapacity(capacity), hookguard.WithWorkers(4)),
 		hookguard.WithHooks(hookguard.Hooks{OnHandled: func(hookguard.Event, int, error, time.Duration) { handled <- struct{}{} }}))
 	codes := make([]int, offered)
-	senders(offered, 500, func(i int) { codes[i] = serve(r, ds[i].request()).Code })
+	senders(offered, 500, func(i int) { codes[i] = testkit.Serve(r, ds[i].request()).Code })
 	var accepted, refused []int
 	for i, c := range codes {
 		switch c {
@@ -218,15 +219,15 @@ func TestQueueCapacityExact(t *testing.T) {
 	if len(accepted) != capacity || len(refused) != offered-capacity {
 		t.Fatalf("accepted %d, refused %d; want %d, %d", len(accepted), len(refused), capacity, offered-capacity)
 	}
-	if st.commits.Load() != capacity || st.Len() != capacity {
-		t.Fatalf("store holds %d keys after %d commits; want %d", st.Len(), st.commits.Load(), capacity)
+	if st.Commits.Load() != capacity || st.Len() != capacity {
+		t.Fatalf("store holds %d keys after %d commits; want %d", st.Len(), st.Commits.Load(), capacity)
 	}
 	close(gate)
 	// Re-send the refused ones; on 503 wait until one event is handled
 	// (which frees a slot) and send again.
 	for _, i := range refused {
 		for {
-			w := serve(r, ds[i].request())
+			w := testkit.Serve(r, ds[i].request())
 			if w.Code == http.StatusOK {
 				if w.Header().Get(hookguard.DuplicateHeader) != "" {
 					t.Fatalf("%s: refused event later seen as duplicate", ds[i].id)
@@ -241,7 +242,7 @@ func TestQueueCapacityExact(t *testing.T) {
 	}
 	shutdown(t, r)
 	for _, d := range ds {
-		if n := rec.times(d.id); n != 1 {
+		if n := rec.Times(d.id); n != 1 {
 			t.Fatalf("%s handled %d times, want 1", d.id, n)
 		}
 	}

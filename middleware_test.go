@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -52,7 +53,7 @@ func TestMiddlewarePassesEventAndBody(t *testing.T) {
 			d := sign(t, p, "evt_mw", eventBody("evt_mw"))
 			req := d.request()
 			origBody := req.Body
-			w := serve(h, req)
+			w := testkit.Serve(h, req)
 			if w.Code != http.StatusOK || w.Body.String() != "handled" {
 				t.Fatalf("status %d body %q", w.Code, w.Body)
 			}
@@ -96,12 +97,12 @@ func TestMiddlewareRejectionsNeverCallNext(t *testing.T) {
 			next := &nextRecorder{}
 			h := hookguard.Middleware(p, append(tt.opts, hookguard.WithClock(clock))...)(next)
 			if tt.name == "rate limited" {
-				serve(h, d.request()) // uses the only token
+				testkit.Serve(h, d.request()) // uses the only token
 				next.calls = 0
 			}
 			req := d.request()
 			tt.modify(req)
-			if w := serve(h, req); w.Code != tt.want {
+			if w := testkit.Serve(h, req); w.Code != tt.want {
 				t.Fatalf("status %d, want %d", w.Code, tt.want)
 			}
 			if next.calls != 0 {
@@ -113,14 +114,14 @@ func TestMiddlewareRejectionsNeverCallNext(t *testing.T) {
 
 func TestMiddlewareDedupe(t *testing.T) {
 	p := newProvider(t, "stripe")
-	st := newFlakyStore()
+	st := testkit.NewFlakyStore()
 	next := &nextRecorder{}
 	h := hookguard.Middleware(p, hookguard.WithClock(clock), hookguard.WithStore(st))(next)
 
 	// next fails: the event is released, so the sender's retry reaches it.
 	next.status = http.StatusInternalServerError
 	d := sign(t, p, "evt_mwd", eventBody("evt_mwd"))
-	if w := serve(h, d.request()); w.Code != http.StatusInternalServerError {
+	if w := testkit.Serve(h, d.request()); w.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d", w.Code)
 	}
 	// next panics: released too.
@@ -131,22 +132,22 @@ func TestMiddlewareDedupe(t *testing.T) {
 				t.Fatal("panic swallowed")
 			}
 		}()
-		serve(h, d.request())
+		testkit.Serve(h, d.request())
 	}()
 	next.panics = false
-	if w := serve(h, d.request()); w.Code != http.StatusOK {
+	if w := testkit.Serve(h, d.request()); w.Code != http.StatusOK {
 		t.Fatalf("retry: status %d", w.Code)
 	}
 	// Now committed: a copy is a duplicate and skips next.
-	w := serve(h, d.request())
+	w := testkit.Serve(h, d.request())
 	if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
 		t.Fatalf("copy: status %d dup %q", w.Code, w.Header().Get(hookguard.DuplicateHeader))
 	}
 	if next.calls != 3 {
 		t.Fatalf("next called %d times, want 3", next.calls)
 	}
-	if st.commits.Load() != 1 {
-		t.Fatalf("%d commits, want 1", st.commits.Load())
+	if st.Commits.Load() != 1 {
+		t.Fatalf("%d commits, want 1", st.Commits.Load())
 	}
 }
 
@@ -155,8 +156,8 @@ func TestMiddlewareWithoutStoreDoesNotDedupe(t *testing.T) {
 	next := &nextRecorder{}
 	h := hookguard.Middleware(p, hookguard.WithClock(clock))(next)
 	d := sign(t, p, "evt_nd", eventBody("evt_nd"))
-	serve(h, d.request())
-	serve(h, d.request())
+	testkit.Serve(h, d.request())
+	testkit.Serve(h, d.request())
 	if next.calls != 2 {
 		t.Fatalf("next called %d times, want 2", next.calls)
 	}
@@ -204,7 +205,7 @@ func TestVerifierErrorsAreNotEchoed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := failingVerifier{tt.err}
 			next := &nextRecorder{}
-			w := serve(hookguard.Middleware(v)(next), sign(t, newProvider(t, "stripe"), "x", eventBody("x")).request())
+			w := testkit.Serve(hookguard.Middleware(v)(next), sign(t, newProvider(t, "stripe"), "x", eventBody("x")).request())
 			if w.Code != tt.wantStatus || strings.TrimSpace(w.Body.String()) != tt.wantText {
 				t.Fatalf("answer %d %q, want %d %q", w.Code, w.Body, tt.wantStatus, tt.wantText)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -43,7 +44,7 @@ func TestLogOneRecordPerRequestWithoutSecrets(t *testing.T) {
 			p := newProvider(t, name)
 			var sink syncBuffer
 			logger := slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			rec := newRecorder()
+			rec := testkit.NewCounter()
 			r := mustNew(t, p, rec, hookguard.WithLogger(logger), hookguard.WithMaxBodySize(4096))
 			d := sign(t, p, "evt_log", eventBody("evt_log"))
 			forged := d.request()
@@ -53,7 +54,7 @@ func TestLogOneRecordPerRequestWithoutSecrets(t *testing.T) {
 			reqs := []*http.Request{d.request(), d.request(), forged, get}
 			wantOutcomes := []string{"accepted", "duplicate", "rejected", "rejected"}
 			for _, req := range reqs {
-				serve(r, req)
+				testkit.Serve(r, req)
 			}
 			shutdown(t, r)
 			var records []map[string]any
@@ -114,7 +115,7 @@ func TestHooksSeeEveryOutcome(t *testing.T) {
 		mu.Unlock()
 	}
 	handled := make(chan struct{})
-	rec := newRecorder()
+	rec := testkit.NewCounter()
 	r := mustNew(t, p, rec, hookguard.WithHooks(hookguard.Hooks{
 		OnAccepted:  func(e hookguard.Event) { note("accepted " + e.ID) },
 		OnDuplicate: func(e hookguard.Event) { note("duplicate " + e.ID) },
@@ -127,12 +128,12 @@ func TestHooksSeeEveryOutcome(t *testing.T) {
 		},
 	}))
 	d := sign(t, p, "evt_hooks", eventBody("evt_hooks"))
-	serve(r, d.request())
+	testkit.Serve(r, d.request())
 	<-handled
-	serve(r, d.request())
+	testkit.Serve(r, d.request())
 	bad := d.request()
 	bad.Header.Del("Stripe-Signature")
-	serve(r, bad)
+	testkit.Serve(r, bad)
 	shutdown(t, r)
 	want := []string{"accepted evt_hooks", "duplicate evt_hooks", "rejected Bad Request"}
 	if strings.Join(seen, "|") != strings.Join(want, "|") {
@@ -142,7 +143,7 @@ func TestHooksSeeEveryOutcome(t *testing.T) {
 
 func TestPerIPRateLimitBehindProxy(t *testing.T) {
 	p := newProvider(t, "stripe")
-	rec := newRecorder()
+	rec := testkit.NewCounter()
 	r := mustNew(t, p, rec, hookguard.WithPerIPRateLimit(1, 1), hookguard.WithTrustedProxies("10.0.0.0/8"))
 	send := func(id, remote, xff string) int {
 		req := sign(t, p, id, eventBody(id)).request()
@@ -150,7 +151,7 @@ func TestPerIPRateLimitBehindProxy(t *testing.T) {
 		if xff != "" {
 			req.Header.Set("X-Forwarded-For", xff)
 		}
-		w := serve(r, req)
+		w := testkit.Serve(r, req)
 		if w.Code == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 			t.Errorf("429 without Retry-After")
 		}
@@ -173,8 +174,8 @@ func TestPerIPRateLimitBehindProxy(t *testing.T) {
 		}
 	}
 	shutdown(t, r)
-	if rec.total.Load() != 3 {
-		t.Fatalf("handled %d, want 3", rec.total.Load())
+	if rec.Total() != 3 {
+		t.Fatalf("handled %d, want 3", rec.Total())
 	}
 }
 
@@ -227,7 +228,7 @@ func TestPublicURL(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := newRecorder()
+			rec := testkit.NewCounter()
 			r := mustNew(t, u, rec, tt.opts...)
 			req := delivery{body: body, header: http.Header{
 				"X-Url-Signature": {u.sign(tt.signedAt, body)},
@@ -235,7 +236,7 @@ func TestPublicURL(t *testing.T) {
 			}}.request()
 			req.URL.Path, req.URL.RawQuery, req.RequestURI = "/hooks/in", "tenant=7", "/hooks/in?tenant=7"
 			req.Host = "example.com"
-			if w := serve(r, req); w.Code != tt.want {
+			if w := testkit.Serve(r, req); w.Code != tt.want {
 				t.Fatalf("status %d (%q), want %d", w.Code, w.Body, tt.want)
 			}
 			shutdown(t, r)
@@ -245,19 +246,19 @@ func TestPublicURL(t *testing.T) {
 
 func TestEventWithoutIDIsNotDeduped(t *testing.T) {
 	u := newURLSigner(t)
-	rec := newRecorder()
-	st := newFlakyStore()
+	rec := testkit.NewCounter()
+	st := testkit.NewFlakyStore()
 	r := mustNew(t, u, rec, hookguard.WithStore(st))
 	body := []byte(`{"no":"id"}`)
 	for range 2 {
 		req := delivery{body: body, header: http.Header{"X-Url-Signature": {u.sign("https://example.com/hooks", body)}}}.request()
 		req.URL.Path, req.RequestURI, req.Host = "/hooks", "/hooks", "example.com"
-		if w := serve(r, req); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+		if w := testkit.Serve(r, req); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 			t.Fatalf("status %d", w.Code)
 		}
 	}
 	shutdown(t, r)
-	if rec.total.Load() != 2 || st.reserves.Load() != 0 {
-		t.Fatalf("handled %d, reserves %d; want 2, 0", rec.total.Load(), st.reserves.Load())
+	if rec.Total() != 2 || st.Reserves.Load() != 0 {
+		t.Fatalf("handled %d, reserves %d; want 2, 0", rec.Total(), st.Reserves.Load())
 	}
 }

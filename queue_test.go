@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 )
 
 // deadLetters records dead-lettered events.
@@ -254,8 +255,8 @@ func TestMemoryQueueEnqueueTimeout(t *testing.T) {
 func TestShutdownDeadlineDeadLetters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dl := newDeadLetters()
-		rec := newRecorder()
-		rec.fn = func(ctx context.Context, e hookguard.Event) error {
+		rec := testkit.NewCounter()
+		rec.Fn = func(ctx context.Context, e hookguard.Event) error {
 			switch e.ID[0] {
 			case 'f': // fails: waits for a long backoff
 				return errFlaky
@@ -286,7 +287,7 @@ func TestShutdownDeadlineDeadLetters(t *testing.T) {
 		}
 		for _, id := range ids {
 			_, dead := dl.get(id)
-			handled := rec.times(id)
+			handled := rec.Times(id)
 			if dead == (handled == 1) {
 				t.Errorf("%s: handled %d times, dead-lettered %v; want exactly one outcome", id, handled, dead)
 			}
@@ -299,8 +300,8 @@ func TestShutdownDeadlineDeadLetters(t *testing.T) {
 			t.Fatal("s1 (running at the deadline) was not dead-lettered")
 		}
 		synctest.Wait() // workers notice the cancellation and exit
-		if n := dl.len(); n+int(rec.total.Load()) != len(ids) {
-			t.Fatalf("%d dead + %d handled != %d accepted", n, rec.total.Load(), len(ids))
+		if n := dl.len(); n+int(rec.Total()) != len(ids) {
+			t.Fatalf("%d dead + %d handled != %d accepted", n, rec.Total(), len(ids))
 		}
 	})
 }
@@ -308,9 +309,9 @@ func TestShutdownDeadlineDeadLetters(t *testing.T) {
 func TestReceiverShutdownWithEventsInFlight(t *testing.T) {
 	p := newProvider(t, "stripe")
 	dl := newDeadLetters()
-	rec := newRecorder()
+	rec := testkit.NewCounter()
 	running := make(chan struct{}, 2)
-	rec.fn = func(ctx context.Context, e hookguard.Event) error {
+	rec.Fn = func(ctx context.Context, e hookguard.Event) error {
 		running <- struct{}{}
 		<-ctx.Done()
 		return ctx.Err()
@@ -320,7 +321,7 @@ func TestReceiverShutdownWithEventsInFlight(t *testing.T) {
 	const n = 50
 	for i := range n {
 		id := fmt.Sprintf("evt_%d", i)
-		if w := serve(r, sign(t, p, id, eventBody(id)).request()); w.Code != 200 {
+		if w := testkit.Serve(r, sign(t, p, id, eventBody(id)).request()); w.Code != 200 {
 			t.Fatalf("%s: %d", id, w.Code)
 		}
 	}
@@ -333,8 +334,8 @@ func TestReceiverShutdownWithEventsInFlight(t *testing.T) {
 	}
 	// Every accepted event reached the dead-letter hook before Shutdown
 	// returned: the two running, and the 48 buffered.
-	if dl.len() != n || rec.total.Load() != 0 {
-		t.Fatalf("%d dead letters, %d handled; want %d, 0", dl.len(), rec.total.Load(), n)
+	if dl.len() != n || rec.Total() != 0 {
+		t.Fatalf("%d dead letters, %d handled; want %d, 0", dl.len(), rec.Total(), n)
 	}
 	for i := range n {
 		err, ok := dl.get(fmt.Sprintf("evt_%d", i))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 	"golang.org/x/time/rate"
 )
@@ -51,7 +52,7 @@ func TestStatusContract(t *testing.T) {
 	}
 	plain := func(opts ...hookguard.Option) func(t *testing.T) (http.Handler, func()) {
 		return func(t *testing.T) (http.Handler, func()) {
-			return newReceiver(t, p, newCounter(), append([]hookguard.Option{hookguard.WithClock(fixedClock)}, opts...)...), nil
+			return newReceiver(t, p, testkit.NewCounter(), append([]hookguard.Option{hookguard.WithClock(fixedClock)}, opts...)...), nil
 		}
 	}
 	seen := plain()
@@ -85,23 +86,23 @@ func TestStatusContract(t *testing.T) {
 				return nil
 			})
 			r := newReceiver(t, p, h, hookguard.WithClock(fixedClock), hookguard.WithQueueOptions(hookguard.WithCapacity(1), hookguard.WithWorkers(1)))
-			serve(r, ok("h0").request())
+			testkit.Serve(r, ok("h0").request())
 			return r, func() { close(gate) }
 		}, ok("h1").request, 503, true},
 		{"store down, fail-closed", plain(hookguard.WithStore(&failingStore{}), hookguard.WithFailClosed()), ok("i").request, 503, true},
 		{"store down, fail-open", plain(hookguard.WithStore(&failingStore{})), ok("j").request, 200, false},
 		{"rate limited", func(t *testing.T) (http.Handler, func()) {
-			r := newReceiver(t, p, newCounter(), hookguard.WithClock(fixedClock), hookguard.WithRateLimit(rate.Every(time.Hour), 1))
-			serve(r, ok("k0").request())
+			r := newReceiver(t, p, testkit.NewCounter(), hookguard.WithClock(fixedClock), hookguard.WithRateLimit(rate.Every(time.Hour), 1))
+			testkit.Serve(r, ok("k0").request())
 			return r, nil
 		}, ok("k1").request, 429, true},
 		{"duplicate", func(t *testing.T) (http.Handler, func()) {
 			r, _ := seen(t)
-			serve(r, ok("l").request())
+			testkit.Serve(r, ok("l").request())
 			return r, nil
 		}, ok("l").request, 200, false},
 		{"shutting down", func(t *testing.T) (http.Handler, func()) {
-			r := newReceiver(t, p, newCounter(), hookguard.WithClock(fixedClock))
+			r := newReceiver(t, p, testkit.NewCounter(), hookguard.WithClock(fixedClock))
 			shutdown(t, r)
 			return r, nil
 		}, ok("m").request, 503, true},
@@ -112,7 +113,7 @@ func TestStatusContract(t *testing.T) {
 			if cleanup != nil {
 				defer cleanup()
 			}
-			w := serve(h, tc.req())
+			w := testkit.Serve(h, tc.req())
 			if w.Code != tc.want {
 				t.Fatalf("status %d (%q), want %d", w.Code, w.Body, tc.want)
 			}
@@ -135,7 +136,7 @@ func TestStatusContract(t *testing.T) {
 	// The configured path never redirects, whatever the mux does with
 	// other paths (golang/go#13639: a subtree pattern redirects /hook to
 	// /hook/; Stripe and Svix count 3xx as failures).
-	recv := newReceiver(t, p, newCounter(), hookguard.WithClock(fixedClock))
+	recv := newReceiver(t, p, testkit.NewCounter(), hookguard.WithClock(fixedClock))
 	for _, pattern := range []string{"POST /hook", "/hook", "POST /hooks/{provider}"} {
 		mux := http.NewServeMux()
 		mux.Handle(pattern, recv)
@@ -146,7 +147,7 @@ func TestStatusContract(t *testing.T) {
 		s := ok("mux-" + pattern)
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(s.body)))
 		r.Header = s.header.Clone()
-		if w := serve(mux, r); w.Code >= 300 && w.Code < 400 {
+		if w := testkit.Serve(mux, r); w.Code >= 300 && w.Code < 400 {
 			t.Errorf("pattern %q: POST %s answered %d", pattern, path, w.Code)
 		}
 	}
@@ -166,9 +167,9 @@ func TestStatusContract(t *testing.T) {
 func TestSlowHandlerDoesNotSlowTheAck(t *testing.T) {
 	const n = 320
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	gate := make(chan struct{})
-	h.fn = func(ctx context.Context, _ hookguard.Event) error {
+	h.Fn = func(ctx context.Context, _ hookguard.Event) error {
 		select {
 		case <-gate:
 			return nil
@@ -205,13 +206,13 @@ func TestSlowHandlerDoesNotSlowTheAck(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := h.total.Load(); got != 0 {
+	if got := h.Total(); got != 0 {
 		t.Fatalf("%d handlers finished while every handler was held: the test is broken", got)
 	}
 	slices.Sort(lat)
 	t.Logf("ack latency with every handler held: p50 %v, p99 %v, max %v", lat[n/2], lat[n*99/100], lat[n-1])
 	close(gate)
-	waitFor(t, 30*time.Second, "every event handled", func() bool { return h.total.Load() == n })
+	waitFor(t, 30*time.Second, "every event handled", func() bool { return h.Total() == n })
 }
 
 // TestQueueFullNotMarkedSeen is plan test 20: capacity 1,000 with the
@@ -223,8 +224,8 @@ func TestQueueFullNotMarkedSeen(t *testing.T) {
 	const capacity, n = 1000, 5000
 	p := stdPreset(t)
 	gate := make(chan struct{})
-	h := newCounter()
-	h.fn = func(ctx context.Context, _ hookguard.Event) error {
+	h := testkit.NewCounter()
+	h.Fn = func(ctx context.Context, _ hookguard.Event) error {
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -243,7 +244,7 @@ func TestQueueFullNotMarkedSeen(t *testing.T) {
 	var refused []signed
 	accepted := 0
 	for _, d := range ds {
-		w := serve(recv, d.request())
+		w := testkit.Serve(recv, d.request())
 		switch w.Code {
 		case http.StatusOK:
 			accepted++
@@ -266,7 +267,7 @@ func TestQueueFullNotMarkedSeen(t *testing.T) {
 	// Resend like a sender: until accepted.
 	for _, d := range refused {
 		for attempt := 0; ; attempt++ {
-			w := serve(recv, d.request())
+			w := testkit.Serve(recv, d.request())
 			if w.Code == http.StatusOK {
 				if w.Header().Get(hookguard.DuplicateHeader) != "" {
 					t.Fatalf("%s: refused earlier, now answered as a duplicate: it would be lost", d.id)
@@ -279,8 +280,8 @@ func TestQueueFullNotMarkedSeen(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	waitFor(t, 30*time.Second, "all 5,000 handled", func() bool { return h.total.Load() >= n })
-	for id, c := range h.snapshot() {
+	waitFor(t, 30*time.Second, "all 5,000 handled", func() bool { return h.Total() >= n })
+	for id, c := range h.Snapshot() {
 		if c != 1 {
 			t.Errorf("%s handled %d times", id, c)
 		}
@@ -296,7 +297,7 @@ func TestConcurrentDuplicatesAcrossInstances(t *testing.T) {
 	const events, copies, instances = 100, 100, 4
 	p := stdPreset(t)
 	store := dedupe.NewMemory()
-	h := newCounter()
+	h := testkit.NewCounter()
 	var recvs []*hookguard.Receiver
 	for range instances {
 		recvs = append(recvs, newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithClock(fixedClock),
@@ -312,7 +313,7 @@ func TestConcurrentDuplicatesAcrossInstances(t *testing.T) {
 		for c := range copies {
 			wg.Go(func() {
 				<-start
-				w := serve(recvs[c%instances], d.request())
+				w := testkit.Serve(recvs[c%instances], d.request())
 				mu.Lock()
 				statuses[w.Code]++
 				mu.Unlock()
@@ -321,9 +322,9 @@ func TestConcurrentDuplicatesAcrossInstances(t *testing.T) {
 		close(start)
 		wg.Wait()
 	}
-	waitFor(t, 30*time.Second, "every event handled", func() bool { return h.total.Load() >= events })
+	waitFor(t, 30*time.Second, "every event handled", func() bool { return h.Total() >= events })
 	time.Sleep(20 * time.Millisecond)
-	if got := h.total.Load(); got != events {
+	if got := h.Total(); got != events {
 		t.Errorf("handler ran %d times for %d events", got, events)
 	}
 	for code, n := range statuses {
@@ -344,15 +345,15 @@ func TestInFlightDuplicate(t *testing.T) {
 	for _, firstFails := range []bool{false, true} {
 		t.Run(fmt.Sprintf("first fails=%v", firstFails), func(t *testing.T) {
 			p := stdPreset(t)
-			h := newCounter()
+			h := testkit.NewCounter()
 			gq := &gatedQueue{inner: hookguard.NewMemoryQueue(h), entered: make(chan struct{}), release: make(chan error, 1)}
 			t.Cleanup(func() { _ = gq.inner.Shutdown(context.Background()) })
 			recv := newReceiver(t, p, nil, hookguard.WithQueue(gq), hookguard.WithClock(fixedClock))
 			d := sign(t, p, "evt_slack", eventBody("evt_slack", 0), t0)
 			first := make(chan int, 1)
-			go func() { first <- serve(recv, d.request()).Code }()
+			go func() { first <- testkit.Serve(recv, d.request()).Code }()
 			<-gq.entered
-			w := serve(recv, d.request())
+			w := testkit.Serve(recv, d.request())
 			if w.Code != http.StatusConflict {
 				t.Fatalf("copy during the first's enqueue: status %d, want 409", w.Code)
 			}
@@ -370,47 +371,20 @@ func TestInFlightDuplicate(t *testing.T) {
 			if code := <-first; code != want {
 				t.Fatalf("first copy: status %d, want %d", code, want)
 			}
-			w = serve(recv, d.request())
+			w = testkit.Serve(recv, d.request())
 			if w.Code != http.StatusOK {
 				t.Fatalf("retry: status %d, want 200", w.Code)
 			}
 			if dup := w.Header().Get(hookguard.DuplicateHeader) == "true"; dup == firstFails {
 				t.Errorf("retry duplicate=%v, want %v", dup, !firstFails)
 			}
-			waitFor(t, 10*time.Second, "the event handled", func() bool { return h.total.Load() >= 1 })
+			waitFor(t, 10*time.Second, "the event handled", func() bool { return h.Total() >= 1 })
 			time.Sleep(20 * time.Millisecond)
-			if n := h.total.Load(); n != 1 {
+			if n := h.Total(); n != 1 {
 				t.Errorf("handler ran %d times, want 1", n)
 			}
 		})
 	}
-}
-
-// switchStore is a real dedupe.Memory that can be switched off.
-type switchStore struct {
-	*dedupe.Memory
-	down atomic.Bool
-}
-
-func (s *switchStore) Reserve(ctx context.Context, key, token string, ttl time.Duration) (dedupe.Status, error) {
-	if s.down.Load() {
-		return 0, errStoreDown
-	}
-	return s.Memory.Reserve(ctx, key, token, ttl)
-}
-
-func (s *switchStore) Commit(ctx context.Context, key, token string, ttl time.Duration) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	return s.Memory.Commit(ctx, key, token, ttl)
-}
-
-func (s *switchStore) Release(ctx context.Context, key, token string) error {
-	if s.down.Load() {
-		return errStoreDown
-	}
-	return s.Memory.Release(ctx, key, token)
 }
 
 // TestStoreOutage is plan test 23 with a dedupe store that fails (the
@@ -424,9 +398,9 @@ func TestStoreOutage(t *testing.T) {
 	for _, failClosed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fail-closed=%v", failClosed), func(t *testing.T) {
 			p := stdPreset(t)
-			store := &switchStore{Memory: dedupe.NewMemory()}
+			store := &testkit.FlakyStore{Memory: dedupe.NewMemory(), Err: errStoreDown}
 			var fallbacks atomic.Int64
-			h := newCounter()
+			h := testkit.NewCounter()
 			opts := []hookguard.Option{hookguard.WithStore(store),
 				hookguard.WithHooks(hookguard.Hooks{OnStoreFallback: func(error) { fallbacks.Add(1) }})}
 			if failClosed {
@@ -436,10 +410,10 @@ func TestStoreOutage(t *testing.T) {
 			srv := httptest.NewServer(recv)
 			defer srv.Close()
 
-			store.down.Store(true)
+			store.Down.Store(true)
 			d := sign(t, p, "evt_out", eventBody("evt_out", 0), time.Now())
 			for i := range 3 {
-				w := serve(recv, d.request())
+				w := testkit.Serve(recv, d.request())
 				switch {
 				case failClosed && w.Code != http.StatusServiceUnavailable:
 					t.Fatalf("fail-closed, copy %d: status %d, want 503", i, w.Code)
@@ -463,7 +437,7 @@ func TestStoreOutage(t *testing.T) {
 			}
 			go func() {
 				time.Sleep(300 * time.Millisecond)
-				store.down.Store(false)
+				store.Down.Store(false)
 			}()
 			snd := &Sender{URL: srv.URL, Sign: signer(p), Workers: 8, MaxAttempts: 20, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Seed: 23}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -491,12 +465,12 @@ func signer(p providers.Provider) SignFunc {
 // checkHandled waits until every event the sender got a 2xx for was
 // handled, and checks exactly once where exact is set (at least once
 // otherwise).
-func checkHandled(t *testing.T, h *counter, rep *Report, exact bool) {
+func checkHandled(t *testing.T, h *testkit.Counter, rep *Report, exact bool) {
 	t.Helper()
 	acked := rep.Acked()
 	waitFor(t, 60*time.Second, fmt.Sprintf("all %d acknowledged events handled", len(acked)), func() bool {
 		for _, id := range acked {
-			if h.times(id) == 0 {
+			if h.Times(id) == 0 {
 				return false
 			}
 		}
@@ -505,7 +479,7 @@ func checkHandled(t *testing.T, h *counter, rep *Report, exact bool) {
 	if exact {
 		time.Sleep(20 * time.Millisecond)
 		for _, id := range acked {
-			if n := h.times(id); n != 1 {
+			if n := h.Times(id); n != 1 {
 				t.Errorf("%s handled %d times, want exactly 1", id, n)
 			}
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
@@ -55,7 +56,7 @@ func killRedisMidLoad(t *testing.T, fsync string, strict bool) {
 	const n, workers, kills = 10_000, 8, 2
 	srv := redistest.Start(t, redistest.WithConfig("appendfsync", fsync), redistest.WithConfig("maxmemory-policy", "noeviction"))
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	inst := newRedisInstance(t, srv, p, h, []rediskit.QueueOption{rediskit.WithWorkers(workers), rediskit.WithVisibilityTimeout(3 * time.Second)},
 		hookguard.WithAckTimeout(500*time.Millisecond))
 	url := httptestServer(t, inst.recv)
@@ -101,7 +102,7 @@ func killRedisMidLoad(t *testing.T, fsync string, strict bool) {
 	for {
 		lost = 0
 		for _, id := range acked {
-			if h.times(id) == 0 {
+			if h.Times(id) == 0 {
 				lost++
 			}
 		}
@@ -111,7 +112,7 @@ func killRedisMidLoad(t *testing.T, fsync string, strict bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	dups := 0
-	for _, c := range h.snapshot() {
+	for _, c := range h.Snapshot() {
 		dups += c - 1
 	}
 	t.Logf("appendfsync %s, %d events in %v (%.0f/s), Redis SIGKILLed %d times: %d requests, answers %v; %d acknowledged, %d lost, %d duplicate handler calls; handled within %v of the last restart",
@@ -323,7 +324,7 @@ var redisLoadRate = 1000
 func redisLoad(t *testing.T, strict bool, opts ...redistest.Option) {
 	srv := redistest.Start(t, opts...)
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	inst := newRedisInstance(t, srv, p, h, []rediskit.QueueOption{rediskit.WithWorkers(8)})
 	url := httptestServer(t, inst.recv)
 	res := paceLoad(t, p, url, redisLoadRate, 30*time.Second, "rload")
@@ -341,7 +342,7 @@ func redisLoad(t *testing.T, strict bool, opts ...redistest.Option) {
 	}
 	waitFor(t, 2*time.Minute, "every accepted event handled", func() bool {
 		for _, id := range res.ids {
-			if h.times(id) == 0 {
+			if h.Times(id) == 0 {
 				return false
 			}
 		}
@@ -349,7 +350,7 @@ func redisLoad(t *testing.T, strict bool, opts ...redistest.Option) {
 	})
 	dups := 0
 	for _, id := range res.ids {
-		dups += h.times(id) - 1
+		dups += h.Times(id) - 1
 	}
 	t.Logf("%d duplicate handler calls", dups)
 	// With AOF off the plan's "exactly once" holds; with fsync on every

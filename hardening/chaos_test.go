@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -131,7 +132,7 @@ func TestTamperMatrixLong(t *testing.T) {
 // 15 s after the attack.
 func TestSlowloris(t *testing.T) {
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -231,7 +232,7 @@ func TestSlowloris(t *testing.T) {
 // server on the same two cores, open loop.
 func TestAckLatencyLoad(t *testing.T) {
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h, hookguard.WithQueueOptions(hookguard.WithCapacity(1<<16)))
 	url := httptestServer(t, recv)
 	res := paceLoad(t, p, url, 2000, 30*time.Second, "load")
@@ -249,9 +250,9 @@ func TestAckLatencyLoad(t *testing.T) {
 			t.Errorf("p%v = %v, want at most %v", c.p*100, got, c.max)
 		}
 	}
-	waitFor(t, time.Minute, "every accepted event handled", func() bool { return h.total.Load() >= int64(len(res.ids)) })
+	waitFor(t, time.Minute, "every accepted event handled", func() bool { return h.Total() >= int64(len(res.ids)) })
 	for _, id := range res.ids {
-		if n := h.times(id); n != 1 {
+		if n := h.Times(id); n != 1 {
 			t.Errorf("%s handled %d times", id, n)
 		}
 	}

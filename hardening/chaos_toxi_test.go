@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
@@ -50,7 +51,7 @@ func TestAmbiguousWrites(t *testing.T) {
 	rdb.AddHook(dialCounter{&dials})
 
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
 	q, err := rediskit.NewQueue(ctx, rdb, h, rediskit.WithWorkers(8), rediskit.WithBlock(50*time.Millisecond),
@@ -116,8 +117,8 @@ func TestAmbiguousWrites(t *testing.T) {
 	}
 	checkHandled(t, h, rep, false)
 	time.Sleep(time.Second)
-	total, dups := h.total.Load(), 0
-	for _, c := range h.snapshot() {
+	total, dups := h.Total(), 0
+	for _, c := range h.Snapshot() {
 		dups += c - 1
 	}
 	t.Logf("%d deliveries, %d reply cuts of 10 ms, %d Redis connections dialled: %d requests, answers %v; handler calls %d (%d duplicates)", n, cuts, dials.Load(), rep.Requests, rep.ByStatus, total, dups)

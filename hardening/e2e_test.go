@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 )
 
 // TestSenderNothingLost checks end to end, through the sender simulator,
@@ -31,9 +32,9 @@ func TestSenderNothingLost(t *testing.T) {
 		n = 1000
 	}
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	var flaky atomic.Int64
-	h.fn = func(_ context.Context, e hookguard.Event) error {
+	h.Fn = func(_ context.Context, e hookguard.Event) error {
 		time.Sleep(time.Millisecond)
 		if e.Attempt == 1 && flaky.Add(1)%5 == 0 {
 			return errors.New("downstream hiccup")
@@ -61,7 +62,7 @@ func TestSenderNothingLost(t *testing.T) {
 		t.Fatalf("%d events never acknowledged after %d attempts each: %v", len(owed), snd.MaxAttempts, owed[:min(5, len(owed))])
 	}
 	checkHandled(t, h, rep, true)
-	t.Logf("%d events: %d requests, answers %v; handler calls %d", n, rep.Requests, rep.ByStatus, h.total.Load())
+	t.Logf("%d events: %d requests, answers %v; handler calls %d", n, rep.Requests, rep.ByStatus, h.Total())
 	if rep.ByStatus[http.StatusServiceUnavailable] == 0 {
 		t.Log("note: the queue never filled; the 503 path was not exercised in this run")
 	}

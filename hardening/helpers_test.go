@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -93,11 +93,7 @@ func signCT(t testing.TB, p providers.Provider, id string, body []byte, at time.
 
 // request builds an httptest request of s.
 func (s signed) request() *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(s.body))
-	for k, vs := range s.header {
-		r.Header[k] = append([]string(nil), vs...)
-	}
-	return r
+	return testkit.NewPost("/hook", s.body, s.header)
 }
 
 // post sends s to url over a real connection.
@@ -115,51 +111,6 @@ func (s signed) post(t testing.TB, c *http.Client, url string) *http.Response {
 		t.Fatalf("POST %s: %v", url, err)
 	}
 	return resp
-}
-
-func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-// counter is a real Handler that counts how often each event ID ran.
-type counter struct {
-	mu    sync.Mutex
-	count map[string]int
-	total atomic.Int64
-	fn    func(ctx context.Context, e hookguard.Event) error // optional behaviour, before counting
-}
-
-func newCounter() *counter { return &counter{count: make(map[string]int)} }
-
-func (c *counter) HandleEvent(ctx context.Context, e hookguard.Event) error {
-	if c.fn != nil {
-		if err := c.fn(ctx, e); err != nil {
-			return err
-		}
-	}
-	c.mu.Lock()
-	c.count[e.ID]++
-	c.mu.Unlock()
-	c.total.Add(1)
-	return nil
-}
-
-func (c *counter) times(id string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.count[id]
-}
-
-func (c *counter) snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := make(map[string]int, len(c.count))
-	for k, v := range c.count {
-		m[k] = v
-	}
-	return m
 }
 
 // newReceiver builds a Receiver and shuts it down when the test ends.

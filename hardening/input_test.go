@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -83,7 +84,7 @@ func TestRawBodyFidelity(t *testing.T) {
 		mw := hookguard.Middleware(p)(next)
 		for i := range 50 {
 			sent = randomBody(rng)
-			if w := serve(mw, sign(t, p, fmt.Sprintf("mw-%d", i), sent, t0).request()); w.Code != http.StatusOK {
+			if w := testkit.Serve(mw, sign(t, p, fmt.Sprintf("mw-%d", i), sent, t0).request()); w.Code != http.StatusOK {
 				t.Fatalf("status %d", w.Code)
 			}
 		}
@@ -93,7 +94,7 @@ func TestRawBodyFidelity(t *testing.T) {
 	})
 
 	t.Run("re-encoded JSON fails closed", func(t *testing.T) {
-		h := newCounter()
+		h := testkit.NewCounter()
 		recv := newReceiver(t, p, h)
 		body := []byte("{ \"b\": 1,\n  \"a\": [1, 2.50, \"\\u00e9\"] }")
 		// A body-parsing middleware in front: decodes JSON and hands
@@ -111,7 +112,7 @@ func TestRawBodyFidelity(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		}
-		if w := serve(reencode(recv), sign(t, p, "json-1", body, t0).request()); w.Code != http.StatusUnauthorized {
+		if w := testkit.Serve(reencode(recv), sign(t, p, "json-1", body, t0).request()); w.Code != http.StatusUnauthorized {
 			t.Errorf("re-encoded body: status %d, want 401", w.Code)
 		}
 		// A middleware that drained the body and left it empty.
@@ -121,11 +122,11 @@ func TestRawBodyFidelity(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		}
-		if w := serve(drain(recv), sign(t, p, "json-2", body, t0).request()); w.Code != http.StatusBadRequest && w.Code != http.StatusUnauthorized {
+		if w := testkit.Serve(drain(recv), sign(t, p, "json-2", body, t0).request()); w.Code != http.StatusBadRequest && w.Code != http.StatusUnauthorized {
 			t.Errorf("drained body: status %d, want 400 or 401", w.Code)
 		}
 		time.Sleep(20 * time.Millisecond)
-		if n := h.total.Load(); n != 0 {
+		if n := h.Total(); n != 0 {
 			t.Errorf("handler ran %d times for bodies that were not the signed bytes", n)
 		}
 	})
@@ -228,7 +229,7 @@ func TestOversizedBody(t *testing.T) {
 	const big = 10 << 20
 	secret, _ := providers.TestSecret("github")
 	p, _ := providers.NewGitHub(secret)
-	h := newCounter()
+	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h, hookguard.WithMaxBodySize(limit))
 	cl, addr := newCountingServer(t, recv)
 	zeros := func(n int64) io.Reader { return io.LimitReader(zeroReader{}, n) }
@@ -358,7 +359,7 @@ func TestOversizedBody(t *testing.T) {
 		http.DefaultClient.CloseIdleConnections()
 		waitFor(t, 10*time.Second, fmt.Sprintf("goroutines back to %d", g0+5), func() bool { return runtime.NumGoroutine() <= g0+5 })
 	})
-	if n := h.total.Load(); n != 1 {
+	if n := h.Total(); n != 1 {
 		t.Errorf("handler ran %d times, want 1 (the body exactly at the limit)", n)
 	}
 }
@@ -412,7 +413,7 @@ func TestCompressionBomb(t *testing.T) {
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	w := serve(recv, s.request())
+	w := testkit.Serve(recv, s.request())
 	runtime.ReadMemStats(&m1)
 	// TotalAlloc counts every allocation, freed or not: the request may
 	// allocate its body and bookkeeping, never the 10 MiB inflated.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -95,7 +96,7 @@ func paceLoad(t *testing.T, p providers.Provider, url string, rps int, d time.Du
 // plan's figures at 2,000 per second.
 func TestAckLatencySmoke(t *testing.T) {
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h)
 	srv := httptestServer(t, recv)
 	res := paceLoad(t, p, srv, 200, 3*time.Second, "smoke")
@@ -106,9 +107,9 @@ func TestAckLatencySmoke(t *testing.T) {
 	if p99 := res.pct(0.99); p99 > time.Second {
 		t.Errorf("ack p99 %v: acks stalled (want at most 1 s even under -race on a busy machine)", p99)
 	}
-	waitFor(t, 30*time.Second, "every accepted event handled", func() bool { return h.total.Load() >= int64(len(res.ids)) })
+	waitFor(t, 30*time.Second, "every accepted event handled", func() bool { return h.Total() >= int64(len(res.ids)) })
 	for _, id := range res.ids {
-		if n := h.times(id); n != 1 {
+		if n := h.Times(id); n != 1 {
 			t.Errorf("%s handled %d times", id, n)
 		}
 	}

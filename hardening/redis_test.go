@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/rediskit"
 )
@@ -68,7 +69,7 @@ func TestRedisConcurrentDuplicatesAcrossInstances(t *testing.T) {
 func redisConcurrentDuplicates(t *testing.T, events, copies int) {
 	srv := redistest.Start(t)
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	var inst []*redisInstance
 	for range 4 {
 		inst = append(inst, newRedisInstance(t, srv, p, h, []rediskit.QueueOption{rediskit.WithWorkers(4)}))
@@ -83,7 +84,7 @@ func redisConcurrentDuplicates(t *testing.T, events, copies int) {
 		for c := range copies {
 			wg.Go(func() {
 				<-start
-				w := serve(inst[c%len(inst)].recv, d.request())
+				w := testkit.Serve(inst[c%len(inst)].recv, d.request())
 				mu.Lock()
 				statuses[w.Code]++
 				mu.Unlock()
@@ -92,12 +93,12 @@ func redisConcurrentDuplicates(t *testing.T, events, copies int) {
 		close(start)
 		wg.Wait()
 	}
-	waitFor(t, 60*time.Second, "every event handled", func() bool { return h.total.Load() >= int64(events) })
+	waitFor(t, 60*time.Second, "every event handled", func() bool { return h.Total() >= int64(events) })
 	time.Sleep(200 * time.Millisecond)
-	if got := h.total.Load(); got != int64(events) {
+	if got := h.Total(); got != int64(events) {
 		t.Errorf("handler ran %d times for %d events", got, events)
 	}
-	for id, n := range h.snapshot() {
+	for id, n := range h.Snapshot() {
 		if n != 1 {
 			t.Errorf("%s handled %d times", id, n)
 		}
@@ -125,7 +126,7 @@ func redisConcurrentDuplicates(t *testing.T, events, copies int) {
 func TestRedisOutage(t *testing.T) {
 	srv := redistest.Start(t)
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	inst := newRedisInstance(t, srv, p, h, []rediskit.QueueOption{rediskit.WithWorkers(4), rediskit.WithVisibilityTimeout(2 * time.Second)},
 		hookguard.WithAckTimeout(300*time.Millisecond))
 	url := httptestServer(t, inst.recv)
@@ -187,7 +188,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Errorf("XLEN = %d (%v), want %d: one entry per event", xlen, err, len(ds))
 	}
 	dups := 0
-	for _, c := range h.snapshot() {
+	for _, c := range h.Snapshot() {
 		dups += c - 1
 	}
 	t.Logf("Redis stopped for 1 s during 300 deliveries: %d requests, answers %v, %d duplicate handler calls", rep.Requests, rep.ByStatus, dups)
@@ -201,8 +202,8 @@ func TestRedisOutage(t *testing.T) {
 func TestRedisPoisonAndPanics(t *testing.T) {
 	srv := redistest.Start(t)
 	p := stdPreset(t)
-	h := newCounter()
-	h.fn = func(_ context.Context, e hookguard.Event) error {
+	h := testkit.NewCounter()
+	h.Fn = func(_ context.Context, e hookguard.Event) error {
 		switch e.ID {
 		case "poison-fail":
 			return errors.New("this event can never be handled")
@@ -223,14 +224,14 @@ func TestRedisPoisonAndPanics(t *testing.T) {
 		case 150:
 			id = "poison-panic"
 		}
-		if w := serve(inst.recv, sign(t, p, id, eventBody(id, 0), time.Now()).request()); w.Code != http.StatusOK {
+		if w := testkit.Serve(inst.recv, sign(t, p, id, eventBody(id, 0), time.Now()).request()); w.Code != http.StatusOK {
 			t.Fatalf("%s: status %d", id, w.Code)
 		}
 	}
 	waitFor(t, 30*time.Second, "198 handled and 2 dead-lettered", func() bool {
 		_, f := dead.Load("poison-fail")
 		_, p := dead.Load("poison-panic")
-		return h.total.Load() == 198 && f && p
+		return h.Total() == 198 && f && p
 	})
 	ctx := context.Background()
 	dl, err := inst.rdb.XLen(ctx, inst.q.DeadLetterStream()).Result()
@@ -241,7 +242,7 @@ func TestRedisPoisonAndPanics(t *testing.T) {
 		ps, err := inst.rdb.XPending(ctx, inst.q.Stream(), rediskit.DefaultGroup).Result()
 		return err == nil && ps.Count == 0
 	})
-	for id, n := range h.snapshot() {
+	for id, n := range h.Snapshot() {
 		if n != 1 {
 			t.Errorf("%s handled %d times", id, n)
 		}
@@ -256,12 +257,12 @@ func TestRedisPoisonAndPanics(t *testing.T) {
 func TestRedisRestartedEmpty(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithConfig("appendonly", "no"), redistest.WithConfig("save", ""))
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	inst := newRedisInstance(t, srv, p, h, []rediskit.QueueOption{rediskit.WithWorkers(2)})
-	if w := serve(inst.recv, sign(t, p, "before", eventBody("before", 0), time.Now()).request()); w.Code != http.StatusOK {
+	if w := testkit.Serve(inst.recv, sign(t, p, "before", eventBody("before", 0), time.Now()).request()); w.Code != http.StatusOK {
 		t.Fatalf("before restart: status %d", w.Code)
 	}
-	waitFor(t, 10*time.Second, "first event handled", func() bool { return h.times("before") == 1 })
+	waitFor(t, 10*time.Second, "first event handled", func() bool { return h.Times("before") == 1 })
 	srv.Kill()
 	srv.Restart()
 	ctx := context.Background()
@@ -275,7 +276,7 @@ func TestRedisRestartedEmpty(t *testing.T) {
 		id := fmt.Sprintf("after-%02d", i)
 		d := sign(t, p, id, eventBody(id, 0), time.Now())
 		for attempt := 0; ; attempt++ {
-			w := serve(inst.recv, d.request())
+			w := testkit.Serve(inst.recv, d.request())
 			if w.Code == http.StatusOK {
 				break
 			}
@@ -285,7 +286,7 @@ func TestRedisRestartedEmpty(t *testing.T) {
 			time.Sleep(25 * time.Millisecond)
 		}
 	}
-	waitFor(t, 30*time.Second, "every event after the empty restart handled", func() bool { return h.total.Load() >= 21 })
+	waitFor(t, 30*time.Second, "every event after the empty restart handled", func() bool { return h.Total() >= 21 })
 
 	lru := redistest.Start(t, redistest.WithConfig("maxmemory-policy", "allkeys-lru"))
 	warnings, err := rediskit.CheckDurability(ctx, lru.Client())
@@ -304,7 +305,7 @@ func TestRedisRestartedEmpty(t *testing.T) {
 func TestRedisOOMNotMarkedSeen(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithConfig("maxmemory-policy", "noeviction"))
 	p := stdPreset(t)
-	h := newCounter()
+	h := testkit.NewCounter()
 	inst := newRedisInstance(t, srv, p, h, []rediskit.QueueOption{rediskit.WithWorkers(2)}, hookguard.WithFailClosed())
 	ctx := context.Background()
 	// Fill memory past a limit just above what is used now.
@@ -328,7 +329,7 @@ func TestRedisOOMNotMarkedSeen(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := sign(t, p, "evt_oom", eventBody("evt_oom", 0), time.Now())
-	w := serve(inst.recv, d.request())
+	w := testkit.Serve(inst.recv, d.request())
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("enqueue under OOM: status %d Retry-After %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 	}
@@ -343,8 +344,8 @@ func TestRedisOOMNotMarkedSeen(t *testing.T) {
 	if err := inst.rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if w := serve(inst.recv, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+	if w := testkit.Serve(inst.recv, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 		t.Fatalf("retry after OOM: status %d duplicate=%q, want a fresh 200", w.Code, w.Header().Get(hookguard.DuplicateHeader))
 	}
-	waitFor(t, 10*time.Second, "the event handled", func() bool { return h.times("evt_oom") == 1 })
+	waitFor(t, 10*time.Second, "the event handled", func() bool { return h.Times("evt_oom") == 1 })
 }

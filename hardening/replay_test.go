@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -37,7 +38,7 @@ func TestReplayWithinAndAfterWindow(t *testing.T) {
 		}
 		t.Run(ps.name, func(t *testing.T) {
 			clk := newMovableClock(t0)
-			h := newCounter()
+			h := testkit.NewCounter()
 			recv := newReceiver(t, ps.p, h, hookguard.WithClock(clk.now))
 			ds := make([]signed, n)
 			for i := range ds {
@@ -47,7 +48,7 @@ func TestReplayWithinAndAfterWindow(t *testing.T) {
 			dups := 0
 			for _, d := range ds {
 				for copyNo := range 2 {
-					w := serve(recv, d.request())
+					w := testkit.Serve(recv, d.request())
 					if w.Code != http.StatusOK {
 						t.Fatalf("%s copy %d: status %d, want 200", d.id, copyNo+1, w.Code)
 					}
@@ -59,18 +60,18 @@ func TestReplayWithinAndAfterWindow(t *testing.T) {
 			if dups != n {
 				t.Errorf("%d second copies answered as duplicates, want %d", dups, n)
 			}
-			waitFor(t, 30*time.Second, "every event handled", func() bool { return h.total.Load() >= n })
+			waitFor(t, 30*time.Second, "every event handled", func() bool { return h.Total() >= n })
 			clk.advance(301 * time.Second)
 			for _, d := range ds[:100] {
-				if w := serve(recv, d.request()); w.Code != http.StatusUnauthorized {
+				if w := testkit.Serve(recv, d.request()); w.Code != http.StatusUnauthorized {
 					t.Fatalf("%s after the window: status %d, want 401", d.id, w.Code)
 				}
 			}
 			time.Sleep(20 * time.Millisecond)
-			if got := h.total.Load(); got != n {
+			if got := h.Total(); got != n {
 				t.Errorf("handler ran %d times, want %d", got, n)
 			}
-			for id, c := range h.snapshot() {
+			for id, c := range h.Snapshot() {
 				if c != 1 {
 					t.Errorf("%s handled %d times", id, c)
 				}
@@ -98,7 +99,7 @@ func TestReplayUnsignedIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := newCounter()
+			h := testkit.NewCounter()
 			recv := newReceiver(t, p, h)
 			captured := sign(t, p, "orig-id", []byte(`{"order":1}`), t0)
 			for i := range 100 {
@@ -108,13 +109,13 @@ func TestReplayUnsignedIDs(t *testing.T) {
 						replay.header.Set(hn, fmt.Sprintf("fresh-%03d", i))
 					}
 				}
-				if w := serve(recv, replay.request()); w.Code != http.StatusOK {
+				if w := testkit.Serve(recv, replay.request()); w.Code != http.StatusOK {
 					t.Fatalf("replay %d: status %d, want 200 (accepted or duplicate)", i, w.Code)
 				}
 			}
-			waitFor(t, 10*time.Second, "the original handled", func() bool { return h.total.Load() >= 1 })
+			waitFor(t, 10*time.Second, "the original handled", func() bool { return h.Total() >= 1 })
 			time.Sleep(20 * time.Millisecond)
-			if got := h.total.Load(); got != 1 {
+			if got := h.Total(); got != 1 {
 				t.Errorf("handler ran %d times for one signed body replayed under 100 IDs, want 1", got)
 			}
 		})
@@ -122,7 +123,7 @@ func TestReplayUnsignedIDs(t *testing.T) {
 
 	t.Run("github two endpoints", func(t *testing.T) {
 		store := dedupe.NewMemory()
-		h := newCounter()
+		h := testkit.NewCounter()
 		var recvs []*hookguard.Receiver
 		var apps []providers.Provider
 		for _, app := range []string{"app-a", "app-b"} {
@@ -133,11 +134,11 @@ func TestReplayUnsignedIDs(t *testing.T) {
 		}
 		for i, r := range recvs {
 			d := sign(t, apps[i], "same-guid", []byte(`{"zen":"same"}`), t0)
-			if w := serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+			if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 				t.Fatalf("endpoint %d: status %d duplicate=%q, want a fresh 200", i, w.Code, w.Header().Get(hookguard.DuplicateHeader))
 			}
 		}
-		waitFor(t, 10*time.Second, "both endpoints' events handled", func() bool { return h.times("same-guid") == 2 })
+		waitFor(t, 10*time.Second, "both endpoints' events handled", func() bool { return h.Times("same-guid") == 2 })
 	})
 }
 
@@ -155,31 +156,31 @@ func TestNoStateBeforeVerification(t *testing.T) {
 	attackerSecret, _ := providers.TestSecret("standardwebhooks")
 	attacker, _ := providers.NewStandardWebhooks(attackerSecret)
 	store := dedupe.NewMemory()
-	h := newCounter()
+	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithClock(fixedClock),
 		hookguard.WithQueueOptions(hookguard.WithCapacity(n)))
 	before := store.Len()
 	for i := range n {
 		id := fmt.Sprintf("victim_%05d", i)
 		forged := sign(t, attacker, id, eventBody(id, 0), t0)
-		if w := serve(recv, forged.request()); w.Code != http.StatusUnauthorized {
+		if w := testkit.Serve(recv, forged.request()); w.Code != http.StatusUnauthorized {
 			t.Fatalf("forged %s: status %d, want 401", id, w.Code)
 		}
 	}
 	if got := store.Len(); got != before {
 		t.Fatalf("dedupe store holds %d keys after %d forged requests, want %d: unverified requests wrote state", got, n, before)
 	}
-	if got := h.total.Load(); got != 0 {
+	if got := h.Total(); got != 0 {
 		t.Fatalf("handler ran %d times for forged requests", got)
 	}
 	for i := range n {
 		id := fmt.Sprintf("victim_%05d", i)
-		if w := serve(recv, sign(t, p, id, eventBody(id, 0), t0).request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
+		if w := testkit.Serve(recv, sign(t, p, id, eventBody(id, 0), t0).request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 			t.Fatalf("genuine %s: status %d duplicate=%q, want a fresh 200", id, w.Code, w.Header().Get(hookguard.DuplicateHeader))
 		}
 	}
-	waitFor(t, 60*time.Second, "every genuine event handled", func() bool { return h.total.Load() >= int64(n) })
-	for id, c := range h.snapshot() {
+	waitFor(t, 60*time.Second, "every genuine event handled", func() bool { return h.Total() >= int64(n) })
+	for id, c := range h.Snapshot() {
 		if c != 1 {
 			t.Errorf("%s handled %d times", id, c)
 		}

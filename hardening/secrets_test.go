@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 	"golang.org/x/time/rate"
 )
@@ -181,9 +182,9 @@ func TestNoSecretOrSignatureLeaks(t *testing.T) {
 				return append(append([]hookguard.Option{}, base...), extra...)
 			}
 
-			main := newReceiver(t, ps.p, newCounter(), base...)
+			main := newReceiver(t, ps.p, testkit.NewCounter(), base...)
 			send := func(path string, h http.Handler, r *http.Request) *httptest.ResponseRecorder {
-				w := serve(h, r)
+				w := testkit.Serve(h, r)
 				hs.addResponse(w)
 				pathsMu.Lock()
 				paths[path]++
@@ -259,13 +260,13 @@ func TestNoSecretOrSignatureLeaks(t *testing.T) {
 			}
 			// Failed store, fail-closed.
 			down := &failingStore{}
-			closed := newReceiver(t, ps.p, newCounter(), with(hookguard.WithStore(down), hookguard.WithFailClosed())...)
+			closed := newReceiver(t, ps.p, testkit.NewCounter(), with(hookguard.WithStore(down), hookguard.WithFailClosed())...)
 			resend("store down", closed, ok)
 			// Failed store, fail-open.
-			open := newReceiver(t, ps.p, newCounter(), with(hookguard.WithStore(down))...)
+			open := newReceiver(t, ps.p, testkit.NewCounter(), with(hookguard.WithStore(down))...)
 			resend("store fallback", open, ok)
 			// Rate limit.
-			limited := newReceiver(t, ps.p, newCounter(), with(hookguard.WithRateLimit(rate.Every(time.Hour), 1))...)
+			limited := newReceiver(t, ps.p, testkit.NewCounter(), with(hookguard.WithRateLimit(rate.Every(time.Hour), 1))...)
 			resend("rate limit", limited, ok)
 			resend("rate limit", limited, ok)
 			// In-flight copy: the first enqueue waits on the gate.
@@ -321,7 +322,7 @@ func TestNoSecretOrSignatureLeaks(t *testing.T) {
 func inFlight(t *testing.T, ps preset, ok signed, with func(...hookguard.Option) []hookguard.Option,
 	resend func(string, http.Handler, signed) *httptest.ResponseRecorder) {
 	t.Helper()
-	gq := &gatedQueue{inner: hookguard.NewMemoryQueue(newCounter()), entered: make(chan struct{}), release: make(chan error, 1)}
+	gq := &gatedQueue{inner: hookguard.NewMemoryQueue(testkit.NewCounter()), entered: make(chan struct{}), release: make(chan error, 1)}
 	t.Cleanup(func() { _ = gq.inner.Shutdown(context.Background()) })
 	pending := newReceiver(t, ps.p, nil, with(hookguard.WithQueue(gq))...)
 	done := make(chan int, 1)

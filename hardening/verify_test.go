@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -388,7 +389,7 @@ func TestMalformedSignatures(t *testing.T) {
 			continue
 		}
 		t.Run(ps.name, func(t *testing.T) {
-			h := newCounter()
+			h := testkit.NewCounter()
 			recv := newReceiver(t, ps.p, h, hookguard.WithClock(fixedClock))
 			valid := sign(t, ps.p, "evt_valid", eventBody("evt_valid", 10), t0)
 			header := ps.p.Info().SignatureHeader
@@ -404,17 +405,17 @@ func TestMalformedSignatures(t *testing.T) {
 				} else {
 					s.header.Set(header, bad)
 				}
-				w := serve(recv, s.request())
+				w := testkit.Serve(recv, s.request())
 				if w.Code != http.StatusBadRequest && w.Code != http.StatusUnauthorized {
 					t.Errorf("variant %d (%.40q): status %d, want 400 or 401", i, bad, w.Code)
 				}
 			}
 			// The valid one still passes: the receiver is not broken.
-			if w := serve(recv, valid.request()); w.Code != http.StatusOK {
+			if w := testkit.Serve(recv, valid.request()); w.Code != http.StatusOK {
 				t.Fatalf("valid delivery: status %d", w.Code)
 			}
-			waitFor(t, 10*time.Second, "the valid delivery handled", func() bool { return h.total.Load() >= 1 })
-			if n := h.total.Load(); n != 1 {
+			waitFor(t, 10*time.Second, "the valid delivery handled", func() bool { return h.Total() >= 1 })
+			if n := h.Total(); n != 1 {
 				t.Errorf("handler ran %d times, want 1: a malformed signature reached it", n)
 			}
 			t.Logf("%d variants rejected", len(variants))
@@ -475,7 +476,7 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := verify.NewEd25519(); err == nil {
 		t.Error("verify.NewEd25519() with no key accepted")
 	}
-	if _, err := hookguard.New(nil, newCounter()); !errors.Is(err, hookguard.ErrNilVerifier) {
+	if _, err := hookguard.New(nil, testkit.NewCounter()); !errors.Is(err, hookguard.ErrNilVerifier) {
 		t.Errorf("New(nil verifier) = %v, want ErrNilVerifier", err)
 	}
 }
@@ -646,7 +647,7 @@ func TestTimestampWindow(t *testing.T) {
 			continue
 		}
 		t.Run(ps.name, func(t *testing.T) {
-			h := newCounter()
+			h := testkit.NewCounter()
 			recv := newReceiver(t, ps.p, h, hookguard.WithClock(fixedClock))
 			for i, tc := range []struct {
 				off  time.Duration
@@ -658,7 +659,7 @@ func TestTimestampWindow(t *testing.T) {
 			} {
 				id := fmt.Sprintf("evt_win_%d", i)
 				s := sign(t, ps.p, id, eventBody(id, 0), t0.Add(tc.off))
-				if w := serve(recv, s.request()); w.Code != tc.want {
+				if w := testkit.Serve(recv, s.request()); w.Code != tc.want {
 					t.Errorf("timestamp now%+v: status %d, want %d", tc.off, w.Code, tc.want)
 				}
 			}
@@ -682,7 +683,7 @@ func TestTimestampWindow(t *testing.T) {
 				// possible through Sign, so the MAC no longer matches
 				// either: the answer must still be 400/401, never 200.
 				s.header.Set(tsHeader, bad)
-				w := serve(recv, s.request())
+				w := testkit.Serve(recv, s.request())
 				if w.Code != http.StatusBadRequest && w.Code != http.StatusUnauthorized {
 					t.Errorf("timestamp %q: status %d, want 400 or 401", bad, w.Code)
 				}
@@ -699,13 +700,13 @@ func TestTimestampWindow(t *testing.T) {
 				m.Write([]byte("evt_fmt." + bad + "."))
 				m.Write(s.body)
 				s.header.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
-				w = serve(recv, s.request())
+				w = testkit.Serve(recv, s.request())
 				if w.Code != http.StatusBadRequest && w.Code != http.StatusUnauthorized {
 					t.Errorf("timestamp %q with a MAC over those bytes: status %d, want 400 or 401", bad, w.Code)
 				}
 			}
-			waitFor(t, 10*time.Second, "the 4 in-window deliveries handled", func() bool { return h.total.Load() >= 4 })
-			if n := h.total.Load(); n != 4 {
+			waitFor(t, 10*time.Second, "the 4 in-window deliveries handled", func() bool { return h.Total() >= 4 })
+			if n := h.Total(); n != 4 {
 				t.Errorf("handler ran %d times, want 4 (the in-window deliveries)", n)
 			}
 		})

@@ -19,6 +19,7 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/rediskit"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -40,47 +41,7 @@ func post(h http.Handler, id string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewBufferString(`{"id":"`+id+`"}`))
 	req.Header.Set("X-Id", id)
 	req.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
-}
-
-// counter counts successful handler calls per event ID.
-type counter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func newCounter() *counter { return &counter{n: map[string]int{}} }
-
-func (c *counter) handler() hookguard.Handler {
-	return hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {
-		c.mu.Lock()
-		c.n[e.ID]++
-		c.mu.Unlock()
-		return nil
-	})
-}
-
-func (c *counter) snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := make(map[string]int, len(c.n))
-	for k, v := range c.n {
-		m[k] = v
-	}
-	return m
-}
-
-func (c *counter) waitLen(t *testing.T, n int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for len(c.snapshot()) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v only %d of %d events were handled", timeout, len(c.snapshot()), n)
-		}
-		time.Sleep(20 * time.Millisecond) // waiting for other processes' workers
-	}
+	return testkit.Serve(h, req)
 }
 
 func newReceiver(t *testing.T, q *rediskit.Queue, opts ...hookguard.Option) *hookguard.Receiver {
@@ -102,14 +63,14 @@ func TestTwoReceiversShareRedis(t *testing.T) {
 		events = 500
 	}
 	srv := redistest.Start(t)
-	cnt := newCounter()
+	cnt := testkit.NewCounter()
 	// Generous timeouts: on a loaded 2-core CI machine under -race, a
 	// round trip can take longer than the production defaults, and then a
 	// 503 or a reclaim would be correct behaviour that this test is not
 	// about. What it checks is that one of two concurrent copies wins.
 	const visibility = 2 * time.Second
-	q1 := newTestQueue(t, srv.Client(), cnt.handler(), rediskit.WithConsumer("a"), rediskit.WithVisibilityTimeout(visibility))
-	q2 := newTestQueue(t, srv.Client(), cnt.handler(), rediskit.WithConsumer("b"), rediskit.WithVisibilityTimeout(visibility))
+	q1 := newTestQueue(t, srv.Client(), cnt, rediskit.WithConsumer("a"), rediskit.WithVisibilityTimeout(visibility))
+	q2 := newTestQueue(t, srv.Client(), cnt, rediskit.WithConsumer("b"), rediskit.WithVisibilityTimeout(visibility))
 	ack := hookguard.WithAckTimeout(15 * time.Second)
 	rs := []*hookguard.Receiver{newReceiver(t, q1, ack), newReceiver(t, q2, ack)}
 
@@ -156,9 +117,9 @@ func TestTwoReceiversShareRedis(t *testing.T) {
 	if accepted.Load() != int64(events) || duplicate.Load() != int64(events) || other.Load() != 0 {
 		t.Fatalf("answers: %d accepted, %d duplicate, %d other; want %d, %d, 0", accepted.Load(), duplicate.Load(), other.Load(), events, events)
 	}
-	cnt.waitLen(t, events, 30*time.Second)
+	cnt.WaitDistinct(t, events, 30*time.Second)
 	time.Sleep(visibility + 500*time.Millisecond) // longer than the visibility timeout: no redelivery may follow
-	for id, n := range cnt.snapshot() {
+	for id, n := range cnt.Snapshot() {
 		if n != 1 {
 			t.Errorf("event %s handled %d times; want exactly once", id, n)
 		}
@@ -232,8 +193,8 @@ func TestRedisDownDuringDeliveries(t *testing.T) {
 		o.DialTimeout, o.ReadTimeout, o.WriteTimeout = 200*time.Millisecond, 2*time.Second, 200*time.Millisecond
 		o.MaxRetries = 1
 	}
-	cnt := newCounter()
-	q := newTestQueue(t, srv.Client(fast), cnt.handler())
+	cnt := testkit.NewCounter()
+	q := newTestQueue(t, srv.Client(fast), cnt)
 	r := newReceiver(t, q, hookguard.WithAckTimeout(300*time.Millisecond))
 
 	const events = 300
@@ -270,8 +231,8 @@ func TestRedisDownDuringDeliveries(t *testing.T) {
 	if saw503 == 0 {
 		t.Fatal("no 503 while Redis was down")
 	}
-	cnt.waitLen(t, len(acked), 30*time.Second)
-	got := cnt.snapshot()
+	cnt.WaitDistinct(t, len(acked), 30*time.Second)
+	got := cnt.Snapshot()
 	for id := range got {
 		if !acked[id] {
 			t.Errorf("event %s handled but never acknowledged", id)
@@ -343,12 +304,12 @@ func TestKilledWorker(t *testing.T) {
 
 	var mu sync.Mutex
 	attempts := map[string]int{}
-	cnt := newCounter()
+	cnt := testkit.NewCounter()
 	h := hookguard.HandlerFunc(func(ctx context.Context, e hookguard.Event) error {
 		mu.Lock()
 		attempts[e.ID] = e.Attempt
 		mu.Unlock()
-		return cnt.handler().HandleEvent(ctx, e)
+		return cnt.HandleEvent(ctx, e)
 	})
 	q, err := rediskit.NewQueue(t.Context(), rdb, h, rediskit.WithName("killed"), rediskit.WithConsumer("survivor"),
 		rediskit.WithWorkers(4), rediskit.WithBlock(50*time.Millisecond), rediskit.WithLogger(quiet),
@@ -357,8 +318,8 @@ func TestKilledWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = q.Shutdown(context.Background()) })
-	cnt.waitLen(t, 20, 20*time.Second)
-	for id, n := range cnt.snapshot() {
+	cnt.WaitDistinct(t, 20, 20*time.Second)
+	for id, n := range cnt.Snapshot() {
 		if n != 1 {
 			t.Errorf("event %s handled %d times; want 1", id, n)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/dedupe/dedupetest"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
@@ -208,8 +209,8 @@ func TestEnqueueOnceRetryOfOwnWrite(t *testing.T) {
 	p := newDropProxy(t, srv.Addr())
 	rdb := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: 3, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 2 * time.Millisecond})
 	t.Cleanup(func() { rdb.Close() })
-	cnt := newCounter()
-	q := newTestQueue(t, rdb, cnt.handler())
+	cnt := testkit.NewCounter()
+	q := newTestQueue(t, rdb, cnt)
 	ctx := t.Context()
 	ev := hookguard.Event{Provider: "test", ID: "evt_1", ReceivedAt: time.Now()}
 	warm := hookguard.Event{Provider: "test", ID: "warm", ReceivedAt: time.Now()}
@@ -227,9 +228,9 @@ func TestEnqueueOnceRetryOfOwnWrite(t *testing.T) {
 	if st, err := q.EnqueueOnce(ctx, ev, []string{"test:evt_1"}, "other", time.Hour); err != nil || st != dedupe.Seen {
 		t.Fatalf("EnqueueOnce by another delivery = %v, %v; want seen", st, err)
 	}
-	cnt.waitLen(t, 2, 10*time.Second)
+	cnt.WaitDistinct(t, 2, 10*time.Second)
 	time.Sleep(200 * time.Millisecond) // a second copy would be handled by now
-	if n := cnt.snapshot()["evt_1"]; n != 1 {
+	if n := cnt.Snapshot()["evt_1"]; n != 1 {
 		t.Fatalf("evt_1 handled %d times; want 1: the retry added the event again", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
@@ -20,13 +21,13 @@ func TestTrimKeepsPendingAndUndelivered(t *testing.T) {
 	rdb := srv.Client()
 	release := make(chan struct{})
 	started := make(chan string, 10)
-	cnt := newCounter()
+	cnt := testkit.NewCounter()
 	h := hookguard.HandlerFunc(func(ctx context.Context, e hookguard.Event) error {
 		if strings.HasPrefix(e.Type, "block") {
 			started <- e.ID
 			<-release
 		}
-		return cnt.handler().HandleEvent(ctx, e)
+		return cnt.HandleEvent(ctx, e)
 	})
 	q := newTestQueue(t, rdb, h, rediskit.WithWorkers(2), rediskit.WithTrim(0, 0))
 	ctx := t.Context()
@@ -39,7 +40,7 @@ func TestTrimKeepsPendingAndUndelivered(t *testing.T) {
 	for i := range 3 {
 		add(i, "ok")
 	}
-	cnt.waitLen(t, 3, 10*time.Second)
+	cnt.WaitDistinct(t, 3, 10*time.Second)
 	add(3, "block")
 	add(4, "block")
 	<-started
@@ -66,8 +67,8 @@ func TestTrimKeepsPendingAndUndelivered(t *testing.T) {
 		t.Fatalf("after Trim the stream holds %v; want %s (pending and undelivered kept)", left, want)
 	}
 	close(release)
-	cnt.waitLen(t, 10, 10*time.Second)
-	for id, n := range cnt.snapshot() {
+	cnt.WaitDistinct(t, 10, 10*time.Second)
+	for id, n := range cnt.Snapshot() {
 		if n != 1 {
 			t.Errorf("%s handled %d times; want 1", id, n)
 		}
@@ -92,14 +93,14 @@ func TestTrimKeepsPendingAndUndelivered(t *testing.T) {
 func TestTrimRetention(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
-	cnt := newCounter()
-	q := newTestQueue(t, rdb, cnt.handler(), rediskit.WithTrim(0, time.Hour))
+	cnt := testkit.NewCounter()
+	q := newTestQueue(t, rdb, cnt, rediskit.WithTrim(0, time.Hour))
 	for i := range 5 {
 		if err := q.Enqueue(t.Context(), hookguard.Event{ID: fmt.Sprint(i), ReceivedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cnt.waitLen(t, 5, 10*time.Second)
+	cnt.WaitDistinct(t, 5, 10*time.Second)
 	time.Sleep(100 * time.Millisecond) // let the XACKs land
 	if n, err := q.Trim(t.Context()); err != nil || n != 0 {
 		t.Fatalf("Trim with a retention of 1h removed %d, %v; want 0", n, err)
@@ -160,7 +161,7 @@ func TestDeadLetterStream(t *testing.T) {
 func TestLongHandlerNotReclaimed(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
-	cnt := newCounter()
+	cnt := testkit.NewCounter()
 	var mu sync.Mutex
 	calls := 0
 	h := hookguard.HandlerFunc(func(ctx context.Context, e hookguard.Event) error {
@@ -168,7 +169,7 @@ func TestLongHandlerNotReclaimed(t *testing.T) {
 		calls++
 		mu.Unlock()
 		time.Sleep(1500 * time.Millisecond) // five visibility timeouts
-		return cnt.handler().HandleEvent(ctx, e)
+		return cnt.HandleEvent(ctx, e)
 	})
 	vis := rediskit.WithVisibilityTimeout(300 * time.Millisecond)
 	a := newTestQueue(t, rdb, h, vis, rediskit.WithConsumer("a"))
@@ -176,7 +177,7 @@ func TestLongHandlerNotReclaimed(t *testing.T) {
 	if err := a.Enqueue(t.Context(), hookguard.Event{ID: "slow", ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	cnt.waitLen(t, 1, 10*time.Second)
+	cnt.WaitDistinct(t, 1, 10*time.Second)
 	time.Sleep(500 * time.Millisecond) // a reclaim would show by now
 	mu.Lock()
 	defer mu.Unlock()

@@ -1,0 +1,10 @@
+// Package testkit holds the test doubles that the tests of several
+// hookguard packages share, so that each is written once: [Counter], a
+// real [hookguard.Handler] that counts how often each event ID ran;
+// [FlakyStore], a real in-memory dedupe store that can be switched to
+// failing; [NewPost], which builds a signed delivery's request; and
+// [Serve], which runs one request through a handler.
+//
+// It is internal and meant for tests only; nothing outside the module can
+// import it, and the module's production code must not.
+package testkit
