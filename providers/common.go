@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"hash/maphash"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
@@ -104,4 +106,45 @@ func checkSigValues(name string, vals []string, display, hint string) error {
 		return verify.Fail(name, verify.ErrMalformedSignature, display+" header is too long")
 	}
 	return nil
+}
+
+// typeCache interns event types, so that a type seen before costs no
+// allocation: a sender uses a few hundred types, each in many deliveries.
+// It is a fixed table with one string per slot, chosen by a hash of the
+// type, and a type that collides replaces the one in its slot; so it holds
+// at most len(typeCache) strings of at most maxInternedType bytes whatever
+// the bodies say, and a miss costs only the allocation it would have cost
+// anyway (plus the slot's pointer). Safe for concurrent use.
+var (
+	typeCache [256]atomic.Pointer[string]
+	typeSeed  = maphash.MakeSeed()
+)
+
+// maxInternedType bounds the types kept in typeCache; longer ones are
+// allocated per delivery.
+const maxInternedType = 64
+
+// internType returns string(b), from typeCache when it holds it.
+func internType(b []byte) string {
+	if len(b) == 0 || len(b) > maxInternedType {
+		return string(b)
+	}
+	slot := &typeCache[maphash.Bytes(typeSeed, b)%uint64(len(typeCache))]
+	if p := slot.Load(); p != nil && *p == string(b) { // the comparison does not allocate
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
+}
+
+// typeField returns the top-level typeKey of body as topField does,
+// interned: no allocation for a type seen before.
+func typeField(body []byte, typeKey string) string {
+	var arr [128]byte // on the stack: longer than any type interned
+	buf, ok := verify.AppendJSONLastField(arr[:0], body, typeKey)
+	if !ok {
+		buf, _ = verify.AppendJSONField(buf, body, typeKey)
+	}
+	return internType(buf)
 }

@@ -205,18 +205,26 @@ func parseStandardSignatures(vals []string, want string, size int, sigs *verify.
 	return true
 }
 
-// cutSpace slices s around the first run of spaces or tabs.
+// cutSpace slices s around the first run of spaces or tabs. It finds the
+// first space, then a tab before it, with strings.IndexByte (vectorised),
+// which costs less than a byte loop over a base64 signature.
 func cutSpace(s string) (before, after string) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' || s[i] == '\t' {
-			j := i
-			for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
-				j++
-			}
-			return s[:i], s[j:]
-		}
+	i := strings.IndexByte(s, ' ')
+	tabIn := s
+	if i >= 0 {
+		tabIn = s[:i]
 	}
-	return s, ""
+	if t := strings.IndexByte(tabIn, '\t'); t >= 0 {
+		i = t
+	}
+	if i < 0 {
+		return s, ""
+	}
+	j := i
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	return s[:i], s[j:]
 }
 
 // displayName returns the lowercase form in which the specification
@@ -239,13 +247,16 @@ func displayName(canonical string) string {
 	return strings.ToLower(canonical)
 }
 
-// headers picks the header names to read: Svix falls back to webhook-*
-// when any svix-* header is missing, as the Svix libraries do.
-func (s *StandardWebhooks) headers(h http.Header) (idH, tsH, sigH string) {
-	if s.name == "svix" && (header(h, svixIDHeader) == nil || header(h, svixTimestampHeader) == nil || header(h, svixSignatureHeader) == nil) {
-		return standardIDHeader, standardTimestampHeader, standardSignatureHeader
+// headers picks the header names to read and returns them with their
+// values, looking each up once: Svix falls back to webhook-* when any
+// svix-* header is missing, as the Svix libraries do.
+func (s *StandardWebhooks) headers(h http.Header) (idH, tsH, sigH string, idV, tsV, sigV []string) {
+	idV, tsV, sigV = header(h, s.idH), header(h, s.tsH), header(h, s.sigH)
+	if s.name == "svix" && (idV == nil || tsV == nil || sigV == nil) {
+		return standardIDHeader, standardTimestampHeader, standardSignatureHeader,
+			header(h, standardIDHeader), header(h, standardTimestampHeader), header(h, standardSignatureHeader)
 	}
-	return s.idH, s.tsH, s.sigH
+	return s.idH, s.tsH, s.sigH, idV, tsV, sigV
 }
 
 // Verify checks req's signature header against the ID, timestamp and body,
@@ -253,14 +264,13 @@ func (s *StandardWebhooks) headers(h http.Header) (idH, tsH, sigH string) {
 func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	name := s.name
 	d := verify.Delivery{Provider: name}
-	idH, tsH, sigH := s.headers(req.Header)
-	id, idPresent, idSingle := single(req.Header, idH)
-	ts, tsPresent, tsSingle := single(req.Header, tsH)
+	idH, tsH, sigH, idV, tsV, vals := s.headers(req.Header)
+	id, idPresent, idSingle := singleValue(idV)
+	ts, tsPresent, tsSingle := singleValue(tsV)
 	if s.insecure {
 		d.Secret = -1
 		d.Timestamp = lenientUnixTime(ts, tsSingle)
 	} else {
-		vals := header(req.Header, sigH)
 		lower := displayName
 		if len(vals) == 0 {
 			reason := "no " + lower(sigH) + " header: is this endpoint registered with the sender?"
@@ -310,7 +320,7 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 		d.Secret = i
 	}
 	d.ID = id
-	d.Type = topField(req.Body, "type")
+	d.Type = typeField(req.Body, "type")
 	return d, nil
 }
 

@@ -18,48 +18,72 @@ import (
 // other values with a flat scan, so a hostile body cannot make it use more
 // than constant memory or stack. Call it only on verified bodies.
 func JSONField(body []byte, path ...string) (string, bool) {
-	if len(path) == 0 {
+	s, ok := seekField(body, path)
+	if !ok {
 		return "", false
+	}
+	return s.scalar()
+}
+
+// AppendJSONField appends to dst the value that [JSONField] would return
+// for body and path, and reports whether it found one; when it reports
+// false, dst is returned unchanged. Appending the values a caller needs
+// into one buffer (on its stack while they are short) and converting that
+// buffer to a string once costs one allocation for all of them, where each
+// JSONField call allocates its own string.
+func AppendJSONField(dst, body []byte, path ...string) ([]byte, bool) {
+	s, ok := seekField(body, path)
+	if !ok {
+		return dst, false
+	}
+	return s.appendScalar(dst)
+}
+
+// seekField returns a scanner at the value of path in body (see
+// JSONField), or false.
+func seekField(body []byte, path []string) (jsonScanner, bool) {
+	if len(path) == 0 {
+		return jsonScanner{}, false
 	}
 	s := jsonScanner{b: body}
 	for depth, key := range path {
 		s.space()
 		if !s.eat('{') {
-			return "", false
+			return s, false
 		}
 		found := false
 		for !found {
 			s.space()
 			if s.eat('}') {
-				return "", false
+				return s, false
 			}
-			start, end, esc, ok := s.str()
+			start, end, cls, ok := s.str()
 			if !ok {
-				return "", false
+				return s, false
 			}
 			s.space()
 			if !s.eat(':') {
-				return "", false
+				return s, false
 			}
 			s.space()
-			if keyEquals(body[start:end], esc, key) {
+			if keyEquals(body[start:end], cls, key) {
 				found = true
 				break
 			}
 			if !s.skipValue() {
-				return "", false
+				return s, false
 			}
 			s.space()
 			if !s.eat(',') {
-				return "", false // '}' or garbage: key absent
+				return s, false // '}' or garbage: key absent
 			}
 		}
 		if depth < len(path)-1 {
 			continue // the value must be an object: the loop eats its '{'
 		}
-		return s.scalar()
+		return s, true
 	}
-	return "", false
+	return s, false
 }
 
 type jsonScanner struct {
@@ -87,24 +111,56 @@ func (s *jsonScanner) eat(c byte) bool {
 }
 
 // str scans a string at s.i and returns the bounds of its contents and
-// whether it holds escapes. A raw control character makes it malformed.
-func (s *jsonScanner) str() (start, end int, esc, ok bool) {
+// their classes (see classify). A raw control character makes it
+// malformed.
+func (s *jsonScanner) str() (start, end int, cls uint8, ok bool) {
 	if !s.eat('"') {
-		return 0, 0, false, false
+		return 0, 0, 0, false
 	}
 	start = s.i
 	end, ok = closingQuote(s.b, start)
 	if !ok {
-		return 0, 0, false, false
+		return 0, 0, 0, false
 	}
-	raw := s.b[start:end]
-	for _, c := range raw {
-		if c < 0x20 {
-			return 0, 0, false, false
-		}
+	cls = classify(s.b[start:end])
+	if cls&clsControl != 0 {
+		return 0, 0, 0, false
 	}
 	s.i = end + 1
-	return start, end, bytes.IndexByte(raw, '\\') >= 0, true
+	return start, end, cls, true
+}
+
+// Classes of the bytes of a string's contents, gathered by classify.
+const (
+	clsControl  uint8 = 1 << iota // below 0x20: malformed inside a string
+	clsEscape                     // a backslash: escapes to decode
+	clsNonASCII                   // 0x80 and above: UTF-8 to validate
+)
+
+// strClass maps each byte to its class.
+var strClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c < 0x20:
+			t[c] = clsControl
+		case c == '\\':
+			t[c] = clsEscape
+		case c >= 0x80:
+			t[c] = clsNonASCII
+		}
+	}
+	return t
+}()
+
+// classify returns the classes of the bytes of raw. One table lookup and
+// OR per byte replaces a loop for control characters plus a search for a
+// backslash and a utf8.Valid call, which an ASCII string (every ID and
+// type in practice) does not need.
+func classify(raw []byte) (cls uint8) {
+	for _, c := range raw {
+		cls |= strClass[c]
+	}
+	return cls
 }
 
 // closingQuote returns the index of the quote that ends the string whose
@@ -187,41 +243,83 @@ func (s *jsonScanner) skipValue() bool {
 
 // scalar returns the string, number or literal at s.i.
 func (s *jsonScanner) scalar() (string, bool) {
-	if s.i >= len(s.b) {
+	start, end, unq, ok := s.scalarSpan()
+	switch {
+	case !ok:
 		return "", false
+	case unq:
+		return unquote(s.b[start-1 : end+1])
+	}
+	return string(s.b[start:end]), true
+}
+
+// appendScalar appends the value scalar would return to dst; it returns
+// dst unchanged when there is none.
+func (s *jsonScanner) appendScalar(dst []byte) ([]byte, bool) {
+	start, end, unq, ok := s.scalarSpan()
+	switch {
+	case !ok:
+		return dst, false
+	case unq:
+		v, ok := unquote(s.b[start-1 : end+1])
+		if !ok {
+			return dst, false
+		}
+		return append(dst, v...), true
+	}
+	return append(dst, s.b[start:end]...), true
+}
+
+// scalarSpan finds the string, number or literal at s.i and moves past
+// it. Its value is s.b[start:end] as written (a string's contents without
+// the quotes), unless unq is set: then it is a string whose escapes must
+// be decoded, or whose invalid UTF-8 must be replaced with U+FFFD exactly
+// as encoding/json does for the handler, by unquote(s.b[start-1:end+1]).
+func (s *jsonScanner) scalarSpan() (start, end int, unq, ok bool) {
+	if s.i >= len(s.b) {
+		return 0, 0, false, false
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
-		start, end, esc, ok := s.str()
+		start, end, cls, ok := s.str()
 		if !ok {
-			return "", false
+			return 0, 0, false, false
 		}
-		// Invalid UTF-8 takes the slow path too, so that it is replaced
-		// with U+FFFD exactly as encoding/json does for the handler.
-		if !esc && utf8.Valid(s.b[start:end]) {
-			return string(s.b[start:end]), true
-		}
-		var out string
-		if json.Unmarshal(s.b[start-1:end+1], &out) != nil {
-			return "", false
-		}
-		return out, true
+		return start, end, !plain(s.b[start:end], cls), true
 	case c == '-' || c == 't' || c == 'f' || c == 'n' || ('0' <= c && c <= '9'):
 		start := s.i
 		for s.i < len(s.b) {
 			switch s.b[s.i] {
 			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return string(s.b[start:s.i]), true
+				return start, s.i, false, true
 			}
 			s.i++
 		}
-		return "", false // truncated: an object cannot end here
+		return 0, 0, false, false // truncated: an object cannot end here
 	}
-	return "", false
+	return 0, 0, false, false
 }
 
-func keyEquals(raw []byte, esc bool, key string) bool {
-	if !esc && utf8.Valid(raw) {
+// unquote decodes a quoted JSON string with encoding/json (the slow path,
+// for escapes and invalid UTF-8).
+func unquote(quoted []byte) (string, bool) {
+	var out string
+	if json.Unmarshal(quoted, &out) != nil {
+		return "", false
+	}
+	return out, true
+}
+
+// plain reports whether a string's contents of classes cls are its value
+// as written: no escapes, valid UTF-8.
+func plain(raw []byte, cls uint8) bool {
+	return cls&clsEscape == 0 && (cls&clsNonASCII == 0 || utf8.Valid(raw))
+}
+
+// keyEquals reports whether a key's contents raw, of classes cls, decode
+// to key.
+func keyEquals(raw []byte, cls uint8, key string) bool {
+	if plain(raw, cls) {
 		return string(raw) == key
 	}
 	var k string
@@ -242,45 +340,66 @@ func keyEquals(raw []byte, esc bool, key string) bool {
 // twice, it finds the last occurrence, as encoding/json decodes it, while
 // [JSONField] finds the first; senders do not repeat keys.
 func JSONLastField(body []byte, key string) (string, bool) {
+	s, ok := seekLastField(body, key)
+	if !ok {
+		return "", false
+	}
+	return s.scalar()
+}
+
+// AppendJSONLastField appends to dst the value that [JSONLastField] would
+// return for body and key, and reports whether it found one; when it
+// reports false, dst is returned unchanged. See [AppendJSONField].
+func AppendJSONLastField(dst, body []byte, key string) ([]byte, bool) {
+	s, ok := seekLastField(body, key)
+	if !ok {
+		return dst, false
+	}
+	return s.appendScalar(dst)
+}
+
+// seekLastField returns a scanner at the string value of key when it is
+// the last member of body's top-level object (see JSONLastField), or false.
+func seekLastField(body []byte, key string) (jsonScanner, bool) {
+	var none jsonScanner
 	i := lastNonSpace(body, len(body))
 	if i < 0 || body[i] != '}' {
-		return "", false
+		return none, false
 	}
 	// The value: a string ending right before the closing brace.
 	vEnd := lastNonSpace(body, i)
 	if vEnd < 0 || body[vEnd] != '"' {
-		return "", false
+		return none, false
 	}
 	vStart, ok := openingQuote(body, vEnd)
 	if !ok {
-		return "", false
+		return none, false
 	}
 	colon := lastNonSpace(body, vStart)
 	if colon < 0 || body[colon] != ':' {
-		return "", false
+		return none, false
 	}
 	kEnd := lastNonSpace(body, colon)
 	if kEnd < 0 || body[kEnd] != '"' {
-		return "", false
+		return none, false
 	}
 	kStart, ok := openingQuote(body, kEnd)
 	if !ok {
-		return "", false
+		return none, false
 	}
 	// The member must follow a comma or open the top-level object.
 	sep := lastNonSpace(body, kStart)
 	if sep < 0 || (body[sep] != ',' && (body[sep] != '{' || lastNonSpace(body, sep) >= 0)) {
-		return "", false
+		return none, false
 	}
 	if first := firstNonSpace(body); first < 0 || body[first] != '{' {
-		return "", false
+		return none, false
 	}
 	rawKey := body[kStart+1 : kEnd]
-	if hasControl(rawKey) || !keyEquals(rawKey, bytes.IndexByte(rawKey, '\\') >= 0, key) {
-		return "", false
+	if cls := classify(rawKey); cls&clsControl != 0 || !keyEquals(rawKey, cls, key) {
+		return none, false
 	}
-	s := jsonScanner{b: body, i: vStart}
-	return s.scalar()
+	return jsonScanner{b: body, i: vStart}, true
 }
 
 // lastNonSpace returns the index of the last byte before end that is not
@@ -322,13 +441,4 @@ func openingQuote(b []byte, end int) (int, bool) {
 			return j, true
 		}
 	}
-}
-
-func hasControl(raw []byte) bool {
-	for _, c := range raw {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
 }

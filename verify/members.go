@@ -49,7 +49,7 @@ func JSONMembers(body []byte, ms []JSONMember) {
 		if s.eat('}') {
 			return
 		}
-		start, end, esc, ok := s.str()
+		start, end, cls, ok := s.str()
 		if !ok {
 			return
 		}
@@ -60,7 +60,7 @@ func JSONMembers(body []byte, ms []JSONMember) {
 		s.space()
 		idx := -1
 		for i := range ms {
-			if met&(1<<i) == 0 && keyEquals(body[start:end], esc, ms[i].Key) {
+			if met&(1<<i) == 0 && keyEquals(body[start:end], cls, ms[i].Key) {
 				idx = i
 				break
 			}
