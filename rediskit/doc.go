@@ -39,7 +39,10 @@
 //
 // The visibility timeout ([WithVisibilityTimeout], default 30s) is how
 // long the entries of a consumer that died wait before another consumer
-// reclaims them with XAUTOCLAIM. Live consumers refresh the entries they
+// reclaims them with XAUTOCLAIM. A consumer claims as many as it has idle
+// workers, and claims again as soon as workers free up while stranded
+// entries remain, so a large backlog is drained at the workers' pace,
+// never held in a buffer. Live consumers refresh the entries they
 // hold every third of it, so it does not bound how long a handler may run;
 // make it a few times longer than a garbage-collection pause or network
 // blip, and as short as the delay you accept after a crash. An entry
@@ -62,12 +65,20 @@
 //
 // An acknowledged event is safe only if Redis keeps it: run Redis with
 // appendonly yes and appendfsync always (or accept losing up to a second
-// of events on a machine crash with everysec; replicas alone do not
-// help, as this package does not call WAIT), and with maxmemory-policy
+// of events on a machine crash with everysec), and with maxmemory-policy
 // noeviction, so that Redis refuses writes (the receiver answers 503)
 // instead of evicting queued events or dedupe records. [NewQueue] logs a
 // warning for each setting that may lose data; [CheckDurability] returns
 // them.
+//
+// Replication is asynchronous: when Sentinel promotes a replica after the
+// primary died, the events acknowledged in the last moment before may be
+// missing. [WithWaitReplicas] closes that window: every enqueue is
+// followed, in the same round trip, by WAIT, and an event is acknowledged
+// only once enough replicas confirmed it; otherwise the queue takes it
+// back and the receiver answers 503. Use it with a go-redis
+// FailoverClient. An event answered 503 this way may still have been
+// handled once, by a worker that read it during the WAIT.
 //
 // # Redis Cluster
 //

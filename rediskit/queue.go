@@ -55,6 +55,8 @@ type queueConfig struct {
 	retention      time.Duration
 	hooks          hookguard.Hooks
 	logger         *slog.Logger
+	waitReplicas   int           // 0: no WAIT; see WithWaitReplicas
+	waitTimeout    time.Duration // WAIT's timeout
 }
 
 // WithName sets the name in the queue's keys (default [DefaultName]):
@@ -355,6 +357,10 @@ func (q *Queue) SharesStore(s dedupe.Store) bool {
 // go-redis retries a command whose connection broke; if the first XADD
 // did reach the server, the event is in the stream twice, and is handled
 // twice (at least once, as the handler contract allows).
+//
+// With [WithWaitReplicas], Enqueue returns nil only after WAIT confirmed
+// that enough replicas hold the event; otherwise it deletes the entry
+// (best effort) and returns an error wrapping [ErrNotReplicated].
 func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
@@ -364,6 +370,9 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 	vals, err := encode(e)
 	if err != nil {
 		return err
+	}
+	if q.cfg.waitReplicas > 0 {
+		return q.enqueueWait(ctx, vals)
 	}
 	if err := q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.stream, Values: vals}).Err(); err != nil {
 		return fmt.Errorf("rediskit: enqueue: %w", err)
@@ -377,6 +386,13 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 // token and a per-call nonce as the value. A go-redis retry of the script
 // after a lost reply finds the records this call wrote and reports
 // success, without adding the event twice.
+//
+// With [WithWaitReplicas], the answer stands only after WAIT confirmed
+// that enough replicas hold what it reports (the event and its records,
+// or the records that make it a duplicate). Otherwise EnqueueOnce deletes
+// the records and the entry it wrote, if they are still its own, and
+// returns an error wrapping [ErrNotReplicated]: the receiver answers 503
+// and the sender's retry is not mistaken for a duplicate.
 func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []string, token string, ttl time.Duration) (dedupe.Status, error) {
 	if len(keys) == 0 {
 		return 0, fmt.Errorf("rediskit: EnqueueOnce needs at least one key: %w", dedupe.ErrEmptyKey)
@@ -400,10 +416,18 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 	for _, k := range keys {
 		rkeys = append(rkeys, q.store.Key(k))
 	}
-	args := make([]any, 0, 3+len(vals))
-	args = append(args, newNonce(), token, ttlMillis(ttl))
+	nonce, wait := newNonce(), "0"
+	if q.cfg.waitReplicas > 0 {
+		wait = "1"
+	}
+	args := make([]any, 0, 4+len(vals))
+	args = append(args, nonce, token, ttlMillis(ttl), wait)
 	args = append(args, vals...)
-	n, err := enqueueOnceScript.Run(ctx, q.rdb, rkeys, args...).Int()
+	if q.cfg.waitReplicas > 0 {
+		n, err := q.enqueueOnceWait(ctx, rkeys, args, nonce+token)
+		return reserveStatus("enqueue", n, err)
+	}
+	n, _, err := onceReply(enqueueOnceScript.Run(ctx, q.rdb, rkeys, args...))
 	return reserveStatus("enqueue", n, err)
 }
 
@@ -451,6 +475,13 @@ func (q *Queue) fetch() {
 	defer close(q.jobs)
 	var lastClaim time.Time
 	cursor := "0-0"
+	// claimMore is set while the last claim filled every idle worker, or
+	// stopped before the end of the pending list: more stranded entries
+	// may be waiting, so the next idle workers claim again at once
+	// instead of after half a visibility timeout. Each claim takes only
+	// as many entries as there are idle workers, so none waits in a
+	// buffer, where a crash would strand it again.
+	claimMore := false
 	for {
 		select {
 		case <-q.free:
@@ -471,9 +502,10 @@ func (q *Queue) fetch() {
 			es  []entry
 			err error
 		)
-		if time.Since(lastClaim) >= q.cfg.visibility/2 {
+		if claimMore || time.Since(lastClaim) >= q.cfg.visibility/2 {
 			lastClaim = time.Now()
 			es, cursor, err = q.reclaim(k, cursor)
+			claimMore = err == nil && (len(es) == k || cursor != "0-0")
 		}
 		if err == nil && len(es) == 0 {
 			es, err = q.read(k)

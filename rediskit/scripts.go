@@ -7,27 +7,57 @@ import "github.com/redis/go-redis/v9"
 // on Redis Cluster too.
 var (
 	// enqueueOnceScript: KEYS[1] stream, KEYS[2..] dedupe records;
-	// ARGV nonce, token, ttl in ms, then the entry's fields and values.
-	// Returns 1 stored (or stored already by this very call: a go-redis
-	// retry of a command whose reply was lost), 2 a key is pending,
-	// 3 a key is seen.
+	// ARGV nonce, token, ttl in ms, touch ("1" or "0"), then the entry's
+	// fields and values. Returns {code, entry ID}: code 1 stored (or
+	// stored already by this very call: a go-redis retry of a command
+	// whose reply was lost; then the ID is ""), 2 a key is pending, 3 a
+	// key is seen. With touch "1" a call that writes nothing rewrites a
+	// record it found as it is (SET KEEPTTL): the write moves this
+	// connection's replication offset past the write that made the
+	// record, so a WAIT after it confirms that write reached the replicas.
 	enqueueOnceScript = redis.NewScript(`
 local mine = ARGV[1] .. ARGV[2]
-local seen, pending = false, false
+local seen, pending, found, fv = false, false, nil, nil
 for i = 2, #KEYS do
   local v = redis.call('GET', KEYS[i])
   if v then
-    if string.sub(v, 2) == mine then return 1 end
+    if not found then found, fv = KEYS[i], v end
+    if string.sub(v, 2) == mine then
+      found, fv, seen, pending = KEYS[i], v, false, false
+      break
+    end
     if string.sub(v, 1, 1) == 's' then seen = true else pending = true end
   end
 end
-if seen then return 3 end
-if pending then return 2 end
-redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+if found then
+  if ARGV[4] == '1' then redis.call('SET', found, fv, 'KEEPTTL') end
+  if seen then return {3, ''} end
+  if pending then return {2, ''} end
+  return {1, ''}
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
 for i = 2, #KEYS do
   redis.call('SET', KEYS[i], 's' .. mine, 'PX', ARGV[3])
 end
-return 1
+return {1, id}
+`)
+
+	// undoOnceScript: KEYS[1] stream, KEYS[2..] dedupe records; ARGV
+	// nonce .. token of the call to undo, entry ID or "". Deletes the
+	// records that call wrote, if they are still its own, and its entry,
+	// so that a delivery answered 503 leaves nothing behind. Returns how
+	// many records it deleted.
+	undoOnceScript = redis.NewScript(`
+local n = 0
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v and string.sub(v, 2) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    n = n + 1
+  end
+end
+if ARGV[2] ~= '' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+return n
 `)
 
 	// deadLetterScript: KEYS[1] stream, KEYS[2] dead-letter stream,
