@@ -188,14 +188,15 @@ func TestMetricsOfRequestsAndHandling(t *testing.T) {
 		t.Fatalf("valid = %d %s", w.Code, w.Body)
 	}
 	<-handled
-	// The handler ran; the Hooks saw it just after.
+	// The handler ran; the Hooks see it just after: first the attempt's
+	// duration, then the event's attempts and the queue depth. Wait for the
+	// last of them (its histogram exists only once the event was handled).
 	waitFor(t, func() bool {
-		// The histogram exists only once the first attempt ended.
-		m, ok := f.collect()["hookguard.handler.duration"]
+		m, ok := f.collect()["hookguard.handler.attempts"]
 		if !ok {
 			return false
 		}
-		_, ok = hists[float64](t, m)["hookguard.provider=stripe,hookguard.result=success"]
+		_, ok = hists[int64](t, m)["hookguard.provider=stripe,hookguard.result=handled"]
 		return ok
 	})
 	if w := f.post("evt_1", signedAt, false, nil); w.Header().Get(hookguard.DuplicateHeader) != "true" {
