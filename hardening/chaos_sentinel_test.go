@@ -190,43 +190,11 @@ func sentinelFailover(t *testing.T, wait, cut bool) {
 		return sign(d, attempt, now)
 	}
 	snd := &Sender{URL: url, Sign: monkey, Workers: 16, MaxAttempts: 60, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, Seed: 26}
-	rctx, rcancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer rcancel()
-	start := time.Now()
-	rep, err := snd.Run(rctx, ds)
-	chaos.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	elapsed := time.Since(start)
-	if owed := rep.Owed(); len(owed) != 0 {
-		t.Errorf("%d events never acknowledged: %v", len(owed), owed[:min(5, len(owed))])
-	}
+	rep, elapsed := deliverUnderChaos(t, snd, ds, &chaos, 3*time.Minute)
 	acked := rep.Acked()
 	// Wait until every acknowledged event was handled, or the handler
 	// made no progress for 5 s (what is missing then is lost), or 30 s.
-	lost := 0
-	deadline := time.Now().Add(30 * time.Second)
-	progress, progressAt := -1, time.Now()
-	for {
-		lost = 0
-		for _, id := range acked {
-			if h.Times(id) == 0 {
-				lost++
-			}
-		}
-		if lost != progress {
-			progress, progressAt = lost, time.Now()
-		}
-		if lost == 0 || time.Now().After(deadline) || time.Since(progressAt) > 5*time.Second {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	dups := 0
-	for _, c := range h.Snapshot() {
-		dups += c - 1
-	}
+	lost, dups := lostAndDuplicates(h, acked, 30*time.Second, 5*time.Second)
 	down := time.Duration(firstOK.Load() - killedAt.Load())
 	if firstOK.Load() == 0 {
 		down = -1
