@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/httpx"
 	"github.com/hookguard/hookguard/internal/redistest"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/rediskit"
@@ -142,18 +143,22 @@ func sentinelFailover(t *testing.T, wait, cut bool) {
 	// firstOK records when the first 2xx was sent for a request that
 	// arrived after the kill: how long intake was down. late counts the
 	// non-2xx answers to requests that arrived more than settle after
-	// that: there should be none once the new primary serves.
+	// that: without WAIT there should be none once the new primary
+	// serves. With WAIT, 503s rightly go on until the surviving replica
+	// has resynced with the new primary (WAIT counts no replica before),
+	// which took from 0 to over 10 s here, so for WAIT they are a figure;
+	// that every event is acknowledged in the end is asserted either way.
 	const settle = 2 * time.Second
 	var killedAt, firstOK, late atomic.Int64
 	watch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now().UnixNano()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		recv.ServeHTTP(sw, r)
 		k := killedAt.Load()
 		if k == 0 || start < k {
 			return
 		}
-		if sw.status/100 == 2 {
+		if sw.Status/100 == 2 {
 			firstOK.CompareAndSwap(0, time.Now().UnixNano())
 		} else if ok := firstOK.Load(); ok != 0 && start > ok+int64(settle) {
 			late.Add(1)
@@ -204,7 +209,7 @@ func sentinelFailover(t *testing.T, wait, cut bool) {
 	if down < 0 || down > 10*time.Second {
 		t.Errorf("first 2xx for a request after the kill came %v after it, want within 10 s", down)
 	}
-	if l := late.Load(); l != 0 {
+	if l := late.Load(); l != 0 && !wait {
 		t.Errorf("%d non-2xx answers to requests that arrived more than %v after intake recovered; want 503s only during the failover", l, settle)
 	}
 	if wait && lost != 0 {
@@ -237,26 +242,6 @@ func signalAll(pids []int, sig syscall.Signal) {
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, sig) // a process that already exited needs nothing
 	}
-}
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
 }
 
 // startSentinel runs a redis-server in sentinel mode on a free loopback
