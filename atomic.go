@@ -52,24 +52,65 @@ func atomicQueue(cfg *config) AtomicQueue {
 	return aq
 }
 
+// memoryOnce is the atomic path of an in-memory store and a MemoryQueue:
+// [dedupe.Memory.Once] checks the keys, puts the event into the queue and
+// records the keys as seen in one locked round per key, where Reserve,
+// Enqueue and Commit took three, and it needs no reservation token.
+type memoryOnce struct {
+	*MemoryQueue
+	m *dedupe.Memory
+}
+
+// memoryAtomic returns the atomic path for a store and queue that are both
+// in memory, or nil. A queue that waits for room (WithEnqueueTimeout) is
+// left to the plain path: Once would hold the keys' shards while it waits.
+func memoryAtomic(store dedupe.Store, q Queue) *memoryOnce {
+	m, ok := store.(*dedupe.Memory)
+	mq, ok2 := q.(*MemoryQueue)
+	if !ok || !ok2 || mq.cfg.enqueueTimeout > 0 {
+		return nil
+	}
+	return &memoryOnce{MemoryQueue: mq, m: m}
+}
+
+func (o *memoryOnce) SharesStore(s dedupe.Store) bool { return s == dedupe.Store(o.m) }
+
+// EnqueueOnce implements AtomicQueue; token is not used.
+func (o *memoryOnce) EnqueueOnce(ctx context.Context, e Event, keys []string, _ string, ttl time.Duration) (dedupe.Status, error) {
+	st, err := o.m.Once(ctx, keys, ttl, func() error { return o.enqueue(ctx, e) })
+	if err == nil && st == dedupe.Reserved {
+		o.cfg.hooks.enqueued(e) // outside the store's and the queue's locks
+	}
+	return st, err
+}
+
 // enqueueOnce takes the atomic path for a verified delivery with dedupe
 // keys, and answers the request: 200 (accepted or duplicate), 409 or 503.
 // The n keys (1 or 2) come as values, so that the caller's array does not
-// escape to the heap on the common path.
+// escape to the heap.
 func (c *core) enqueueOnce(w http.ResponseWriter, rec *record, adm *admission, k0, k1 string, n int) {
-	keys := []string{k0, k1}[:n]
 	ctx, cancel := c.ackCtx(adm)
 	defer cancel()
-	st, err := c.once.EnqueueOnce(ctx, adm.ev, keys, adm.token, c.cfg.dedupeTTL)
+	var st dedupe.Status
+	var err error
+	if c.mem != nil {
+		// A concrete call: the keys stay on the stack.
+		keys := [2]string{k0, k1}
+		st, err = c.mem.EnqueueOnce(ctx, adm.ev, keys[:n], "", c.cfg.dedupeTTL)
+	} else {
+		st, err = c.once.EnqueueOnce(ctx, adm.ev, []string{k0, k1}[:n], adm.token, c.cfg.dedupeTTL)
+	}
 	switch {
 	case err != nil:
-		c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: atomic enqueue failed",
-			slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID), slog.Any("error", err))
+		if c.mem == nil { // the in-memory queue's refusals are the answer's reason already
+			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: atomic enqueue failed",
+				slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID), slog.Any("error", err))
+		}
 		c.reject(w, rec, err)
 	case st == dedupe.Reserved:
 		rec.outcome = "accepted"
 		c.cfg.hooks.accepted(adm.ev)
-		writeText(w, http.StatusOK, "accepted")
+		writeAccepted(w)
 		rec.status = http.StatusOK
 	case st == dedupe.Seen:
 		rec.outcome, rec.status = "duplicate", http.StatusOK

@@ -46,7 +46,10 @@
 // Reserving is atomic: of two concurrent copies of an event, one is
 // enqueued and the other is told to retry (409) until the first is either
 // enqueued (then the retry is a duplicate) or failed (then the retry goes
-// through). An event without an ID is enqueued without dedupe by ID.
+// through). With the default in-memory store and queue there is no such
+// window: [dedupe.Memory.Once] checks the keys, enqueues and marks them seen
+// in one step, so the second copy is answered as a duplicate. An event
+// without an ID is enqueued without dedupe by ID.
 //
 // A [MemoryQueue] runs the handler on a fixed pool of workers with a
 // per-attempt timeout, retries failures with exponential backoff and full

@@ -107,6 +107,11 @@ func New(v Verifier, h Handler, opts ...Option) (*Receiver, error) {
 	}
 	cfg.dedupe = true
 	r.c = newCore(v, cfg)
+	if r.c.once == nil && r.c.store != nil {
+		if m := memoryAtomic(r.c.store, r.q); m != nil {
+			r.c.once, r.c.mem = m, m
+		}
+	}
 	return r, nil
 }
 
@@ -149,18 +154,16 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rec.status = http.StatusOK
 }
 
-// acceptedBody is the body of a 200 "accepted" answer, converted once:
-// one Write of it spares writeText's two writes and, on a writer without
-// WriteString, the string-to-bytes copy of each.
+// acceptedBody is the body of a 200 "accepted" answer, converted once.
 var acceptedBody = []byte("accepted\n")
 
-// writeAccepted answers 200 "accepted" exactly as writeText would.
+// writeAccepted answers 200 "accepted". It sets no header and leaves the
+// status to the first Write: net/http (and httptest's recorder) then label
+// the fixed body "text/plain; charset=utf-8" by sniffing it, and the
+// response's header map, untouched, allocates nothing. Every other answer
+// goes through writeText, which also sets nosniff: only those can carry
+// text a sender chose.
 func writeAccepted(w http.ResponseWriter) {
-	h := w.Header()
-	vals := []string{"text/plain; charset=utf-8", "nosniff"} // one allocation, not shared
-	h["Content-Type"] = vals[0:1:1]
-	h["X-Content-Type-Options"] = vals[1:2:2]
-	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(acceptedBody)
 }
 
@@ -186,8 +189,10 @@ type core struct {
 	batchTokens bool
 
 	// once is set when the queue reserves and enqueues in one atomic
-	// step with store (see atomic.go); nil otherwise.
+	// step with store (see atomic.go); nil otherwise. mem is once too
+	// when that is the in-memory pair, which needs no reservation token.
 	once AtomicQueue
+	mem  *memoryOnce
 
 	// allow is the Allow header: POST, plus the methods a verifier
 	// answers handshakes on (Meta, Dropbox and Okta verify by GET).
@@ -243,7 +248,7 @@ func newCore(v Verifier, cfg *config) *core {
 	}
 	if cfg.dedupe {
 		if cfg.store == nil {
-			c.store = dedupe.NewMemory(dedupe.WithClock(cfg.clock))
+			c.store = newMemoryStore(cfg)
 			c.batchTokens = true
 		} else {
 			c.store = cfg.store
@@ -251,7 +256,7 @@ func newCore(v Verifier, cfg *config) *core {
 			c.bounded = !local
 			c.batchTokens = local
 			if !cfg.failClosed {
-				c.local = dedupe.NewMemory(dedupe.WithClock(cfg.clock))
+				c.local = newMemoryStore(cfg)
 			}
 		}
 	}
@@ -262,6 +267,15 @@ func newCore(v Verifier, cfg *config) *core {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	c.tokenPrefix = hex.EncodeToString(b[:]) + "-"
 	return c
+}
+
+// newMemoryStore returns an in-memory store that reads cfg's clock when
+// WithClock gave one, and otherwise its own, cheaper monotonic clock.
+func newMemoryStore(cfg *config) *dedupe.Memory {
+	if cfg.customClock {
+		return dedupe.NewMemory(dedupe.WithClock(cfg.clock))
+	}
+	return dedupe.NewMemory()
 }
 
 // record collects what the one log record of a request says.
@@ -543,7 +557,9 @@ func (c *core) reserve(w http.ResponseWriter, rec *record, adm *admission, d ver
 	if n == 0 {
 		return true
 	}
-	adm.token = c.token()
+	if c.mem == nil {
+		adm.token = c.token()
+	}
 	// Atomic path (atomic.go): one step reserves the keys and enqueues,
 	// in place of reserve, Enqueue and commit, and answers the request.
 	if c.once != nil {

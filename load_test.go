@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
 )
 
@@ -66,10 +67,17 @@ func (p *pulse) fire() {
 
 // TestConcurrentDuplicates sends 10,000 deliveries, 20% of them copies of
 // others, from 256 concurrent senders that retry on 409 as senders do.
-// Every unique event must run exactly once and none may be lost.
+// Every unique event must run exactly once and none may be lost. With a
+// store the receiver reserves in, then commits to, a copy can meet a
+// pending reservation (409); with the in-memory store and queue, which
+// record and enqueue in one step (dedupe.Memory.Once), it never does.
 func TestConcurrentDuplicates(t *testing.T) {
-	for _, name := range []string{"stripe", "github"} {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct{ name, store string }{
+		{"stripe", "reserve-commit"}, {"github", "reserve-commit"},
+		{"stripe", "memory"}, {"github", "memory"},
+	} {
+		name := tc.name
+		t.Run(name+"/"+tc.store, func(t *testing.T) {
 			const total, unique = 10000, 8000
 			p := newProvider(t, name)
 			ds := make([]delivery, unique)
@@ -86,7 +94,10 @@ func TestConcurrentDuplicates(t *testing.T) {
 				}
 			}
 			rec := testkit.NewCounter()
-			st := testkit.NewFlakyStore()
+			var st dedupe.Store = testkit.NewFlakyStore()
+			if tc.store == "memory" {
+				st = dedupe.NewMemory()
+			}
 			var settled pulse
 			r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithQueueOptions(hookguard.WithCapacity(total)),
 				hookguard.WithHooks(hookguard.Hooks{
@@ -127,6 +138,9 @@ func TestConcurrentDuplicates(t *testing.T) {
 				if n := rec.Times(d.id); n != 1 {
 					t.Fatalf("%s handled %d times, want 1", d.id, n)
 				}
+			}
+			if tc.store == "memory" && conflicts.Load() != 0 {
+				t.Fatalf("%d copies were answered 409; the in-memory pair never holds a pending reservation", conflicts.Load())
 			}
 			t.Logf("409s seen and retried: %d", conflicts.Load())
 		})
@@ -185,6 +199,15 @@ func TestForgedRequestsTouchNothing(t *testing.T) {
 // capacity 1,000 whose workers are blocked: exactly 1,000 are accepted and
 // stored, 4,000 get 503, and re-sending those later handles each once.
 func TestQueueCapacityExact(t *testing.T) {
+	for _, store := range []string{"reserve-commit", "memory"} {
+		t.Run(store, func(t *testing.T) { testQueueCapacityExact(t, store) })
+	}
+}
+
+// testQueueCapacityExact runs TestQueueCapacityExact with a store that
+// counts commits, or with the in-memory store, which the receiver fills
+// through Once together with its queue.
+func testQueueCapacityExact(t *testing.T, store string) {
 	const capacity, offered = 1000, 5000
 	p := newProvider(t, "stripe")
 	ds := make([]delivery, offered)
@@ -200,7 +223,12 @@ func TestQueueCapacityExact(t *testing.T) {
 		return nil
 	}
 	st := testkit.NewFlakyStore()
-	r := mustNew(t, p, rec, hookguard.WithStore(st),
+	mem := dedupe.NewMemory()
+	var use dedupe.Store = st
+	if store == "memory" {
+		use = mem
+	}
+	r := mustNew(t, p, rec, hookguard.WithStore(use),
 		hookguard.WithQueueOptions(hookguard.WithCapacity(capacity), hookguard.WithWorkers(4)),
 		hookguard.WithHooks(hookguard.Hooks{OnHandled: func(hookguard.Event, int, error, time.Duration) { handled <- struct{}{} }}))
 	codes := make([]int, offered)
@@ -219,8 +247,15 @@ func TestQueueCapacityExact(t *testing.T) {
 	if len(accepted) != capacity || len(refused) != offered-capacity {
 		t.Fatalf("accepted %d, refused %d; want %d, %d", len(accepted), len(refused), capacity, offered-capacity)
 	}
-	if st.Commits.Load() != capacity || st.Len() != capacity {
-		t.Fatalf("store holds %d keys after %d commits; want %d", st.Len(), st.Commits.Load(), capacity)
+	switch store {
+	case "memory":
+		if mem.Len() != capacity {
+			t.Fatalf("store holds %d keys; want %d, one per enqueued event", mem.Len(), capacity)
+		}
+	default:
+		if st.Commits.Load() != capacity || st.Len() != capacity {
+			t.Fatalf("store holds %d keys after %d commits; want %d", st.Len(), st.Commits.Load(), capacity)
+		}
 	}
 	close(gate)
 	// Re-send the refused ones; on 503 wait until one event is handled

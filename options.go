@@ -50,6 +50,7 @@ type config struct {
 	queue         Queue
 	queueOpts     []QueueOption
 	clock         func() time.Time
+	customClock   bool // WithClock was given: stores read clock too
 	logger        *slog.Logger
 	hooks         Hooks
 	limit         limiter
@@ -204,7 +205,7 @@ func WithClock(now func() time.Time) Option {
 		if now == nil {
 			return invalid("WithClock(nil)")
 		}
-		c.clock = now
+		c.clock, c.customClock = now, true
 		return nil
 	})
 }

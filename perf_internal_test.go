@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -97,16 +98,37 @@ func TestBatchTokens(t *testing.T) {
 	}
 }
 
-// TestWriteAcceptedMatchesWriteText pins the fast 200 answer to the
-// general one.
-func TestWriteAcceptedMatchesWriteText(t *testing.T) {
-	a, b := httptest.NewRecorder(), httptest.NewRecorder()
-	writeAccepted(a)
-	writeText(b, http.StatusOK, "accepted")
-	if a.Code != b.Code || a.Body.String() != b.Body.String() ||
-		a.Header().Get("Content-Type") != b.Header().Get("Content-Type") ||
-		a.Header().Get("X-Content-Type-Options") != b.Header().Get("X-Content-Type-Options") {
-		t.Fatalf("writeAccepted: %d %q %v; writeText: %d %q %v", a.Code, a.Body, a.Header(), b.Code, b.Body, b.Header())
+// TestWriteAcceptedOverHTTP pins the fast 200 answer to the general one
+// as a client sees it through a real server: same status, body and
+// Content-Type (net/http sniffs it), and no nosniff, which only answers
+// that may echo a sender's text need.
+func TestWriteAcceptedOverHTTP(t *testing.T) {
+	get := func(h http.HandlerFunc) (*http.Response, string) {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		res, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, string(b)
+	}
+	a, ab := get(func(w http.ResponseWriter, _ *http.Request) { writeAccepted(w) })
+	b, bb := get(func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "accepted") })
+	if a.StatusCode != b.StatusCode || ab != bb || a.Header.Get("Content-Type") != b.Header.Get("Content-Type") {
+		t.Fatalf("writeAccepted: %d %q %v; writeText: %d %q %v", a.StatusCode, ab, a.Header, b.StatusCode, bb, b.Header)
+	}
+	if got := a.Header.Get("X-Content-Type-Options"); got != "" {
+		t.Fatalf("writeAccepted set X-Content-Type-Options %q; want none", got)
+	}
+	rec := httptest.NewRecorder()
+	writeAccepted(rec)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Fatalf("through a recorder: %d %v", rec.Code, rec.Header())
 	}
 	if string(acceptedBody) != "accepted\n" {
 		t.Fatalf("acceptedBody was changed: %q", acceptedBody)
@@ -387,4 +409,52 @@ func TestMiddlewareContext(t *testing.T) {
 	if _, ok := FromContext(context.Background()); ok {
 		t.Fatal("FromContext found an Event in a bare context")
 	}
+}
+
+// TestMemoryAtomicPath pins when the receiver records and enqueues in one
+// step (dedupe.Memory.Once): only an in-memory store with a MemoryQueue
+// that never waits for room, since Once holds the keys' shards while the
+// queue takes the event.
+func TestMemoryAtomicPath(t *testing.T) {
+	noop := HandlerFunc(func(context.Context, Event) error { return nil })
+	v := verifierFunc(func(verify.Request, time.Time) (verify.Delivery, error) { return verify.Delivery{}, nil })
+	userQueue := NewMemoryQueue(noop)
+	defer func() { _ = userQueue.Shutdown(context.Background()) }()
+	tests := []struct {
+		name   string
+		h      Handler
+		opts   []Option
+		atomic bool
+	}{
+		{"defaults", noop, nil, true},
+		{"a given in-memory store", noop, []Option{WithStore(dedupe.NewMemory())}, true},
+		{"a given MemoryQueue", nil, []Option{WithQueue(userQueue)}, true},
+		{"a queue that waits for room", noop, []Option{WithQueueOptions(WithEnqueueTimeout(time.Second))}, false},
+		{"another store", noop, []Option{WithStore(storeOnly{dedupe.NewMemory()})}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := New(v, tt.h, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = r.Shutdown(context.Background()) }()
+			if got := r.c.mem != nil; got != tt.atomic {
+				t.Fatalf("in-memory atomic path = %v; want %v", got, tt.atomic)
+			}
+			if got := r.c.once != nil; got != tt.atomic {
+				t.Fatalf("atomic path = %v; want %v", got, tt.atomic)
+			}
+		})
+	}
+}
+
+// storeOnly hides a Memory behind the Store interface, as a user's own
+// store would look to the receiver.
+type storeOnly struct{ dedupe.Store }
+
+type verifierFunc func(verify.Request, time.Time) (verify.Delivery, error)
+
+func (f verifierFunc) Verify(r verify.Request, now time.Time) (verify.Delivery, error) {
+	return f(r, now)
 }

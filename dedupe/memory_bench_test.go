@@ -113,3 +113,20 @@ func BenchmarkMemoryBytesPerID(b *testing.B) {
 	}
 	b.ReportMetric(perID, "B/id")
 }
+
+// BenchmarkMemoryOnce measures the same delivery as
+// BenchmarkMemoryReserveCommit through Once: one locked round.
+func BenchmarkMemoryOnce(b *testing.B) {
+	ctx := context.Background()
+	m := newBenchStore(b, benchKeys/2)
+	b.ReportAllocs()
+	i := 0
+	var keys [1]string
+	for b.Loop() {
+		keys[0] = benchKeySet[i&(benchKeys-1)]
+		if st, err := m.Once(ctx, keys[:], 72*time.Hour, func() error { return nil }); err != nil || st != dedupe.Reserved {
+			b.Fatalf("Once = %v, %v", st, err)
+		}
+		i++
+	}
+}
