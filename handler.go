@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/verify"
@@ -447,21 +446,52 @@ func (c *core) reply(w http.ResponseWriter, rec *record, d verify.Delivery) {
 	c.cfg.hooks.handshake(d.Provider)
 }
 
-// dedupeKey returns the dedupe key "provider:" or "provider:endpoint:",
-// then kind and id. It allocates once, for the key the store keeps: string
-// concatenation would allocate the prefix, then the key.
-func (c *core) dedupeKey(provider, kind, id string) string {
-	var b strings.Builder
-	b.Grow(len(provider) + len(c.cfg.endpoint) + len(kind) + len(id) + 2)
-	b.WriteString(provider)
-	b.WriteByte(':')
+// dedupeKeys returns the delivery's dedupe keys, each "provider:" or
+// "provider:endpoint:", then kind and value: kind "" and the ID, and, when
+// digest is set, kind "digest:" and the hex digest. All of them are cut
+// out of one string, one allocation: the keys of a delivery are recorded
+// together and live as long as each other.
+func (c *core) dedupeKeys(provider, id string, digest []byte) (keys [2]string, n int) {
+	prefix := len(provider) + 1
 	if c.cfg.endpoint != "" {
-		b.WriteString(c.cfg.endpoint)
-		b.WriteByte(':')
+		prefix += len(c.cfg.endpoint) + 1
 	}
-	b.WriteString(kind)
-	b.WriteString(id)
-	return b.String()
+	size := 0
+	if id != "" {
+		size += prefix + len(id)
+	}
+	if digest != nil {
+		size += prefix + len("digest:") + len(digest)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	key := func(kind string, value []byte, s string) {
+		b.WriteString(provider)
+		b.WriteByte(':')
+		if c.cfg.endpoint != "" {
+			b.WriteString(c.cfg.endpoint)
+			b.WriteByte(':')
+		}
+		b.WriteString(kind)
+		b.Write(value)
+		b.WriteString(s)
+	}
+	var ends [2]int
+	if id != "" {
+		key("", nil, id)
+		ends[n] = b.Len()
+		n++
+	}
+	if digest != nil {
+		key("digest:", digest, "")
+		ends[n] = b.Len()
+		n++
+	}
+	all, start := b.String(), 0
+	for i := range n {
+		keys[i], start = all[start:ends[i]], ends[i]
+	}
+	return keys, n
 }
 
 // token returns a reservation token unique to this receiver: a random
@@ -539,21 +569,17 @@ func (c *core) newTokenBatch(first uint64) *tokenBatch {
 // a replayable scheme, the digest of its signed content. It answers and
 // returns false for a duplicate, a pending copy or a failed store.
 func (c *core) reserve(w http.ResponseWriter, rec *record, adm *admission, d verify.Delivery) bool {
-	var keys [2]string
-	n := 0
-	if d.ID != "" {
-		keys[n] = c.dedupeKey(d.Provider, "", d.ID)
-		n++
-	} else {
+	if d.ID == "" {
 		c.cfg.logger.LogAttrs(adm.ctx, slog.LevelDebug, "hookguard: event has no ID; enqueued without dedupe by ID",
 			slog.String("provider", d.Provider), slog.String("type", d.Type))
 	}
+	var digest []byte
+	var hx [2 * len(d.Digest)]byte // on the stack: hex.EncodeToString would allocate once more
 	if d.Replayable && c.cfg.contentDedupe && d.Digest != ([32]byte{}) {
-		var hx [2 * len(d.Digest)]byte // on the stack: hex.EncodeToString would allocate once more
 		hex.Encode(hx[:], d.Digest[:])
-		keys[n] = c.dedupeKey(d.Provider, "digest:", unsafe.String(&hx[0], len(hx)))
-		n++
+		digest = hx[:]
 	}
+	keys, n := c.dedupeKeys(d.Provider, d.ID, digest)
 	if n == 0 {
 		return true
 	}

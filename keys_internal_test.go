@@ -1,6 +1,7 @@
 package hookguard
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -10,17 +11,26 @@ import (
 // Stores shared by several versions depend on it staying the same.
 func TestDedupeKeyFormat(t *testing.T) {
 	tests := []struct {
-		endpoint, provider, kind, id, want string
+		endpoint, provider, id, digest string
+		want                           []string
 	}{
-		{"", "stripe", "", "evt_1", "stripe:evt_1"},
-		{"shop-a", "stripe", "", "evt_1", "stripe:shop-a:evt_1"},
-		{"", "github", "digest:", "00ff", "github:digest:00ff"},
-		{"b", "github", "digest:", "00ff", "github:b:digest:00ff"},
+		{"", "stripe", "evt_1", "", []string{"stripe:evt_1"}},
+		{"shop-a", "stripe", "evt_1", "", []string{"stripe:shop-a:evt_1"}},
+		{"", "github", "", "00ff", []string{"github:digest:00ff"}},
+		{"b", "github", "", "00ff", []string{"github:b:digest:00ff"}},
+		{"", "github", "d-1", "00ff", []string{"github:d-1", "github:digest:00ff"}},
+		{"b", "github", "d-1", "00ff", []string{"github:b:d-1", "github:b:digest:00ff"}},
+		{"", "stripe", "", "", nil},
 	}
 	for _, tt := range tests {
 		c := &core{cfg: &config{endpoint: tt.endpoint}}
-		if got := c.dedupeKey(tt.provider, tt.kind, tt.id); got != tt.want {
-			t.Errorf("dedupeKey(%q, %q, %q) with endpoint %q = %q; want %q", tt.provider, tt.kind, tt.id, tt.endpoint, got, tt.want)
+		var digest []byte
+		if tt.digest != "" {
+			digest = []byte(tt.digest)
+		}
+		keys, n := c.dedupeKeys(tt.provider, tt.id, digest)
+		if got := keys[:n]; !slices.Equal(got, tt.want) && (n > 0 || tt.want != nil) {
+			t.Errorf("dedupeKeys(%q, %q, %q) with endpoint %q = %q; want %q", tt.provider, tt.id, tt.digest, tt.endpoint, got, tt.want)
 		}
 	}
 }
