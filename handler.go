@@ -449,8 +449,9 @@ func (c *core) reply(w http.ResponseWriter, rec *record, d verify.Delivery) {
 // dedupeKeys returns the delivery's dedupe keys, each "provider:" or
 // "provider:endpoint:", then kind and value: kind "" and the ID, and, when
 // digest is set, kind "digest:" and the hex digest. All of them are cut
-// out of one string, one allocation: the keys of a delivery are recorded
-// together and live as long as each other.
+// out of one string: one allocation per delivery, not one per key. (A
+// store that kept one key would keep the other's bytes too; the in-memory
+// store keeps only hashes.)
 func (c *core) dedupeKeys(provider, id string, digest []byte) (keys [2]string, n int) {
 	prefix := len(provider) + 1
 	if c.cfg.endpoint != "" {

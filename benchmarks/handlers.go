@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	ghwebhooks "github.com/go-playground/webhooks/v6/github"
 	"github.com/google/go-github/v75/github"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/hookguard/hookguard/verify"
 )
 
 // Bare is the baseline handler: it reads the body with io.ReadAll and
@@ -25,6 +27,47 @@ func Bare() http.Handler {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// SizedRead is what reading alone can gain over Bare: it reads the body
+// into one buffer sized from Content-Length (as hookguard does) and
+// answers 200, verifying nothing.
+func SizedRead() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := readSized(r); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// SizedVerify is the floor of any verifying receiver: SizedRead plus the
+// preset's Verify, with no dedupe, no header copy and no queue.
+func SizedVerify(p providers.Provider) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readSized(r)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if _, err := p.Verify(verify.Request{Method: r.Method, Header: r.Header, Body: body}, time.Now()); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// readSized reads r's body into a buffer of Content-Length bytes, or with
+// io.ReadAll when the length is unknown.
+func readSized(r *http.Request) ([]byte, error) {
+	if r.ContentLength < 0 {
+		return io.ReadAll(r.Body)
+	}
+	buf := make([]byte, r.ContentLength)
+	_, err := io.ReadFull(r.Body, buf)
+	return buf, err
 }
 
 // verifyHandler wraps a peer's verify-only call in the same handler shape

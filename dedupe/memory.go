@@ -35,14 +35,14 @@ const maxShards = 1 << 16
 // [WithMaxEntries]) for the number of events that arrive within the
 // longest TTL you commit with.
 //
-// A Memory keeps the key strings it is given rather than copies. A key cut
-// out of a larger string (a request body read into a string, say) keeps
-// that whole string alive for as long as the record lives: build keys by
-// concatenation or pass them through [strings.Clone].
-//
-// Keys and tokens are hashed with [hash/maphash] under a seed chosen at
-// random for each store, so senders cannot craft keys that collide in its
-// index. Tokens are kept only as 64-bit hashes.
+// A Memory keeps no key: a record holds a 128-bit hash of its key (two
+// [hash/maphash] hashes under seeds chosen at random for each store), a
+// hash of its token and its deadline, and no pointer. So the garbage
+// collector never scans the records, however many there are, and a key's
+// bytes are never kept alive. Two different keys are taken for one with a
+// chance of about 2^-128 per pair; senders, who do not know the seeds,
+// cannot aim for a collision, nor for a crowded spot in the index. Tokens
+// are kept only as 64-bit hashes.
 //
 // A Memory forgets everything when the process stops, and each process has
 // its own: services that run several instances behind a load balancer need
@@ -54,6 +54,7 @@ type Memory struct {
 	shards []shard
 	mask   uint64
 	seed   maphash.Seed
+	seed2  maphash.Seed     // the second half of a key's hash
 	now    func() time.Time // nil: the default clock, read by time.Since
 	epoch  time.Time
 }
@@ -88,7 +89,8 @@ type memoryConfig struct {
 // shards; when a shard is full, its oldest records are evicted first. Keys
 // spread over the shards by a hash, so the first evictions happen a little
 // before the store as a whole is full (about 2% before, with the defaults). Each
-// record costs about 60 bytes plus the key (see the package documentation).
+// record costs about 50 bytes, whatever the key's length (see the package
+// documentation).
 // It panics if n < 1.
 func WithMaxEntries(n int) MemoryOption {
 	if n < 1 {
@@ -132,6 +134,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		shards: make([]shard, n),
 		mask:   uint64(n - 1),
 		seed:   maphash.MakeSeed(),
+		seed2:  maphash.MakeSeed(),
 		now:    c.now,
 		epoch:  time.Now(),
 	}
@@ -160,11 +163,11 @@ func (m *Memory) Reserve(ctx context.Context, key, token string, ttl time.Durati
 	}
 	now := m.clock()
 	h, tok := m.hash(key), m.tokenHash(token)
-	s := &m.shards[h&m.mask]
+	s := &m.shards[h.h1&m.mask]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropExpiredHead(now, 2)
-	if slot, ri, ok := s.find(key, h); ok {
+	if slot, ri, ok := s.find(h); ok {
 		r := &s.recs[ri]
 		if r.expires > now {
 			if r.token&seenBit != 0 {
@@ -176,7 +179,7 @@ func (m *Memory) Reserve(ctx context.Context, key, token string, ttl time.Durati
 		s.expirations++
 	}
 	s.makeRoom(now)
-	s.insert(rec{key: key, token: tok, expires: deadline(now, ttl), fp: uint32(h >> 32)})
+	s.insert(rec{h1: h.h1, h2: h.h2, token: tok, expires: deadline(now, ttl)})
 	return Reserved, nil
 }
 
@@ -191,10 +194,10 @@ func (m *Memory) Commit(ctx context.Context, key, token string, ttl time.Duratio
 	}
 	now := m.clock()
 	h, tok := m.hash(key), m.tokenHash(token)
-	s := &m.shards[h&m.mask]
+	s := &m.shards[h.h1&m.mask]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ri, ok := s.find(key, h)
+	_, ri, ok := s.find(h)
 	if !ok {
 		return ErrNotOwner
 	}
@@ -217,10 +220,10 @@ func (m *Memory) Release(ctx context.Context, key, token string) error {
 		return err
 	}
 	h, tok := m.hash(key), m.tokenHash(token)
-	s := &m.shards[h&m.mask]
+	s := &m.shards[h.h1&m.mask]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if slot, ri, ok := s.find(key, h); ok && s.recs[ri].token&^seenBit == tok {
+	if slot, ri, ok := s.find(h); ok && s.recs[ri].token&^seenBit == tok {
 		s.remove(slot, ri)
 	}
 	return nil
@@ -251,7 +254,7 @@ func (m *Memory) Once(ctx context.Context, keys []string, ttl time.Duration, sto
 		return 0, ErrInvalidTTL
 	}
 	// Up to four keys hash into arrays on the stack.
-	var hb [4]uint64
+	var hb [4]keyHash
 	var sb [4]int
 	hs, idx := hb[:0], sb[:0]
 	for _, k := range keys {
@@ -260,7 +263,7 @@ func (m *Memory) Once(ctx context.Context, keys []string, ttl time.Duration, sto
 		}
 		h := m.hash(k)
 		hs = append(hs, h)
-		idx = append(idx, int(h&m.mask))
+		idx = append(idx, int(h.h1&m.mask))
 	}
 	// Lock each shard once, in ascending order, so that two calls never
 	// wait for each other's locks.
@@ -275,10 +278,10 @@ func (m *Memory) Once(ctx context.Context, keys []string, ttl time.Duration, sto
 		}
 	}()
 	now := m.clock()
-	for j, k := range keys {
-		s := &m.shards[hs[j]&m.mask]
+	for _, h := range hs {
+		s := &m.shards[h.h1&m.mask]
 		s.dropExpiredHead(now, 2)
-		slot, ri, ok := s.find(k, hs[j])
+		slot, ri, ok := s.find(h)
 		if !ok {
 			continue
 		}
@@ -295,13 +298,13 @@ func (m *Memory) Once(ctx context.Context, keys []string, ttl time.Duration, sto
 		return 0, err
 	}
 	exp := deadline(now, ttl)
-	for j, k := range keys {
-		if slices.Contains(keys[:j], k) {
-			continue // recorded already
+	for j, h := range hs {
+		if slices.Contains(hs[:j], h) {
+			continue // the same key twice: recorded already
 		}
-		s := &m.shards[hs[j]&m.mask]
+		s := &m.shards[h.h1&m.mask]
 		s.makeRoom(now)
-		s.insert(rec{key: k, token: seenBit, expires: exp, fp: uint32(hs[j] >> 32)})
+		s.insert(rec{h1: h.h1, h2: h.h2, token: seenBit, expires: exp})
 	}
 	return Reserved, nil
 }
@@ -315,7 +318,7 @@ func (m *Memory) Len() int {
 		s := &m.shards[i]
 		s.mu.Lock()
 		for j := range s.n {
-			if r := &s.recs[s.ringIndex(j)]; r.key != "" && r.expires > now {
+			if r := &s.recs[s.ringIndex(j)]; r.h2 != 0 && r.expires > now {
 				n++
 			}
 		}
@@ -351,7 +354,13 @@ func (m *Memory) clock() int64 {
 	return int64(m.now().Sub(m.epoch))
 }
 
-func (m *Memory) hash(key string) uint64 { return maphash.String(m.seed, key) }
+// keyHash is a key's 128-bit hash: h1 picks the shard and the index slot,
+// and h2 is never 0, which marks a hole in the ring.
+type keyHash struct{ h1, h2 uint64 }
+
+func (m *Memory) hash(key string) keyHash {
+	return keyHash{maphash.String(m.seed, key), maphash.String(m.seed2, key) | 1}
+}
 
 // tokenHash returns the hash a record keeps instead of the token, with the
 // bit that marks a seen record cleared. Tokens are compared, never read
@@ -371,17 +380,17 @@ func deadline(now int64, ttl time.Duration) int64 {
 // seenBit is set in rec.token once the record is committed.
 const seenBit = 1
 
-// rec is one record: 40 bytes plus the key's bytes, which are shared with
-// the caller.
+// rec is one record: 32 bytes, and no pointer for the garbage collector
+// to follow.
 type rec struct {
-	key     string // "" marks a hole left by a removed record
+	h1, h2  uint64 // the key's hash (keyHash); h2 == 0 marks a hole left by a removed record
 	token   uint64 // token hash; the low bit is seenBit
 	expires int64  // nanoseconds since Memory.epoch
-	// fp is the top half of the key's hash. Keeping it lets eviction and
-	// re-indexing find a record's slot without reading the key's bytes,
-	// which are rarely in cache by then.
-	fp uint32
 }
+
+// fp is the top half of the record's h1: the fingerprint its index slot
+// holds.
+func (r *rec) fp() uint32 { return uint32(r.h1 >> 32) }
 
 // shard is one lock's worth of records.
 //
@@ -412,13 +421,14 @@ type shard struct {
 
 func (s *shard) ringIndex(i int) int { return (s.head + i) & (len(s.recs) - 1) }
 
-// find returns the slot and ring index of key's record.
-func (s *shard) find(key string, h uint64) (slot, ri int, ok bool) {
+// find returns the slot and ring index of the record of the key whose hash
+// is h.
+func (s *shard) find(h keyHash) (slot, ri int, ok bool) {
 	if len(s.slots) == 0 {
 		return 0, 0, false
 	}
 	mask := len(s.slots) - 1
-	fp := h >> 32
+	fp := h.h1 >> 32
 	for i := int(fp) & mask; ; i = (i + 1) & mask {
 		v := s.slots[i]
 		if v == 0 {
@@ -426,7 +436,7 @@ func (s *shard) find(key string, h uint64) (slot, ri int, ok bool) {
 		}
 		if v>>32 == fp {
 			ri := int(uint32(v)) - 1
-			if s.recs[ri].key == key {
+			if r := &s.recs[ri]; r.h1 == h.h1 && r.h2 == h.h2 {
 				return i, ri, true
 			}
 		}
@@ -482,8 +492,8 @@ func (s *shard) remove(slot, ri int) {
 // it is not a hole, and reports the record it removed.
 func (s *shard) popHead() (r rec, removed bool) {
 	r = s.recs[s.head]
-	if r.key != "" {
-		s.remove(s.slotOf(r.fp, s.head), s.head)
+	if r.h2 != 0 {
+		s.remove(s.slotOf(r.fp(), s.head), s.head)
 	}
 	s.head = (s.head + 1) & (len(s.recs) - 1)
 	s.n--
@@ -494,7 +504,7 @@ func (s *shard) popHead() (r rec, removed bool) {
 		s.resize(len(s.recs) / 2)
 		s.reindex()
 	}
-	return r, r.key != ""
+	return r, r.h2 != 0
 }
 
 // minShrink is the ring size below which a ring is never shrunk.
@@ -506,7 +516,7 @@ const minShrink = 64
 // scanning.
 func (s *shard) dropExpiredHead(now int64, limit int) {
 	for ; limit > 0 && s.n > 0; limit-- {
-		if r := &s.recs[s.head]; r.key != "" && r.expires > now {
+		if r := &s.recs[s.head]; r.h2 != 0 && r.expires > now {
 			return
 		}
 		if _, removed := s.popHead(); removed {
@@ -544,7 +554,7 @@ func (s *shard) insert(r rec) {
 	s.recs[ri] = r
 	s.n++
 	s.live++
-	s.index(r.fp, ri)
+	s.index(r.fp(), ri)
 }
 
 // resize moves the ring's items, in order, to the front of a new ring of
@@ -568,7 +578,7 @@ func (s *shard) compact() {
 	for i := range s.n {
 		ri := s.ringIndex(i)
 		r := s.recs[ri]
-		if r.key == "" {
+		if r.h2 == 0 {
 			continue
 		}
 		s.recs[ri] = rec{}
@@ -583,8 +593,8 @@ func (s *shard) reindex() {
 	clear(s.slots)
 	for i := range s.n {
 		ri := s.ringIndex(i)
-		if r := &s.recs[ri]; r.key != "" {
-			s.index(r.fp, ri)
+		if r := &s.recs[ri]; r.h2 != 0 {
+			s.index(r.fp(), ri)
 		}
 	}
 }

@@ -28,25 +28,25 @@ func checkShard(t *testing.T, s *shard) {
 		}
 		pointed[ri] = true
 		r := s.recs[ri]
-		if r.key == "" || uint64(r.fp) != v>>32 {
+		if r.h2 == 0 || uint64(r.fp()) != v>>32 {
 			t.Fatalf("slot %d points at ring index %d holding %+v", i, ri, r)
 		}
-		if got := s.slotOf(r.fp, ri); got != i {
+		if got := s.slotOf(r.fp(), ri); got != i {
 			t.Fatalf("record at ring index %d is at slot %d but found at slot %d", ri, i, got)
 		}
 	}
 	for i := range s.n {
 		ri := s.ringIndex(i)
-		if s.recs[ri].key == "" {
+		if s.recs[ri].h2 == 0 {
 			continue
 		}
 		records++
 		if !pointed[ri] {
-			t.Fatalf("record %q at ring index %d has no slot", s.recs[ri].key, ri)
+			t.Fatalf("record %+v at ring index %d has no slot", s.recs[ri], ri)
 		}
 	}
 	for i := s.n; i < len(s.recs); i++ {
-		if s.recs[s.ringIndex(i)].key != "" {
+		if s.recs[s.ringIndex(i)].h2 != 0 {
 			t.Fatalf("record outside the ring at ring index %d", s.ringIndex(i))
 		}
 	}

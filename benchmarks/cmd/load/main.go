@@ -1,11 +1,14 @@
 // Command load is a bounded loopback load test: a client and a server on
 // 127.0.0.1, in paired rounds, compare hookguard's Receiver (verify,
 // dedupe in memory, enqueue, 200) with a bare handler that reads the body
-// with io.ReadAll and answers 200. Each round runs both handlers, in
-// alternating order, for the same duration and the same concurrency; every
-// request is a new, distinct, validly signed delivery. It prints one
-// markdown table: medians over the rounds of requests per second, p99
-// latency, and their ratios.
+// with io.ReadAll and answers 200, and with two handlers that bound what
+// any receiver can reach on the machine: one that reads the body into a
+// buffer sized from Content-Length, and one that also verifies it with the
+// preset (no dedupe, no header copy, no queue). Each round runs every
+// handler, in rotating order, for the same duration and the same
+// concurrency; every request is a new, distinct, validly signed delivery.
+// It prints one markdown table: medians over the rounds of requests per
+// second, p99 latency, and their ratios.
 //
 // Run it from the benchmarks directory:
 //
@@ -110,12 +113,21 @@ func run(c config) error {
 		Timeout:   10 * time.Second,
 	}
 	defer client.CloseIdleConnections()
-	bare := benchmarks.Bare()
+	preset, err := benchmarks.Preset(c.scheme)
+	if err != nil {
+		return err
+	}
+	// The handlers of each round, bare first: every ratio is to it. The
+	// two in the middle bound what any receiver can reach here: reading
+	// into a buffer sized from Content-Length, then that plus one
+	// verification (no dedupe, no header copy, no queue).
+	names := []string{"bare", "sized read", "sized read + verify", "hookguard"}
+	fixed := []http.Handler{benchmarks.Bare(), benchmarks.SizedRead(), benchmarks.SizedVerify(preset)}
 
 	fmt.Printf("Loopback load, %s, %s on %d CPUs, scheme %s, %d client connections, %d paired rounds of %v per handler; medians over the rounds.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), c.scheme, c.conc, c.rounds, c.duration)
-	fmt.Println("| body | bare req/s | hookguard req/s | req/s ÷ bare | bare p99 | hookguard p99 | p99 ÷ bare |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Println("| body | bare req/s | sized read ÷ bare | sized read + verify ÷ bare | hookguard req/s | hookguard ÷ bare | hookguard ÷ sized read + verify | bare p99 | hookguard p99 | p99 ÷ bare |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, size := range c.sizes {
 		// Signing costs one HMAC pass over the body each: cap it at 2 GiB
 		// hashed per size.
@@ -125,26 +137,36 @@ func run(c config) error {
 		if err != nil {
 			return err
 		}
-		var bareRes, hgRes []result
-		var rpsRatio, p99Ratio []float64
+		// per[i] holds handler i's result in each counted round.
+		per := make([][]result, len(names))
+		ratio := func(i, base int) []float64 {
+			out := make([]float64, len(per[i]))
+			for k := range out {
+				out[k] = per[i][k].rps / per[base][k].rps
+			}
+			return out
+		}
 		for round := range c.rounds + 1 { // round 0 warms up and is not counted
 			recv, err := benchmarks.NewReceiver(c.scheme, 1<<16)
 			if err != nil {
 				return err
 			}
-			var hg http.Handler = recv
-			order := []*http.Handler{&bare, &hg}
-			if round%2 == 1 {
-				order[0], order[1] = order[1], order[0]
+			hs := append(slices.Clone(fixed), http.Handler(recv))
+			// Rotate the order each round, so that no handler always runs
+			// first or right after another one.
+			order := make([]int, len(hs))
+			for i := range order {
+				order[i] = (i + round) % len(hs)
 			}
-			res := map[*http.Handler]result{}
-			for _, h := range order {
-				current.Store(h)
+			res := make([]result, len(hs))
+			for _, i := range order {
+				h := hs[i]
+				current.Store(&h)
 				r, err := drive(client, url, ds, c)
 				if err != nil {
-					return fmt.Errorf("%s, round %d: %w", benchmarks.SizeName(size), round, err)
+					return fmt.Errorf("%s, %s, round %d: %w", benchmarks.SizeName(size), names[i], round, err)
 				}
-				res[h] = r
+				res[i] = r
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err = recv.Shutdown(ctx)
@@ -155,16 +177,23 @@ func run(c config) error {
 			if round == 0 {
 				continue
 			}
-			b, h := res[order[slices.Index(order, &bare)]], res[&hg]
-			bareRes, hgRes = append(bareRes, b), append(hgRes, h)
-			rpsRatio = append(rpsRatio, h.rps/b.rps)
-			p99Ratio = append(p99Ratio, float64(h.p99)/float64(b.p99))
-			fmt.Fprintf(os.Stderr, "load: %s round %d: bare %.0f req/s p99 %v, hookguard %.0f req/s p99 %v\n",
-				benchmarks.SizeName(size), round, b.rps, b.p99, h.rps, h.p99)
+			msg := ""
+			for i, r := range res {
+				per[i] = append(per[i], r)
+				msg += fmt.Sprintf(", %s %.0f req/s p99 %v", names[i], r.rps, r.p99.Round(time.Microsecond))
+			}
+			fmt.Fprintf(os.Stderr, "load: %s round %d%s\n", benchmarks.SizeName(size), round, msg)
 		}
-		fmt.Printf("| %s | %.0f | %.0f | **%.2fx** | %v | %v | **%.2fx** |\n", benchmarks.SizeName(size),
-			median(rpsOf(bareRes)), median(rpsOf(hgRes)), median(rpsRatio),
-			time.Duration(median(p99Of(bareRes))).Round(time.Microsecond), time.Duration(median(p99Of(hgRes))).Round(time.Microsecond), median(p99Ratio))
+		hg := len(names) - 1
+		p99 := make([]float64, len(per[hg]))
+		for k := range p99 {
+			p99[k] = float64(per[hg][k].p99) / float64(per[0][k].p99)
+		}
+		fmt.Printf("| %s | %.0f | %.2fx | %.2fx | %.0f | **%.2fx** | %.2fx | %v | %v | **%.2fx** |\n", benchmarks.SizeName(size),
+			median(rpsOf(per[0])), median(ratio(1, 0)), median(ratio(2, 0)),
+			median(rpsOf(per[hg])), median(ratio(hg, 0)), median(ratio(hg, 2)),
+			time.Duration(median(p99Of(per[0]))).Round(time.Microsecond),
+			time.Duration(median(p99Of(per[hg]))).Round(time.Microsecond), median(p99))
 	}
 	return nil
 }
