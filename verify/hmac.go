@@ -108,8 +108,21 @@ func (h *HMAC) Secrets() int { return len(h.pools) }
 // mac computes the MAC of m under st's key into st.sum and returns it.
 func (st *macState) mac(m *Message) []byte {
 	st.h.Reset()
+	// The prefix parts (a timestamp, an ID, dots) go in one Write when
+	// they fit the scratch buffer: each Write through the hash.Hash
+	// interface costs a call and a partial-block copy.
+	n := 0
 	for _, p := range m.Prefix {
-		st.writeString(p)
+		if n+len(p) > len(st.scratch) {
+			st.h.Write(st.scratch[:n])
+			n = 0
+			st.writeString(p)
+			continue
+		}
+		n += copy(st.scratch[n:], p)
+	}
+	if n > 0 {
+		st.h.Write(st.scratch[:n])
 	}
 	if len(m.Body) > 0 {
 		st.h.Write(m.Body)

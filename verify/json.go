@@ -118,12 +118,8 @@ func (s *jsonScanner) str() (start, end int, cls uint8, ok bool) {
 		return 0, 0, 0, false
 	}
 	start = s.i
-	end, ok = closingQuote(s.b, start)
-	if !ok {
-		return 0, 0, 0, false
-	}
-	cls = classify(s.b[start:end])
-	if cls&clsControl != 0 {
+	end, cls, ok = strEnd(s.b, start)
+	if !ok || cls&clsControl != 0 {
 		return 0, 0, 0, false
 	}
 	s.i = end + 1
@@ -161,6 +157,28 @@ func classify(raw []byte) (cls uint8) {
 		cls |= strClass[c]
 	}
 	return cls
+}
+
+// strEnd returns the index of the quote that ends the string whose
+// contents start at from, and the classes of the contents' bytes (see
+// classify), in one pass. The strings str reads are keys and the values a
+// caller asked for, a few dozen bytes: one loop costs less there than
+// closingQuote's call into bytes.IndexByte followed by a second pass to
+// classify. A backslash escapes the byte after it, which cannot end the
+// string.
+func strEnd(b []byte, from int) (end int, cls uint8, ok bool) {
+	for i := from; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			return i, cls, true
+		}
+		cls |= strClass[c]
+		if c == '\\' && i+1 < len(b) {
+			i++
+			cls |= strClass[b[i]]
+		}
+	}
+	return 0, 0, false
 }
 
 // closingQuote returns the index of the quote that ends the string whose
