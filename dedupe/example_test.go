@@ -2,6 +2,7 @@ package dedupe_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,4 +47,36 @@ func Example() {
 	// delivery 3: reserved
 	// delivery 4: seen
 	// late commit: dedupe: reservation is not held by this token
+}
+
+// ExampleMemory_Once records a delivery's keys and stores its event in
+// one step: no copy can see the keys before the event is stored, and a
+// failed store records nothing, so the sender's retry gets in.
+func ExampleMemory_Once() {
+	ctx := context.Background()
+	store := dedupe.NewMemory()
+	keys := []string{"github:4f2c9e1a-delivery", "github:digest:9b74c9897bac770ffc029102a200c5de"}
+	var queue []string
+	enqueue := func(full bool) func() error {
+		return func() error {
+			if full {
+				return errors.New("queue full")
+			}
+			queue = append(queue, "event")
+			return nil
+		}
+	}
+
+	_, err := store.Once(ctx, keys, 72*time.Hour, enqueue(true))
+	fmt.Println("first try:", err)
+	st, _ := store.Once(ctx, keys, 72*time.Hour, enqueue(false))
+	fmt.Println("retry:", st)
+	st, _ = store.Once(ctx, keys, 72*time.Hour, enqueue(false))
+	fmt.Println("copy:", st)
+	fmt.Println("queued:", len(queue))
+	// Output:
+	// first try: queue full
+	// retry: reserved
+	// copy: seen
+	// queued: 1
 }
