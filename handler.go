@@ -254,7 +254,7 @@ func newCore(v Verifier, cfg *config) *core {
 			_, local := cfg.store.(*dedupe.Memory)
 			c.bounded = !local
 			c.batchTokens = local
-			if !cfg.failClosed {
+			if !cfg.failClosed && !local { // a Memory never fails: no fallback for it
 				c.local = newMemoryStore(cfg)
 			}
 		}
