@@ -89,15 +89,20 @@ func (o *memoryOnce) EnqueueOnce(ctx context.Context, e Event, keys []string, _ 
 // The n keys (1 or 2) come as values, so that the caller's array does not
 // escape to the heap.
 func (c *core) enqueueOnce(w http.ResponseWriter, rec *record, adm *admission, k0, k1 string, n int) {
-	ctx, cancel := c.ackCtx(adm)
-	defer cancel()
 	var st dedupe.Status
 	var err error
+	ctx := context.Background()
 	if c.mem != nil {
-		// A concrete call: the keys stay on the stack.
+		// A concrete call: the keys stay on the stack. The in-memory
+		// pair never waits (memoryAtomic requires it), so it gets no
+		// deadline, even when the receiver was given its MemoryQueue and
+		// bounds the steps of other queues.
 		keys := [2]string{k0, k1}
 		st, err = c.mem.EnqueueOnce(ctx, adm.ev, keys[:n], "", c.cfg.dedupeTTL)
 	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = c.ackCtx(adm)
+		defer cancel()
 		st, err = c.once.EnqueueOnce(ctx, adm.ev, []string{k0, k1}[:n], adm.token, c.cfg.dedupeTTL)
 	}
 	switch {
