@@ -118,6 +118,11 @@ func Peers() ([]Peer, error) {
 		{"svix", Svix, verifyHandler(func(body []byte, r *http.Request) error {
 			return sv.Verify(body, r.Header)
 		})},
+		// The svix library also verifies Standard Webhooks deliveries
+		// (webhook-id, webhook-timestamp, webhook-signature).
+		{"svix", Standard, verifyHandler(func(body []byte, r *http.Request) error {
+			return sv.Verify(body, r.Header)
+		})},
 		{"go-github", GitHub, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// ValidatePayload reads the body itself.
 			if _, err := github.ValidatePayload(r, []byte(GitHubSecret)); err != nil {
