@@ -13,6 +13,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -171,4 +172,24 @@ func NewReceiver(s Scheme, capacity int, opts ...hookguard.Option) (*hookguard.R
 		hookguard.WithQueueOptions(hookguard.WithCapacity(capacity)),
 	}, opts...)
 	return hookguard.New(p, noop, opts...)
+}
+
+// NewMiddleware returns hookguard's Middleware for a scheme with its own
+// in-memory dedupe store, around a handler that answers 200: it reads,
+// verifies, copies the headers and dedupes as a Receiver does, but calls
+// the next handler in the request instead of handing the event to a
+// queue. Beside a Receiver it shows what the hand-off to the queue's
+// workers costs.
+func NewMiddleware(s Scheme, opts ...hookguard.Option) (http.Handler, error) {
+	p, err := Preset(s)
+	if err != nil {
+		return nil, err
+	}
+	opts = append([]hookguard.Option{
+		hookguard.WithMaxBodySize(1 << 20),
+		hookguard.WithStore(dedupe.NewMemory()),
+	}, opts...)
+	return hookguard.Middleware(p, opts...)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})), nil
 }
