@@ -254,6 +254,15 @@ func BenchmarkServeHTTP(b *testing.B) {
 			b.StopTimer()
 			_ = recv.Shutdown(context.Background())
 		})
+		// hookguard's Verify alone, in the same handler shape as the
+		// peers' verify calls: the like-for-like comparison with them.
+		b.Run(prefix+"hookguard-verify", func(b *testing.B) {
+			p, err := Preset(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			serve(b, SizedVerify(p), false)
+		})
 		// The middleware verifies and dedupes too, but calls the next
 		// handler in the request instead of handing the event to a queue.
 		b.Run(prefix+"hookguard-middleware", func(b *testing.B) {
