@@ -127,7 +127,7 @@ func TestStatusContract(t *testing.T) {
 			// the whole answer. Every other body is one fixed, generic
 			// line. The plan proposed 64 bytes; hookguard's texts say
 			// what to do and reach 100, so the bound is 160 bytes.
-			if tc.want == http.StatusOK && w.Header().Get("Hookguard-Duplicate") == "" {
+			if tc.want == http.StatusOK && w.Header().Get(hookguard.DuplicateHeader) == "" {
 				if w.Body.Len() != 0 {
 					t.Errorf("ack body %q: want none", w.Body)
 				}
