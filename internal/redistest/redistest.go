@@ -44,7 +44,8 @@ const startTimeout = 10 * time.Second
 type Option func(*config)
 
 type config struct {
-	args []string
+	args    []string
+	cluster bool // the cluster bus port (port + 10000) must be free too
 }
 
 // WithConfig adds redis-server configuration directives, given as they
@@ -118,7 +119,11 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Cleanup(s.cleanup)
 	var err error
 	for range 5 { // a free port can be taken by someone else before we bind it
-		s.port, err = freePort()
+		if c.cluster {
+			s.port, err = freeClusterPort()
+		} else {
+			s.port, err = freePort()
+		}
 		if err != nil {
 			tb.Fatalf("redistest: %v", err)
 		}
