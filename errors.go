@@ -19,6 +19,12 @@ var (
 	// [WithMaxBodySize] (413). Raise the limit if the sender's events are
 	// legitimately that large.
 	ErrBodyTooLarge = errors.New("hookguard: request body too large; raise the limit with WithMaxBodySize if this sender needs it")
+	// ErrUnsupportedEncoding means the request had a Content-Encoding
+	// other than identity (415). hookguard verifies the exact bytes
+	// received and never decompresses them, which also keeps a
+	// compression bomb from inflating in memory; webhook senders do not
+	// compress their bodies.
+	ErrUnsupportedEncoding = errors.New("hookguard: compressed bodies are not accepted (Content-Encoding); send the body as signed, uncompressed")
 	// ErrBodyRead means the body could not be read in full (400), for
 	// example because the client went away or sent fewer bytes than its
 	// Content-Length announced.
@@ -107,6 +113,8 @@ func statusOf(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrUnsupportedEncoding):
+		return http.StatusUnsupportedMediaType
 	case errors.Is(err, ErrBodyRead):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrRateLimited):
@@ -123,7 +131,7 @@ func statusOf(err error) int {
 // from a user's Queue are not echoed: they may name internal systems.
 func reasonOf(err error) string {
 	for _, s := range [...]error{
-		ErrMethodNotAllowed, ErrBodyTooLarge, ErrBodyRead, ErrRateLimited,
+		ErrMethodNotAllowed, ErrBodyTooLarge, ErrUnsupportedEncoding, ErrBodyRead, ErrRateLimited,
 		ErrDeliveryPending, ErrStoreUnavailable, ErrQueueFull, ErrShuttingDown,
 	} {
 		if errors.Is(err, s) {

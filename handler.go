@@ -372,6 +372,10 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 			return admission{}, false
 		}
 	}
+	if encoded(r.Header) {
+		c.reject(w, rec, ErrUnsupportedEncoding)
+		return admission{}, false
+	}
 	body, err := readBody(r, c.cfg.maxBody)
 	if err != nil {
 		c.reject(w, rec, err)
@@ -710,6 +714,20 @@ func (c *core) publicURL(r *http.Request) string {
 		return c.cfg.publicURL + uri
 	}
 	return "https://" + r.Host + uri
+}
+
+// encoded reports whether h declares a Content-Encoding other than
+// identity. The body would then not be the bytes the sender signed, and
+// decompressing it would let a small request inflate in memory.
+func encoded(h http.Header) bool {
+	for _, v := range h["Content-Encoding"] { // the canonical key: no allocation, no case folding
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readBody reads r's body, failing with ErrBodyTooLarge past limit
