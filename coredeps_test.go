@@ -1,0 +1,93 @@
+package hookguard_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// modulePath is this module's path; its own packages are not dependencies.
+const modulePath = "github.com/hookguard/hookguard"
+
+// corePackages are the packages the README promises depend on the standard
+// library and golang.org/x/time/rate only.
+var corePackages = []string{
+	modulePath,
+	modulePath + "/verify",
+	modulePath + "/providers",
+	modulePath + "/dedupe",
+}
+
+// goTool returns the go command that runs the tests: go test puts its
+// toolchain's bin directory first on PATH. Outside go test it falls back
+// to GOROOT/bin/go of the toolchain that built the test binary.
+func goTool(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	//lint:ignore SA1019 only a fallback, for a test binary run where it was built
+	bin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	t.Skip("no go command: neither go on PATH nor GOROOT/bin/go; cannot list the core's dependencies")
+	return ""
+}
+
+// allowedCoreDep reports whether a core package may import path: a
+// standard-library package (no dot in the first path element, which
+// covers the standard library's vendor/golang.org/x/... copies), one of the
+// module's own packages, or golang.org/x/time/rate.
+func allowedCoreDep(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	switch {
+	case !strings.Contains(first, "."):
+		return true
+	case path == modulePath || strings.HasPrefix(path, modulePath+"/"):
+		return true
+	}
+	return path == "golang.org/x/time/rate"
+}
+
+// TestCoreDependencies checks the README's promise that the core (the root
+// package, verify, providers, dedupe) depends on the standard library and
+// golang.org/x/time/rate only. Test-only dependencies do not count.
+func TestCoreDependencies(t *testing.T) {
+	cmd := exec.Command(goTool(t), append([]string{"list", "-deps"}, corePackages...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list -deps: %v\n%s", err, stderr.String())
+		}
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	for _, p := range corePackages {
+		if !slices.Contains(deps, p) {
+			t.Fatalf("go list -deps did not list %s itself; output:\n%s", p, out)
+		}
+	}
+	var bad []string
+	for _, p := range deps {
+		if !allowedCoreDep(p) {
+			bad = append(bad, p)
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("the core depends on %d packages outside the standard library and golang.org/x/time/rate:\n%s",
+			len(bad), strings.Join(bad, "\n"))
+	}
+}

@@ -1,0 +1,42 @@
+package dedupe
+
+import "testing"
+
+// TestMemoryDefaultBound checks the documented default bound of a Memory,
+// 1<<20 records, and that the shards' own bounds add up to exactly the
+// store's bound: none lost to rounding, none added.
+func TestMemoryDefaultBound(t *testing.T) {
+	if DefaultMaxEntries != 1<<20 {
+		t.Fatalf("DefaultMaxEntries = %d, want %d", DefaultMaxEntries, 1<<20)
+	}
+	tests := []struct {
+		name       string
+		opts       []MemoryOption
+		wantMax    int
+		wantShards int
+	}{
+		{"no options", nil, 1 << 20, DefaultShards},
+		{"bound not a multiple of the shards", []MemoryOption{WithMaxEntries(1000)}, 1000, DefaultShards},
+		{"fewer entries than shards", []MemoryOption{WithMaxEntries(3)}, 3, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(tt.opts...)
+			if len(m.shards) != tt.wantShards {
+				t.Fatalf("%d shards, want %d", len(m.shards), tt.wantShards)
+			}
+			total, lo, hi := 0, m.shards[0].max, m.shards[0].max
+			for i := range m.shards {
+				s := &m.shards[i]
+				total += s.max
+				lo, hi = min(lo, s.max), max(hi, s.max)
+			}
+			if total != tt.wantMax {
+				t.Fatalf("shard bounds add up to %d, want %d", total, tt.wantMax)
+			}
+			if hi-lo > 1 {
+				t.Fatalf("shard bounds range from %d to %d; the bound must be split evenly", lo, hi)
+			}
+		})
+	}
+}
