@@ -55,6 +55,9 @@
 // oldest pending entry and everything after its last delivered entry are
 // never removed. Add a retention to keep handled events for inspection or
 // replay. The dead-letter stream is never trimmed: read it, act, XDEL.
+// A pending entry removed anyway (XTRIM or XDEL by hand or by another
+// tool) is lost: the next reclaim logs it at ERROR, acknowledges it and
+// counts it in [Queue.Lost].
 //
 // Consumer names default to host, PID and a random suffix, unique per
 // process. Consumers that stopped stay listed in the group (XINFO

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -176,7 +177,8 @@ func WithDeadLetter(fn func(e hookguard.Event, err error)) QueueOption {
 }
 
 // WithLogger sets where the queue logs durability warnings at start,
-// failed attempts, dead letters and Redis errors (default slog.Default()).
+// failed attempts, dead letters, lost events and Redis errors (default
+// slog.Default()).
 // Records never carry an event body.
 func WithLogger(l *slog.Logger) QueueOption {
 	return func(c *queueConfig) {
@@ -221,6 +223,8 @@ type Queue struct {
 
 	heldMu sync.Mutex
 	held   map[string]struct{} // entry IDs this process holds
+
+	lost atomic.Int64 // pending entries found deleted from the stream; see Lost
 
 	workers  sync.WaitGroup
 	bg       sync.WaitGroup
@@ -335,6 +339,15 @@ func (q *Queue) Stream() string { return q.stream }
 // holds the event's fields, plus "error" (the last error's text),
 // "attempts" and "source" (the entry ID in the event stream).
 func (q *Queue) DeadLetterStream() string { return q.dead }
+
+// Lost reports how many events this process found lost: events that
+// were taken in but deleted from the stream (trimmed or XDEL'd by hand or
+// by another tool) before they were handled. Each such entry is logged at
+// ERROR and acknowledged by the first consumer whose reclaim finds it, so
+// every loss is counted once across the consumer group. Redis reports a
+// deleted entry even while a live consumer is handling it; that consumer
+// may still finish it.
+func (q *Queue) Lost() int64 { return q.lost.Load() }
 
 // Store returns the dedupe store whose records share the queue's hash
 // tag. Give it to the receiver with hookguard.WithStore together with
@@ -571,15 +584,17 @@ func (q *Queue) read(k int) ([]entry, error) {
 // timeout from other consumers. An entry reclaimed counts the attempts
 // recorded for it, plus one for the attempt its consumer may have been
 // running when it stopped, so that an event that crashes its consumer
-// every time still ends in the dead-letter stream.
+// every time still ends in the dead-letter stream. Pending entries that
+// no longer exist in the stream are handled by dropDeleted.
 func (q *Queue) reclaim(k int, cursor string) ([]entry, string, error) {
-	ms, next, err := q.rdb.XAutoClaim(q.reading, &redis.XAutoClaimArgs{
+	ms, next, deleted, err := q.rdb.XAutoClaimWithDeleted(q.reading, &redis.XAutoClaimArgs{
 		Stream: q.stream, Group: q.cfg.group, Consumer: q.cfg.consumer,
 		MinIdle: q.cfg.visibility, Start: cursor, Count: int64(k),
 	}).Result()
 	if err != nil {
 		return nil, "0-0", err
 	}
+	q.dropDeleted(deleted)
 	if len(ms) == 0 {
 		return nil, next, nil
 	}
@@ -601,6 +616,33 @@ func (q *Queue) reclaim(k int, cursor string) ([]entry, string, error) {
 	}
 	q.cfg.logger.LogAttrs(q.reading, slog.LevelInfo, "rediskit: reclaimed idle entries", slog.String("stream", q.stream), slog.Int("count", len(es)))
 	return es, next, nil
+}
+
+// dropDeleted handles the IDs XAUTOCLAIM (Redis 7+) returns for pending
+// entries that no longer exist in the stream: trimmed or XDEL'd before
+// they were handled. Their events are gone and cannot be retried or
+// dead-lettered, so each is logged at ERROR, counted in [Queue.Lost] and
+// acknowledged, so that it does not stay in the pending list. Redis
+// already removed them from it; the XACK makes sure.
+func (q *Queue) dropDeleted(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	q.lost.Add(int64(len(ids)))
+	ctx, cancel := q.redisCtx()
+	defer cancel()
+	for _, id := range ids {
+		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: pending event was deleted from the stream before it was handled (trimmed or XDEL'd); it is lost",
+			slog.String("entry", id), slog.String("stream", q.stream), slog.String("group", q.cfg.group))
+	}
+	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, q.stream, q.cfg.group, ids...)
+		p.HDel(ctx, q.attempts, ids...)
+		return nil
+	})
+	if err != nil {
+		q.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "rediskit: could not acknowledge entries deleted from the stream", slog.Any("ids", ids), slog.Any("error", err))
+	}
 }
 
 func (q *Queue) hold(id string) {
