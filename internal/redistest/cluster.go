@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,8 +32,9 @@ type Cluster struct {
 // StartCluster runs a Redis Cluster for tb: the given number of primaries
 // (at least 1), which split the 16384 slots into equal ranges in order,
 // and replicas of the first primary, each a fresh redis-server in cluster
-// mode (with the settings of [Start] and opts). It returns once every node
-// reports state ok and the first primary counts every replica online. One
+// mode (with the settings of [Start] and opts). It returns once every node,
+// replicas included, reports state ok with every node known, and the first
+// primary counts every replica online. One
 // primary is enough to test most cluster code: a node in cluster mode
 // refuses commands whose keys span slots (CROSSSLOT), whatever the
 // cluster's size. Two show whether a client sends a command to the node
@@ -88,7 +90,9 @@ func StartCluster(tb testing.TB, primaries, replicas int, opts ...Option) *Clust
 		})
 		c.Replicas = append(c.Replicas, r)
 	}
-	for _, p := range c.Primaries {
+	// Every node, replicas too, must see the whole cluster up: a replica
+	// that does not yet answers reads with CLUSTERDOWN.
+	for _, p := range append(slices.Clone(c.Primaries), c.Replicas...) {
 		pc := p.Client()
 		c.poll("cluster state ok on "+p.Addr(), func() (bool, string) {
 			info, err := pc.Do(ctx, "cluster", "info").Text()
