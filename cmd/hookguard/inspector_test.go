@@ -221,6 +221,7 @@ func TestServeMetricsAndNoUI(t *testing.T) {
 		`hookguard_requests_total{hookguard_outcome="rejected",hookguard_provider="stripe",hookguard_reason="signature_mismatch",http_response_status_code="401"`,
 		`hookguard_secret_matches_total{hookguard_provider="stripe",hookguard_secret_index="0"`,
 		`hookguard_ack_duration_seconds_bucket{`,
+		`hookguard_queue_depth{hookguard_provider="stripe"`,
 		`service_name="hookguard"`,
 	} {
 		if !strings.Contains(string(body), want) {

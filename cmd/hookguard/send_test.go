@@ -65,7 +65,7 @@ func TestSendCopies(t *testing.T) {
 	if got.code != 0 {
 		t.Fatalf("send = %d\n%s\n%s", got.code, got.stdout, got.stderr)
 	}
-	for _, want := range []string{"200            15", "200 duplicate  5", "latency p50 ", "15 fresh, 5 duplicate"} {
+	for _, want := range []string{"200            15", "200 duplicate  5", "latency p50 ", "p99 ", "15 fresh, 5 duplicate"} {
 		if !strings.Contains(got.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, got.stdout)
 		}
