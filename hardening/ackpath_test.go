@@ -75,6 +75,11 @@ func TestStatusContract(t *testing.T) {
 		}, 401, false},
 		{"timestamp outside window", plain(), sign(t, p, "e", eventBody("e", 0), t0.Add(-time.Hour)).request, 401, false},
 		{"body over limit", plain(hookguard.WithMaxBodySize(10)), ok("f").request, 413, false},
+		{"unsupported Content-Encoding", plain(), func() *http.Request {
+			r := ok("f2").request()
+			r.Header.Set("Content-Encoding", "gzip")
+			return r
+		}, 415, false},
 		{"method", plain(), func() *http.Request { r := ok("g").request(); r.Method = http.MethodPut; return r }, 405, false},
 		{"queue full", func(t *testing.T) (http.Handler, func()) {
 			gate := make(chan struct{})
@@ -165,12 +170,15 @@ func TestStatusContract(t *testing.T) {
 }
 
 // TestSlowHandlerDoesNotSlowTheAck is plan test 19: acks never wait for
-// handlers, and every event is handled. Rather than time the acks against
-// a slow handler (a timed test flakes on a loaded machine), every handler
-// is held at a gate until all the acks are in: if any ack waited for its
-// handler, it would never come. The latency is logged as a figure.
+// handlers, and every event of 1,000 is handled. Rather than time the acks
+// against a slow handler (a timed test flakes on a loaded machine), every
+// handler is held at a gate until all the acks are in: if any ack waited
+// for its handler, it would never come. The latency is logged as a figure,
+// not held to the plan's 20 ms p99 for the same reason. The pool has 32
+// workers rather than the plan's 8: with every handler held, the count
+// only changes how many events wait in the queue.
 func TestSlowHandlerDoesNotSlowTheAck(t *testing.T) {
-	const n = 320
+	const n = 1000
 	p := stdPreset(t)
 	h := testkit.NewCounter()
 	gate := make(chan struct{})
@@ -398,7 +406,10 @@ func TestInFlightDuplicate(t *testing.T) {
 // hook fires, and duplicates on the same instance are still caught by the
 // local fallback. Fail-closed: every delivery gets 503 with Retry-After,
 // and the sender simulator's retries get every event in once the store is
-// back: nothing lost in either mode.
+// back: nothing lost in either mode. The store is down for 300 ms under
+// the simulator, not the plan's 10 s: the failing store answers every
+// call alike however long it is down, so a longer outage would only add
+// its length to the fast tier's time.
 func TestStoreOutage(t *testing.T) {
 	for _, failClosed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fail-closed=%v", failClosed), func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,38 +26,89 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
+// stripeVectorBody is src/StripeTests/Resources/event_test_signature.json
+// of stripe/stripe-dotnet, including its final newline (package providers
+// checks the same vector against the verifier alone).
+const stripeVectorBody = `{
+  "id": "evt_123",
+  "object": "event",
+  "account": "acct_123",
+  "api_version": "2017-05-25",
+  "created": 1533204620,
+  "data": {
+    "object": {
+      "id": "cus_123",
+      "object": "customer",
+      "created": 123456789,
+      "email": "test@stripe.com",
+      "livemode": false,
+      "metadata": {}
+    }
+  },
+  "livemode": false,
+  "pending_webhooks": 1,
+  "request": {
+    "id": "req_123",
+    "idempotency_key": "idempotency-key-123"
+  },
+  "type": "customer.created"
+}
+`
+
+// twilioVectorURL is the URL of twilio/twilio-go's validator vectors;
+// the receiver is told its scheme and host with hookguard.WithPublicURL,
+// as behind a proxy, and is sent the path and query.
+const twilioVectorURL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+
 // TestPublishedVectorsEndToEnd is plan test 1: each provider's published
 // vector, sent over a real connection to a Receiver, is answered 200 and
 // reaches the handler byte for byte. (The vectors are checked against the
 // verifiers alone in package providers; here they cross the whole stack.)
 func TestPublishedVectorsEndToEnd(t *testing.T) {
+	const twilioJSON = `{"property": "value", "boolean": true}`
 	tests := []struct {
 		name, source, provider, secret string
 		header                         []string
 		body                           string
 		now                            time.Time
+		// url, when set, is the absolute URL the sender signed: the
+		// request goes to its path and query, and the receiver gets
+		// its scheme and host through WithPublicURL.
+		url string
 	}{
+		{"stripe", "stripe/stripe-dotnet src/StripeTests/Services/Events/EventUtilityTest.cs (v0 entry ignored)",
+			"stripe", "webhook_secret",
+			[]string{"Stripe-Signature", "t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef"},
+			stripeVectorBody, time.Unix(1533204620, 0), ""},
+		{"twilio-form", "twilio/twilio-go client/request_validator_test.go (auth token \"12345\")",
+			"twilio", "12345",
+			[]string{"Content-Type", "application/x-www-form-urlencoded", "X-Twilio-Signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+			"Digits=1234&CallSid=CA1234567890ABCDE&To=%2B18005551212&Caller=%2B14158675309&From=%2B14158675309", t0, twilioVectorURL},
+		{"twilio-json", "twilio/twilio-go client/request_validator_test.go (JSON body, bodySHA256)",
+			"twilio", "12345",
+			[]string{"Content-Type", "application/json", "X-Twilio-Signature", "a9nBmqA0ju/hNViExpshrM61xv4="},
+			twilioJSON, t0, twilioVectorURL + "&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"},
 		{"github", "github/docs content/webhooks/using-webhooks/validating-webhook-deliveries.md",
 			"github", "It's a Secret to Everybody",
 			[]string{"X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "X-GitHub-Delivery", "d1"},
-			"Hello, World!", t0},
+			"Hello, World!", t0, ""},
 		{"shopify", "Shopify/shopify-api-js packages/shopify-api/lib/webhooks/__tests__/validate.test.ts",
 			"shopify", "test_secret_key",
 			[]string{"X-Shopify-Hmac-Sha256", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=", "X-Shopify-Webhook-Id", "123456789", "X-Shopify-Topic", "PRODUCTS_CREATE"},
-			`{"foo": "bar"}`, t0},
+			`{"foo": "bar"}`, t0, ""},
 		{"standardwebhooks", "standard-webhooks/standard-webhooks libraries/go/webhook_test.go TestWebhookSign",
 			"standardwebhooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 			[]string{"webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp", "1614265330", "webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
-			`{"test": 2432232314}`, time.Unix(1614265330, 0)},
+			`{"test": 2432232314}`, time.Unix(1614265330, 0), ""},
 		{"svix", "svix/svix-webhooks go/webhook_test.go TestWebhookSign",
 			"svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 			[]string{"svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek", "svix-timestamp", "1614265330", "svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
-			`{"test": 2432232314}`, time.Unix(1614265330, 0)},
+			`{"test": 2432232314}`, time.Unix(1614265330, 0), ""},
 		{"slack", "slackapi/python-slack-sdk tests/slack_sdk/signature/test_signature_verifier.py (Slack's \"Verifying requests from Slack\" example)",
 			"slack", "8f742231b10e8888abcd99yyyzzz85a5",
 			[]string{"X-Slack-Request-Timestamp", "1531420618", "X-Slack-Signature", "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"},
 			"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
-			time.Unix(1531420618, 0)},
+			time.Unix(1531420618, 0), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,14 +121,24 @@ func TestPublishedVectorsEndToEnd(t *testing.T) {
 				got <- bytes.Clone(e.Body)
 				return nil
 			})
-			recv := newReceiver(t, p, h, hookguard.WithClock(func() time.Time { return tt.now }))
+			opts := []hookguard.Option{hookguard.WithClock(func() time.Time { return tt.now })}
+			target := ""
+			if tt.url != "" {
+				u, err := url.Parse(tt.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts = append(opts, hookguard.WithPublicURL(u.Scheme+"://"+u.Host))
+				target = u.RequestURI()
+			}
+			recv := newReceiver(t, p, h, opts...)
 			srv := httptest.NewServer(recv)
 			defer srv.Close()
 			s := signed{body: []byte(tt.body), header: http.Header{}}
 			for i := 0; i < len(tt.header); i += 2 {
 				s.header.Set(tt.header[i], tt.header[i+1])
 			}
-			resp := s.post(t, srv.Client(), srv.URL)
+			resp := s.post(t, srv.Client(), srv.URL+target)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("vector from %s: status %d, want 200", tt.source, resp.StatusCode)
@@ -91,10 +153,21 @@ func TestPublishedVectorsEndToEnd(t *testing.T) {
 			}
 			// One byte more breaks it.
 			s.body = append([]byte(tt.body), ' ')
-			resp = s.post(t, srv.Client(), srv.URL)
+			resp = s.post(t, srv.Client(), srv.URL+target)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Errorf("vector with a byte appended: status %d, want 401", resp.StatusCode)
+			}
+			if tt.url == "" {
+				return
+			}
+			// The URL is signed too: the same request at another path
+			// is refused.
+			s.body = []byte(tt.body)
+			resp = s.post(t, srv.Client(), srv.URL+"/other"+target)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("vector sent to another path: status %d, want 401", resp.StatusCode)
 			}
 		})
 	}
@@ -110,9 +183,11 @@ func flipBit(b []byte, i int) []byte {
 // TestTamperMatrix is plan test 2: for random bodies (arbitrary bytes,
 // invalid UTF-8, CRLF, BOM), IDs, timestamps and secrets, every preset
 // verifies what it signed, and a single bit flipped anywhere in the body,
-// the ID header, the timestamp header, the signature or the secret makes
-// verification fail. 10,000 cases in the fast tier (chaos: 10^6, see
-// chaos_test.go).
+// the ID header, the timestamp header, the signature, the secret or, for
+// presets that sign it (Twilio, HubSpot, Square), the request URL makes
+// verification fail. Twilio signs a form's decoded parameters, so its
+// random bytes travel percent-encoded in a form value. 10,000 cases in
+// the fast tier (chaos: 10^6, see chaos_test.go).
 func TestTamperMatrix(t *testing.T) {
 	n := 10_000
 	if testing.Short() {
@@ -124,9 +199,13 @@ func TestTamperMatrix(t *testing.T) {
 func tamperMatrix(t *testing.T, cases int, seed uint64) {
 	rng := mrand.New(mrand.NewPCG(seed, 42))
 	var names []string
+	urlSigned := map[string]bool{}
 	for _, ps := range allPresets(t) {
 		if roundTrips(ps.p) {
 			names = append(names, ps.name)
+			if signsURL(ps.p) {
+				urlSigned[ps.name] = true
+			}
 		} else {
 			mustRoundTrip(t, ps)
 		}
@@ -144,18 +223,23 @@ func tamperMatrix(t *testing.T, cases int, seed uint64) {
 			t.Fatal(err)
 		}
 		id := fmt.Sprintf("evt_%x", rng.Uint64())
-		// Body-borne IDs (Stripe "id", Slack "event_id") need JSON: the
-		// random bytes go into a string field then.
 		body := randomBody(rng)
-		if rng.IntN(2) == 0 || !roundTripsWith(p, body) {
+		switch {
+		case name == "twilio":
+			// Twilio signs the form's decoded parameters: the random
+			// bytes travel percent-encoded as a form value.
+			body = formBody(id, body)
+		case rng.IntN(2) == 0 || !roundTripsWith(p, body):
+			// Body-borne IDs (Stripe "id", Slack "event_id") need
+			// JSON: the random bytes go into a string field then.
 			body = fmt.Appendf(nil, `{"id":%q,"event_id":%q,"type":"x","blob":%q}`, id, id, body)
 		}
 		ts := t0.Add(time.Duration(rng.IntN(600)-300) * time.Second)
-		h, err := p.Sign(providers.Outgoing{Body: body, ID: id, Type: "t", Timestamp: ts})
+		h, err := p.Sign(providers.Outgoing{Body: body, ID: id, Type: "t", Timestamp: ts, URL: hookURL, ContentType: contentTypeFor(name)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := verify.Request{Method: http.MethodPost, URL: "https://example.com/hook", Header: h, Body: body}
+		req := verify.Request{Method: http.MethodPost, URL: hookURL, Header: h, Body: body}
 		if _, err := p.Verify(req, t0); err != nil {
 			falseRejects++
 			t.Errorf("%s: own signature rejected: %v", name, err)
@@ -168,7 +252,7 @@ func tamperMatrix(t *testing.T, cases int, seed uint64) {
 		switch k := rng.IntN(5); {
 		case k == 0 && len(body) > 0 && signsBody(info):
 			where = "body"
-			tampered.Body = flipBit(body, rng.IntN(len(body)*8))
+			tampered.Body = flipBodyBit(rng, name, body)
 		case k == 1 && h.Get(info.SignatureHeader) != "":
 			where = "signature"
 			tampered.Header = flipHeader(rng, h, info.SignatureHeader, "")
@@ -178,6 +262,9 @@ func tamperMatrix(t *testing.T, cases int, seed uint64) {
 		case k == 3 && idSigned(name):
 			where = "id"
 			tampered.Header = flipHeader(rng, h, idHeader(name), "")
+		case k == 3 && urlSigned[name]:
+			where = "url"
+			tampered.URL = flipPrintable(rng, hookURL)
 		case !strings.Contains(info.Algorithm, "HMAC") && !strings.Contains(info.Algorithm, "shared") && !strings.Contains(info.Algorithm, "basic auth"):
 			// Asymmetric presets: a bit flipped in a private key's
 			// encoding may leave the public key it implies unchanged,
@@ -205,7 +292,64 @@ func tamperMatrix(t *testing.T, cases int, seed uint64) {
 			t.Errorf("%s: accepted after a bit flip in the %s", name, where)
 		}
 	}
-	t.Logf("%d cases over %d presets (flips %v): %d false accepts, %d false rejects", checks, len(names), flips, falseAccepts, falseRejects)
+	t.Logf("%d cases over %d presets, %d of them signing the URL (flips %v): %d false accepts, %d false rejects", checks, len(names), len(urlSigned), flips, falseAccepts, falseRejects)
+	if !urlSigned["twilio"] || flips["url"] == 0 {
+		t.Errorf("Twilio signs the URL: urlSigned %v, %d URL flips tried", urlSigned["twilio"], flips["url"])
+	}
+}
+
+// signsURL reports whether p's signature covers the request URL: what it
+// signs for hookURL does not verify at another path.
+func signsURL(p providers.Provider) bool {
+	body := presetBody(p.Name(), "evt_rt", 4)
+	h, err := p.Sign(providers.Outgoing{Body: body, ID: "evt_rt", Type: "t", Timestamp: t0, URL: hookURL, ContentType: contentTypeFor(p.Name())})
+	if err != nil {
+		return false
+	}
+	_, err = p.Verify(verify.Request{Method: http.MethodPost, URL: hookURL + "x", Header: h, Body: body}, t0)
+	return err != nil
+}
+
+// formBody is a form-encoded Twilio-style body carrying id and value.
+func formBody(id string, value []byte) []byte {
+	return []byte("MessageSid=" + url.QueryEscape(id) + "&Body=" + url.QueryEscape(string(value)))
+}
+
+// presetBody is the body tests sign for a preset: a form for Twilio
+// (which signs the URL and the form's parameters), eventBody otherwise.
+func presetBody(name, id string, pad int) []byte {
+	if name == "twilio" {
+		return formBody(id, bytes.Repeat([]byte{'x'}, pad))
+	}
+	return eventBody(id, pad)
+}
+
+// flipBodyBit returns body with one bit flipped. For Twilio a flip that
+// only changes the case of a hex digit in a percent escape ("%4a" for
+// "%4A") is not made: it encodes the same parameter, and Twilio signs the
+// decoded parameters, so it is not a tampering.
+func flipBodyBit(rng *mrand.Rand, name string, body []byte) []byte {
+	for {
+		i := rng.IntN(len(body) * 8)
+		nb := flipBit(body, i)
+		j := i / 8
+		inEscape := (j >= 1 && body[j-1] == '%') || (j >= 2 && body[j-2] == '%')
+		if name == "twilio" && inEscape && strings.EqualFold(string(nb[j]), string(body[j])) {
+			continue
+		}
+		return nb
+	}
+}
+
+// flipPrintable returns s with one bit flipped, the new byte printable.
+func flipPrintable(rng *mrand.Rand, s string) string {
+	for {
+		i := rng.IntN(len(s) * 8)
+		nb := flipBit([]byte(s), i)
+		if c := nb[i/8]; c >= 0x21 && c < 0x7f {
+			return string(nb)
+		}
+	}
 }
 
 // signsBody reports whether a preset's signature covers the body: shared
@@ -223,22 +367,23 @@ func signsBody(info providers.Info) bool {
 // that need to know a preset's header layout cover these.
 var coreSix = map[string]bool{"stripe": true, "github": true, "shopify": true, "slack": true, "standardwebhooks": true, "svix": true}
 
-// roundTrips reports whether p verifies what it signs for eventBody at t0.
+// roundTrips reports whether p verifies what it signs for presetBody at
+// t0, signed for hookURL with contentTypeFor's content type.
 func roundTrips(p providers.Provider) bool {
-	return roundTripsWith(p, eventBody("evt_rt", 4))
+	return roundTripsWith(p, presetBody(p.Name(), "evt_rt", 4))
 }
 
 func roundTripsWith(p providers.Provider, body []byte) bool {
-	h, err := p.Sign(providers.Outgoing{Body: body, ID: "evt_rt", Type: "t", Timestamp: t0})
+	h, err := p.Sign(providers.Outgoing{Body: body, ID: "evt_rt", Type: "t", Timestamp: t0, URL: hookURL, ContentType: contentTypeFor(p.Name())})
 	if err != nil {
 		return false
 	}
-	_, err = p.Verify(verify.Request{Method: http.MethodPost, URL: "https://example.com/hook", Header: h, Body: body}, t0)
+	_, err = p.Verify(verify.Request{Method: http.MethodPost, URL: hookURL, Header: h, Body: body}, t0)
 	return err == nil
 }
 
 // mustRoundTrip fails the test for one of the core presets that does not
-// verify its own signature over eventBody, and logs any other: presets
+// verify its own signature over presetBody, and logs any other: presets
 // whose signed content needs fields of their own (Linear, Mailgun) are
 // covered by their own tests in package providers.
 func mustRoundTrip(t *testing.T, ps preset) {
@@ -391,7 +536,7 @@ func TestMalformedSignatures(t *testing.T) {
 		t.Run(ps.name, func(t *testing.T) {
 			h := testkit.NewCounter()
 			recv := newReceiver(t, ps.p, h, hookguard.WithClock(fixedClock))
-			valid := sign(t, ps.p, "evt_valid", eventBody("evt_valid", 10), t0)
+			valid := signCT(t, ps.p, "evt_valid", presetBody(ps.name, "evt_valid", 10), t0, contentTypeFor(ps.name))
 			header := ps.p.Info().SignatureHeader
 			v := valid.header.Get(header)
 			if v == "" {
@@ -567,7 +712,11 @@ func TestDowngradeAndAlgorithmConfusion(t *testing.T) {
 
 // TestSecretRotation is plan test 8: two configured secrets accept either
 // signature, whatever its position in a multi-signature header; once the
-// old secret is removed its signatures are refused.
+// old secret is removed its signatures are refused. It also covers the
+// duplicate t of catalogue entry A7: a Stripe-Signature carrying the same
+// t twice is accepted, against the plan's "reject duplicate t", because
+// two equal t values name one timestamp, so the signed message is
+// unambiguous; only conflicting values are rejected.
 func TestSecretRotation(t *testing.T) {
 	body := []byte(`{"id":"evt_rot","type":"x"}`)
 	oldS, _ := providers.TestSecret("stripe")
@@ -604,6 +753,12 @@ func TestSecretRotation(t *testing.T) {
 	check(both, ts+","+sigOf(newP), true, "both secrets, new-only header")
 	check(newP, ts+","+sigOf(oldP), false, "new secret only, old-only header")
 	check(newP, ts+","+noise, false, "v0 only")
+	// A7: the same t twice names one signed message; two different t
+	// values are ambiguous and refused, whichever one was signed.
+	other := "t=" + strconv.FormatInt(t0.Unix()+1, 10)
+	check(both, ts+","+ts+","+sigOf(newP), true, "the same t twice")
+	check(both, ts+","+sigOf(newP)+","+other, false, "the signed t, then another")
+	check(both, other+","+ts+","+sigOf(newP), false, "another t, then the signed one")
 
 	// Standard Webhooks: v1 noise, a v2 entry, and the valid signature in
 	// position 3 of 4 (standard-webhooks libraries/go/webhook_test.go,
