@@ -54,6 +54,9 @@ func NewGitLab(secret string, opts ...Option) (*GitLab, error) {
 	if err := c.rejectLegacy("gitlab"); err != nil {
 		return nil, err
 	}
+	if err := checkHeaderTokens("gitlab", c.secrets); err != nil {
+		return nil, err
+	}
 	t, err := newTokens("gitlab", c.secrets)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,9 @@ func NewOkta(secret string, opts ...Option) (*Okta, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkHeaderTokens(name, c.secrets); err != nil {
+		return nil, err
+	}
 	o := &Okta{header: "Authorization", insecure: c.insecure}
 	if c.asym.authHeader != "" {
 		o.header = c.asym.authHeader

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
@@ -421,6 +422,20 @@ func newTokens(name string, raw []string) (*tokens, error) {
 	var err error
 	t.mac, err = hmacSecrets(name, raw)
 	return t, err
+}
+
+// checkHeaderTokens rejects a token that is sent as it is in a header
+// (GitLab, Okta) but could never arrive as configured: HTTP trims spaces
+// and tabs around a header value and cannot carry a line break, so such a
+// token would fail every genuine delivery with 401. The usual cause is a
+// token read from a file or an environment variable with its newline.
+func checkHeaderTokens(name string, secrets []string) error {
+	for i, s := range secrets {
+		if strings.TrimSpace(s) != s || strings.ContainsAny(s, "\r\n") {
+			return fmt.Errorf("%s: %w: token #%d has spaces or a line break around or in it (read from a file with its newline?), which no HTTP header carries; trim it", name, verify.ErrInvalidSecret, i)
+		}
+	}
+	return nil
 }
 
 // match returns the index of the configured token equal to presented, or
