@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,33 +29,9 @@ import (
 )
 
 // stripeVectorBody is src/StripeTests/Resources/event_test_signature.json
-// of stripe/stripe-dotnet, including its final newline (package providers
-// checks the same vector against the verifier alone).
-const stripeVectorBody = `{
-  "id": "evt_123",
-  "object": "event",
-  "account": "acct_123",
-  "api_version": "2017-05-25",
-  "created": 1533204620,
-  "data": {
-    "object": {
-      "id": "cus_123",
-      "object": "customer",
-      "created": 123456789,
-      "email": "test@stripe.com",
-      "livemode": false,
-      "metadata": {}
-    }
-  },
-  "livemode": false,
-  "pending_webhooks": 1,
-  "request": {
-    "id": "req_123",
-    "idempotency_key": "idempotency-key-123"
-  },
-  "type": "customer.created"
-}
-`
+// of stripe/stripe-dotnet, including its final newline: the file package
+// providers checks against the verifier alone.
+var stripeVectorBody = mustReadString(filepath.Join("..", "providers", "testdata", "vectors", "stripe-dotnet-event_test_signature.json"))
 
 // twilioVectorURL is the URL of twilio/twilio-go's validator vectors;
 // the receiver is told its scheme and host with hookguard.WithPublicURL,
@@ -868,4 +846,13 @@ func TestTimestampWindow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustReadString returns the file at path, as a string.
+func mustReadString(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

@@ -158,18 +158,6 @@ func TestClusterWaitReplicas(t *testing.T) {
 
 	c.Replicas[0].Restart()
 	c.WaitReplicas(1)
-	for i := 0; ; i++ { // a WAIT right after the resync may still time out on a loaded machine
-		w := post(r, "evt_down")
-		if w.Code == http.StatusOK {
-			if w.Header().Get(hookguard.DuplicateHeader) != "" {
-				t.Fatal("retry with the replica back answered as a duplicate: the 503 left a record behind")
-			}
-			break
-		}
-		if w.Code != http.StatusServiceUnavailable || i == 20 {
-			t.Fatalf("retry %d with the replica back: %d %q, want 200 accepted", i, w.Code, w.Body)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	retryUntilAccepted(t, r, "evt_down")
 	cnt.WaitDistinct(t, up+1, 10*time.Second)
 }

@@ -51,6 +51,27 @@ func waitReplicas(t *testing.T, rdb *redis.Client, n int) {
 	}
 }
 
+// retryUntilAccepted resends id, as a sender would after a 503, until it
+// is accepted: a WAIT right after a replica's resync may still time out
+// on a loaded machine. An answer as a duplicate fails t: the 503 before it
+// must have left no record behind.
+func retryUntilAccepted(t *testing.T, r http.Handler, id string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		w := post(r, id)
+		if w.Code == http.StatusOK {
+			if w.Header().Get(hookguard.DuplicateHeader) != "" {
+				t.Fatalf("retry of %s with the replica back answered as a duplicate: the 503 left a record behind", id)
+			}
+			return
+		}
+		if w.Code != http.StatusServiceUnavailable || i == 20 {
+			t.Fatalf("retry %d of %s with the replica back: %d %q, want 200 accepted", i, id, w.Code, w.Body)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // TestWaitReplicas: with WithWaitReplicas(1, …) an event is acknowledged
 // only once a replica holds it, on the atomic path (the queue's own
 // store) and on the plain path (another store: Reserve, Enqueue, Commit).
@@ -126,21 +147,7 @@ func TestWaitReplicas(t *testing.T) {
 			// Replica back: the retry is new, accepted and handled.
 			replica.Restart()
 			waitReplicas(t, rdb, 1)
-			// The sender retries until it gets a 2xx: a WAIT right after the
-			// resync may still time out on a loaded machine.
-			for i := 0; ; i++ {
-				w := post(r, "evt_2")
-				if w.Code == http.StatusOK {
-					if w.Header().Get(hookguard.DuplicateHeader) != "" {
-						t.Fatalf("retry with the replica back answered as a duplicate: the 503 left a record behind")
-					}
-					break
-				}
-				if w.Code != http.StatusServiceUnavailable || i == 20 {
-					t.Fatalf("retry %d with the replica back: %d %q, want 200 accepted", i, w.Code, w.Body)
-				}
-				time.Sleep(250 * time.Millisecond)
-			}
+			retryUntilAccepted(t, r, "evt_2")
 			cnt.WaitDistinct(t, 2, 10*time.Second)
 			if w := post(r, "evt_2"); w.Header().Get(hookguard.DuplicateHeader) != "true" {
 				t.Errorf("second retry: %d %q, want a duplicate", w.Code, w.Body)
