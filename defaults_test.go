@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,19 +68,6 @@ func TestDefaultMaxBodySize(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock a test moves by hand; safe for concurrent reads.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock(t time.Time) *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(t.UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
-
-func (c *fakeClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
-
 // TestDefaultDedupeTTL checks that a Receiver given no WithDedupeTTL
 // remembers an accepted delivery for 72 h: a copy just before that is a
 // duplicate, a copy just after it is a new delivery. GitHub signs no
@@ -103,7 +89,7 @@ func TestDefaultDedupeTTL(t *testing.T) {
 	for _, name := range []string{"github", "standardwebhooks"} {
 		t.Run(name, func(t *testing.T) {
 			p := newProvider(t, name)
-			clk := newFakeClock(t0)
+			clk := testkit.NewClock(t0)
 			rec := testkit.NewCounter()
 			r, err := hookguard.New(p, rec, hookguard.WithClock(clk.Now))
 			if err != nil {

@@ -12,20 +12,6 @@ import (
 	"github.com/hookguard/hookguard/internal/testkit"
 )
 
-// countingBody counts the bytes a handler reads from a request body.
-type countingBody struct {
-	r io.Reader
-	n int
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.n += n
-	return n, err
-}
-
-func (b *countingBody) Close() error { return nil }
-
 // TestContentEncodingRejected is plan test 15's default (RELIABILITY.md
 // R3, A15): a body with a Content-Encoding other than identity is
 // answered 415 before a byte of it is read, so nothing is decompressed,
@@ -69,8 +55,8 @@ func TestContentEncodingRejected(t *testing.T) {
 				if tt.encoding != nil {
 					r.Header["Content-Encoding"] = tt.encoding
 				}
-				body := &countingBody{r: bytes.NewReader(d.body)}
-				r.Body = body
+				body := &countingReader{r: bytes.NewReader(d.body)}
+				r.Body = io.NopCloser(body)
 				w := testkit.Serve(h.h, r)
 				if w.Code != tt.want {
 					t.Fatalf("%s: %d %q, want %d", h.name, w.Code, w.Body, tt.want)

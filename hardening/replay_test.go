@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,18 +15,6 @@ import (
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/rediskit"
 )
-
-// movableClock is a clock tests can move forward.
-type movableClock struct{ ns atomic.Int64 }
-
-func newMovableClock(at time.Time) *movableClock {
-	c := &movableClock{}
-	c.ns.Store(at.UnixNano())
-	return c
-}
-
-func (c *movableClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *movableClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // TestReplayWithinAndAfterWindow is plan test 10: for every preset that
 // signs a timestamp, the same signed delivery sent twice within the window
@@ -41,9 +28,9 @@ func TestReplayWithinAndAfterWindow(t *testing.T) {
 			continue
 		}
 		t.Run(ps.name, func(t *testing.T) {
-			clk := newMovableClock(t0)
+			clk := testkit.NewClock(t0)
 			h := testkit.NewCounter()
-			recv := newReceiver(t, ps.p, h, hookguard.WithClock(clk.now))
+			recv := newReceiver(t, ps.p, h, hookguard.WithClock(clk.Now))
 			ds := make([]signed, n)
 			for i := range ds {
 				id := fmt.Sprintf("evt_replay_%04d", i)
@@ -65,7 +52,7 @@ func TestReplayWithinAndAfterWindow(t *testing.T) {
 				t.Errorf("%d second copies answered as duplicates, want %d", dups, n)
 			}
 			waitFor(t, 30*time.Second, "every event handled", func() bool { return h.Total() >= n })
-			clk.advance(301 * time.Second)
+			clk.Advance(301 * time.Second)
 			for _, d := range ds[:100] {
 				if w := testkit.Serve(recv, d.request()); w.Code != http.StatusUnauthorized {
 					t.Fatalf("%s after the window: status %d, want 401", d.id, w.Code)

@@ -235,3 +235,29 @@ func TestNewPost(t *testing.T) {
 		t.Errorf("changing the request's header changed the caller's: %v", got)
 	}
 }
+
+// TestClock: the clock reads what it was set to, moves by Advance and
+// Set, and may be read while it moves (checked under -race).
+func TestClock(t *testing.T) {
+	t0 := time.Unix(1700000000, 5)
+	c := testkit.NewClock(t0)
+	if got := c.Now(); !got.Equal(t0) {
+		t.Fatalf("Now() = %v, want %v", got, t0)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			_ = c.Now()
+		}
+	}()
+	c.Advance(90 * time.Second)
+	<-done
+	if got, want := c.Now(), t0.Add(90*time.Second); !got.Equal(want) {
+		t.Fatalf("after Advance, Now() = %v, want %v", got, want)
+	}
+	c.Set(t0)
+	if got := c.Now(); !got.Equal(t0) {
+		t.Fatalf("after Set, Now() = %v, want %v", got, t0)
+	}
+}
