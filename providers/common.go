@@ -20,7 +20,7 @@ import (
 // newConfig) and refuses WithLegacySHA1 and every option of
 // options_asymmetric.go outside allowed (see onlyAsym).
 func newPresetConfig(name, secret string, opts []Option, allowed asymOption) (*config, error) {
-	c, err := newConfig(name, secret, opts)
+	c, err := parseConfig(name, secret, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,12 @@ func (c *config) onlyAsym(name string, allowed asymOption) error {
 	if err := c.rejectLegacy(name); err != nil {
 		return err
 	}
+	return c.rejectAsym(name, allowed)
+}
+
+// rejectAsym returns an error naming the first preset-specific option
+// that was given but is not in allowed.
+func (c *config) rejectAsym(name string, allowed asymOption) error {
 	for _, o := range asymOptionNames {
 		if c.asym.set&o.bit != 0 && allowed&o.bit == 0 {
 			return fmt.Errorf("%s: %w: %s applies only to the %s preset", name, ErrInvalidOption, o.name, o.appliesTo)

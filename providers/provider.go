@@ -180,6 +180,22 @@ func (c *config) setErr(err error) {
 // newConfig applies opts after the positional secret and checks what every
 // preset has in common.
 func newConfig(name, secret string, opts []Option) (*config, error) {
+	c, err := parseConfig(name, secret, opts)
+	if err != nil {
+		return nil, err
+	}
+	// An option meant for another preset is an error here, as it is for
+	// the presets built with newPresetConfig: ignored, it would leave a
+	// user believing, say, that WithVerifyToken guards this endpoint.
+	if err := c.rejectAsym(name, 0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseConfig applies opts and checks the secrets, leaving the check of
+// preset-specific options to the caller.
+func parseConfig(name, secret string, opts []Option) (*config, error) {
 	c := &config{secrets: []string{secret}}
 	for _, o := range opts {
 		if o != nil {

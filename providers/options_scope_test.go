@@ -1,0 +1,55 @@
+package providers_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/providers"
+)
+
+// TestPresetOptionsScope: an option that only one preset family takes
+// (WithVerifyToken for Meta's, WithKeySource and WithKeyTimeout for
+// Plaid, WithRequireV3 for HubSpot, WithAuthHeader for Okta) is refused
+// with ErrInvalidOption, naming the option, by every other preset. Ignored,
+// it would leave a user believing, say, that a verify token guards an
+// endpoint whose preset never reads one.
+func TestPresetOptionsScope(t *testing.T) {
+	src := providers.KeySourceFunc(func(context.Context, string) (*ecdsa.PublicKey, error) { return nil, errors.New("unused") })
+	options := []struct {
+		name  string
+		opt   providers.Option
+		takes []string
+	}{
+		{"WithVerifyToken", providers.WithVerifyToken("verify-me"), []string{"meta", "whatsapp", "instagram"}},
+		{"WithKeySource", providers.WithKeySource(src), []string{"plaid"}},
+		{"WithKeyTimeout", providers.WithKeyTimeout(time.Second), []string{"plaid"}},
+		{"WithRequireV3", providers.WithRequireV3(), []string{"hubspot"}},
+		{"WithAuthHeader", providers.WithAuthHeader("X-Hook-Auth"), []string{"okta"}},
+	}
+	for _, name := range providers.Names() {
+		secret, err := providers.TestSecret(name)
+		if err != nil {
+			t.Fatalf("TestSecret(%q): %v", name, err)
+		}
+		if _, err := providers.New(name, secret); err != nil {
+			t.Fatalf("New(%q) without options: %v", name, err)
+		}
+		for _, o := range options {
+			takes := false
+			for _, n := range o.takes {
+				takes = takes || n == name
+			}
+			if takes {
+				continue // each preset's own options are tested with it
+			}
+			p, err := providers.New(name, secret, o.opt)
+			if p != nil || !errors.Is(err, providers.ErrInvalidOption) || !strings.Contains(err.Error(), o.name) {
+				t.Errorf("New(%q, %s) = %v, %v; want ErrInvalidOption naming %s", name, o.name, p, err, o.name)
+			}
+		}
+	}
+}
