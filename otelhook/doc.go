@@ -25,6 +25,7 @@
 //	hookguard.handler.duration   histogram  s; provider, result (success, failure): one per attempt
 //	hookguard.handler.attempts   histogram  provider, result (handled, dead_letter): attempts an event took
 //	hookguard.event.age          histogram  s; provider: signed timestamp to the first handler attempt
+//	hookguard.timestamp.skew     histogram  s; provider: for a delivery refused for its timestamp, the clock's lead over it
 //	hookguard.dead_letters       counter    provider, reason (permanent, exhausted, shutdown)
 //	hookguard.store.fallbacks    counter    dedupe store failures served by the local store
 //
@@ -44,7 +45,8 @@
 // hookguard_ack_duration_seconds, hookguard_secret_matches_total,
 // hookguard_queue_depth, hookguard_handler_duration_seconds,
 // hookguard_handler_attempts, hookguard_event_age_seconds,
-// hookguard_dead_letters_total and hookguard_store_fallbacks_total, with
+// hookguard_timestamp_skew_seconds, hookguard_dead_letters_total and
+// hookguard_store_fallbacks_total, with
 // the dots of attribute keys turned into underscores.
 //
 // # Trace context

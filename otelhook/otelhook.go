@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/httpx"
+	"github.com/hookguard/hookguard/verify"
 )
 
 // ScopeName is the instrumentation scope of the meter and tracer.
@@ -93,6 +94,7 @@ type Recorder struct {
 	handlerDur  metric.Float64Histogram
 	attempts    metric.Int64Histogram
 	age         metric.Float64Histogram
+	skew        metric.Float64Histogram
 	deadLetters metric.Int64Counter
 	fallbacks   metric.Int64Counter
 
@@ -112,6 +114,9 @@ var (
 	handlerBuckets = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 	ageBuckets     = []float64{0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 259200}
 	attemptBuckets = []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20}
+	// skewBuckets reach a day both ways; a refused timestamp is at least
+	// the window (5 minutes by default) away.
+	skewBuckets = []float64{-86400, -3600, -900, -600, -300, 0, 300, 600, 900, 3600, 86400}
 )
 
 // New returns a Recorder. It fails only when the meter provider refuses
@@ -157,6 +162,10 @@ func New(opts ...Option) (*Recorder, error) {
 		metric.WithDescription("Time from the event's signed timestamp to the start of its first handler attempt."),
 		metric.WithExplicitBucketBoundaries(ageBuckets...))
 	err = errors.Join(err, e)
+	r.skew, e = m.Float64Histogram("hookguard.timestamp.skew", metric.WithUnit("s"),
+		metric.WithDescription("For deliveries refused for their signed timestamp: how far the receiver's clock was past it (negative: the timestamp lies in the future)."),
+		metric.WithExplicitBucketBoundaries(skewBuckets...))
+	err = errors.Join(err, e)
 	r.deadLetters, e = m.Int64Counter("hookguard.dead_letters", metric.WithUnit("{event}"),
 		metric.WithDescription("Events given up on, by reason."))
 	err = errors.Join(err, e)
@@ -167,6 +176,30 @@ func New(opts ...Option) (*Recorder, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// skewOf returns the Skew of the *verify.Error in err's chain, or 0. It
+// walks the chain by hand: errors.As would move its target to the heap on
+// every answer, and recording allocates nothing.
+func skewOf(err error) time.Duration {
+	for err != nil {
+		switch e := err.(type) {
+		case *verify.Error:
+			return e.Skew
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if d := skewOf(inner); d != 0 {
+					return d
+				}
+			}
+			return 0
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 // Hooks returns the hooks that record the metrics. Pass them to
@@ -240,6 +273,11 @@ func (r *Recorder) answered(ctx context.Context, a hookguard.Answer) {
 		func() []attribute.KeyValue {
 			return []attribute.KeyValue{KeyProvider.String(a.Provider), KeyOutcome.String(a.Outcome)}
 		}).rec...)
+	// A timestamp outside the window: record by how much, so that a
+	// steady clock skew (fix NTP) can be told from replays (scattered).
+	if d := skewOf(a.Err); d != 0 {
+		r.skew.Record(ctx, d.Seconds(), r.providerSet("skew", a.Provider).rec...)
+	}
 	if a.Secret >= 0 {
 		r.secrets.Add(ctx, 1, r.set(attrKey{metric: "secret", provider: a.Provider, secret: a.Secret},
 			func() []attribute.KeyValue {

@@ -253,6 +253,14 @@ func TestMetricsOfRequestsAndHandling(t *testing.T) {
 	if age.count != 1 || age.sum < 89.9 || age.sum > 91 {
 		t.Errorf("event.age = %+v; want one event about 90 s old", age)
 	}
+	// The delivery signed an hour before the clock was refused for its
+	// timestamp: the skew histogram has it, an hour (Stripe signs whole
+	// seconds, so up to 1 s more), and nothing else (the tampered one
+	// failed its signature, not its timestamp).
+	skew := hists[float64](t, m["hookguard.timestamp.skew"])
+	if p := skew["hookguard.provider=stripe"]; len(skew) != 1 || p.count != 1 || p.sum < 3600 || p.sum > 3601 {
+		t.Errorf("timestamp.skew = %+v; want one stripe delivery an hour old", skew)
+	}
 	if _, ok := m["hookguard.dead_letters"]; ok {
 		t.Errorf("dead_letters recorded with no dead letter: %+v", m["hookguard.dead_letters"])
 	}

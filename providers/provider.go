@@ -274,15 +274,19 @@ func (t timing) checkTime(name, header string, ts, now time.Time) error {
 	if !t.check || t.within(ts, now) {
 		return nil
 	}
+	var e *verify.Error
 	switch err := t.window.Check(ts, now); {
 	case errors.Is(err, verify.ErrTimestampTooOld):
-		return verify.Fail(name, err, header+" is older than the replay window allows: a replayed or very late delivery, or a slow receiver clock (check NTP)")
+		e = verify.Fail(name, err, header+" is older than the replay window allows: a replayed or very late delivery, or a slow receiver clock (check NTP)")
 	case errors.Is(err, verify.ErrTimestampTooNew):
-		return verify.Fail(name, err, header+" lies further in the future than the replay window allows: check the receiver's clock (NTP)")
+		e = verify.Fail(name, err, header+" lies further in the future than the replay window allows: check the receiver's clock (NTP)")
 	case err != nil:
-		return verify.Fail(name, err, header+" is outside the replay window")
+		e = verify.Fail(name, err, header+" is outside the replay window")
+	default:
+		return nil
 	}
-	return nil
+	e.Skew = now.Sub(ts)
+	return e
 }
 
 // within reports that ts, a parsed timestamp (no monotonic reading), is

@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"net/http"
+	"time"
 )
 
 // Sentinel errors for the kinds of failure a caller acts on. Provider
@@ -56,6 +57,12 @@ type Error struct {
 	Status int
 	// Err is the sentinel error that classifies the failure.
 	Err error
+	// Skew is set when the signed timestamp fell outside the replay
+	// window ([ErrTimestampTooOld], [ErrTimestampTooNew]): how far the
+	// receiver's clock was past that timestamp, negative when the
+	// timestamp lies in the future. A steady skew on many deliveries
+	// points at a clock to fix (NTP) rather than at replays.
+	Skew time.Duration
 }
 
 // Fail returns an [*Error] for provider that wraps kind, with the HTTP
