@@ -15,7 +15,12 @@ import (
 )
 
 // TestTrimKeepsPendingAndUndelivered: trimming removes handled entries but
-// never an entry that is pending (being handled) or not yet delivered.
+// never an entry that is pending (being handled) or not yet delivered. It
+// uses ten entries, not the plan's 1,000 (test 29a): trimming by MINID
+// depends only on where the oldest entry still needed sits, which this
+// layout pins exactly (handled, then pending, then undelivered), and the
+// exact survivors are checked by ID. A trim that does remove pending
+// entries is TestDeletedPendingEntriesCountedLost's case.
 func TestTrimKeepsPendingAndUndelivered(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
