@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/httpx"
 	"github.com/hookguard/hookguard/internal/redistest"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
@@ -145,9 +146,9 @@ func TestRedisOutage(t *testing.T) {
 	)
 	url := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		inst.recv.ServeHTTP(sw, r)
-		if sw.status < 200 || sw.status > 299 {
+		if sw.Status < 200 || sw.Status > 299 {
 			return
 		}
 		end := time.Now()
@@ -250,26 +251,6 @@ func TestRedisOutage(t *testing.T) {
 		dups += c - 1
 	}
 	t.Logf("Redis stopped for 1 s during 300 deliveries: %d requests, answers %v, first 2xx %v after Redis was back, %d duplicate handler calls", rep.Requests, rep.ByStatus, recovery, dups)
-}
-
-// statusWriter records the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
 }
 
 // TestRedisPoisonAndPanics is plan test 28 on the durable queue: of 1,000
