@@ -87,14 +87,14 @@ func TestAtomicQueuePath(t *testing.T) {
 	if w := postID(r, "e1"); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
 		t.Fatalf("first delivery = %d %q; want 200 accepted", w.Code, w.Body)
 	}
-	if len(q.lastKeys) != 1 || q.lastKeys[0] != "p:e1" {
-		t.Fatalf("EnqueueOnce keys = %v; want [p:e1]", q.lastKeys)
+	if len(q.lastKeys) != 1 || q.lastKeys[0] != "p::id:e1" {
+		t.Fatalf("EnqueueOnce keys = %v; want [p::id:e1]", q.lastKeys)
 	}
 	if w := postID(r, "e1"); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
 		t.Fatalf("second delivery = %d; want 200 duplicate", w.Code)
 	}
 	// The store itself was never touched: the queue did the reserving.
-	if st, _ := store.Reserve(t.Context(), "p:e1", "probe", time.Minute); st != dedupe.Reserved {
+	if st, _ := store.Reserve(t.Context(), "p::id:e1", "probe", time.Minute); st != dedupe.Reserved {
 		t.Fatalf("the receiver wrote the store (%v) although the queue reserves atomically", st)
 	}
 	q.pending = true

@@ -29,15 +29,21 @@
 //     [WithPerIPRateLimit]) before reading the body, so floods cost little;
 //  3. reads the body under a limit ([WithMaxBodySize], 1 MiB by default),
 //     refusing a larger Content-Length without reading and never reading
-//     more than the limit plus one byte;
+//     more than the limit plus one byte; memory grows with the bytes that
+//     arrive, never with the length a sender announces, and after a 413
+//     the rest of the body is read and discarded for a bounded time so
+//     that the sender sees the answer, not a reset;
 //  4. verifies the signature and timestamp with the preset, using the
 //     clock set with [WithClock];
 //  5. answers a provider handshake (Slack's url_verification) directly,
 //     touching no store and enqueuing nothing;
-//  6. reserves the event ID in a dedupe store (scoped as
-//     "provider:endpoint:id"), and for schemes that sign neither a timestamp
-//     nor the ID (GitHub, Shopify) also a digest of the signed content, so a
-//     captured request replayed under a fresh ID is still a duplicate;
+//  6. reserves the event ID in a dedupe store (as
+//     "provider:endpoint:id:<id>"), and for schemes that sign neither a
+//     timestamp nor the ID (GitHub, Shopify), or deliveries that carry no
+//     event ID (Slack slash commands and interactive payloads), also a
+//     digest of the signed content ("provider:endpoint:digest:<hex>"), so a
+//     captured request replayed under a fresh ID, or inside the replay
+//     window, is still a duplicate; the two kinds of key never collide;
 //  7. enqueues the event, then marks it seen and answers 200; if the
 //     enqueue fails it releases the reservation and answers 503, so the
 //     sender's retry is accepted later.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -373,12 +372,17 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 		}
 	}
 	if encoded(r.Header) {
+		w.Header().Set("Connection", "close")
 		c.reject(w, rec, ErrUnsupportedEncoding)
+		linger(w, r)
 		return admission{}, false
 	}
 	body, err := readBody(r, c.cfg.maxBody)
 	if err != nil {
 		c.reject(w, rec, err)
+		if errors.Is(err, ErrBodyTooLarge) {
+			linger(w, r)
+		}
 		return admission{}, false
 	}
 	vr := verify.Request{Method: r.Method, Header: r.Header, Body: body}
@@ -447,45 +451,44 @@ func (c *core) reply(w http.ResponseWriter, rec *record, d verify.Delivery) {
 	c.cfg.hooks.handshake(d.Provider)
 }
 
-// dedupeKeys returns the delivery's dedupe keys, each "provider:" or
-// "provider:endpoint:", then kind and value: kind "" and the ID, and, when
-// digest is set, kind "digest:" and the hex digest. All of them are cut
-// out of one string: one allocation per delivery, not one per key. (A
-// store that kept one key would keep the other's bytes too; the in-memory
-// store keeps only hashes.)
+// dedupeKeys returns the delivery's dedupe keys, each
+// "provider:endpoint:kind:value" with the endpoint empty when none is set:
+// kind "id" and the event ID, and, when digest is set, kind "digest" and
+// the hex digest. Neither a provider name nor an endpoint holds ':', so
+// the kind always sits after the second colon and a key of one kind can
+// never equal a key of the other, nor an unscoped key a scoped one,
+// whatever ID a sender signs (an ID "digest:<hex>" stays an ID). All of
+// them are cut out of one string: one allocation per delivery, not one
+// per key. (A store that kept one key would keep the other's bytes too;
+// the in-memory store keeps only hashes.)
 func (c *core) dedupeKeys(provider, id string, digest []byte) (keys [2]string, n int) {
-	prefix := len(provider) + 1
-	if c.cfg.endpoint != "" {
-		prefix += len(c.cfg.endpoint) + 1
-	}
+	prefix := len(provider) + 1 + len(c.cfg.endpoint) + 1
 	size := 0
 	if id != "" {
-		size += prefix + len(id)
+		size += prefix + len(keyKindID) + len(id)
 	}
 	if digest != nil {
-		size += prefix + len("digest:") + len(digest)
+		size += prefix + len(keyKindDigest) + len(digest)
 	}
 	var b strings.Builder
 	b.Grow(size)
 	key := func(kind string, value []byte, s string) {
 		b.WriteString(provider)
 		b.WriteByte(':')
-		if c.cfg.endpoint != "" {
-			b.WriteString(c.cfg.endpoint)
-			b.WriteByte(':')
-		}
+		b.WriteString(c.cfg.endpoint)
+		b.WriteByte(':')
 		b.WriteString(kind)
 		b.Write(value)
 		b.WriteString(s)
 	}
 	var ends [2]int
 	if id != "" {
-		key("", nil, id)
+		key(keyKindID, nil, id)
 		ends[n] = b.Len()
 		n++
 	}
 	if digest != nil {
-		key("digest:", digest, "")
+		key(keyKindDigest, digest, "")
 		ends[n] = b.Len()
 		n++
 	}
@@ -495,6 +498,12 @@ func (c *core) dedupeKeys(provider, id string, digest []byte) (keys [2]string, n
 	}
 	return keys, n
 }
+
+// The kinds of dedupe key, with the colon that ends them.
+const (
+	keyKindID     = "id:"
+	keyKindDigest = "digest:"
+)
 
 // token returns a reservation token unique to this receiver: a random
 // per-process prefix and a counter. It allocates once; prefix +
@@ -577,7 +586,7 @@ func (c *core) reserve(w http.ResponseWriter, rec *record, adm *admission, d ver
 	}
 	var digest []byte
 	var hx [2 * len(d.Digest)]byte // on the stack: hex.EncodeToString would allocate once more
-	if d.Replayable && c.cfg.contentDedupe && d.Digest != ([32]byte{}) {
+	if c.cfg.contentDedupe && d.Digest != ([32]byte{}) {
 		hex.Encode(hx[:], d.Digest[:])
 		digest = hx[:]
 	}
@@ -728,41 +737,4 @@ func encoded(h http.Header) bool {
 		}
 	}
 	return false
-}
-
-// readBody reads r's body, failing with ErrBodyTooLarge past limit
-// without reading more than limit+1 bytes. When Content-Length is known
-// the buffer is allocated once at that size.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return []byte{}, nil
-	}
-	if r.ContentLength > limit {
-		return nil, ErrBodyTooLarge
-	}
-	if r.ContentLength >= 0 {
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
-		}
-		return buf, nil
-	}
-	buf := make([]byte, 0, min(limit+1, 4096))
-	lr := io.LimitReader(r.Body, limit+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return nil, ErrBodyTooLarge
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
-		}
-	}
 }

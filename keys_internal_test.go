@@ -6,20 +6,21 @@ import (
 	"testing"
 )
 
-// TestDedupeKeyFormat pins the key layout stores see: "provider:id", or
-// "provider:endpoint:id", and "provider:digest:<hex>" for content keys.
-// Stores shared by several versions depend on it staying the same.
+// TestDedupeKeyFormat pins the key layout stores see:
+// "provider:endpoint:id:<id>" and "provider:endpoint:digest:<hex>", with
+// an empty endpoint when none is set. Stores shared by several versions
+// depend on it staying the same.
 func TestDedupeKeyFormat(t *testing.T) {
 	tests := []struct {
 		endpoint, provider, id, digest string
 		want                           []string
 	}{
-		{"", "stripe", "evt_1", "", []string{"stripe:evt_1"}},
-		{"shop-a", "stripe", "evt_1", "", []string{"stripe:shop-a:evt_1"}},
-		{"", "github", "", "00ff", []string{"github:digest:00ff"}},
+		{"", "stripe", "evt_1", "", []string{"stripe::id:evt_1"}},
+		{"shop-a", "stripe", "evt_1", "", []string{"stripe:shop-a:id:evt_1"}},
+		{"", "github", "", "00ff", []string{"github::digest:00ff"}},
 		{"b", "github", "", "00ff", []string{"github:b:digest:00ff"}},
-		{"", "github", "d-1", "00ff", []string{"github:d-1", "github:digest:00ff"}},
-		{"b", "github", "d-1", "00ff", []string{"github:b:d-1", "github:b:digest:00ff"}},
+		{"", "github", "d-1", "00ff", []string{"github::id:d-1", "github::digest:00ff"}},
+		{"b", "github", "d-1", "00ff", []string{"github:b:id:d-1", "github:b:digest:00ff"}},
 		{"", "stripe", "", "", nil},
 	}
 	for _, tt := range tests {

@@ -152,10 +152,13 @@ func WithFailClosed() Option {
 	})
 }
 
-// WithContentDedupe sets whether deliveries whose scheme signs neither a
-// timestamp nor the ID (GitHub, Shopify; see verify.Delivery.Replayable)
-// are also deduped by a digest of their signed content (default true).
-// Without it, a captured request could be replayed under a fresh ID.
+// WithContentDedupe sets whether deliveries are also deduped by a digest
+// of their signed content where the preset gives one (default true): those
+// whose scheme signs neither a timestamp nor the ID (GitHub, Shopify; see
+// verify.Delivery.Replayable), and those that carry no event ID (Slack
+// slash commands and interactive payloads). Without it, a captured request
+// could be replayed under a fresh ID, or, without an ID, replayed as often
+// as the replay window allows.
 func WithContentDedupe(on bool) Option {
 	return optionFunc(func(c *config) error {
 		c.contentDedupe = on
@@ -165,7 +168,9 @@ func WithContentDedupe(on bool) Option {
 
 // WithEndpoint scopes dedupe keys by name, so that two endpoints sharing a
 // store do not see each other's IDs (GitHub delivery IDs are not unique
-// across apps). Keys are "provider:endpoint:id".
+// across apps). Keys are "provider:endpoint:id:<id>" and
+// "provider:endpoint:digest:<hex>"; without an endpoint the middle field is
+// empty ("stripe::id:evt_1").
 func WithEndpoint(name string) Option {
 	return optionFunc(func(c *config) error {
 		if strings.ContainsRune(name, ':') {

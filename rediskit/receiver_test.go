@@ -159,7 +159,7 @@ func TestReleaseAfterFailedEnqueueKeepsOthersReservation(t *testing.T) {
 	if w := post(rB, "evt_1"); w.Header().Get(hookguard.DuplicateHeader) != "true" {
 		t.Fatalf("B again = %d %q; want 200 duplicate: A's release deleted B's record", w.Code, w.Body)
 	}
-	if st, err := store.Reserve(t.Context(), "test:evt_1", "probe", time.Minute); err != nil || st != dedupe.Seen {
+	if st, err := store.Reserve(t.Context(), "test::id:evt_1", "probe", time.Minute); err != nil || st != dedupe.Seen {
 		t.Fatalf("record of evt_1 = %v, %v; want seen", st, err)
 	}
 	if n := okQ.n.Load(); n != 1 {
