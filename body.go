@@ -1,6 +1,7 @@
 package hookguard
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,7 +85,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	for {
 		m, err := io.ReadFull(r.Body, buf[n:])
 		n += m
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			if known {
 				err = io.ErrUnexpectedEOF // shorter than announced: cut off
 			} else {

@@ -158,6 +158,21 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// settled returns what the server has read once it has read nothing more
+// for 200 ms (at most 10 s).
+func settled(cl *countingListener) int64 {
+	last := cl.read.Load()
+	for range 50 {
+		time.Sleep(200 * time.Millisecond)
+		n := cl.read.Load()
+		if n == last {
+			return n
+		}
+		last = n
+	}
+	return last
+}
+
 // newCountingServer starts srv's handler on a loopback listener that
 // counts what the server reads. The server gets the recommended settings.
 func newCountingServer(t *testing.T, h http.Handler) (*countingListener, string) {
@@ -231,22 +246,29 @@ func TestOversizedBody(t *testing.T) {
 	p, _ := providers.NewGitHub(secret)
 	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h, hookguard.WithMaxBodySize(limit))
-	cl, addr := newCountingServer(t, recv)
+	_, addr := newCountingServer(t, recv)
 	zeros := func(n int64) io.Reader { return io.LimitReader(zeroReader{}, n) }
 	const slack = 64 << 10
+	// After a 413 the receiver reads and discards up to 8 MiB more, its
+	// lingering close, so that a sender that writes its whole body before
+	// reading sees the answer rather than a reset (the plan's "limit + 64
+	// KiB" predates it). Each case below has a server of its own, and
+	// counts once the server has stopped reading, so that one case's
+	// lingering is not counted in the next.
+	const linger = 8 << 20
 
 	t.Run("content-length", func(t *testing.T) {
-		before := cl.read.Load()
+		cl, addr := newCountingServer(t, recv)
 		line := rawPost(t, addr, fmt.Sprintf("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", big), zeros(big))
 		if !strings.Contains(line, " 413 ") {
 			t.Errorf("answer %q, want 413", line)
 		}
-		if n := cl.read.Load() - before; n > limit+slack {
-			t.Errorf("server read %d bytes of a refused 10 MiB body, want at most %d", n, limit+slack)
+		if n := settled(cl); n > limit+linger+slack {
+			t.Errorf("server read %d bytes of a refused 10 MiB body, want at most %d", n, limit+linger+slack)
 		}
 	})
 	t.Run("chunked", func(t *testing.T) {
-		before := cl.read.Load()
+		cl, addr := newCountingServer(t, recv)
 		pr, pw := io.Pipe()
 		go func() {
 			cw := httpChunkWriter{w: pw}
@@ -262,18 +284,16 @@ func TestOversizedBody(t *testing.T) {
 			t.Errorf("answer %q, want 413", line)
 		}
 		// net/http closes a chunked body by reading up to 256 KiB more
-		// of it (maxPostHandlerReadBytes in net/http/transfer.go,
-		// body.Close), whatever the handler did; the plan's "limit +
-		// 64 KiB" holds only for a declared Content-Length. The bound
-		// is therefore limit + 256 KiB + 64 KiB of buffers.
-		if n := cl.read.Load() - before; n > limit+256<<10+slack {
-			t.Errorf("server read %d bytes of a chunked 10 MiB body, want at most %d", n, limit+256<<10+slack)
+		// (maxPostHandlerReadBytes in net/http/transfer.go, body.Close)
+		// whatever the handler did, on top of the lingering.
+		if n, max := settled(cl), int64(limit+linger+256<<10+slack); n > max {
+			t.Errorf("server read %d bytes of a chunked 10 MiB body, want at most %d", n, max)
 		} else {
 			t.Logf("chunked 10 MiB: server read %d bytes (limit %d)", n, limit)
 		}
 	})
 	t.Run("lying content-length", func(t *testing.T) {
-		before := cl.read.Load()
+		cl, addr := newCountingServer(t, recv)
 		line := rawPost(t, addr, "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n", zeros(big))
 		if !strings.Contains(line, " 400 ") && !strings.Contains(line, " 401 ") {
 			t.Errorf("answer %q, want 400 or 401 (100 unsigned bytes)", line)
@@ -282,7 +302,7 @@ func TestOversizedBody(t *testing.T) {
 		// or discarded by net/http, which may read up to 256 KiB
 		// (maxPostHandlerReadBytes) past a handler: measured 4 KiB to
 		// 266 KiB between runs. Bounded either way.
-		if n := cl.read.Load() - before; n > 100+256<<10+slack {
+		if n := settled(cl); n > 100+256<<10+slack {
 			t.Errorf("server read %d bytes for a Content-Length of 100, want at most %d", n, 100+256<<10+slack)
 		}
 	})
