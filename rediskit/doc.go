@@ -45,7 +45,12 @@
 // never held in a buffer. Live consumers refresh the entries they
 // hold every third of it, so it does not bound how long a handler may run;
 // make it a few times longer than a garbage-collection pause or network
-// blip, and as short as the delay you accept after a crash. An entry
+// blip, and as short as the delay you accept after a crash. A consumer
+// whose refresh finds that another consumer took over an entry it still
+// handles (its refreshes came too late) logs that at WARN, since the event
+// may be handled twice, and counts it in [Queue.TakenOver]; an entry it
+// acknowledged, dead-lettered or handed back itself is never reported. An
+// entry
 // reclaimed from a dead consumer counts one attempt for the attempt that
 // may have been running there, so an event that kills its worker ends in
 // the dead-letter stream after the maximum attempts.
@@ -63,6 +68,13 @@
 // process. Consumers that stopped stay listed in the group (XINFO
 // CONSUMERS) with no pending entries once reclaimed; remove them with
 // XGROUP DELCONSUMER if the list grows.
+//
+// # Logging
+//
+// The queue logs through [WithLogger]. go-redis logs a few lines of its
+// own (a failed dial during an outage, for one) to standard error in its
+// own format; [SetRedisLogger] sends them to a slog.Logger instead, at
+// WARN. That setting is process-wide, like go-redis's logger.
 //
 // # Durability
 //

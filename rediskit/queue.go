@@ -222,9 +222,14 @@ type Queue struct {
 	jobs chan entry
 
 	heldMu sync.Mutex
-	held   map[string]struct{} // entry IDs this process holds
+	// held maps the IDs of the entries this process holds to whether it
+	// has let go of them: true from the moment it starts to acknowledge,
+	// dead-letter or hand back the entry, so that the heartbeat does not
+	// take the entry's leaving for a reclaim by another consumer.
+	held map[string]bool
 
-	lost atomic.Int64 // pending entries found deleted from the stream; see Lost
+	lost      atomic.Int64 // pending entries found deleted from the stream; see Lost
+	takenOver atomic.Int64 // held entries found reclaimed by another consumer; see TakenOver
 
 	workers  sync.WaitGroup
 	bg       sync.WaitGroup
@@ -284,7 +289,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		attempts: base + "attempts",
 		free:     make(chan struct{}, cfg.workers),
 		jobs:     make(chan entry),
-		held:     make(map[string]struct{}),
+		held:     make(map[string]bool),
 		done:     make(chan struct{}),
 	}
 	err := rdb.XGroupCreateMkStream(ctx, q.stream, cfg.group, "0").Err()
@@ -348,6 +353,16 @@ func (q *Queue) DeadLetterStream() string { return q.dead }
 // deleted entry even while a live consumer is handling it; that consumer
 // may still finish it.
 func (q *Queue) Lost() int64 { return q.lost.Load() }
+
+// TakenOver reports how many entries this process was still handling, or
+// waiting to retry, when its heartbeat found that another consumer had
+// reclaimed them (or acknowledged them: the other consumer reclaimed and
+// finished them). That happens only when this process could not refresh
+// its entries within the visibility timeout (a pause, a network
+// partition) or when something outside the queue claimed them; each is
+// logged at WARN, because the event may be handled twice. An entry this
+// process acknowledges, dead-letters or hands back is never counted.
+func (q *Queue) TakenOver() int64 { return q.takenOver.Load() }
 
 // Store returns the dedupe store whose records share the queue's hash
 // tag. Give it to the receiver with hookguard.WithStore together with
@@ -647,7 +662,19 @@ func (q *Queue) dropDeleted(ids []string) {
 
 func (q *Queue) hold(id string) {
 	q.heldMu.Lock()
-	q.held[id] = struct{}{}
+	q.held[id] = false
+	q.heldMu.Unlock()
+}
+
+// letGo marks a held entry as being acknowledged, dead-lettered or handed
+// back by this process. It must run before the Redis call that does it:
+// a heartbeat that then finds the entry gone from the pending list, or
+// owned by another consumer, knows it was this process that let it go.
+func (q *Queue) letGo(id string) {
+	q.heldMu.Lock()
+	if _, ok := q.held[id]; ok {
+		q.held[id] = true
+	}
 	q.heldMu.Unlock()
 }
 
@@ -670,26 +697,89 @@ func (q *Queue) heartbeat() {
 		case <-q.bgCtx.Done():
 			return
 		}
-		q.heldMu.Lock()
-		args := make([]any, 0, 2+len(q.held))
-		args = append(args, q.cfg.group, q.cfg.consumer)
-		for id := range q.held {
+		q.refresh(nil)
+	}
+}
+
+// refresh resets the idle time of every entry this process holds and has
+// not let go of, and reports those another consumer took over. between,
+// if not nil, runs after the snapshot of held entries and before the
+// script (tests use it to drive the races in between).
+//
+// An entry may leave this consumer between the snapshot and the script
+// because this process acknowledged, dead-lettered or handed it back:
+// that is no takeover. The script tells an entry still pending to another
+// consumer from an entry no longer pending at all; the first is a
+// takeover unless this process handed it back, the second unless this
+// process acknowledged or dead-lettered it (otherwise another consumer
+// reclaimed and finished it).
+func (q *Queue) refresh(between func()) {
+	q.heldMu.Lock()
+	args := make([]any, 0, 2+len(q.held))
+	args = append(args, q.cfg.group, q.cfg.consumer)
+	for id, letGo := range q.held {
+		if !letGo {
 			args = append(args, id)
 		}
-		q.heldMu.Unlock()
-		if len(args) == 2 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(q.bgCtx, q.cfg.visibility/3)
-		lost, err := touchScript.Run(ctx, q.rdb, []string{q.stream}, args...).StringSlice()
-		cancel()
-		switch {
-		case err != nil && q.bgCtx.Err() == nil:
+	}
+	q.heldMu.Unlock()
+	if len(args) == 2 {
+		return
+	}
+	if between != nil {
+		between()
+	}
+	ctx, cancel := context.WithTimeout(q.bgCtx, q.cfg.visibility/3)
+	res, err := touchScript.Run(ctx, q.rdb, []string{q.stream}, args...).Slice()
+	cancel()
+	var other, gone []string
+	if err == nil {
+		other, gone, err = touchReply(res)
+	}
+	if err != nil {
+		if q.bgCtx.Err() == nil {
 			q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: could not refresh held entries; other consumers may reclaim them", slog.Any("error", err))
-		case len(lost) > 0:
-			q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: entries were reclaimed by another consumer while held here; they may be handled twice", slog.Any("ids", lost))
+		}
+		return
+	}
+	var taken []string
+	q.heldMu.Lock()
+	for _, ids := range [][]string{other, gone} {
+		for _, id := range ids {
+			if letGo, held := q.held[id]; held && !letGo {
+				taken = append(taken, id)
+			}
 		}
 	}
+	q.heldMu.Unlock()
+	if len(taken) > 0 {
+		q.takenOver.Add(int64(len(taken)))
+		q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: entries were reclaimed by another consumer while held here; they may be handled twice",
+			slog.Any("ids", taken), slog.String("stream", q.stream), slog.String("group", q.cfg.group))
+	}
+}
+
+// touchReply parses touchScript's reply: the IDs pending to another
+// consumer, and the IDs no longer pending.
+func touchReply(res []any) (other, gone []string, err error) {
+	if len(res) != 2 {
+		return nil, nil, fmt.Errorf("rediskit: refresh script replied %d lists, want 2", len(res))
+	}
+	var lists [2][]string
+	for i, r := range res {
+		ids, ok := r.([]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("rediskit: refresh script replied %T, want a list", r)
+		}
+		for _, id := range ids {
+			s, ok := id.(string)
+			if !ok {
+				return nil, nil, fmt.Errorf("rediskit: refresh script replied an ID of type %T, want a string", id)
+			}
+			lists[i] = append(lists[i], s)
+		}
+	}
+	return lists[0], lists[1], nil
 }
 
 // trimLoop trims the stream every trim interval.
@@ -807,6 +897,7 @@ func (q *Queue) redisCtx() (context.Context, context.CancelFunc) {
 // ack acknowledges a handled entry, and forgets its attempt count if it
 // had failed before.
 func (q *Queue) ack(id string, retried bool) {
+	q.letGo(id)
 	ctx, cancel := q.redisCtx()
 	defer cancel()
 	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -825,6 +916,7 @@ func (q *Queue) ack(id string, retried bool) {
 // handOff records the attempts made and marks the entry idle for the
 // whole visibility timeout, so that another consumer reclaims it at once.
 func (q *Queue) handOff(id string, attempts int) {
+	q.letGo(id)
 	ctx, cancel := q.redisCtx()
 	defer cancel()
 	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -841,6 +933,7 @@ func (q *Queue) handOff(id string, attempts int) {
 // deadLetter moves the entry to the dead-letter stream and, if this call
 // moved it, runs the hook.
 func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause error) {
+	q.letGo(e.id)
 	ctx, cancel := q.redisCtx()
 	defer cancel()
 	args := make([]any, 0, 8+2*len(e.vals))

@@ -74,18 +74,24 @@ return 1
 	// touchScript: KEYS[1] stream; ARGV group, consumer, entry IDs.
 	// Resets the idle time of every entry the consumer still owns, so that
 	// no other consumer reclaims an entry that is being handled or waits
-	// for a retry. Returns the IDs the consumer no longer owns.
+	// for a retry. Returns two lists: the IDs still pending but owned by
+	// another consumer, and the IDs no longer pending at all
+	// (acknowledged, by this consumer or another). Telling them apart lets
+	// the caller ignore the entries it acknowledged itself since it chose
+	// the IDs.
 	touchScript = redis.NewScript(`
-local lost = {}
+local other, gone = {}, {}
 for i = 3, #ARGV do
   local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  if p[1] and p[1][2] == ARGV[2] then
+  if not p[1] then
+    table.insert(gone, ARGV[i])
+  elseif p[1][2] == ARGV[2] then
     redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
   else
-    table.insert(lost, ARGV[i])
+    table.insert(other, ARGV[i])
   end
 end
-return lost
+return {other, gone}
 `)
 
 	// trimScript: KEYS[1] stream; ARGV[1] the oldest ID retention wants

@@ -22,11 +22,17 @@ type redisBackend struct {
 
 // newRedisBackend connects to url and starts the queue's workers, which
 // call h. It fails when Redis cannot be reached within 5 seconds.
+//
+// go-redis's own log lines (a failed dial during an outage, ...) go to
+// logger at WARN, in serve's log format, instead of to standard error in
+// go-redis's format. That setting is process-wide; serve runs one
+// backend per process, and sets it before the client exists.
 func newRedisBackend(ctx context.Context, url string, h hookguard.Handler, logger *slog.Logger, hooks hookguard.Hooks) (*redisBackend, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("--redis: %w", err)
 	}
+	rediskit.SetRedisLogger(logger)
 	rdb := redis.NewClient(opts)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
