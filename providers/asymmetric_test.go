@@ -273,7 +273,8 @@ func TestAsymmetricOptionsRejected(t *testing.T) {
 			ok   bool
 		}{
 			{"WithVerifyToken", WithVerifyToken("tok"), a.name == "meta" || a.name == "whatsapp" || a.name == "instagram"},
-			{"WithRequireV3", WithRequireV3(), a.name == "hubspot"},
+			{"WithSignatureVersion", WithSignatureVersion("v1"), a.name == "hubspot"},
+			{"WithSharedKey", WithSharedKey("webhooks_sharedkey_test"), a.name == "twilio"},
 			{"WithAuthHeader", WithAuthHeader("X-Hook-Secret"), a.name == "okta"},
 			{"WithKeyTimeout", WithKeyTimeout(time.Second), a.name == "plaid"},
 			{"WithLegacySHA1", WithLegacySHA1(), false},
@@ -467,6 +468,8 @@ func TestSquarePublishedVectors(t *testing.T) {
 func TestHubSpotPublishedVectors(t *testing.T) {
 	const secret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
 	p := mustNew(t, "hubspot", secret)
+	v1 := mustNew(t, "hubspot", secret, WithSignatureVersion("v1"))
+	v2 := mustNew(t, "hubspot", secret, WithSignatureVersion("v2"))
 	docsBody := `[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]`
 	sdkBody := `{'example_field':'example_value'}`
 	const url = "https://www.example.com/webhook_uri"
@@ -479,15 +482,16 @@ func TestHubSpotPublishedVectors(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
+		p    Provider
 		req  verify.Request
 	}{
-		{"v1 docs", legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody)},
-		{"v1 docs, no version header", legacy(http.MethodPost, "", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody)},
-		{"v1 sdk", legacy(http.MethodPost, "v1", "69fc6631a867edd4f9e9e627fc5c1148e3fbdd8b21837b6d2b8901c1fa57f750", sdkBody)},
-		{"v2 sdk", legacy(http.MethodPost, "v2", "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383", sdkBody)},
-		{"v2 GET", legacy(http.MethodGet, "v2", "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e", "")},
+		{"v1 docs", v1, legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody)},
+		{"v1 docs, no version header", v1, legacy(http.MethodPost, "", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody)},
+		{"v1 sdk", v1, legacy(http.MethodPost, "v1", "69fc6631a867edd4f9e9e627fc5c1148e3fbdd8b21837b6d2b8901c1fa57f750", sdkBody)},
+		{"v2 sdk", v2, legacy(http.MethodPost, "v2", "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383", sdkBody)},
+		{"v2 GET", v2, legacy(http.MethodGet, "v2", "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e", "")},
 	} {
-		d, err := p.Verify(tc.req, t0)
+		d, err := tc.p.Verify(tc.req, t0)
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
@@ -496,21 +500,21 @@ func TestHubSpotPublishedVectors(t *testing.T) {
 			t.Errorf("%s: a v1/v2 delivery must be replayable with a digest: %+v", tc.name, d)
 		}
 	}
-	d, _ := p.Verify(legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0)
+	d, _ := v1.Verify(legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0)
 	if d.ID != "1" || d.Type != "contact.creation" {
 		t.Errorf("v1 docs: ID %q, type %q", d.ID, d.Type)
 	}
 	// v1 is a plain hash: not an HMAC of the body.
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(docsBody))
-	if _, err := p.Verify(legacy(http.MethodPost, "v1", hex.EncodeToString(mac.Sum(nil)), docsBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
+	if _, err := v1.Verify(legacy(http.MethodPost, "v1", hex.EncodeToString(mac.Sum(nil)), docsBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
 		t.Errorf("an HMAC passed as v1: %v", err)
 	}
 	// The v2 vector signed POST; the same hash with GET must fail.
-	if _, err := p.Verify(legacy(http.MethodGet, "v2", "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383", sdkBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
+	if _, err := v2.Verify(legacy(http.MethodGet, "v2", "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383", sdkBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
 		t.Errorf("v2 with another method: %v", err)
 	}
-	if _, err := p.Verify(legacy(http.MethodPost, "v3", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0); !errors.Is(err, verify.ErrMalformedSignature) {
+	if _, err := v1.Verify(legacy(http.MethodPost, "v3", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0); !errors.Is(err, verify.ErrMalformedSignature) {
 		t.Errorf("unknown version: %v", err)
 	}
 
@@ -540,12 +544,9 @@ func TestHubSpotPublishedVectors(t *testing.T) {
 	if _, err := p.Verify(both, now); !errors.Is(err, verify.ErrSignatureMismatch) {
 		t.Errorf("bad v3 with good v1: %v", err)
 	}
-	strict := mustNew(t, "hubspot", secret, WithRequireV3())
-	if _, err := strict.Verify(legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0); !errors.Is(err, verify.ErrMissingSignature) {
-		t.Errorf("WithRequireV3 and v1: %v", err)
-	}
-	if _, err := strict.Verify(v3, now); err != nil {
-		t.Errorf("WithRequireV3 and v3: %v", err)
+	// The default preset refuses v1 (hubspot_security_test.go has more).
+	if _, err := p.Verify(legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
+		t.Errorf("default preset and v1: %v", err)
 	}
 	// SignLegacy reproduces the documented hashes.
 	hs := p.(*HubSpot)

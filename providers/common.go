@@ -138,13 +138,25 @@ func internType(b []byte) string {
 	return s
 }
 
-// typeField returns the top-level typeKey of body as topField does,
-// interned: no allocation for a type seen before.
-func typeField(body []byte, typeKey string) string {
+// typeField returns the top-level typeKey of body as bodyField reads it,
+// interned: no allocation for a type seen before. A sender that writes the
+// type last (Stripe, Standard Webhooks) costs a few bytes read from the
+// end: that last member is what encoding/json decodes into a struct and a
+// map alike, whatever came before (see verify.JSONLastField). Otherwise
+// the forward scan reads the whole object and refuses a name that occurs
+// twice.
+func typeField(provider string, body []byte, typeKey string) (string, error) {
 	var arr [128]byte // on the stack: longer than any type interned
 	buf, ok := verify.AppendJSONLastField(arr[:0], body, typeKey)
 	if !ok {
-		buf, _ = verify.AppendJSONField(buf, body, typeKey)
+		ms := [1]verify.JSONMember{{Key: typeKey}}
+		var err error
+		if buf, err = verify.AppendJSONMembers(buf, body, ms[:]); err != nil {
+			return "", bodyJSONError(provider, err)
+		}
+		if ms[0].Raw != nil {
+			buf = buf[:0]
+		}
 	}
-	return internType(buf)
+	return internType(buf), nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -316,7 +317,11 @@ type compiled struct {
 	timed        bool // signs a timestamp
 	idH          string
 	signsID      bool
-	ids, types   []schemeSource
+	// unsignedID is true when an ID source is a header the signature does
+	// not cover: whoever replays a request can rewrite it, so deliveries
+	// get a Digest as well.
+	unsignedID bool
+	ids, types []schemeSource
 }
 
 // compileScheme validates s and compiles it, collecting every problem.
@@ -490,6 +495,13 @@ func compileScheme(s *Scheme) (*compiled, error) {
 			c.idH, c.signsID = c.ids[0].header, true
 		}
 	}
+	for _, src := range c.ids {
+		if src.header != "" && !(c.signsID && src.header == c.idH) && !slices.ContainsFunc(parts, func(p part) bool {
+			return p.kind == partHeader && p.text == src.header
+		}) {
+			c.unsignedID = true
+		}
+	}
 	for _, p := range parts {
 		if p.kind == partHeader && p.text == c.sigH {
 			bad("signed cannot hold the signature header itself")
@@ -562,8 +574,9 @@ func compileSources(field string, fs []SchemeField, bad func(string, ...any)) []
 // time against every configured secret, the signed timestamp against the
 // replay window, and the structure of the signature header. A scheme that
 // signs neither a timestamp nor the ID yields [verify.Delivery.Replayable]
-// deliveries with a [verify.Delivery.Digest], as [GitHub] does. It never
-// answers a handshake.
+// deliveries with a [verify.Delivery.Digest], as [GitHub] does; a
+// delivery without an ID, or with one read from a header the signature
+// does not cover, gets a Digest too. It never answers a handshake.
 //
 // A Custom is safe for concurrent use by multiple goroutines.
 type Custom struct {
@@ -820,10 +833,12 @@ func (p *Custom) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 				d.Timestamp = t
 			}
 		}
-		if d.Replayable {
+		if err := p.extract(req, &d); err != nil {
+			return d, err
+		}
+		if d.Replayable || c.unsignedID || d.ID == "" {
 			d.Digest = sha256.Sum256(req.Body)
 		}
-		p.extract(req, &d)
 		return d, nil
 	}
 	vals := header(req.Header, c.sigH)
@@ -872,16 +887,25 @@ func (p *Custom) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 			return d, err
 		}
 	}
+	// The ID is read first, and kept only once verified: a delivery
+	// without one, or with one the signature does not cover, takes its
+	// Digest from the content that verifies.
+	extractErr := p.extract(req, &d)
 	var digest *[32]byte
-	if d.Replayable {
+	if d.Replayable || c.unsignedID || d.ID == "" {
 		digest = &d.Digest
 	}
 	i, err := p.match(req.Body, &vals16, &h.sigs, digest)
 	if err != nil {
+		d.ID, d.Type = "", ""
 		return d, verify.Fail(name, verify.ErrSignatureMismatch, c.sigH+" does not match any configured secret: check the secret and the scheme's signed template, and that nothing re-encoded the body")
 	}
+	if extractErr != nil {
+		// Refused only now: a forged body fails as a mismatch.
+		d.ID, d.Type = "", ""
+		return d, extractErr
+	}
 	d.Secret = i
-	p.extract(req, &d)
 	return d, nil
 }
 
@@ -989,7 +1013,9 @@ func (c *compiled) values(req verify.Request, id, ts string, out *[maxTemplatePa
 }
 
 // match checks sigs against the signed content: the resolved parts around
-// body. When the parts fit a [verify.Message], nothing is copied.
+// body. When the parts fit a [verify.Message], nothing is copied. When
+// digest is not nil, it receives the Digest of the content that verified:
+// the SHA-256 of the MAC, or for Ed25519 of the content itself.
 func (p *Custom) match(body []byte, vals *[maxTemplateParts]string, sigs *verify.Signatures, digest *[32]byte) (int, error) {
 	c := p.c
 	var m verify.Message
@@ -1018,7 +1044,11 @@ func (p *Custom) match(body []byte, vals *[maxTemplateParts]string, sigs *verify
 		}()
 	}
 	if p.ed != nil {
-		return p.ed.Match(&m, sigs)
+		i, err := p.ed.Match(&m, sigs)
+		if err == nil && digest != nil {
+			*digest = contentDigest(&m)
+		}
+		return i, err
 	}
 	return p.mac.Match(&m, sigs, digest)
 }
@@ -1028,29 +1058,38 @@ func (p *Custom) match(body []byte, vals *[maxTemplateParts]string, sigs *verify
 const maxPooledBuffer = 64 << 10
 
 // extract sets d's ID and type from their sources.
-func (p *Custom) extract(req verify.Request, d *verify.Delivery) {
-	d.ID = lookupSources(p.c.ids, req)
-	d.Type = lookupSources(p.c.types, req)
+// It returns a 400 error when the body holds a JSON source's name twice
+// (or in another case), or its value is a string with invalid UTF-8: see
+// bodyField.
+func (p *Custom) extract(req verify.Request, d *verify.Delivery) error {
+	var err error
+	if d.ID, err = lookupSources(p.c.name, p.c.ids, req); err != nil {
+		return err
+	}
+	d.Type, err = lookupSources(p.c.name, p.c.types, req)
+	return err
 }
 
-func lookupSources(srcs []schemeSource, req verify.Request) string {
+func lookupSources(name string, srcs []schemeSource, req verify.Request) (string, error) {
 	for _, s := range srcs {
 		var v string
+		var err error
 		switch {
 		case s.header != "":
 			v = first(req.Header, s.header)
 		case len(s.path) == 1:
-			// A top-level key: cheap to find when the sender writes it
-			// last, as Stripe writes "type".
-			v = topField(req.Body, s.path[0])
+			v, err = topField(name, req.Body, s.path[0])
 		default:
-			v = jsonField(req.Body, s.path...)
+			v, err = bodyField(name, req.Body, s.path...)
+		}
+		if err != nil {
+			return "", err
 		}
 		if v != "" {
-			return v
+			return v, nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // Sign returns the headers the sender would send with o: the signature

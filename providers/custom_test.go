@@ -742,8 +742,9 @@ func TestCustomTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.Replayable != tt.replayable || (d.Digest != [32]byte{}) != tt.replayable {
-				t.Errorf("Replayable = %v, Digest set %v; want %v", d.Replayable, d.Digest != [32]byte{}, tt.replayable)
+			// A delivery without an ID gets a Digest too (issue 15).
+			if d.Replayable != tt.replayable || (d.Digest != [32]byte{}) != (tt.replayable || d.ID == "") {
+				t.Errorf("Replayable = %v, Digest set %v (ID %q); want Replayable %v", d.Replayable, d.Digest != [32]byte{}, d.ID, tt.replayable)
 			}
 			if tt.scheme.Timestamp != nil && !d.Timestamp.Equal(tt.o.Timestamp) {
 				t.Errorf("Timestamp = %v, want %v", d.Timestamp, tt.o.Timestamp)
@@ -804,7 +805,7 @@ func TestCustomOptionsAndErrors(t *testing.T) {
 		{"empty secret", "", nil, verify.ErrEmptySecret},
 		{"empty rotation secret", "k", []Option{WithSecret("")}, verify.ErrEmptySecret},
 		{"legacy SHA-1", "k", []Option{WithLegacySHA1()}, ErrInvalidOption},
-		{"an option of another preset", "k", []Option{WithRequireV3()}, ErrInvalidOption},
+		{"an option of another preset", "k", []Option{WithSignatureVersion("v3")}, ErrInvalidOption},
 		{"bad tolerance", "k", []Option{WithTolerance(0, time.Second)}, ErrInvalidOption},
 	} {
 		if _, err := NewCustom(s, tc.secret, tc.opts...); !errors.Is(err, tc.want) {

@@ -164,8 +164,14 @@ func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		}
 		d.Secret = i
 	}
-	typ := jsonField(req.Body, "type")
-	evType, isEvent := verify.JSONField(req.Body, "event", "type")
+	typ, err := bodyField(name, req.Body, "type")
+	if err != nil {
+		return d, err
+	}
+	evType, isEvent, err := verify.FindJSONField(req.Body, "event", "type")
+	if err != nil {
+		return d, bodyJSONError(name, err)
+	}
 	switch {
 	case typ == "0":
 		// Webhook events PING: acknowledge with 204 and no body.
@@ -175,15 +181,23 @@ func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		d.ID = bodyID(req.Body)
 		d.Type = evType
 	case typ == "1":
-		d.ID = jsonField(req.Body, "id")
+		if d.ID, err = bodyField(name, req.Body, "id"); err != nil {
+			return d, err
+		}
 		d.Type = "PING"
 		d.Reply = replyJSON([]byte(`{"type":1}`))
 	default:
-		d.ID = jsonField(req.Body, "id")
+		if d.ID, err = bodyField(name, req.Body, "id"); err != nil {
+			return d, err
+		}
 		d.Type = discordInteractionTypes[typ]
 		if d.Type == "" {
 			d.Type = typ
 		}
+	}
+	if d.ID == "" && d.Reply == nil {
+		// Fingerprint the signed content, timestamp and body.
+		d.Digest = signedDigest(d.Secret, &verify.Message{Prefix: [4]string{ts}, Body: req.Body})
 	}
 	return d, nil
 }

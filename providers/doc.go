@@ -29,6 +29,17 @@
 // handshake is answered through [verify.Delivery.Reply], and only after
 // its signature verified.
 //
+// Every preset sets [verify.Delivery.Digest] on a delivery that has no
+// event ID (Slack slash commands and interactive payloads, a Stripe body
+// without "id", a SendGrid batch without sg_event_id, and so on) and on
+// every Replayable one, so that the same signed request sent again inside
+// the replay window is a duplicate. The Digest fingerprints exactly the
+// signed content and never the signature bytes where those are not unique
+// to it: for HMAC schemes it is the SHA-256 of the MAC, for Ed25519 and
+// ECDSA schemes the SHA-256 of the signed message (an ECDSA signature
+// (r, s) has a twin (r, n-s) that verifies too). A delivery with an event
+// ID gets no Digest unless it is Replayable, and costs nothing more.
+//
 // # Secrets and rotation
 //
 // The positional secret signs and verifies; each [WithSecret] adds one more

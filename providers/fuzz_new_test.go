@@ -26,13 +26,14 @@ const (
 	optNoTime                 // WithoutTimestampCheck()
 	optLegacy                 // WithLegacySHA1()
 	optToken                  // WithVerifyToken(token)
-	optV3                     // WithRequireV3()
+	optV3                     // WithSignatureVersion(v1, v2, v3 or token, by len(token))
 	optAuth                   // WithAuthHeader(token)
 	optKeySource              // WithKeySource(a source that knows no key)
 	optNilSource              // with optKeySource: WithKeySource(nil)
 	optKeyTimeout             // WithKeyTimeout(d)
 	optInsecure               // InsecureSkipVerification()
 	optNil                    // a nil Option
+	optSharedKey              // WithSharedKey(token)
 )
 
 // fuzzNewOptions builds the options flags selects.
@@ -48,7 +49,10 @@ func fuzzNewOptions(flags uint16, other, token string, d time.Duration) []provid
 	add(optNoTime, providers.WithoutTimestampCheck)
 	add(optLegacy, providers.WithLegacySHA1)
 	add(optToken, func() providers.Option { return providers.WithVerifyToken(token) })
-	add(optV3, providers.WithRequireV3)
+	add(optV3, func() providers.Option {
+		return providers.WithSignatureVersion([]string{"v1", "v2", "v3", token}[len(token)%4])
+	})
+	add(optSharedKey, func() providers.Option { return providers.WithSharedKey(token) })
 	add(optAuth, func() providers.Option { return providers.WithAuthHeader(token) })
 	add(optKeySource, func() providers.Option {
 		if flags&optNilSource != 0 {

@@ -20,26 +20,31 @@ const (
 	hubspotVersionHeader   = "X-Hubspot-Signature-Version"
 )
 
-// HubSpot verifies HubSpot webhooks and app requests under all three of
-// HubSpot's signature versions:
+// HubSpot verifies HubSpot webhooks and app requests under one of
+// HubSpot's three signature versions, chosen when the preset is built with
+// [WithSignatureVersion] and never by the request:
 //
-//   - v3, X-HubSpot-Signature-v3: base64 HMAC-SHA256, keyed with the app's
-//     client secret, of method + URL + body + X-HubSpot-Request-Timestamp
-//     (Unix milliseconds). The timestamp must lie within the replay window
-//     (five minutes each way by default, see [WithTolerance]). Where the
-//     URL holds percent-escapes of the characters HubSpot's instructions
-//     list (: / ? @ ! $ ' ( ) * , ;), the decoded form is tried too.
+//   - v3 (the default), X-HubSpot-Signature-v3: base64 HMAC-SHA256, keyed
+//     with the app's client secret, of method + URL + body +
+//     X-HubSpot-Request-Timestamp (Unix milliseconds). The timestamp must
+//     lie within the replay window (five minutes each way by default, see
+//     [WithTolerance]). Where the URL holds percent-escapes of the
+//     characters HubSpot's instructions list (: / ? @ ! $ ' ( ) * , ;),
+//     the decoded form is tried too.
 //   - v2, X-HubSpot-Signature with X-HubSpot-Signature-Version: v2: hex
 //     SHA-256 (a plain hash, not an HMAC) of client secret + method + URL +
 //     body.
 //   - v1, X-HubSpot-Signature with version v1 (or no version header): hex
-//     SHA-256 of client secret + body. CRM webhook subscriptions send v1.
+//     SHA-256 of client secret + body.
 //
-// v3 is used whenever its header is present; a request carrying it never
-// falls back to v1 or v2. v1 and v2 sign no timestamp, so a captured v1 or
-// v2 request stays valid forever: their deliveries are
+// Only the configured version is checked. A request that carries only
+// another version's headers is refused with [verify.ErrSignatureMismatch]
+// (401) and a reason naming the version expected; HubSpot sends the v1
+// headers beside v3 ones, and they are ignored under v3, as a v3 header is
+// under v1 or v2. v1 and v2 sign no timestamp, so a captured v1 or v2
+// request stays valid forever, and v1 is open to length extension (see
+// [WithSignatureVersion] for what that costs): their deliveries are
 // [verify.Delivery.Replayable] with a [verify.Delivery.Digest].
-// [WithRequireV3] refuses v1 and v2 altogether.
 //
 // The URL is [verify.Request.URL]; behind a proxy set
 // hookguard.WithPublicURL. The event ID is the first event's "eventId"
@@ -48,39 +53,54 @@ const (
 //
 // A HubSpot is safe for concurrent use by multiple goroutines.
 type HubSpot struct {
-	mac       *verify.HMAC
-	secrets   []*string // pointers, so that fmt prints addresses, never keys
-	requireV3 bool
-	timing    timing
-	insecure  bool
+	mac      *verify.HMAC
+	secrets  []*string // pointers, so that fmt prints addresses, never keys
+	version  string    // "v1", "v2" or "v3"
+	timing   timing
+	insecure bool
 }
 
 var _ Provider = (*HubSpot)(nil)
 
-// NewHubSpot returns a HubSpot verifier for the app's client secret.
+// NewHubSpot returns a HubSpot verifier for the app's client secret. It
+// verifies v3 signatures only unless [WithSignatureVersion] says otherwise.
 func NewHubSpot(clientSecret string, opts ...Option) (*HubSpot, error) {
 	const name = "hubspot"
-	c, mac, err := newHMACPreset(name, clientSecret, opts, optRequireV3)
+	c, mac, err := newHMACPreset(name, clientSecret, opts, optSignatureVersion)
 	if err != nil {
 		return nil, err
 	}
-	return &HubSpot{mac: mac, secrets: secretPtrs(c.secrets), requireV3: c.asym.requireV3, timing: newTiming(c), insecure: c.insecure}, nil
+	version := c.asym.version
+	if version == "" {
+		version = "v3"
+	}
+	return &HubSpot{mac: mac, secrets: secretPtrs(c.secrets), version: version, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
 // Name returns "hubspot".
 func (*HubSpot) Name() string { return "hubspot" }
 
-// Info describes the HubSpot preset.
-func (*HubSpot) Info() Info {
-	return Info{
+// Info describes the HubSpot preset as configured: v3 unless built with
+// [WithSignatureVersion].
+func (h *HubSpot) Info() Info {
+	info := Info{
 		Name:            "hubspot",
 		Title:           "HubSpot",
 		SignatureHeader: "X-HubSpot-Signature-v3",
-		Algorithm:       "v3: HMAC-SHA256 (base64) of method + URL + body + timestamp; v1/v2 (X-HubSpot-Signature): plain SHA-256 (hex)",
+		Algorithm:       "v3: HMAC-SHA256 (base64) of method + URL + body + timestamp (v1/v2 only with WithSignatureVersion)",
 		Timestamped:     true,
 		IDSource:        `first event's "eventId"`,
 		TypeSource:      `first event's "subscriptionType"`,
 	}
+	switch h.version {
+	case "v1":
+		info.SignatureHeader, info.Timestamped = "X-HubSpot-Signature", false
+		info.Algorithm = "v1: plain SHA-256 (hex) of client secret + body; no timestamp, open to length extension"
+	case "v2":
+		info.SignatureHeader, info.Timestamped = "X-HubSpot-Signature", false
+		info.Algorithm = "v2: plain SHA-256 (hex) of client secret + method + URL + body; no timestamp, open to length extension"
+	}
+	return info
 }
 
 // hubspotDecoder decodes the percent-escapes HubSpot's v3 instructions
@@ -99,35 +119,91 @@ func method(m string) string {
 	return m
 }
 
-// Verify checks req's v3 signature, or its v1 or v2 hash, against the
-// request.
+// Verify checks req's signature of the configured version, and only that
+// version, against the request.
 func (h *HubSpot) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "hubspot"
 	d := verify.Delivery{Provider: name}
-	v3 := header(req.Header, hubspotV3Header)
+	// Read before verifying, used only once verified: a delivery without
+	// an eventId (a workflow action posts records) takes its Digest from
+	// the MAC that verifies it.
+	id, idErr := firstElement(name, req.Body, "eventId")
 	switch {
 	case h.insecure:
 		d.Secret = -1
 		if t, err := verify.ParseUnixMilli(first(req.Header, hubspotTimestampHeader)); err == nil {
 			d.Timestamp = t
 		}
-	case len(v3) > 0:
-		if err := h.verifyV3(req, v3, now, &d); err != nil {
+	case h.version == "v3":
+		v3 := header(req.Header, hubspotV3Header)
+		if len(v3) == 0 {
+			return d, h.wrongVersion(req)
+		}
+		var digest *[32]byte
+		if id == "" {
+			digest = &d.Digest
+		}
+		if err := h.verifyV3(req, v3, now, &d, digest); err != nil {
 			return d, err
 		}
-	case h.requireV3:
-		return d, verify.Fail(name, verify.ErrMissingSignature, "no X-HubSpot-Signature-v3 header, and WithRequireV3 refuses v1 and v2 signatures")
 	default:
 		if err := h.verifyLegacy(req, &d); err != nil {
 			return d, err
 		}
 	}
-	d.ID = firstElement(req.Body, "eventId")
-	d.Type = firstElement(req.Body, "subscriptionType")
+	if idErr != nil { // refused only once verified: a forged body fails as a mismatch
+		return d, idErr
+	}
+	d.ID = id
+	var err error
+	if d.Type, err = firstElement(name, req.Body, "subscriptionType"); err != nil {
+		return d, err
+	}
+	if id == "" && d.Digest == ([32]byte{}) { // unverified: InsecureSkipVerification
+		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+	}
 	return d, nil
 }
 
-func (h *HubSpot) verifyV3(req verify.Request, vals []string, now time.Time, d *verify.Delivery) error {
+// legacyVersion returns the version a request's X-HubSpot-Signature claims:
+// its X-HubSpot-Signature-Version, v1 when there is none.
+func legacyVersion(hd http.Header) string {
+	if v := first(hd, hubspotVersionHeader); v != "" {
+		return v
+	}
+	return "v1"
+}
+
+// wrongVersion is the error for a request that lacks the headers of the
+// configured version: missing (400) when it carries no HubSpot signature
+// at all, a refusal (401) naming both versions when it carries another
+// version's.
+func (h *HubSpot) wrongVersion(req verify.Request) error {
+	const name = "hubspot"
+	var got string
+	switch {
+	case h.version != "v3" && len(header(req.Header, hubspotV3Header)) > 0:
+		got = "v3 (X-HubSpot-Signature-v3)"
+	case h.version == "v3" && len(header(req.Header, hubspotLegacyHeader)) > 0:
+		got = "X-HubSpot-Signature"
+		if v := legacyVersion(req.Header); v == "v1" || v == "v2" {
+			got = v + " (X-HubSpot-Signature)"
+		}
+	default:
+		if h.version == "v3" {
+			return verify.Fail(name, verify.ErrMissingSignature, "no X-HubSpot-Signature-v3 header: is this URL registered with your HubSpot app?")
+		}
+		return verify.Fail(name, verify.ErrMissingSignature, "no X-HubSpot-Signature header: this receiver expects HubSpot "+h.version+" signatures")
+	}
+	if h.version == "v3" {
+		return verify.Fail(name, verify.ErrSignatureMismatch, "the request is signed with HubSpot "+got+" only, and this receiver accepts v3 (X-HubSpot-Signature-v3) only: v1 and v2 sign no timestamp and are forgeable by length extension; providers.WithSignatureVersion(\"v1\" or \"v2\") accepts them, at that cost")
+	}
+	return verify.Fail(name, verify.ErrSignatureMismatch, "the request is signed with HubSpot "+got+" only, and this receiver accepts "+h.version+" only: providers.WithSignatureVersion(\"v3\") (the default) accepts v3")
+}
+
+// verifyV3 checks a v3 signature, setting d.Timestamp and d.Secret, and
+// *digest when digest is not nil.
+func (h *HubSpot) verifyV3(req verify.Request, vals []string, now time.Time, d *verify.Delivery, digest *[32]byte) error {
 	const name = "hubspot"
 	ts, present, one := single(req.Header, hubspotTimestampHeader)
 	if !present {
@@ -160,7 +236,7 @@ func (h *HubSpot) verifyV3(req verify.Request, vals []string, now time.Time, d *
 	}
 	for _, u := range urls {
 		m := verify.Message{Prefix: [4]string{method(req.Method), u}, Body: req.Body, Suffix: ts}
-		if i, err := h.mac.Match(&m, &sigs, nil); err == nil {
+		if i, err := h.mac.Match(&m, &sigs, digest); err == nil {
 			d.Secret = i
 			return nil
 		}
@@ -172,34 +248,33 @@ func (h *HubSpot) verifyLegacy(req verify.Request, d *verify.Delivery) error {
 	const name = "hubspot"
 	sig, present, one := single(req.Header, hubspotLegacyHeader)
 	if !present {
-		return verify.Fail(name, verify.ErrMissingSignature, "no X-HubSpot-Signature-v3 or X-HubSpot-Signature header: is this URL registered with your HubSpot app?")
+		return h.wrongVersion(req)
+	}
+	if version := legacyVersion(req.Header); version != h.version {
+		if version != "v1" && version != "v2" {
+			return verify.Fail(name, verify.ErrMalformedSignature, "X-HubSpot-Signature-Version must be v1 or v2")
+		}
+		return verify.Fail(name, verify.ErrSignatureMismatch, "the request is signed with HubSpot "+version+" (X-HubSpot-Signature-Version), and this receiver accepts "+h.version+" only: set providers.WithSignatureVersion to the version the app sends")
 	}
 	var got [sha256.Size]byte
 	n, ok := verify.Hex.Decode(got[:], sig)
 	if !one || !ok || n != sha256.Size {
 		return verify.Fail(name, verify.ErrMalformedSignature, "X-HubSpot-Signature must be one hex SHA-256 (64 hex digits)")
 	}
-	version := first(req.Header, hubspotVersionHeader)
-	if version == "" {
-		version = "v1"
-	}
-	if version != "v1" && version != "v2" {
-		return verify.Fail(name, verify.ErrMalformedSignature, "X-HubSpot-Signature-Version must be v1 or v2")
-	}
-	if version == "v2" && (req.URL == "" || len(req.URL) > maxSignedURL) {
+	if h.version == "v2" && (req.URL == "" || len(req.URL) > maxSignedURL) {
 		return verify.Fail(name, verify.ErrMissingHeader, "the request URL is unknown or too long: a v2 signature covers it (hookguard.WithPublicURL behind a proxy)")
 	}
 	d.Replayable = true
 	for i, s := range h.secrets {
-		sum := hubspotLegacySum(version, *s, method(req.Method), req.URL, req.Body)
+		sum := hubspotLegacySum(h.version, *s, method(req.Method), req.URL, req.Body)
 		if subtle.ConstantTimeCompare(sum[:], got[:]) == 1 {
 			d.Secret = i
 			// Fingerprint the content, not the public hash itself.
-			d.Digest = sha256.Sum256(append([]byte("hookguard-hubspot-"+version+":"), sum[:]...))
+			d.Digest = sha256.Sum256(append([]byte("hookguard-hubspot-"+h.version+":"), sum[:]...))
 			return nil
 		}
 	}
-	return verify.Fail(name, verify.ErrSignatureMismatch, "X-HubSpot-Signature ("+version+") does not match any configured client secret: check the secret, and that nothing re-encoded the body")
+	return verify.Fail(name, verify.ErrSignatureMismatch, "X-HubSpot-Signature ("+h.version+") does not match any configured client secret: check the secret, and that nothing re-encoded the body")
 }
 
 // hubspotLegacySum returns the v1 or v2 hash: SHA-256 of secret + body, or
@@ -217,10 +292,15 @@ func hubspotLegacySum(version, secret, method, url string, body []byte) [sha256.
 	return out
 }
 
-// Sign returns the headers HubSpot would send with o: X-HubSpot-Signature-v3
-// over o.Method (default POST), o.URL, the body and the timestamp, with
-// X-HubSpot-Request-Timestamp, and Content-Type. o.URL is required.
+// Sign returns the headers HubSpot would send with o under the configured
+// version: for v3, X-HubSpot-Signature-v3 over o.Method (default POST),
+// o.URL, the body and the timestamp, with X-HubSpot-Request-Timestamp; for
+// v1 and v2, what [HubSpot.SignLegacy] returns. Content-Type is set too.
+// o.URL is required for v3 and v2.
 func (h *HubSpot) Sign(o Outgoing) (http.Header, error) {
+	if h.version != "v3" {
+		return h.SignLegacy(h.version, o)
+	}
 	if o.URL == "" {
 		return nil, fmt.Errorf("hubspot: %w: HubSpot v3 signs the URL; set Outgoing.URL", ErrInvalidOption)
 	}
@@ -234,10 +314,15 @@ func (h *HubSpot) Sign(o Outgoing) (http.Header, error) {
 }
 
 // SignLegacy returns the v1 or v2 headers HubSpot sends (X-HubSpot-Signature
-// and X-HubSpot-Signature-Version), for tests of legacy receivers.
+// and X-HubSpot-Signature-Version) and Content-Type, whatever version the
+// preset verifies: for tests that show a receiver refuses them. v2 signs
+// o.URL, which is then required.
 func (h *HubSpot) SignLegacy(version string, o Outgoing) (http.Header, error) {
 	if version != "v1" && version != "v2" {
 		return nil, fmt.Errorf("hubspot: %w: version must be v1 or v2", ErrInvalidOption)
+	}
+	if version == "v2" && o.URL == "" {
+		return nil, fmt.Errorf("hubspot: %w: HubSpot v2 signs the URL; set Outgoing.URL", ErrInvalidOption)
 	}
 	sum := hubspotLegacySum(version, *h.secrets[0], method(o.Method), o.URL, o.Body)
 	hd := http.Header{}

@@ -19,8 +19,10 @@ import (
 // where signature is the hex HMAC-SHA256, under the HTTP webhook signing
 // key, of timestamp + token. Because the signed data lives in the body,
 // this preset reads those three fields before verifying, with the bounded
-// [verify.JSONField] only; nothing else of the body is read until they
-// verify.
+// scanner of [verify.JSONMembers]: one pass over the top-level object and
+// one over the signature object, linear in the body whatever it holds. A
+// body that holds one of these names twice (or in another case), where
+// decoders would disagree on the token, is refused with a 400.
 //
 // Mailgun signs the timestamp and the token, NOT the event data: a
 // captured signature object can be put in front of other event data and
@@ -83,16 +85,30 @@ type mailgunSig struct {
 	ts, token, sig string
 	hasSig         bool
 	hasTS, hasTok  bool
+	eventData      []byte // the "event-data" object as written, for its type
 }
 
 // parseMailgunSig reads the signature object of body with the bounded
-// JSON scanner.
-func parseMailgunSig(body []byte) mailgunSig {
+// JSON scanner, in one pass over the top-level object and one over the
+// signature object. It returns the scanner's error for a body that holds
+// one of the names it reads twice, or in another case, or a value that
+// is not valid Unicode.
+func parseMailgunSig(body []byte) (mailgunSig, error) {
 	var s mailgunSig
-	s.sig, s.hasSig = verify.JSONField(body, "signature", "signature")
-	s.ts, s.hasTS = verify.JSONField(body, "signature", "timestamp")
-	s.token, s.hasTok = verify.JSONField(body, "signature", "token")
-	return s
+	top := [...]verify.JSONMember{{Key: "signature"}, {Key: "event-data"}}
+	if err := verify.JSONMembers(body, top[:]); err != nil {
+		return s, err
+	}
+	s.eventData = top[1].Raw
+	sig := [...]verify.JSONMember{{Key: "signature"}, {Key: "timestamp"}, {Key: "token"}}
+	if err := verify.JSONMembers(top[0].Raw, sig[:]); err != nil {
+		return s, err
+	}
+	scalar := func(m verify.JSONMember) (string, bool) { return m.Value, m.Found && m.Raw == nil }
+	s.sig, s.hasSig = scalar(sig[0])
+	s.ts, s.hasTS = scalar(sig[1])
+	s.token, s.hasTok = scalar(sig[2])
+	return s, nil
 }
 
 // Verify checks the body's signature object against its timestamp and
@@ -100,7 +116,10 @@ func parseMailgunSig(body []byte) mailgunSig {
 func (g *Mailgun) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "mailgun"
 	d := verify.Delivery{Provider: name}
-	s := parseMailgunSig(req.Body)
+	s, err := parseMailgunSig(req.Body)
+	if err != nil {
+		return d, bodyJSONError(name, err)
+	}
 	ts, tsErr := verify.ParseUnix(s.ts)
 	if g.insecure {
 		d.Secret = -1
@@ -109,7 +128,7 @@ func (g *Mailgun) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		}
 	} else {
 		if !s.hasSig {
-			return d, verify.Fail(name, verify.ErrMissingSignature, `the body has no "signature" object: is this a Mailgun JSON webhook?`)
+			return d, verify.Fail(name, verify.ErrMissingSignature, `the body has no "signature" object, or is not a well-formed JSON object: is this a Mailgun JSON webhook?`)
 		}
 		var sigs verify.Signatures
 		if len(s.sig) > 2*verify.MaxSignatureSize || !addSig(&sigs, verify.Hex, s.sig, 32) {
@@ -136,7 +155,12 @@ func (g *Mailgun) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		d.Secret = i
 	}
 	d.ID = s.token
-	d.Type = jsonField(req.Body, "event-data", "event")
+	if d.Type, err = bodyField(name, s.eventData, "event"); err != nil {
+		return d, err
+	}
+	if d.ID == "" { // unverified: InsecureSkipVerification
+		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+	}
 	return d, nil
 }
 
@@ -156,7 +180,9 @@ func (g *Mailgun) Sign(o Outgoing) (http.Header, error) {
 // signature under the first key. It fails when the body already has a
 // signature object.
 func (g *Mailgun) SignBody(o Outgoing) ([]byte, http.Header, error) {
-	if s := parseMailgunSig(o.Body); s.hasSig || s.hasTS || s.hasTok {
+	if s, err := parseMailgunSig(o.Body); err != nil {
+		return nil, nil, fmt.Errorf("mailgun: %w: %w", ErrCannotSign, err)
+	} else if s.hasSig || s.hasTS || s.hasTok {
 		return nil, nil, fmt.Errorf("mailgun: %w: the body already has a signature object; remove it to sign again", ErrCannotSign)
 	}
 	token := o.ID

@@ -118,7 +118,10 @@ func (m *Meta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 		}
 		d.Secret = i
 	}
-	d.Type = jsonField(req.Body, "object")
+	var err error
+	if d.Type, err = bodyField(name, req.Body, "object"); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 

@@ -125,8 +125,10 @@ func (o *Okta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 	}
 	d.Replayable = true
 	d.Digest = sha256.Sum256(req.Body)
-	d.ID = jsonField(req.Body, "eventId")
-	d.Type = jsonField(req.Body, "eventType")
+	var err error
+	if d.ID, d.Type, err = idAndType(name, req.Body, oktaIDPath, "eventType"); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 

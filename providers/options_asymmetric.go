@@ -23,8 +23,9 @@ type asymConfig struct {
 	verifyToken string    // Meta GET verification
 	keySource   KeySource // Plaid
 	keyTimeout  time.Duration
-	requireV3   bool   // HubSpot
-	authHeader  string // Okta
+	version     string   // HubSpot: "v1", "v2" or "v3"; empty means v3
+	authHeader  string   // Okta
+	sharedKeys  []string // Twilio: SharedKey IDs
 	set         asymOption
 }
 
@@ -35,8 +36,9 @@ const (
 	optVerifyToken asymOption = 1 << iota
 	optKeySource
 	optKeyTimeout
-	optRequireV3
+	optSignatureVersion
 	optAuthHeader
+	optSharedKey
 )
 
 var asymOptionNames = []struct {
@@ -47,8 +49,9 @@ var asymOptionNames = []struct {
 	{optVerifyToken, "WithVerifyToken", "meta, whatsapp and instagram"},
 	{optKeySource, "WithKeySource", "plaid"},
 	{optKeyTimeout, "WithKeyTimeout", "plaid"},
-	{optRequireV3, "WithRequireV3", "hubspot"},
+	{optSignatureVersion, "WithSignatureVersion", "hubspot"},
 	{optAuthHeader, "WithAuthHeader", "okta"},
+	{optSharedKey, "WithSharedKey", "twilio"},
 }
 
 // onlyAsym returns an error when an option outside allowed was given to
@@ -157,15 +160,84 @@ func WithKeyTimeout(d time.Duration) Option {
 	})
 }
 
-// WithRequireV3 makes the HubSpot preset accept only v3 signatures
-// (X-HubSpot-Signature-v3, HMAC-SHA256 with a signed timestamp) and refuse
-// v1 and v2 ones, which sign no timestamp and so can be replayed at any
-// time. Use it once every subscription of the app sends v3.
-func WithRequireV3() Option {
+// WithSignatureVersion sets the one HubSpot signature version the HubSpot
+// preset verifies: "v3" (the default), "v2" or "v1". The preset checks
+// exactly that version and nothing else, whatever headers a request
+// carries: a request without that version's headers is refused (401) with
+// a reason naming the version expected, and with v1 or v2 set, a v3 header
+// is not consulted. Any other value is a construction error.
+//
+// v3 (X-HubSpot-Signature-v3) is an HMAC-SHA256 that covers a timestamp,
+// checked against the replay window. Set "v1" or "v2" only for an app whose
+// subscriptions still send nothing else, and know what they cost:
+//
+//   - Neither signs a timestamp, so a captured request stays valid
+//     forever. Deliveries are [verify.Delivery.Replayable]; the receiver
+//     dedupes them by a digest of the signed content, which stops a replay
+//     of an identical body but nothing else.
+//   - v1 is SHA-256(client secret || body), a plain hash, not an HMAC. It is
+//     open to length extension: from one captured v1 signature anyone can
+//     compute, without the secret, a valid signature for that body followed
+//     by bytes of their choosing (SHA-256 padding, then any suffix). The
+//     digest dedupe does not stop this, since the body differs. Treat a v1
+//     endpoint as one an attacker who once saw a delivery can post to.
+//   - v2 is SHA-256(client secret || method || URL || body): the same
+//     length extension applies to the body, which comes last.
+func WithSignatureVersion(v string) Option {
 	return optionFunc(func(c *config) {
-		c.asym.set |= optRequireV3
-		c.asym.requireV3 = true
+		c.asym.set |= optSignatureVersion
+		switch v {
+		case "v1", "v2", "v3":
+			c.asym.version = v
+		default:
+			c.setErr(fmt.Errorf("%w: WithSignatureVersion(%q): want \"v3\" (the default), or \"v2\" or \"v1\" for legacy HubSpot apps", ErrInvalidOption, quoteSafe(v)))
+		}
 	})
+}
+
+// maxSharedKeyID bounds a Twilio SharedKey ID given to [WithSharedKey].
+const maxSharedKeyID = 128
+
+// WithSharedKey makes the Twilio preset verify webhooks signed with the
+// Twilio SharedKey called keyID (the ID Twilio returned when the key was
+// created) instead of the account's auth token. The secret given to
+// [NewTwilio], and any [WithSecret], are then that key's secret (its
+// secrets, while rotating), not the auth token. Give WithSharedKey once per
+// key the endpoint accepts: twice while moving from one key to another.
+//
+// With it, the preset accepts only what a SharedKey Webhook Setting with
+// the HMAC_SHA256 algorithm sends: an X-Twilio-Webhooks-Signature-Settings
+// header "key=<keyID>,algorithm=HMAC_SHA256" naming one of the configured
+// keys, and an X-Twilio-Signature that is the base64 HMAC-SHA256 of the
+// same content the auth-token scheme signs. A request whose settings name
+// another key or another algorithm, or that carries no settings header
+// (an auth-token HMAC-SHA1 signature), is refused: a request cannot move
+// the receiver to another key or back to SHA-1. An empty keyID, one longer
+// than 128 bytes, or one with a comma, an equals sign, a semicolon, a space
+// or any byte outside printable ASCII, is a construction error.
+func WithSharedKey(keyID string) Option {
+	return optionFunc(func(c *config) {
+		c.asym.set |= optSharedKey
+		if !validSharedKeyID(keyID) {
+			c.setErr(fmt.Errorf("%w: WithSharedKey(%q): want the SharedKey's ID as Twilio returned it, without spaces, commas or equals signs", ErrInvalidOption, quoteSafe(keyID)))
+			return
+		}
+		c.asym.sharedKeys = append(c.asym.sharedKeys, keyID)
+	})
+}
+
+// validSharedKeyID reports whether id can be a key= value of the settings
+// header: printable ASCII without separators, as Twilio's IDs are.
+func validSharedKeyID(id string) bool {
+	if id == "" || len(id) > maxSharedKeyID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' || c == ',' || c == '=' || c == ';' {
+			return false
+		}
+	}
+	return true
 }
 
 // WithAuthHeader names the header in which Okta sends the event hook's
@@ -193,8 +265,9 @@ func bodyID(body []byte) string {
 
 // firstElement returns the field at path in the first object of a JSON
 // array body, such as SendGrid's and HubSpot's batches; for an object
-// body it reads the object itself.
-func firstElement(body []byte, path ...string) string {
+// body it reads the object itself. It reads an event ID or type as
+// bodyField does, refusing a name that the object holds twice.
+func firstElement(provider string, body []byte, path ...string) (string, error) {
 	i := 0
 	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n') {
 		i++
@@ -202,7 +275,7 @@ func firstElement(body []byte, path ...string) string {
 	if i < len(body) && body[i] == '[' {
 		i++
 	}
-	return jsonField(body[i:], path...)
+	return bodyField(provider, body[i:], path...)
 }
 
 // replyJSON returns a 200 handshake answer with a JSON body.

@@ -13,7 +13,8 @@ import (
 
 // TestPresetOptionsScope: an option that only one preset family takes
 // (WithVerifyToken for Meta's, WithKeySource and WithKeyTimeout for
-// Plaid, WithRequireV3 for HubSpot, WithAuthHeader for Okta) is refused
+// Plaid, WithSignatureVersion for HubSpot, WithAuthHeader for Okta,
+// WithSharedKey for Twilio) is refused
 // with ErrInvalidOption, naming the option, by every other preset. Ignored,
 // it would leave a user believing, say, that a verify token guards an
 // endpoint whose preset never reads one.
@@ -27,8 +28,9 @@ func TestPresetOptionsScope(t *testing.T) {
 		{"WithVerifyToken", providers.WithVerifyToken("verify-me"), []string{"meta", "whatsapp", "instagram"}},
 		{"WithKeySource", providers.WithKeySource(src), []string{"plaid"}},
 		{"WithKeyTimeout", providers.WithKeyTimeout(time.Second), []string{"plaid"}},
-		{"WithRequireV3", providers.WithRequireV3(), []string{"hubspot"}},
+		{"WithSignatureVersion", providers.WithSignatureVersion("v3"), []string{"hubspot"}},
 		{"WithAuthHeader", providers.WithAuthHeader("X-Hook-Auth"), []string{"okta"}},
+		{"WithSharedKey", providers.WithSharedKey("webhooks_sharedkey_scope"), []string{"twilio"}},
 	}
 	for _, name := range providers.Names() {
 		secret, err := providers.TestSecret(name)

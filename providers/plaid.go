@@ -32,8 +32,9 @@ const plaidVerificationHeader = "Plaid-Verification"
 // [KeySource] given with [WithKeySource], which normally calls Plaid's
 // /webhook_verification_key/get. Keys the source returns are cached.
 //
-// Plaid sends no event ID: the ID is "jwt:" and a SHA-256 of the token,
-// so only a resent identical request is a duplicate. The type is
+// Plaid sends no event ID: the ID is "jwt:" and a SHA-256 of the token's
+// signed part (header.payload, not the signature), so a resent request is
+// a duplicate whatever signature bytes it carries. The type is
 // "webhook_type.webhook_code", for example
 // "TRANSACTIONS.SYNC_UPDATES_AVAILABLE".
 //
@@ -136,7 +137,7 @@ func (*Plaid) Info() Info {
 		SignatureHeader: plaidVerificationHeader,
 		Algorithm:       "JWT ES256 (key by kid), body SHA-256 claim",
 		Timestamped:     true,
-		IDSource:        "SHA-256 of the Plaid-Verification token (Plaid sends no event ID)",
+		IDSource:        "SHA-256 of the Plaid-Verification token's header.payload (Plaid sends no event ID)",
 		TypeSource:      `body "webhook_type"."webhook_code"`,
 	}
 }
@@ -188,14 +189,33 @@ func (p *Plaid) Verify(req verify.Request, now time.Time) (verify.Delivery, erro
 		d.Secret = i
 	}
 	if tok != "" {
-		sum := sha256.Sum256([]byte(tok))
-		d.ID = "jwt:" + hex.EncodeToString(sum[:16])
+		d.ID = plaidID(tok)
 	}
-	wt, wc := jsonField(req.Body, "webhook_type"), jsonField(req.Body, "webhook_code")
+	ms := [...]verify.JSONMember{{Key: "webhook_type"}, {Key: "webhook_code"}}
+	if err := verify.JSONMembers(req.Body, ms[:]); err != nil {
+		return d, bodyJSONError(name, err)
+	}
+	wt, wc := ms[0].Value, ms[1].Value
 	if wt != "" || wc != "" {
 		d.Type = wt + "." + wc
 	}
 	return d, nil
+}
+
+// plaidID returns the event ID of a Plaid-Verification token: "jwt:" and
+// the first 16 bytes, in hex, of the SHA-256 of its signing input
+// (header.payload), which the signature covers byte for byte and which
+// holds the iat and the body's hash. The signature is left out: an ECDSA
+// signature (r, s) has a twin (r, n-s) that verifies too, and Plaid's
+// signer need not produce low-S signatures, so the same event could
+// otherwise arrive under two IDs.
+func plaidID(tok string) string {
+	input := tok
+	if i := strings.LastIndexByte(tok, '.'); i >= 0 {
+		input = tok[:i]
+	}
+	sum := sha256.Sum256([]byte(input))
+	return "jwt:" + hex.EncodeToString(sum[:16])
 }
 
 // match verifies jwt under the static keys, then the key source. It

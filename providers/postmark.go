@@ -120,7 +120,10 @@ func (p *Postmark) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 		d.Secret = i
 		d.Digest = p.tokens.digest(i, req.Body)
 	}
-	d.Type = jsonField(req.Body, "RecordType")
+	var err error
+	if d.Type, err = bodyField(name, req.Body, "RecordType"); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 

@@ -37,16 +37,18 @@ type field struct {
 	path    []string // JSON path in the body, nil for none
 }
 
-func (f field) read(req verify.Request) string {
+// read returns the field's value in req; it refuses (see bodyField) a
+// body that holds the path's names twice.
+func (f field) read(provider string, req verify.Request) (string, error) {
 	for _, h := range f.headers {
 		if v := trimOWS(first(req.Header, h)); v != "" {
-			return v
+			return v, nil
 		}
 	}
 	if f.path != nil {
-		return jsonField(req.Body, f.path...)
+		return bodyField(provider, req.Body, f.path...)
 	}
-	return ""
+	return "", nil
 }
 
 // bodySpec describes a preset that signs the raw body (and nothing else)
@@ -177,13 +179,21 @@ func (b *bodyHMAC) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 	}
 	if s.tsPath != nil {
 		// The body is verified: reading the timestamp from it is safe now.
-		raw, ok := verify.JSONField(req.Body, s.tsPath...)
+		raw, ok, err := verify.FindJSONField(req.Body, s.tsPath...)
+		if err != nil {
+			return d, bodyJSONError(name, err)
+		}
 		if err := b.bodyTime(raw, ok, now, &d); err != nil {
 			return d, err
 		}
 	}
-	d.ID = s.id.read(req)
-	d.Type = s.typ.read(req)
+	var err error
+	if d.ID, err = s.id.read(name, req); err != nil {
+		return d, err
+	}
+	if d.Type, err = s.typ.read(name, req); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 
@@ -336,9 +346,6 @@ func (s *stamped) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 			d.Timestamp = t
 		}
 		d.Secret = -1
-		if sp.replayable {
-			d.Digest = sha256.Sum256(req.Body)
-		}
 	} else {
 		if len(vals) == 0 {
 			return d, verify.Fail(name, verify.ErrMissingSignature, "no "+sp.display+" header: is this endpoint registered with "+sp.title+" with a signing key?")
@@ -374,8 +381,19 @@ func (s *stamped) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		}
 		d.Secret = i
 	}
-	d.ID = sp.id.read(req)
-	d.Type = sp.typ.read(req)
+	var err error
+	if d.ID, err = sp.id.read(name, req); err != nil {
+		return d, err
+	}
+	if d.Type, err = sp.typ.read(name, req); err != nil {
+		return d, err
+	}
+	if (sp.replayable || d.ID == "") && d.Digest == ([32]byte{}) {
+		// No event ID, or an insecure delivery: fingerprint the content
+		// the sender signs, the timestamp included (the body when
+		// nothing was verified).
+		d.Digest = macDigest(s.mac, d.Secret, &verify.Message{Prefix: [4]string{p.t, sp.join}, Body: req.Body}, &p.sigs)
+	}
 	return d, nil
 }
 

@@ -32,7 +32,9 @@ const (
 //
 // A delivery is a JSON array of events. The event ID is the first event's
 // "sg_event_id" and the type its "event" (delivered, open, bounce, ...);
-// handlers should iterate the whole batch.
+// handlers should iterate the whole batch. A batch without an
+// sg_event_id gets a [verify.Delivery.Digest] of the signed timestamp and
+// body (never of the signature, which ECDSA lets a relay rewrite).
 //
 // A SendGrid is safe for concurrent use by multiple goroutines.
 type SendGrid struct {
@@ -147,8 +149,18 @@ func (s *SendGrid) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 		}
 		d.Secret = i
 	}
-	d.ID = firstElement(req.Body, "sg_event_id")
-	d.Type = firstElement(req.Body, "event")
+	var err error
+	if d.ID, err = firstElement(name, req.Body, "sg_event_id"); err != nil {
+		return d, err
+	}
+	if d.Type, err = firstElement(name, req.Body, "event"); err != nil {
+		return d, err
+	}
+	if d.ID == "" {
+		// Fingerprint what was signed, never the signature: (r, n-s)
+		// verifies as well as (r, s).
+		d.Digest = signedDigest(d.Secret, &verify.Message{Prefix: [4]string{ts}, Body: req.Body})
+	}
 	return d, nil
 }
 

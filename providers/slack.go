@@ -20,10 +20,13 @@ const (
 // more than five minutes from now, either way, is rejected.
 //
 // For JSON bodies the event ID is "event_id" and the type is "type", or
-// "event.type" for an event_callback. Form-encoded bodies (slash commands)
-// carry neither. A verified url_verification request gets a
-// [verify.Delivery.Reply] that echoes the challenge, as Slack requires
-// when the request URL is registered.
+// "event.type" for an event_callback. Form-encoded bodies (slash commands,
+// and interactive payloads, whose JSON is a "payload" form parameter)
+// carry neither: such a delivery, and any other without an event_id, gets
+// a [verify.Delivery.Digest] of the signed request, so that the same
+// request sent again inside the window is a duplicate. A verified
+// url_verification request gets a [verify.Delivery.Reply] that echoes the
+// challenge, as Slack requires when the request URL is registered.
 //
 // A Slack is safe for concurrent use by multiple goroutines.
 type Slack struct {
@@ -73,24 +76,40 @@ func (*Slack) Info() Info {
 // now.
 func (s *Slack) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	d := verify.Delivery{Provider: "slack"}
-	if err := slackScheme.verify(s.mac, s.timing, s.insecure, req, now, &d); err != nil {
+	// A form body (slash command, interactive payload) carries no
+	// event_id: take its Digest from the MAC that verifies it.
+	var digest *[32]byte
+	if !startsObject(req.Body) {
+		digest = &d.Digest
+	}
+	if err := slackScheme.verify(s.mac, s.timing, s.insecure, req, now, &d, digest); err != nil {
 		return d, err
 	}
 	// One forward pass finds all four members: a JSONField call for each
 	// of event_id, type and event.type scanned past the event object
-	// three times. The array stays on the stack.
+	// three times. The array stays on the stack. A body that holds one of
+	// them twice (or in another case) is refused: see bodyField.
 	ms := [...]verify.JSONMember{{Key: "event_id"}, {Key: "type"}, {Key: "event"}, {Key: "challenge"}}
-	verify.JSONMembers(req.Body, ms[:])
+	if err := verify.JSONMembers(req.Body, ms[:]); err != nil {
+		return d, bodyJSONError("slack", err)
+	}
 	d.ID, d.Type = ms[0].Value, ms[1].Value
 	switch d.Type {
 	case "event_callback":
-		if t := jsonField(ms[2].Raw, "type"); t != "" {
+		t, err := bodyField("slack", ms[2].Raw, "type")
+		if err != nil {
+			return d, err
+		}
+		if t != "" {
 			d.Type = t
 		}
 	case "url_verification":
 		if c := ms[3]; c.Found && c.Raw == nil {
 			d.Reply = &verify.Reply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte(c.Value)}
 		}
+	}
+	if d.ID == "" && d.Reply == nil && d.Digest == ([32]byte{}) {
+		d.Digest = slackScheme.digest(s.mac, d.Secret, req)
 	}
 	return d, nil
 }
@@ -134,9 +153,9 @@ type v0Scheme struct {
 
 // verify checks req's signature against its timestamp and body, and the
 // timestamp against the window around now, setting d.Timestamp and
-// d.Secret. With insecure it checks nothing and reports the timestamp
-// when it parses.
-func (v *v0Scheme) verify(mac *verify.HMAC, tm timing, insecure bool, req verify.Request, now time.Time, d *verify.Delivery) error {
+// d.Secret, and *digest when digest is not nil (see macDigest). With
+// insecure it checks nothing and reports the timestamp when it parses.
+func (v *v0Scheme) verify(mac *verify.HMAC, tm timing, insecure bool, req verify.Request, now time.Time, d *verify.Delivery, digest *[32]byte) error {
 	name := v.name
 	ts, tsPresent, tsSingle := single(req.Header, v.tsHeader)
 	if insecure {
@@ -164,12 +183,21 @@ func (v *v0Scheme) verify(mac *verify.HMAC, tm timing, insecure bool, req verify
 		return err
 	}
 	m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: req.Body}
-	i, err := mac.Match(&m, &sigs, nil)
+	i, err := mac.Match(&m, &sigs, digest)
 	if err != nil {
 		return verify.Fail(name, verify.ErrSignatureMismatch, v.mismatch)
 	}
 	d.Secret = i
 	return nil
+}
+
+// digest returns the Digest of req's signed content, "v0:" + timestamp +
+// ":" + body, under secret i: the SHA-256 of its MAC, or of the body when
+// i is negative (nothing was verified).
+func (v *v0Scheme) digest(mac *verify.HMAC, i int, req verify.Request) [32]byte {
+	ts, _, _ := single(req.Header, v.tsHeader)
+	m := verify.Message{Prefix: [4]string{"v0:", ts, ":"}, Body: req.Body}
+	return macDigest(mac, i, &m, nil)
 }
 
 // sign returns the headers the sender sends with o: the timestamp, the

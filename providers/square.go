@@ -90,8 +90,10 @@ func (s *Square) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		}
 		d.Secret = i
 	}
-	d.ID = jsonField(req.Body, "event_id")
-	d.Type = jsonField(req.Body, "type")
+	var err error
+	if d.ID, d.Type, err = idAndType(name, req.Body, squareIDPath, "type"); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 

@@ -320,7 +320,13 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 		d.Secret = i
 	}
 	d.ID = id
-	d.Type = typeField(req.Body, "type")
+	var err error
+	if d.Type, err = typeField(name, req.Body, "type"); err != nil {
+		return d, err
+	}
+	if id == "" { // unverified: InsecureSkipVerification
+		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+	}
 	return d, nil
 }
 

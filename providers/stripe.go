@@ -151,20 +151,26 @@ func (s *Stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 			d.Timestamp = ts
 		}
 	}
+	m := verify.Message{Prefix: [4]string{p.t, "."}, Body: req.Body}
 	if s.insecure {
 		d.Secret = -1
 	} else {
 		if err := s.timing.checkTime(name, "Stripe-Signature t=", d.Timestamp, now); err != nil {
 			return d, err
 		}
-		m := verify.Message{Prefix: [4]string{p.t, "."}, Body: req.Body}
 		i, err := s.mac.Match(&m, &p.sigs, nil)
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "no v1 signature matches any configured secret: check the endpoint's signing secret (whsec_...)")
 		}
 		d.Secret = i
 	}
-	d.ID, d.Type = idAndType(req.Body, stripeIDPath, "type")
+	var err error
+	if d.ID, d.Type, err = idAndType(name, req.Body, stripeIDPath, "type"); err != nil {
+		return d, err
+	}
+	if d.ID == "" {
+		d.Digest = macDigest(s.mac, d.Secret, &m, &p.sigs)
+	}
 	return d, nil
 }
 

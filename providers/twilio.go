@@ -19,18 +19,32 @@ import (
 const (
 	twilioSignatureHeader   = "X-Twilio-Signature"
 	twilioIdempotencyHeader = "I-Twilio-Idempotency-Token"
+	twilioSettingsHeader    = "X-Twilio-Webhooks-Signature-Settings"
 )
+
+// twilioSHA256 is the algorithm name of Twilio's SharedKey HMAC-SHA256
+// signatures in X-Twilio-Webhooks-Signature-Settings.
+const twilioSHA256 = "HMAC_SHA256"
 
 // maxTwilioURL bounds the URL a Twilio signature covers.
 const maxTwilioURL = 8 << 10
 
 // Twilio verifies Twilio webhooks (Messaging, Voice, status callbacks):
-// X-Twilio-Signature is the base64 HMAC-SHA1, keyed with the account's
-// auth token, of the full URL Twilio called followed, for a form-encoded
-// POST, by every parameter's name and value sorted by name. For other
-// bodies (JSON) Twilio appends a bodySHA256 query parameter to the URL:
-// the signature then covers the URL alone and the body's hex SHA-256 must
+// X-Twilio-Signature is the base64 HMAC, keyed with the account's auth
+// token, of the full URL Twilio called followed, for a form-encoded POST,
+// by every parameter's name and value sorted by name. For other bodies
+// (JSON) Twilio appends a bodySHA256 query parameter to the URL: the
+// signature then covers the URL alone and the body's hex SHA-256 must
 // equal that parameter.
+//
+// The HMAC is HMAC-SHA1 under the auth token by default. Built with
+// [WithSharedKey], the preset instead verifies webhooks Twilio signs with a
+// SharedKey: HMAC-SHA256 of the same content under the key's secret,
+// announced by X-Twilio-Webhooks-Signature-Settings:
+// key=<key ID>,algorithm=HMAC_SHA256. The scheme is the receiver's choice,
+// never the request's: an auth-token receiver refuses a request that
+// carries the settings header, and a SharedKey receiver refuses one
+// without it, one naming another key, and one naming another algorithm.
 //
 // The URL is [verify.Request.URL]: the receiver builds it from the request,
 // so behind a proxy or a TLS terminator set hookguard.WithPublicURL to the
@@ -46,41 +60,123 @@ const maxTwilioURL = 8 << 10
 // A Twilio is safe for concurrent use by multiple goroutines.
 type Twilio struct {
 	mac      *verify.HMAC
+	keys     []string // SharedKey IDs; nil for the auth-token scheme
 	insecure bool
 }
 
 var _ Provider = (*Twilio)(nil)
 
 // NewTwilio returns a Twilio verifier for the account's auth token (add
-// the secondary token with [WithSecret] while rotating).
+// the secondary token with [WithSecret] while rotating), or, with
+// [WithSharedKey], for a SharedKey's secret.
 // [WithTolerance] and [WithoutTimestampCheck] have no effect: Twilio signs
 // no timestamp.
 func NewTwilio(authToken string, opts ...Option) (*Twilio, error) {
 	const name = "twilio"
-	c, err := newPresetConfig(name, authToken, opts, 0)
+	c, err := newPresetConfig(name, authToken, opts, optSharedKey)
 	if err != nil {
 		return nil, err
 	}
-	mac, err := rawSecrets(name, verify.SHA1, c.secrets)
+	alg := verify.SHA1
+	if len(c.asym.sharedKeys) > 0 {
+		alg = verify.SHA256
+	}
+	mac, err := rawSecrets(name, alg, c.secrets)
 	if err != nil {
 		return nil, err
 	}
-	return &Twilio{mac: mac, insecure: c.insecure}, nil
+	return &Twilio{mac: mac, keys: slices.Clone(c.asym.sharedKeys), insecure: c.insecure}, nil
 }
 
 // Name returns "twilio".
 func (*Twilio) Name() string { return "twilio" }
 
-// Info describes the Twilio preset.
-func (*Twilio) Info() Info {
+// Info describes the Twilio preset as configured.
+func (t *Twilio) Info() Info {
+	alg := "HMAC-SHA1 (base64) of URL + sorted form parameters"
+	if len(t.keys) > 0 {
+		alg = "SharedKey HMAC-SHA256 (base64) of URL + sorted form parameters, X-Twilio-Webhooks-Signature-Settings"
+	}
 	return Info{
 		Name:            "twilio",
 		Title:           "Twilio",
 		SignatureHeader: twilioSignatureHeader,
-		Algorithm:       "HMAC-SHA1 (base64) of URL + sorted form parameters",
+		Algorithm:       alg,
 		IDSource:        "I-Twilio-Idempotency-Token header",
 		TypeSource:      "form MessageStatus, CallStatus or SmsStatus",
 	}
+}
+
+// twilioSettings is what X-Twilio-Webhooks-Signature-Settings names.
+type twilioSettings struct {
+	key, algorithm string
+	hasAlgorithm   bool
+}
+
+// parseTwilioSettings reads a settings header value: comma-separated
+// name=value pairs, spaces around each trimmed. key is required; algorithm
+// may be absent (Twilio's validators then read HMAC_SHA1). Other names are
+// ignored; a pair without "=", or key or algorithm given twice, is an
+// error.
+func parseTwilioSettings(v string) (twilioSettings, bool) {
+	var st twilioSettings
+	hasKey := false
+	for part := range strings.SplitSeq(v, ",") {
+		part = trimOWS(part)
+		if part == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(part, "=")
+		if !ok {
+			return st, false
+		}
+		k, val = trimOWS(k), trimOWS(val)
+		switch k {
+		case "key":
+			if hasKey {
+				return st, false
+			}
+			st.key, hasKey = val, true
+		case "algorithm":
+			if st.hasAlgorithm {
+				return st, false
+			}
+			st.algorithm, st.hasAlgorithm = val, true
+		}
+	}
+	return st, hasKey && st.key != ""
+}
+
+// checkSettings applies the receiver's scheme to the settings header: an
+// auth-token receiver refuses any, a SharedKey receiver wants one naming
+// a configured key and HMAC_SHA256.
+func (t *Twilio) checkSettings(h http.Header) error {
+	const name = "twilio"
+	vals := header(h, twilioSettingsHeader)
+	if len(t.keys) == 0 {
+		if len(vals) > 0 {
+			return verify.Fail(name, verify.ErrSignatureMismatch, "the request is signed with a Twilio SharedKey (X-Twilio-Webhooks-Signature-Settings), and this receiver holds the auth token: configure the key with providers.WithSharedKey and its secret")
+		}
+		return nil
+	}
+	if len(vals) == 0 {
+		return verify.Fail(name, verify.ErrSignatureMismatch, "no X-Twilio-Webhooks-Signature-Settings header: the request is signed with the auth token (HMAC-SHA1), and this receiver accepts SharedKey HMAC-SHA256 signatures only (providers.WithSharedKey); check the Webhook Rule that matches this URL")
+	}
+	v, _, one := singleValue(vals)
+	if !one || tooLong(vals) {
+		return verify.Fail(name, verify.ErrMalformedSignature, "X-Twilio-Webhooks-Signature-Settings must be one key=<id>,algorithm=<name> value")
+	}
+	st, ok := parseTwilioSettings(v)
+	if !ok {
+		return verify.Fail(name, verify.ErrMalformedSignature, "X-Twilio-Webhooks-Signature-Settings must be key=<id>,algorithm=<name>, with key once and algorithm at most once")
+	}
+	if !slices.Contains(t.keys, st.key) {
+		return verify.Fail(name, verify.ErrSignatureMismatch, "X-Twilio-Webhooks-Signature-Settings names a SharedKey this receiver is not configured with: add its ID with providers.WithSharedKey")
+	}
+	if !strings.EqualFold(st.algorithm, twilioSHA256) {
+		return verify.Fail(name, verify.ErrSignatureMismatch, "X-Twilio-Webhooks-Signature-Settings names an algorithm other than HMAC_SHA256 (none means HMAC_SHA1), and this receiver accepts HMAC_SHA256 only: set the Webhook Setting's signature algorithm to HMAC_SHA256")
+	}
+	return nil
 }
 
 // isForm reports whether h declares a form-encoded body.
@@ -163,8 +259,14 @@ func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		if !present {
 			return d, verify.Fail(name, verify.ErrMissingSignature, "no X-Twilio-Signature header: is this URL configured as a Twilio webhook?")
 		}
+		if err := t.checkSettings(req.Header); err != nil {
+			return d, err
+		}
 		var sigs verify.Signatures
 		if !ok || !addSig(&sigs, verify.Base64, sig, t.mac.Algorithm().Size()) {
+			if len(t.keys) > 0 {
+				return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Twilio-Signature must be one base64 HMAC-SHA256")
+			}
 			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Twilio-Signature must be one base64 HMAC-SHA1")
 		}
 		if req.URL == "" || len(req.URL) > maxTwilioURL {
@@ -196,6 +298,9 @@ func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 			}
 		}
 		if matched < 0 {
+			if len(t.keys) > 0 {
+				return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Twilio-Signature does not match the URL and parameters under any configured SharedKey secret: check the secret, and that the URL is exactly the one configured in Twilio (scheme, host, path and query; set hookguard.WithPublicURL behind a proxy)")
+			}
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Twilio-Signature does not match the URL and parameters under any configured auth token: check the token, and that the URL is exactly the one configured in Twilio (scheme, host, path and query; set hookguard.WithPublicURL behind a proxy)")
 		}
 		d.Secret = matched
@@ -211,8 +316,10 @@ func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 }
 
 // Sign returns the headers Twilio would send with o: X-Twilio-Signature
-// over o.URL and, for a form-encoded body, its parameters;
-// I-Twilio-Idempotency-Token (o.ID or a random one); and Content-Type.
+// over o.URL and, for a form-encoded body, its parameters (HMAC-SHA1, or
+// with [WithSharedKey] HMAC-SHA256 and X-Twilio-Webhooks-Signature-Settings
+// naming the first key); I-Twilio-Idempotency-Token (o.ID or a random
+// one); and Content-Type.
 // o.URL is required. For a non-form body o.URL must already carry the
 // bodySHA256 parameter (see [TwilioBodyURL]); Sign cannot change the URL.
 func (t *Twilio) Sign(o Outgoing) (http.Header, error) {
@@ -240,6 +347,9 @@ func (t *Twilio) Sign(o Outgoing) (http.Header, error) {
 	}
 	m := verify.Message{Prefix: [4]string{o.URL}, Body: params}
 	h.Set(twilioIdempotencyHeader, id)
+	if len(t.keys) > 0 {
+		h.Set(twilioSettingsHeader, "key="+t.keys[0]+",algorithm="+twilioSHA256)
+	}
 	h.Set(twilioSignatureHeader, string(verify.Base64.AppendEncode(nil, t.mac.AppendSum(nil, 0, &m))))
 	return h, nil
 }

@@ -134,6 +134,9 @@ func (tw *Twitch) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		d.Secret = i
 	}
 	d.ID = id
+	if id == "" { // unverified: InsecureSkipVerification
+		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+	}
 	d.Type = first(req.Header, twitchSubTypeHeader)
 	switch first(req.Header, twitchTypeHeader) {
 	case "webhook_callback_verification":

@@ -74,11 +74,14 @@ func (*Zoom) Info() Info {
 func (z *Zoom) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "zoom"
 	d := verify.Delivery{Provider: name}
-	if err := zoomScheme.verify(z.mac, z.timing, z.insecure, req, now, &d); err != nil {
+	if err := zoomScheme.verify(z.mac, z.timing, z.insecure, req, now, &d, nil); err != nil {
 		return d, err
 	}
 	matched := max(d.Secret, 0) // the secret that answers the URL validation
-	d.Type = jsonField(req.Body, "event")
+	var err error
+	if d.Type, err = bodyField(name, req.Body, "event"); err != nil {
+		return d, err
+	}
 	if d.Type == "endpoint.url_validation" {
 		plain, ok := verify.JSONField(req.Body, "payload", "plainToken")
 		if !ok || plain == "" || len(plain) > maxChallenge {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,6 +140,103 @@ func BenchmarkJSONField(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				verify.JSONField(tc.body, tc.key)
+			}
+		})
+	}
+}
+
+// invoiceEvent returns a Stripe-like invoice event of about n bytes: "id"
+// first, "type" last, line items in between, the shape the providers'
+// benchmarks verify.
+func invoiceEvent(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","api_version":"2023-10-16","created":1686089970,"data":{"object":{"id":"in_1NG8Dt2eZvKYlo2C","object":"invoice","lines":[`)
+	for i := 0; b.Len() < n-120; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"il_%08d","amount":%d,"currency":"usd","description":"1 x Widget (at $%d.00 / month)","quantity":1}`, i, 1000+i, 10+i%90)
+	}
+	b.WriteString(`]}},"livemode":false,"pending_webhooks":1,"type":"invoice.paid"}`)
+	return []byte(b.String())
+}
+
+// BenchmarkJSONFieldFullScan measures reading the "id" of an event, which
+// scans the whole top-level object for a second "id": compare its MB/s with
+// BenchmarkSHA256's, the floor of verifying the body's signature.
+func BenchmarkJSONFieldFullScan(b *testing.B) {
+	for _, n := range []int{1 << 10, 16 << 10, 256 << 10} {
+		body := invoiceEvent(n)
+		b.Run("size="+strconv.Itoa(n>>10)+"KiB", func(b *testing.B) {
+			if got, ok := verify.JSONField(body, "id"); !ok || got != "evt_1NG8Du2eZvKYlo2CUI79vXWy" {
+				b.Fatalf("JSONField = %q, %v", got, ok)
+			}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				verify.JSONField(body, "id")
+			}
+		})
+		b.Run("sha256/size="+strconv.Itoa(n>>10)+"KiB", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				_ = sha256.Sum256(body)
+			}
+		})
+	}
+}
+
+// stripeObjectEvent returns a Stripe-shaped event of about n bytes, as
+// Stripe sends it (compact here): "id" first, a large nested data.object
+// of many short string, number, boolean and null members (charges with
+// their billing details and metadata), "type" last.
+func stripeObjectEvent(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"id":"evt_3NG8Du2eZvKYlo2C1B2cDc4e","object":"event","api_version":"2023-10-16","created":1686089970,"data":{"object":{"id":"pi_3NG8Du2eZvKYlo2C0Zxv5Ymp","object":"payment_intent","amount":2000,"amount_received":2000,"capture_method":"automatic","currency":"usd","customer":null,"livemode":false,"metadata":{"order_id":"6735"},"charges":{"object":"list","data":[`)
+	for i := 0; b.Len() < n-160; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"ch_3NG8Du2eZvKY%06d","object":"charge","amount":%d,"captured":true,"billing_details":{"address":{"city":null,"country":"US","line1":null,"postal_code":"9%04d"},"email":"jenny.rosen@example.com","name":null},"paid":true,"status":"succeeded"}`, i, 1000+i, i%10000)
+	}
+	b.WriteString(`],"has_more":false},"status":"succeeded"}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"payment_intent.succeeded"}`)
+	return []byte(b.String())
+}
+
+// BenchmarkScanObject isolates the whole-object scan of a body-ID preset:
+// one pass over a Stripe-shaped event for its "id" and "type", reading
+// the top-level object to its end (skipping data.object) to refuse a
+// repeated name. Compare each size with BenchmarkSHA256 of the same size
+// in the same run: the scan should cost a fraction of one SHA-256 pass.
+func BenchmarkScanObject(b *testing.B) {
+	for _, size := range benchSizes {
+		body := stripeObjectEvent(size.n)
+		b.Run(size.name, func(b *testing.B) {
+			var arr [128]byte
+			ms := [2]verify.JSONMember{{Key: "id"}, {Key: "type"}}
+			buf, err := verify.AppendJSONMembers(arr[:0], body, ms[:])
+			if err != nil || !ms[0].Found || !ms[1].Found || string(buf[ms[1].Start:ms[1].End]) != "payment_intent.succeeded" {
+				b.Fatalf("AppendJSONMembers = %q, %+v, %v", buf, ms, err)
+			}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				ms = [2]verify.JSONMember{{Key: "id"}, {Key: "type"}}
+				_, _ = verify.AppendJSONMembers(arr[:0], body, ms[:])
+			}
+		})
+	}
+}
+
+// BenchmarkSHA256 is one SHA-256 pass over the bodies of
+// BenchmarkScanObject, the floor of verifying their signature.
+func BenchmarkSHA256(b *testing.B) {
+	for _, size := range benchSizes {
+		body := stripeObjectEvent(size.n)
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				_ = sha256.Sum256(body)
 			}
 		})
 	}

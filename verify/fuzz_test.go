@@ -129,8 +129,10 @@ func FuzzParseUnix(f *testing.F) {
 	})
 }
 
-// topLevelCount returns how many times key occurs in the top-level object of
-// a valid JSON body, and the raw value of its first occurrence.
+// topLevelCount returns how many members of the top-level object of a
+// valid JSON body match key as encoding/json matches a name to a struct
+// field (ignoring case), and the raw value of the first one named exactly
+// key.
 func topLevelCount(body []byte, key string) (int, json.RawMessage, bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
@@ -148,8 +150,8 @@ func topLevelCount(body []byte, key string) (int, json.RawMessage, bool) {
 		if err := dec.Decode(&raw); err != nil {
 			return 0, nil, false
 		}
-		if tok.(string) == key {
-			if count == 0 {
+		if strings.EqualFold(tok.(string), key) {
+			if first == nil && tok.(string) == key {
 				first = raw
 			}
 			count++
@@ -188,7 +190,13 @@ func FuzzJSONField(f *testing.F) {
 			return
 		}
 		count, raw, isObject := topLevelCount(body, key)
-		if !isObject || count != 1 || len(raw) == 0 {
+		if !isObject || count != 1 {
+			return
+		}
+		if len(raw) == 0 { // the one member matches only ignoring case
+			if ok {
+				t.Fatalf("JSONField(%q, %q) = %q, true for a name in another case", body, key, got)
+			}
 			return
 		}
 		switch raw[0] {

@@ -2,27 +2,104 @@ package verify
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// JSONField returns the value at path in a JSON object body, reading only as
-// far as it must: path[0] is a key of the top-level object, path[1] a key of
-// the object under it, and so on. A string value is returned unescaped,
-// with invalid UTF-8 replaced by U+FFFD as encoding/json does; a
-// number, true, false or null is returned as written. It reports false when
-// body is not a JSON object, the path is absent, or the value is an object
-// or array. The first occurrence of a key wins.
+// Sentinel errors of the JSON readers ([FindJSONField], [JSONMembers],
+// [AppendJSONMembers]), wrapped in a [*JSONError]. A body from a genuine
+// sender never triggers them; a receiver should refuse the delivery with a
+// 400, since decoders would not agree on what it says.
+var (
+	// ErrAmbiguousJSON means an object along the path holds two or more
+	// members whose names match the wanted one as encoding/json matches a
+	// name to a struct field (ignoring case, with Unicode simple folding,
+	// so "ID", "Id" and "\u0069d" all match "id"), or a single member whose
+	// name matches only that way. encoding/json decodes the last such
+	// member into a struct, a map keeps only the exact name, and other
+	// decoders take the first: the body has no one value for the name.
+	ErrAmbiguousJSON = errors.New("verify: ambiguous JSON member")
+	// ErrInvalidJSONString means the value looked for is a string that
+	// holds invalid UTF-8 or an escaped lone surrogate ("\ud800"), which
+	// encoding/json decodes to U+FFFD: two different values would read as
+	// the same string, and an event ID must not.
+	ErrInvalidJSONString = errors.New("verify: JSON string is not valid Unicode")
+)
+
+// JSONError is the error the JSON readers return for a body they refuse.
+// Its text names the member, never the body's content.
+type JSONError struct {
+	// Path is the member looked for, such as "id" or "data.object.id".
+	Path string
+	// Err is [ErrAmbiguousJSON] or [ErrInvalidJSONString].
+	Err error
+	// folded: ErrAmbiguousJSON for a single name that matches only when
+	// case is ignored, rather than for two matching names.
+	folded bool
+}
+
+// Error returns "verify: " followed by [JSONError.Reason].
+func (e *JSONError) Error() string { return "verify: " + e.Reason() }
+
+// Unwrap returns [ErrAmbiguousJSON] or [ErrInvalidJSONString].
+func (e *JSONError) Unwrap() error { return e.Err }
+
+// Reason says what was wrong with the body, for a person to act on.
+func (e *JSONError) Reason() string {
+	q := `"` + e.Path + `"`
+	switch {
+	case e.Err == ErrInvalidJSONString:
+		return "the JSON value of " + q + " holds invalid UTF-8 or an escaped lone surrogate, which decoders replace with U+FFFD: refused so that different values cannot read as one"
+	case e.folded:
+		return "a JSON member's name matches " + q + " only when case is ignored: encoding/json would decode it as " + q + " and a map would not, so the body is refused"
+	}
+	return "the JSON body holds " + q + " more than once in one object (counting names that differ only in case, as encoding/json matches them): decoders disagree on its value, so the body is refused"
+}
+
+// JSONField returns the value at path in a JSON object body: path[0] is a
+// key of the top-level object, path[1] a key of the object under it, and
+// so on. A string value is returned unescaped, with invalid UTF-8 and lone
+// surrogates replaced by U+FFFD as encoding/json does; a number, true,
+// false or null is returned as written. It reports false when body is not
+// a JSON object, the path is absent, the value is an object or array, or
+// [FindJSONField] refuses the body as ambiguous: the value it returns is
+// the one encoding/json decodes into a struct field tagged with the name,
+// and into a map.
 //
-// It never decodes the whole body, recurses only along path, and skips
-// other values with a flat scan, so a hostile body cannot make it use more
-// than constant memory or stack. Call it only on verified bodies.
+// It reads every object along path to its end (later members may repeat
+// a name) and nothing else: other values are skipped with a flat scan, so
+// a hostile body cannot make it use more than constant memory or stack,
+// or more than linear time.
 func JSONField(body []byte, path ...string) (string, bool) {
-	s, ok := seekField(body, path)
-	if !ok {
+	v, err := lookupPath(body, path)
+	if err != nil || !v.ok {
 		return "", false
 	}
-	return s.scalar()
+	return v.string(body), true
+}
+
+// FindJSONField returns the value at path as [JSONField] does, and says
+// why it has none: found is false with a nil error when the path is
+// absent, the value is an object or array, or the body is not a JSON
+// object; the error is a [*JSONError] wrapping [ErrAmbiguousJSON] when an
+// object along the path holds the name ambiguously, or
+// [ErrInvalidJSONString] when the value is a string that decodes to U+FFFD
+// replacements. Use it for an event ID or type, where a silent "not found"
+// would skip deduplication.
+func FindJSONField(body []byte, path ...string) (value string, found bool, err error) {
+	v, err := lookupPath(body, path)
+	if err == nil && v.ok && v.lossy(body) {
+		err = &JSONError{Path: strings.Join(path, "."), Err: ErrInvalidJSONString}
+	}
+	if err != nil || !v.ok {
+		return "", false, err
+	}
+	return v.string(body), true, nil
 }
 
 // AppendJSONField appends to dst the value that [JSONField] would return
@@ -32,58 +109,350 @@ func JSONField(body []byte, path ...string) (string, bool) {
 // buffer to a string once costs one allocation for all of them, where each
 // JSONField call allocates its own string.
 func AppendJSONField(dst, body []byte, path ...string) ([]byte, bool) {
-	s, ok := seekField(body, path)
-	if !ok {
+	v, err := lookupPath(body, path)
+	if err != nil || !v.ok {
 		return dst, false
 	}
-	return s.appendScalar(dst)
+	return v.appendTo(dst, body), true
 }
 
-// seekField returns a scanner at the value of path in body (see
-// JSONField), or false.
-func seekField(body []byte, path []string) (jsonScanner, bool) {
+// jsonValue is where a scalar value lies in a body.
+type jsonValue struct {
+	start, end int   // the value as written; a string's contents without quotes
+	cls        uint8 // a string's classes (see classify)
+	str        bool  // a string
+	ok         bool  // found
+}
+
+// plain reports whether the value reads as written.
+func (v jsonValue) plain(b []byte) bool {
+	return !v.str || plain(b[v.start:v.end], v.cls)
+}
+
+// lossy reports whether the value is a string that decodes with U+FFFD
+// replacements.
+func (v jsonValue) lossy(b []byte) bool {
+	if v.plain(b) {
+		return false
+	}
+	_, lossy, _ := unescape(nil, b[v.start:v.end], false)
+	return lossy
+}
+
+func (v jsonValue) appendTo(dst, b []byte) []byte {
+	if v.plain(b) {
+		return append(dst, b[v.start:v.end]...)
+	}
+	dst, _, _ = unescape(dst, b[v.start:v.end], true)
+	return dst
+}
+
+func (v jsonValue) string(b []byte) string {
+	if v.plain(b) {
+		return string(b[v.start:v.end])
+	}
+	var arr [64]byte
+	return string(v.appendTo(arr[:0], b))
+}
+
+// wantedKey is a name looked for, with whether it is all ASCII (which
+// lets matchKey compare plain keys byte by byte).
+type wantedKey struct {
+	name  string
+	ascii bool
+}
+
+func newWantedKey(name string) wantedKey {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return wantedKey{name, false}
+		}
+	}
+	return wantedKey{name, true}
+}
+
+// Results of matchKey.
+const (
+	keyOther  = iota // another name
+	keyExact         // decodes to the name
+	keyFolded        // decodes to a name equal to it only ignoring case
+)
+
+// matchKey compares a key's contents raw, of classes cls, decoded as
+// encoding/json decodes them, with w, under encoding/json's rule for
+// struct fields: equal, or equal under Unicode simple case folding. It
+// does not allocate, and reads raw only until the first difference.
+func matchKey(raw []byte, cls uint8, w wantedKey) int {
+	if cls == 0 && w.ascii {
+		// Both plain ASCII: a match has the same length.
+		if len(raw) != len(w.name) {
+			return keyOther
+		}
+		if string(raw) == w.name {
+			return keyExact
+		}
+		for i := 0; i < len(raw); i++ {
+			if lowerASCII(raw[i]) != lowerASCII(w.name[i]) {
+				return keyOther
+			}
+		}
+		// Equal ignoring ASCII case; the letters k and s also fold with
+		// non-ASCII runes, but raw and name are both ASCII here.
+		return keyFolded
+	}
+	return matchKeySlow(raw, w.name)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// matchKeySlow is matchKey for a key with escapes or non-ASCII bytes, or a
+// name with non-ASCII runes: it decodes the key one rune at a time. Case
+// folding maps one rune to one rune, so the key and the name must have as
+// many runes; a difference stops it.
+func matchKeySlow(raw []byte, name string) int {
+	exact := true
+	j := 0
+	for i := 0; i < len(raw); {
+		if j >= len(name) {
+			return keyOther
+		}
+		r, n, _ := decodeRune(raw, i)
+		if n == 0 {
+			return keyOther // a bad escape: not valid JSON
+		}
+		i += n
+		wr, wn := utf8.DecodeRuneInString(name[j:])
+		j += wn
+		if r == wr && (wr != utf8.RuneError || wn > 1) {
+			continue
+		}
+		exact = false
+		if foldRune(r) != foldRune(wr) {
+			return keyOther
+		}
+	}
+	switch {
+	case j != len(name):
+		return keyOther
+	case exact:
+		return keyExact
+	}
+	return keyFolded
+}
+
+// foldRune returns the smallest rune of r's simple case folding orbit, as
+// encoding/json folds names: two runes match when they fold alike.
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf && r != 'k' && r != 'K' && r != 's' && r != 'S' {
+		// ASCII letters other than k and s fold only with their other
+		// case; the orbit's smallest rune is the upper case.
+		if 'a' <= r && r <= 'z' {
+			return r - ('a' - 'A')
+		}
+		return r
+	}
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
+}
+
+// decodeRune decodes the rune of a string's contents raw at i as
+// encoding/json does, and returns it, how many bytes it took, and whether
+// it is a replacement for invalid UTF-8 or a lone surrogate. It returns
+// n == 0 for a malformed escape.
+func decodeRune(raw []byte, i int) (r rune, n int, lossy bool) {
+	c := raw[i]
+	if c < utf8.RuneSelf && c != '\\' {
+		return rune(c), 1, false
+	}
+	if c != '\\' {
+		r, n := utf8.DecodeRune(raw[i:])
+		return r, n, r == utf8.RuneError && n == 1
+	}
+	if i+1 >= len(raw) {
+		return 0, 0, false
+	}
+	switch raw[i+1] {
+	case '"', '\\', '/':
+		return rune(raw[i+1]), 2, false
+	case 'b':
+		return '\b', 2, false
+	case 'f':
+		return '\f', 2, false
+	case 'n':
+		return '\n', 2, false
+	case 'r':
+		return '\r', 2, false
+	case 't':
+		return '\t', 2, false
+	case 'u':
+		r := hex4(raw, i)
+		if r < 0 {
+			return 0, 0, false
+		}
+		if !utf16.IsSurrogate(r) {
+			return r, 6, false
+		}
+		if r2 := hex4(raw, i+6); r2 >= 0 {
+			if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
+				return d, 12, false
+			}
+		}
+		return unicode.ReplacementChar, 6, true
+	}
+	return 0, 0, false
+}
+
+// hex4 returns the rune of the escape \uXXXX at raw[i:], or -1.
+func hex4(raw []byte, i int) rune {
+	if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range raw[i+2 : i+6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// unescape decodes a string's contents raw as encoding/json does,
+// appending the result to dst when write is set, and reports whether it
+// replaced invalid UTF-8 or a lone surrogate with U+FFFD, and whether raw
+// was well formed.
+func unescape(dst, raw []byte, write bool) (out []byte, lossy, ok bool) {
+	for i := 0; i < len(raw); {
+		if c := raw[i]; c < utf8.RuneSelf && c != '\\' {
+			if write {
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, n, l := decodeRune(raw, i)
+		if n == 0 {
+			return dst, lossy, false
+		}
+		lossy = lossy || l
+		if write {
+			dst = utf8.AppendRune(dst, r)
+		}
+		i += n
+	}
+	return dst, lossy, true
+}
+
+// lookupPath finds the value at path in body in one forward pass (see
+// FindJSONField). It reads each object along path to its end, to refuse a
+// name that occurs twice: descending into the member that matches at one
+// level, then going on with the members after it once that object closes,
+// so that every byte is read once however long path is.
+func lookupPath(body []byte, path []string) (jsonValue, error) {
+	var none, v jsonValue
 	if len(path) == 0 {
-		return jsonScanner{}, false
+		return none, nil
 	}
 	s := jsonScanner{b: body}
-	for depth, key := range path {
+	s.space()
+	if !s.eat('{') {
+		return none, nil
+	}
+	last := len(path) - 1
+	level := 0
+	w := newWantedKey(path[0])
+	seen := false // a member matched path[level] in the object open at level
+	first := true // no member read yet in that object
+	for {
 		s.space()
-		if !s.eat('{') {
-			return s, false
-		}
-		found := false
-		for !found {
-			s.space()
-			if s.eat('}') {
-				return s, false
-			}
+		if !first || !s.eat('}') {
 			start, end, cls, ok := s.str()
 			if !ok {
-				return s, false
+				return none, nil
 			}
 			s.space()
 			if !s.eat(':') {
-				return s, false
+				return none, nil
 			}
 			s.space()
-			if keyEquals(body[start:end], cls, key) {
-				found = true
+			switch matchKey(body[start:end], cls, w) {
+			case keyFolded:
+				return none, &JSONError{Path: strings.Join(path[:level+1], "."), Err: ErrAmbiguousJSON, folded: true}
+			case keyExact:
+				if seen {
+					return none, &JSONError{Path: strings.Join(path[:level+1], "."), Err: ErrAmbiguousJSON}
+				}
+				seen = true
+				if level < last {
+					if s.eat('{') {
+						level++
+						w, seen, first = newWantedKey(path[level]), false, true
+						continue
+					}
+					if !s.skipValue() {
+						return none, nil
+					}
+					break
+				}
+				if s.i < len(body) && (body[s.i] == '{' || body[s.i] == '[') {
+					if !s.skipValue() {
+						return none, nil
+					}
+					break
+				}
+				var ok bool
+				if v, ok = s.scalarValue(); !ok {
+					return none, nil
+				}
+			default:
+				if !s.skipValue() {
+					return none, nil
+				}
+			}
+			s.space()
+			if s.eat(',') {
+				first = false
+				continue
+			}
+			if !s.eat('}') {
+				return none, nil
+			}
+		}
+		// The object open at level closed: go on in its parent, whose
+		// member matched (that is how this object was entered).
+		for {
+			if level == 0 {
+				return v, nil
+			}
+			level--
+			w, seen = newWantedKey(path[level]), true
+			s.space()
+			if s.eat(',') {
+				first = false
 				break
 			}
-			if !s.skipValue() {
-				return s, false
-			}
-			s.space()
-			if !s.eat(',') {
-				return s, false // '}' or garbage: key absent
+			if !s.eat('}') {
+				return none, nil
 			}
 		}
-		if depth < len(path)-1 {
-			continue // the value must be an object: the loop eats its '{'
-		}
-		return s, true
 	}
-	return s, false
 }
 
 type jsonScanner struct {
@@ -163,8 +532,7 @@ func classify(raw []byte) (cls uint8) {
 // contents start at from, and the classes of the contents' bytes (see
 // classify), in one pass. The strings str reads are keys and the values a
 // caller asked for, a few dozen bytes: one loop costs less there than
-// closingQuote's call into bytes.IndexByte followed by a second pass to
-// classify. A backslash escapes the byte after it, which cannot end the
+// stringEnd followed by a second pass to classify. A backslash escapes the byte after it, which cannot end the
 // string.
 func strEnd(b []byte, from int) (end int, cls uint8, ok bool) {
 	for i := from; i < len(b); i++ {
@@ -181,39 +549,55 @@ func strEnd(b []byte, from int) (end int, cls uint8, ok bool) {
 	return 0, 0, false
 }
 
-// closingQuote returns the index of the quote that ends the string whose
-// contents start at from. It jumps from quote to quote with
-// bytes.IndexByte (vectorised) instead of stepping byte by byte, which is
-// most of the cost of skipping a large body; a quote preceded by an odd run
-// of backslashes is escaped. Each backslash is counted at most once, so the
-// scan stays linear.
-func closingQuote(b []byte, from int) (int, bool) {
-	for i := from; ; {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
+// Constants of the SWAR (SIMD within a register) search of stringEnd.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// stringEnd returns the index of the quote that ends the string whose
+// contents start at from. It reads eight bytes at a time, looking for a
+// quote or a backslash in each word with a few arithmetic operations: a
+// string inside a skipped value (most of a large body) costs about an
+// eighth of a byte-by-byte scan, without the call into bytes.IndexByte
+// that a short string does not repay. A backslash escapes the byte after
+// it, which is stepped over, so the scan is linear.
+func stringEnd(b []byte, from int) (int, bool) {
+	i := from
+	for {
+		for ; i+8 <= len(b); i += 8 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q := x ^ (swarOnes * '"')
+			e := x ^ (swarOnes * '\\')
+			// The lowest flagged byte of (v-ones)&^v&highs is the
+			// lowest zero byte of v; flags above it may be false, but
+			// only the lowest is used.
+			if m := ((q-swarOnes)&^q | (e-swarOnes)&^e) & swarHighs; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		for ; i < len(b) && b[i] != '"' && b[i] != '\\'; i++ {
+		}
+		switch {
+		case i >= len(b):
 			return 0, false
+		case b[i] == '"':
+			return i, true
 		}
-		q := i + j
-		n := 0
-		for k := q - 1; k >= from && b[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return q, true
-		}
-		i = q + 1
+		i += 2 // a backslash and the byte it escapes
 	}
 }
 
-// structural marks the bytes skipValue must look at; it steps over all
-// others in a tight loop.
+// structural marks the bytes skipValue must look at at depth 0; it steps
+// over all others in a tight loop.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true, ',': true}
 
 // skipValue skips one value of any kind without recursion. Strings inside
 // skipped values are not checked for control characters: the body was
 // verified, and only the returned value must be well formed.
 func (s *jsonScanner) skipValue() bool {
-	b, i, start, depth := s.b, s.i, s.i, 0
+	b, i, start := s.b, s.i, s.i
 	for i < len(b) {
 		c := b[i]
 		if !structural[c] {
@@ -222,128 +606,372 @@ func (s *jsonScanner) skipValue() bool {
 		}
 		switch c {
 		case '"':
-			q, ok := closingQuote(b, i+1)
+			q, ok := stringEnd(b, i+1)
 			if !ok {
 				return false
 			}
-			i = q + 1
-			if depth == 0 {
-				s.i = i
-				return true
-			}
+			s.i = q + 1
+			return true
 		case '{', '[':
-			depth++
-			i++
-		case '}', ']':
-			if depth == 0 {
-				// End of the enclosing object, which the caller sees;
-				// an empty value is an error.
-				s.i = i
-				return i > start
-			}
-			depth--
-			i++
-			if depth == 0 {
-				s.i = i
-				return true
-			}
-		case ',':
-			if depth == 0 {
-				s.i = i
-				return i > start
-			}
-			i++
+			end, ok := skipNested(b, i+1)
+			s.i = end
+			return ok
 		}
+		// '}', ']' or ',': the end of the enclosing object, which the
+		// caller sees; an empty value is an error.
+		s.i = i
+		return i > start
 	}
 	s.i = i
-	return depth == 0
+	return true
 }
 
-// scalar returns the string, number or literal at s.i.
-func (s *jsonScanner) scalar() (string, bool) {
-	start, end, unq, ok := s.scalarSpan()
-	switch {
-	case !ok:
-		return "", false
-	case unq:
-		return unquote(s.b[start-1 : end+1])
-	}
-	return string(s.b[start:end]), true
-}
+// Constants of the SWAR scan of skipNested, one per byte of a word.
+const (
+	swarLows     = 0x7f7f7f7f7f7f7f7f
+	swarQuotes   = swarOnes * '"'
+	swarBacks    = swarOnes * '\\'
+	swarBrackets = swarOnes * 0x59 // bits set in '{', '}', '[' and ']' (see skipNested)
+)
 
-// appendScalar appends the value scalar would return to dst; it returns
-// dst unchanged when there is none.
-func (s *jsonScanner) appendScalar(dst []byte) ([]byte, bool) {
-	start, end, unq, ok := s.scalarSpan()
-	switch {
-	case !ok:
-		return dst, false
-	case unq:
-		v, ok := unquote(s.b[start-1 : end+1])
-		if !ok {
-			return dst, false
+// skipNested returns the index just past the bracket that closes the
+// object or array whose contents start at from (just past its opening
+// bracket), or the length of b and false when b ends first. It counts
+// brackets of either kind outside strings, as skipValue did one byte at a
+// time, and skips strings as stringEnd does: a backslash escapes the byte
+// after it. Commas, colons and everything else are not looked at.
+//
+// It reads eight bytes per step (SWAR, SIMD within a register). For each
+// word it finds the quotes, backslashes and brackets exactly, with a
+// zero-byte test per kind: a byte c is the one looked for when c ^ want
+// is zero, and with lows = c & 0x7f, (lows ^ want) + 0x7f has its high
+// bit clear only for a zero whose own high bit is clear; no carry crosses
+// a byte. '{' 0x7b, '}' 0x7d, '[' 0x5b and ']' 0x5d are the bytes with
+// c & 0xd9 == 0x59 apart from 'Y', '_', 'y' and DEL, and bit 1 (set in
+// the openers, and in '_' and DEL) and bit 2 (set in the closers, '_' and
+// DEL) tell them apart. Multiplying the word of quote flags (one bit per
+// byte) by 0x0101...01 gives in each byte the number of quotes up to and
+// including it, whose parity, with the one carried in from the words
+// before, says whether the byte is inside a string. The depth then
+// changes by the number of openers minus closers outside strings; only
+// when the closers could bring it to zero are they walked in order. A
+// word holding a backslash (rare outside long texts) is read byte by byte.
+func skipNested(b []byte, from int) (int, bool) {
+	i, depth := from, 1
+	var inStr, esc uint64 // all ones inside a string; 1 when b[i] is escaped
+	for i+64 <= len(b) {
+		if d, s, e, ok := skipBlock(b[i:i+64], depth, inStr, esc); ok {
+			depth, inStr, esc = d, s, e
+			i += 64
+			continue
 		}
-		return append(dst, v...), true
+		// A backslash outside strings, or the depth may reach zero in
+		// the block: read it a word at a time.
+		i += int(esc) // the escaped byte is inside a string
+		esc = 0
+		var done bool
+		if i, depth, inStr, done = skipWords(b, i, i+64, depth, inStr); done {
+			return i, true
+		}
 	}
-	return append(dst, s.b[start:end]...), true
+	i += int(esc)
+	i, _, _, done := skipWords(b, i, len(b), depth, inStr)
+	if done {
+		return i, true
+	}
+	return len(b), false
 }
 
-// scalarSpan finds the string, number or literal at s.i and moves past
-// it. Its value is s.b[start:end] as written (a string's contents without
-// the quotes), unless unq is set: then it is a string whose escapes must
-// be decoded, or whose invalid UTF-8 must be replaced with U+FFFD exactly
-// as encoding/json does for the handler, by unquote(s.b[start-1:end+1]).
-func (s *jsonScanner) scalarSpan() (start, end int, unq, ok bool) {
+// skipFlags returns, at bit 7 of each byte of the word x, whether the
+// byte is not a quote, not a backslash, not '{' or '[', and not '}' or
+// ']' (see skipNested); only bit 7 of nbs is meaningful.
+func skipFlags(x uint64) (nq, nbs, no, nc uint64) {
+	lows := x & swarLows
+	y := lows | swarOnes*0x20 // '[' and ']' read as '{' and '}'
+	nq = ((lows ^ swarQuotes) + swarLows | x) & swarHighs
+	nbs = (lows ^ swarBacks) + swarLows | x
+	no = ((y ^ (swarOnes * '{')) + swarLows | x) & swarHighs
+	nc = ((y ^ (swarOnes * '}')) + swarLows | x) & swarHighs
+	return
+}
+
+// skipFlagsASCII is skipFlags for a word of ASCII bytes (high bits clear),
+// which need no masking: x ^ want + 0x7f has a byte's bit 7 clear only for
+// a byte equal to want.
+func skipFlagsASCII(x uint64) (nq, nbs, no, nc uint64) {
+	y := x | swarOnes*0x20
+	nq = (x ^ swarQuotes + swarLows) & swarHighs
+	nbs = x ^ swarBacks + swarLows
+	no = (y ^ (swarOnes * '{') + swarLows) & swarHighs
+	nc = (y ^ (swarOnes * '}') + swarLows) & swarHighs
+	return
+}
+
+// blockFlags gathers the flags of skipFlagsASCII for the eight words of
+// blk in the transposed layout of skipBlock, and ORs the words together:
+// where hi has a high bit set, blk holds a non-ASCII byte and the flags
+// are wrong.
+func blockFlags(blk []byte) (nq, nbs, no, nc, hi uint64) {
+	blk = blk[:64]
+	x := binary.LittleEndian.Uint64(blk[0:8])
+	q, bs, o, c := skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = q>>7, bs, o>>7, c>>7, x
+	x = binary.LittleEndian.Uint64(blk[8:16])
+	q, bs, o, c = skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = nq|q>>6, nbs&bs, no|o>>6, nc|c>>6, hi|x
+	x = binary.LittleEndian.Uint64(blk[16:24])
+	q, bs, o, c = skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = nq|q>>5, nbs&bs, no|o>>5, nc|c>>5, hi|x
+	x = binary.LittleEndian.Uint64(blk[24:32])
+	q, bs, o, c = skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = nq|q>>4, nbs&bs, no|o>>4, nc|c>>4, hi|x
+	x = binary.LittleEndian.Uint64(blk[32:40])
+	q, bs, o, c = skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = nq|q>>3, nbs&bs, no|o>>3, nc|c>>3, hi|x
+	x = binary.LittleEndian.Uint64(blk[40:48])
+	q, bs, o, c = skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = nq|q>>2, nbs&bs, no|o>>2, nc|c>>2, hi|x
+	x = binary.LittleEndian.Uint64(blk[48:56])
+	q, bs, o, c = skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = nq|q>>1, nbs&bs, no|o>>1, nc|c>>1, hi|x
+	x = binary.LittleEndian.Uint64(blk[56:64])
+	q, bs, o, c = skipFlagsASCII(x)
+	nq, nbs, no, nc, hi = nq|q, nbs&bs, no|o, nc|c, hi|x
+	return
+}
+
+// blockFlagsFull is blockFlags for a block that holds non-ASCII bytes.
+func blockFlagsFull(blk []byte) (nq, nbs, no, nc uint64) {
+	blk = blk[:64]
+	q, bs, o, c := skipFlags(binary.LittleEndian.Uint64(blk[0:8]))
+	nq, nbs, no, nc = q>>7, bs, o>>7, c>>7
+	q, bs, o, c = skipFlags(binary.LittleEndian.Uint64(blk[8:16]))
+	nq, nbs, no, nc = nq|q>>6, nbs&bs, no|o>>6, nc|c>>6
+	q, bs, o, c = skipFlags(binary.LittleEndian.Uint64(blk[16:24]))
+	nq, nbs, no, nc = nq|q>>5, nbs&bs, no|o>>5, nc|c>>5
+	q, bs, o, c = skipFlags(binary.LittleEndian.Uint64(blk[24:32]))
+	nq, nbs, no, nc = nq|q>>4, nbs&bs, no|o>>4, nc|c>>4
+	q, bs, o, c = skipFlags(binary.LittleEndian.Uint64(blk[32:40]))
+	nq, nbs, no, nc = nq|q>>3, nbs&bs, no|o>>3, nc|c>>3
+	q, bs, o, c = skipFlags(binary.LittleEndian.Uint64(blk[40:48]))
+	nq, nbs, no, nc = nq|q>>2, nbs&bs, no|o>>2, nc|c>>2
+	q, bs, o, c = skipFlags(binary.LittleEndian.Uint64(blk[48:56]))
+	nq, nbs, no, nc = nq|q>>1, nbs&bs, no|o>>1, nc|c>>1
+	q, bs, o, c = skipFlags(binary.LittleEndian.Uint64(blk[56:64]))
+	nq, nbs, no, nc = nq|q, nbs&bs, no|o, nc|c
+	return
+}
+
+// skipBlock is skipNested over the 64 bytes of blk, from depth and the
+// string state inStr, with esc set when the first byte is escaped. It
+// returns the depth, string state and escape after the block, or false
+// when it cannot tell them (a backslash outside strings) or when the
+// depth may reach zero in the block.
+//
+// It gathers the flags of skipFlags for the eight words of blk
+// transposed: the byte at 8*j+k is bit j of byte k of a mask, so that a
+// shift and an OR per word and flag build a mask, and shifts by 8, 16
+// and 32 give the parity of the quotes up to each byte within each word
+// (for all eight words at once).
+func skipBlock(blk []byte, depth int, inStr, esc uint64) (int, uint64, uint64, bool) {
+	nq, nbs, no, nc, hi := blockFlags(blk)
+	if hi&swarHighs != 0 {
+		nq, nbs, no, nc = blockFlagsFull(blk)
+	}
+	quotes := ^nq
+	var backs uint64
+	if nbs&swarHighs != swarHighs || esc != 0 {
+		backs = blockBackslashes(blk)
+		// A backslash escapes the byte after it unless it is escaped
+		// itself: iterate to the fixed point, one more byte of each run
+		// of backslashes per round (at most 64 rounds).
+		escaped := esc
+		for {
+			e := nextByte(backs&^escaped) | esc
+			if e == escaped {
+				break
+			}
+			escaped = e
+		}
+		quotes &^= escaped
+		esc = backs &^ escaped >> 63 // an escape of the next block's first byte
+	}
+	// Within each word (bit j), the parity of the quotes up to each byte;
+	// then before each word, that of the words before it and of the
+	// string state carried in.
+	p := quotes
+	p ^= p << 8
+	p ^= p << 16
+	p ^= p << 32
+	w := p >> 56
+	w ^= w << 1
+	w ^= w << 2
+	w ^= w << 4
+	in := p ^ (w<<1^inStr)&0xff*swarOnes
+	if backs&^in != 0 {
+		// A backslash outside strings escapes nothing, and so its
+		// escapes above were wrong.
+		return 0, 0, 0, false
+	}
+	opens, closes := ^(no | in), ^(nc | in)
+	n := bits.OnesCount64(closes)
+	if n >= depth {
+		return 0, 0, 0, false
+	}
+	return depth + bits.OnesCount64(opens) - n, inStr ^ -(w >> 7 & 1), esc, true
+}
+
+// blockBackslashes returns the backslashes of the 64 bytes of blk in the
+// transposed layout of skipBlock.
+func blockBackslashes(blk []byte) uint64 {
+	var m uint64
+	for j := range 8 {
+		x := binary.LittleEndian.Uint64(blk[8*j:])
+		nbs := ((x & swarLows) ^ swarBacks + swarLows | x) & swarHighs
+		m |= ^nbs & swarHighs >> (7 - j)
+	}
+	return m
+}
+
+// nextByte moves each flag of a mask in the transposed layout of
+// skipBlock to the byte after it; the last byte's flag is dropped.
+func nextByte(m uint64) uint64 {
+	return m<<8 | (m>>56)<<1&0xff
+}
+
+// skipWords is skipNested from i, at depth and in the string state
+// inStr, until it has read past end, a word at a time: it returns where
+// it stopped with the depth and string state there, or true with the
+// index past the bracket that closed the value.
+func skipWords(b []byte, i, end, depth int, inStr uint64) (int, int, uint64, bool) {
+	for i < end {
+		if i+8 > len(b) {
+			return skipNestedBytes(b, i, end, depth, inStr)
+		}
+		x := binary.LittleEndian.Uint64(b[i : i+8])
+		lows := x & swarLows
+		if ((lows^swarBacks)+swarLows|x)&swarHighs != swarHighs {
+			// A backslash: read this word one byte at a time.
+			var done bool
+			if i, depth, inStr, done = skipNestedBytes(b, i, i+8, depth, inStr); done {
+				return i, 0, 0, true
+			}
+			continue
+		}
+		// Bit 7 of each byte: set for a quote; then (multiplied by ones,
+		// no carry reaching a bit 7) the parity of the quotes up to that
+		// byte; then set inside a string, or on the quote that opens it.
+		p := ^((lows ^ swarQuotes) + swarLows | x) & swarHighs * swarOnes
+		in := p ^ inStr
+		inStr ^= uint64(int64(p) >> 63)
+		y := lows | swarOnes*0x20 // '[' and ']' read as '{' and '}'
+		in |= x
+		opens := ^((y ^ (swarOnes * '{')) + swarLows | in) & swarHighs
+		closes := ^((y ^ (swarOnes * '}')) + swarLows | in) & swarHighs
+		var k int
+		if depth, k = walkBrackets(opens, closes, depth); depth == 0 {
+			return i + k + 1, 0, 0, true
+		}
+		i += 8
+	}
+	return i, depth, inStr, false
+}
+
+// walkBrackets applies the brackets of a word of skipNested in order to
+// depth (opens and closes flag them at bit 7 of their bytes), and returns
+// the depth after them, or 0 and the index in the word of the bracket
+// that brought it to zero.
+func walkBrackets(opens, closes uint64, depth int) (int, int) {
+	for m := opens | closes; m != 0; m &= m - 1 {
+		if opens&(m&-m) != 0 {
+			depth++
+			continue
+		}
+		if depth--; depth == 0 {
+			return 0, bits.TrailingZeros64(m) >> 3
+		}
+	}
+	return depth, 0
+}
+
+// skipNestedBytes is skipNested one byte at a time, from i until it has
+// read past end: it returns where it stopped, the depth and whether it is
+// inside a string there, and true with the index past the closing bracket
+// if the depth reached zero.
+func skipNestedBytes(b []byte, i, end, depth int, inStr uint64) (int, int, uint64, bool) {
+	for i < end && i < len(b) {
+		c := b[i]
+		i++
+		if inStr != 0 {
+			switch c {
+			case '\\':
+				i++ // the escaped byte cannot end the string
+			case '"':
+				inStr = 0
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = ^uint64(0)
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i, 0, 0, true
+			}
+		}
+	}
+	return i, depth, inStr, false
+}
+
+// scalarValue finds the string, number or literal at s.i and moves past
+// it. A string must be well formed: no raw control characters, no bad
+// escapes.
+func (s *jsonScanner) scalarValue() (jsonValue, bool) {
 	if s.i >= len(s.b) {
-		return 0, 0, false, false
+		return jsonValue{}, false
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
 		start, end, cls, ok := s.str()
 		if !ok {
-			return 0, 0, false, false
+			return jsonValue{}, false
 		}
-		return start, end, !plain(s.b[start:end], cls), true
+		if cls&clsEscape != 0 {
+			if _, _, ok := unescape(nil, s.b[start:end], false); !ok {
+				return jsonValue{}, false
+			}
+		}
+		return jsonValue{start: start, end: end, cls: cls, str: true, ok: true}, true
 	case c == '-' || c == 't' || c == 'f' || c == 'n' || ('0' <= c && c <= '9'):
 		start := s.i
 		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return start, s.i, false, true
+			switch c := s.b[s.i]; {
+			case c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				return jsonValue{start: start, end: s.i, ok: true}, true
+			case !scalarByte[c]:
+				return jsonValue{}, false // a quote, a colon...: malformed
 			}
 			s.i++
 		}
-		return 0, 0, false, false // truncated: an object cannot end here
+		return jsonValue{}, false // truncated: an object cannot end here
 	}
-	return 0, 0, false, false
+	return jsonValue{}, false
 }
 
-// unquote decodes a quoted JSON string with encoding/json (the slow path,
-// for escapes and invalid UTF-8).
-func unquote(quoted []byte) (string, bool) {
-	var out string
-	if json.Unmarshal(quoted, &out) != nil {
-		return "", false
+// scalarByte marks the bytes of numbers and of true, false and null.
+var scalarByte = func() (t [256]bool) {
+	for _, c := range []byte("0123456789+-.eEtruefalsn") {
+		t[c] = true
 	}
-	return out, true
-}
+	return t
+}()
 
 // plain reports whether a string's contents of classes cls are its value
 // as written: no escapes, valid UTF-8.
 func plain(raw []byte, cls uint8) bool {
 	return cls&clsEscape == 0 && (cls&clsNonASCII == 0 || utf8.Valid(raw))
-}
-
-// keyEquals reports whether a key's contents raw, of classes cls, decode
-// to key.
-func keyEquals(raw []byte, cls uint8, key string) bool {
-	if plain(raw, cls) {
-		return string(raw) == key
-	}
-	var k string
-	quoted := make([]byte, 0, len(raw)+2)
-	quoted = append(append(append(quoted, '"'), raw...), '"')
-	return json.Unmarshal(quoted, &k) == nil && k == key
 }
 
 // JSONLastField returns the value of key when it is the last member of the
@@ -354,32 +982,37 @@ func keyEquals(raw []byte, cls uint8, key string) bool {
 // "type" of a Stripe event, which [JSONField] finds only after scanning
 // every byte before it.
 //
-// It assumes body is valid JSON, as a verified body is. Where a key occurs
-// twice, it finds the last occurrence, as encoding/json decodes it, while
-// [JSONField] finds the first; senders do not repeat keys.
+// It assumes body is valid JSON, as a verified body is. It does not see
+// earlier members: where the name occurs more than once, it returns the
+// last occurrence, which is what encoding/json decodes into a struct field
+// and into a map alike (the last member matching the name ignoring case
+// is the one named exactly), but it does not refuse the body as
+// [FindJSONField] does. Use FindJSONField or [JSONMembers] where a value
+// other decoders might read differently must be refused, as for an event
+// ID.
 func JSONLastField(body []byte, key string) (string, bool) {
-	s, ok := seekLastField(body, key)
+	v, ok := seekLastField(body, key)
 	if !ok {
 		return "", false
 	}
-	return s.scalar()
+	return v.string(body), true
 }
 
 // AppendJSONLastField appends to dst the value that [JSONLastField] would
 // return for body and key, and reports whether it found one; when it
 // reports false, dst is returned unchanged. See [AppendJSONField].
 func AppendJSONLastField(dst, body []byte, key string) ([]byte, bool) {
-	s, ok := seekLastField(body, key)
+	v, ok := seekLastField(body, key)
 	if !ok {
 		return dst, false
 	}
-	return s.appendScalar(dst)
+	return v.appendTo(dst, body), true
 }
 
-// seekLastField returns a scanner at the string value of key when it is
-// the last member of body's top-level object (see JSONLastField), or false.
-func seekLastField(body []byte, key string) (jsonScanner, bool) {
-	var none jsonScanner
+// seekLastField returns the string value of key when it is the last
+// member of body's top-level object (see JSONLastField), or false.
+func seekLastField(body []byte, key string) (jsonValue, bool) {
+	var none jsonValue
 	i := lastNonSpace(body, len(body))
 	if i < 0 || body[i] != '}' {
 		return none, false
@@ -414,10 +1047,11 @@ func seekLastField(body []byte, key string) (jsonScanner, bool) {
 		return none, false
 	}
 	rawKey := body[kStart+1 : kEnd]
-	if cls := classify(rawKey); cls&clsControl != 0 || !keyEquals(rawKey, cls, key) {
+	if cls := classify(rawKey); cls&clsControl != 0 || matchKey(rawKey, cls, newWantedKey(key)) != keyExact {
 		return none, false
 	}
-	return jsonScanner{b: body, i: vStart}, true
+	s := jsonScanner{b: body, i: vStart}
+	return s.scalarValue()
 }
 
 // lastNonSpace returns the index of the last byte before end that is not

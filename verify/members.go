@@ -6,14 +6,18 @@ type JSONMember struct {
 	// Key is the member's name.
 	Key string
 	// Value is the member's value when it is a string, number, true, false
-	// or null, exactly as [JSONField] would return it.
+	// or null, exactly as [JSONField] would return it. [AppendJSONMembers]
+	// leaves it empty and sets Start and End instead.
 	Value string
 	// Raw is the member's value as written when it is an object or an
-	// array (to the end of body if that is truncated); read inside it with
-	// JSONField(Raw, ...).
+	// array; read inside it with JSONField(Raw, ...).
 	Raw []byte
-	// Found reports that Value or Raw was set.
+	// Found reports that Value (or Start and End) or Raw was set.
 	Found bool
+	// Start and End, set by [AppendJSONMembers] for a scalar value, give
+	// its place in the slice that AppendJSONMembers returns:
+	// buf[Start:End].
+	Start, End int
 }
 
 // maxMembers bounds how many members one JSONMembers call looks for: the
@@ -21,83 +25,162 @@ type JSONMember struct {
 const maxMembers = 64
 
 // JSONMembers reads several members of the top-level object of body in one
-// forward pass, where a [JSONField] call per key would scan the body up to
-// that key once per key. For each member it sets what JSONField(body, Key)
-// would return (Value for a scalar, Raw for an object or array); the first
-// occurrence of a key wins, and a member that JSONField would not find is
-// left not found. It stops as soon as every member was met. Panics if ms
-// holds more than 64 members. Call it only on verified bodies.
-func JSONMembers(body []byte, ms []JSONMember) {
+// forward pass over that object, where a [JSONField] call per key would
+// scan it once per key. For each member it sets what JSONField(body, Key)
+// would return (Value for a scalar, Raw for an object or array); a member
+// that JSONField would not find is left not found, and so is every member
+// when body is not a well-formed JSON object (read as far as its closing
+// brace).
+//
+// It returns a [*JSONError], with every member left not found, where
+// [FindJSONField] would for one of the keys: a name that occurs more than
+// once in the object, or only in another case ([ErrAmbiguousJSON]), or a
+// string value that decodes with U+FFFD replacements
+// ([ErrInvalidJSONString]). Key comparison does not allocate and reads a
+// key only until it differs, so the pass stays linear in the body however
+// its keys are escaped. Panics if ms holds more than 64 members.
+func JSONMembers(body []byte, ms []JSONMember) error {
+	_, err := scanMembers(nil, body, ms, false)
+	return err
+}
+
+// AppendJSONMembers is [JSONMembers] without an allocation per value: it
+// appends each scalar value found to dst, in the order of ms, and sets the
+// member's Start and End to its place in the returned slice, leaving Value
+// empty. When it returns an error, or finds nothing, dst is returned
+// unchanged.
+func AppendJSONMembers(dst, body []byte, ms []JSONMember) ([]byte, error) {
+	return scanMembers(dst, body, ms, true)
+}
+
+func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, error) {
 	if len(ms) > maxMembers {
 		panic("verify: JSONMembers looks for at most 64 members")
 	}
 	for i := range ms {
-		ms[i].Value, ms[i].Raw, ms[i].Found = "", nil, false
+		ms[i] = JSONMember{Key: ms[i].Key}
 	}
 	if len(ms) == 0 {
-		return
+		return dst, nil
 	}
-	all := ^uint64(0) >> (maxMembers - len(ms))
-	var met uint64
+	var ascii uint64
+	for i := range ms {
+		if newWantedKey(ms[i].Key).ascii {
+			ascii |= 1 << i
+		}
+	}
+	// A scalar value found for member i is kept as ms[i].Start and End
+	// (its span in body), cls[i] and bit i of strs until the pass ends.
+	var cls [maxMembers]uint8
+	var met, scalars, strs uint64
+	malformed := func() ([]byte, error) {
+		for i := range ms {
+			ms[i] = JSONMember{Key: ms[i].Key}
+		}
+		return dst, nil
+	}
 	s := jsonScanner{b: body}
 	s.space()
 	if !s.eat('{') {
-		return
+		return dst, nil
 	}
-	for {
-		s.space()
-		if s.eat('}') {
-			return
-		}
-		start, end, cls, ok := s.str()
+	s.space()
+	for first := true; !first || !s.eat('}'); first = false {
+		start, end, kcls, ok := s.str()
 		if !ok {
-			return
+			return malformed()
 		}
 		s.space()
 		if !s.eat(':') {
-			return
+			return malformed()
 		}
 		s.space()
-		idx := -1
+		var hit uint64
 		for i := range ms {
-			if met&(1<<i) == 0 && keyEquals(body[start:end], cls, ms[i].Key) {
-				idx = i
-				break
+			switch matchKey(body[start:end], kcls, wantedKey{ms[i].Key, ascii&(1<<i) != 0}) {
+			case keyExact:
+				if met&(1<<i) != 0 {
+					malformed()
+					return dst, &JSONError{Path: ms[i].Key, Err: ErrAmbiguousJSON}
+				}
+				hit |= 1 << i
+			case keyFolded:
+				malformed()
+				return dst, &JSONError{Path: ms[i].Key, Err: ErrAmbiguousJSON, folded: true}
 			}
 		}
-		if idx < 0 {
+		switch {
+		case hit == 0:
 			if !s.skipValue() {
-				return
+				return malformed()
 			}
-		} else {
-			met |= 1 << idx
-			m := &ms[idx]
+		case s.i < len(body) && (body[s.i] == '{' || body[s.i] == '['):
 			vStart := s.i
-			if s.i < len(body) && (body[s.i] == '{' || body[s.i] == '[') {
-				if !s.skipValue() {
-					m.Raw, m.Found = body[vStart:], true
-					return
+			if !s.skipValue() {
+				return malformed()
+			}
+			for i := range ms {
+				if hit&(1<<i) != 0 {
+					ms[i].Raw, ms[i].Found = body[vStart:s.i], true
 				}
-				m.Raw, m.Found = body[vStart:s.i], true
-			} else {
-				if v, ok := s.scalar(); ok {
-					m.Value, m.Found = v, true
-				}
-				// Move on as a JSONField scan for a later key would:
-				// skipValue may end a malformed value elsewhere than
-				// scalar does.
+			}
+		default:
+			vStart := s.i
+			v, ok := s.scalarValue()
+			if !ok {
+				// A malformed value is not found, as JSONField would
+				// not find it; the pass goes on as it would for
+				// another key.
 				s.i = vStart
 				if !s.skipValue() {
-					return
+					return malformed()
+				}
+				met |= hit
+				hit = 0
+			}
+			scalars |= hit
+			for i := range ms {
+				if hit&(1<<i) != 0 {
+					ms[i].Start, ms[i].End, cls[i] = v.start, v.end, v.cls
+					if v.str {
+						strs |= 1 << i
+					}
 				}
 			}
-			if met == all {
-				return
-			}
 		}
+		met |= hit
 		s.space()
 		if !s.eat(',') {
-			return
+			if s.eat('}') {
+				break
+			}
+			return malformed()
+		}
+		s.space()
+	}
+	value := func(i int) jsonValue {
+		return jsonValue{start: ms[i].Start, end: ms[i].End, cls: cls[i], str: strs&(1<<i) != 0, ok: true}
+	}
+	for i := range ms {
+		if scalars&(1<<i) != 0 && value(i).lossy(body) {
+			malformed()
+			return dst, &JSONError{Path: ms[i].Key, Err: ErrInvalidJSONString}
 		}
 	}
+	for i := range ms {
+		if scalars&(1<<i) == 0 {
+			continue
+		}
+		v := value(i)
+		m := &ms[i]
+		m.Found = true
+		if appendValues {
+			m.Start = len(dst)
+			dst = v.appendTo(dst, body)
+			m.End = len(dst)
+		} else {
+			m.Value, m.Start, m.End = v.string(body), 0, 0
+		}
+	}
+	return dst, nil
 }

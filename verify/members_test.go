@@ -2,25 +2,65 @@ package verify_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
 )
 
 // checkMembersAgainstJSONField asserts that one JSONMembers pass finds for
-// each key what JSONField finds, including inside object values.
+// each key what FindJSONField finds, including inside object values; that
+// it refuses a body only when FindJSONField refuses it for one of the
+// keys; and that AppendJSONMembers finds the same.
 func checkMembersAgainstJSONField(t *testing.T, body []byte, keys []string) {
 	t.Helper()
 	ms := make([]verify.JSONMember, len(keys))
 	for i, k := range keys {
 		ms[i].Key = k
 	}
-	verify.JSONMembers(body, ms)
-	for _, m := range ms {
-		want, wantOK := verify.JSONField(body, m.Key)
+	err := verify.JSONMembers(body, ms)
+	ams := slices.Clone(ms)
+	buf, aerr := verify.AppendJSONMembers([]byte("pre"), body, ams)
+	if !json.Valid(body) {
+		// encoding/json refuses the whole body; the readers need only
+		// not panic, and may stop at different places in it.
+		return
+	}
+	if (err == nil) != (aerr == nil) {
+		t.Fatalf("body %q: JSONMembers error %v, AppendJSONMembers error %v", body, err, aerr)
+	}
+	if err != nil {
+		var je *verify.JSONError
+		if !errors.As(err, &je) {
+			t.Fatalf("body %q: error %v is not a *JSONError", body, err)
+		}
+		if _, _, ferr := verify.FindJSONField(body, je.Path); ferr == nil {
+			t.Fatalf("body %q: JSONMembers refused %q (%v), FindJSONField does not", body, je.Path, err)
+		}
+		for i := range ms {
+			if ms[i].Found || ams[i].Found {
+				t.Fatalf("body %q: member %q found although the body was refused", body, ms[i].Key)
+			}
+		}
+		if string(buf) != "pre" {
+			t.Fatalf("body %q: refused, but AppendJSONMembers appended: %q", body, buf)
+		}
+		return
+	}
+	for i, m := range ms {
+		want, wantOK, ferr := verify.FindJSONField(body, m.Key)
+		if ferr != nil {
+			t.Fatalf("body %q: FindJSONField(%q) refuses it (%v), JSONMembers does not", body, m.Key, ferr)
+		}
 		gotOK := m.Found && m.Raw == nil
 		if m.Value != want || gotOK != wantOK {
-			t.Fatalf("body %q: member %q = %q, %v; JSONField = %q, %v", body, m.Key, m.Value, gotOK, want, wantOK)
+			t.Fatalf("body %q: member %q = %q, %v; FindJSONField = %q, %v", body, m.Key, m.Value, gotOK, want, wantOK)
+		}
+		if a := ams[i]; a.Found != m.Found || !bytes.Equal(a.Raw, m.Raw) || a.Value != "" ||
+			(gotOK && string(buf[a.Start:a.End]) != want) {
+			t.Fatalf("body %q: AppendJSONMembers member %+v in %q; JSONMembers %+v", body, a, buf, m)
 		}
 		if m.Raw != nil && m.Value != "" {
 			t.Fatalf("body %q: member %q has both Value and Raw", body, m.Key)
@@ -43,7 +83,8 @@ func TestJSONMembers(t *testing.T) {
 		// Slack Events API shapes, after https://docs.slack.dev/apis/events-api/
 		`{"token":"x","team_id":"T1","event":{"type":"app_mention","text":"hi \"there\"","blocks":[{"a":[1,2]}]},"type":"event_callback","event_id":"Ev1","event_time":1}`,
 		`{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`,
-		`{"type":"event_callback","event_id":"Ev1","type":"second","event_id":"Ev2"}`, // first occurrence wins
+		`{"type":"event_callback","event_id":"Ev1","type":"second","event_id":"Ev2"}`, // refused
+		`{"Type":"event_callback","event_id":"Ev1"}`, // refused
 		`{"event_id":12,"type":null,"event":[1,{"type":"x"}],"challenge":true}`,
 		`{"event_id":"a\u00e9\n","type":"caf\u00e9"}`,
 		`{"event":{"type":"cut`, // truncated inside the object
@@ -56,13 +97,16 @@ func TestJSONMembers(t *testing.T) {
 	}
 }
 
-// TestJSONMembersStopsEarly checks that the pass ends once every member was
-// met: garbage after them does not matter, as it would not to JSONField.
-func TestJSONMembersStopsEarly(t *testing.T) {
+// TestJSONMembersReadsToTheEnd checks that the pass reads the object to
+// its end, where a repeated name may come: a body that is not a
+// well-formed object after the members yields none of them.
+func TestJSONMembersReadsToTheEnd(t *testing.T) {
 	ms := []verify.JSONMember{{Key: "type"}, {Key: "event_id"}}
-	verify.JSONMembers([]byte(`{"type":"t","event_id":"e",this is not JSON`), ms)
-	if ms[0].Value != "t" || ms[1].Value != "e" {
-		t.Fatalf("members = %+v", ms)
+	if err := verify.JSONMembers([]byte(`{"type":"t","event_id":"e",this is not JSON`), ms); err != nil {
+		t.Fatalf("malformed body: error %v, want none", err)
+	}
+	if ms[0].Found || ms[1].Found {
+		t.Fatalf("malformed body: members = %+v, want none found", ms)
 	}
 }
 

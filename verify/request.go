@@ -35,10 +35,18 @@ type Delivery struct {
 	Secret int
 	// Replayable is true when the scheme signs neither a timestamp nor the
 	// ID (GitHub, Shopify): a captured request could be sent again under a
-	// fresh ID, and only a dedupe on Digest stops it.
+	// fresh ID at any time, and only a dedupe on Digest stops it.
 	Replayable bool
-	// Digest is a fingerprint of the signed content (a SHA-256 of the
-	// matching MAC), set when Replayable is true. It is not a signature.
+	// Digest is a fingerprint of exactly the signed content, set when
+	// Replayable is true and on every delivery without an ID (other than
+	// a handshake with a Reply), so that a replay inside the window is a
+	// duplicate. Receivers dedupe on it whenever it is not zero. It is
+	// equal for a replay of the same signed request and differs for other
+	// signed content, and it never depends on signature bytes that are not
+	// unique to the content: it is the SHA-256 of the matching MAC for
+	// HMAC schemes and the SHA-256 of the signed message for Ed25519 and
+	// ECDSA ones. With verification skipped it is the body's SHA-256. It
+	// is not a signature.
 	Digest [32]byte
 	// Reply, when not nil, is a handshake answer to send at once instead of
 	// handing the request to the event handler.
