@@ -52,7 +52,7 @@ func TestVerifyPublishedVectorsCLI(t *testing.T) {
 		{"twilio", []string{"--provider", "twilio", "--secret", "12345", "--url", "https://mycompany.com/myapp.php?foo=1&bar=2",
 			"-H", "Content-Type: application/x-www-form-urlencoded", "-H", "X-Twilio-Signature: RSOYDt4T1cUTdK1PDd93/VVr8B8="},
 			"Digits=1234&CallSid=CA1234567890ABCDE&To=%2B18005551212&Caller=%2B14158675309&From=%2B14158675309"},
-		{"hubspot v1", []string{"--provider", "hubspot", "--secret", "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy",
+		{"hubspot v1", []string{"--provider", "hubspot", "--signature-version", "v1", "--secret", "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy",
 			"-H", "X-HubSpot-Signature-Version: v1", "-H", "X-HubSpot-Signature: 232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"},
 			`[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]`},
 		{"sendgrid", []string{"--provider", "sendgrid", "--now", "1588788367",

@@ -251,7 +251,7 @@ func printDemoTable(w io.Writer, rows []demoRow) int {
 			failed++
 			result = "MISMATCH"
 			if r.err != nil {
-				result = "ERROR: " + r.err.Error()
+				result = "ERROR: " + escapeControls(r.err.Error())
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.provider, r.name, r.want, r.got, r.gotHandled, r.wantHandled, result)

@@ -20,8 +20,9 @@
 //
 // # Sign and verify
 //
-// sign prints the headers the provider would send, one "Name: value" per
-// line, sorted by name, so the output is stable:
+// sign prints every header the provider would send, signed or not (with a
+// typical event type when --type is absent), one "Name: value" per line,
+// sorted by name, so the output is stable:
 //
 //	hookguard sign --provider stripe --secret whsec_test --timestamp 1700000000 --body event.json
 //
@@ -33,7 +34,9 @@
 //	    -H 'Stripe-Signature: t=1700000000,v1=...' --body event.json
 //
 // It prints "valid" and what it extracted (event ID, type, which secret
-// matched) and exits 0, or prints "invalid: REASON" and exits 1. Repeat
+// matched) and exits 0, or prints "invalid: REASON" and exits 1. Text taken
+// from the request is printed with control characters escaped, and quoted
+// when it holds any, so a request cannot drive the terminal. Repeat
 // --secret to check rotation secrets: the first is the primary, the index
 // printed says which one matched. --now sets the clock, so a capture can be
 // checked long after it was sent; --tolerance sets the allowed clock
@@ -41,7 +44,9 @@
 // --method its method, for schemes that sign them (Twilio, Square,
 // HubSpot). For asymmetric schemes --secret takes the public key as the
 // provider hands it out (hex for Discord, base64 DER for SendGrid), and
-// sign takes the private key.
+// sign takes the private key. sign, verify and send also read the secret
+// from a file (--secret-file PATH) or the environment (--secret-env VAR),
+// out of the process list.
 //
 // Mailgun and Linear sign inside the body; sign then needs --body-out FILE
 // and writes the body to send there.
@@ -51,24 +56,37 @@
 //
 // # Serve
 //
-// serve runs a receiver per provider given with --secret PROVIDER=SECRET
-// (repeat it for more providers, and for rotation secrets of one provider):
+// serve runs a receiver per provider given a secret with
+// --secret-file PROVIDER=PATH, --secret-env PROVIDER=VAR or
+// --secret PROVIDER=SECRET (repeat them for more providers, and for
+// rotation secrets of one provider). Prefer the file or the variable: any
+// local user can read command-line arguments in the process list.
 //
-//	hookguard serve --addr 127.0.0.1:8080 --secret stripe=whsec_... --secret github=...
+//	hookguard serve --addr 127.0.0.1:8080 --secret-file stripe=/run/secrets/stripe --secret-env github=GITHUB_WEBHOOK_SECRET
 //
-// Webhooks are received on POST /webhooks/{provider}. Every handled event is
-// printed to standard output as one JSON line with provider, id, type,
-// attempt and received_at; logs go to standard error, one line per
-// request, and never hold a body, a secret or a signature. SIGINT or
-// SIGTERM stop intake, let queued events finish (see --shutdown-timeout)
-// and print the counts of accepted, duplicate, rejected, handled and
-// dead-lettered events.
+// Webhooks are received on POST /webhooks/{provider}; the GET verification
+// requests of dropbox, meta, instagram, whatsapp (with --verify-token
+// PROVIDER=TOKEN) and okta reach their receivers there too. twilio, square
+// and hubspot sign the URL the sender called: serve needs --public-url
+// (the scheme and host they are configured with) to receive them, or
+// --allow-host-url to trust the request's Host header for local tests.
+// Every handled event is printed to standard output as one JSON line with
+// provider, id, type, attempt and received_at; logs go to standard error,
+// one line per request, and never hold a body, a secret or a signature.
+// Values taken from requests are escaped in both. SIGINT or SIGTERM stop
+// intake, let queued events finish (see --shutdown-timeout) and print the
+// counts of accepted, duplicate, rejected, handled and dead-lettered
+// events.
 //
 // With --redis URL, serve keeps dedupe and its queue in Redis, so several
-// serve processes share the work. At / on its address serve shows a live
-// inspector of recent deliveries (masked signatures, pretty-printed bodies,
-// a re-send button), and at /metrics the OpenTelemetry metrics in the
-// Prometheus format; --no-ui turns the page off.
+// serve processes share the work. On a listener of their own, --ui-addr
+// (loopback, a free port by default; the URL is logged at start), serve
+// shows at / a live inspector of recent deliveries (masked signatures,
+// pretty-printed bodies, a re-send button) and at /metrics the
+// OpenTelemetry metrics in the Prometheus format; --no-ui turns the page
+// off. That listener answers only requests addressed to localhost, a
+// loopback address, the --ui-addr host or its own address, and refuses
+// cross-site requests, so a web page cannot read it through DNS rebinding.
 //
 // # Send
 //

@@ -94,7 +94,8 @@ func (b *syncBuffer) String() string {
 
 // server is a "hookguard serve" running in a goroutine.
 type server struct {
-	addr   string
+	addr   string // the webhook listener, --addr
+	uiAddr string // the inspector and /metrics, --ui-addr
 	stdout *lineWriter
 	stderr *syncBuffer
 	cancel context.CancelFunc
@@ -108,12 +109,13 @@ type server struct {
 func startServe(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
+	ready, uiReady := make(chan string, 1), make(chan string, 1)
 	s := &server{stdout: newLineWriter(), stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	e := &env{stdin: strings.NewReader(""), stdout: s.stdout, stderr: s.stderr, ready: func(a string) { ready <- a }}
+	e := &env{stdin: strings.NewReader(""), stdout: s.stdout, stderr: s.stderr, ready: func(a string) { ready <- a }, uiReady: func(a string) { uiReady <- a }}
 	go func() { s.done <- runContext(ctx, e, append([]string{"serve"}, args...)) }()
 	select {
 	case s.addr = <-ready:
+		s.uiAddr = <-uiReady // sent before ready
 	case code := <-s.done:
 		cancel()
 		t.Fatalf("serve exited with %d before listening; stderr:\n%s", code, s.stderr)

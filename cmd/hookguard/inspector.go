@@ -8,7 +8,6 @@ import (
 	"errors"
 	"html/template"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -481,18 +480,19 @@ func (w *discardWriter) Header() http.Header         { return w.header }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
-// routes registers the page and its API on mux.
+// routes registers the page and its API on mux, which must be served
+// behind a [uiGuard].
 func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 	static := http.FileServerFS(inspectorAssets)
-	mux.Handle("GET /{$}", in.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		setPageHeaders(w)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = inspectorPage.Execute(w, struct {
 			Providers []string
 			State     stateJSON
 		}{providers, in.state()})
-	})))
-	mux.Handle("GET /inspector/static/{file}", in.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /inspector/static/{file}", func(w http.ResponseWriter, r *http.Request) {
 		switch f := r.PathValue("file"); f {
 		case "app.js", "style.css":
 			setPageHeaders(w)
@@ -502,8 +502,8 @@ func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 		default:
 			http.NotFound(w, r)
 		}
-	})))
-	mux.Handle("GET /inspector/api/state", in.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /inspector/api/state", func(w http.ResponseWriter, r *http.Request) {
 		if v := r.URL.Query().Get("v"); v != "" {
 			in.mu.Lock()
 			same := v == strconv.FormatUint(in.version, 10)
@@ -514,8 +514,8 @@ func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 			}
 		}
 		writeJSON(w, http.StatusOK, in.state())
-	})))
-	mux.Handle("GET /inspector/api/deliveries/{seq}", in.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /inspector/api/deliveries/{seq}", func(w http.ResponseWriter, r *http.Request) {
 		seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the delivery number must be a positive integer"})
@@ -527,8 +527,8 @@ func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 			return
 		}
 		writeJSON(w, http.StatusOK, d)
-	})))
-	mux.Handle("POST /inspector/api/deliveries/{seq}/replay", in.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("POST /inspector/api/deliveries/{seq}/replay", func(w http.ResponseWriter, r *http.Request) {
 		// A custom header cannot be sent cross-origin without a CORS
 		// preflight, which is never granted: another site cannot make
 		// the browser replay deliveries.
@@ -552,39 +552,7 @@ func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 		default:
 			writeJSON(w, http.StatusOK, map[string]uint64{"seq": n})
 		}
-	})))
-}
-
-// guard refuses requests whose Host is a name other than localhost, and
-// cross-site requests: a page on another site could otherwise read captured
-// bodies through DNS rebinding, or replay deliveries.
-func (in *inspector) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hostAllowed(r.Host) {
-			http.Error(w, "hookguard inspector: open the page by IP address or as localhost; other host names are refused to block DNS rebinding", http.StatusForbidden)
-			return
-		}
-		if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" && s != "none" {
-			http.Error(w, "hookguard inspector: cross-site requests are refused", http.StatusForbidden)
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
-}
-
-// hostAllowed reports whether a Host header names an IP address or
-// localhost, which DNS rebinding cannot use.
-func hostAllowed(host string) bool {
-	h, _, err := net.SplitHostPort(host)
-	if err != nil {
-		h = host
-	}
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
-	if net.ParseIP(h) != nil {
-		return true
-	}
-	h = strings.ToLower(strings.TrimSuffix(h, "."))
-	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
 func setPageHeaders(w http.ResponseWriter) {

@@ -47,7 +47,7 @@ func TestInspectorInBrowser(t *testing.T) {
 	}
 
 	srv := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret)
-	ic := newInspectorClient(t, srv.addr)
+	ic := newInspectorClient(t, srv)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
@@ -89,7 +89,7 @@ func TestInspectorInBrowser(t *testing.T) {
 		return v
 	}
 
-	step("opening the page", chromedp.Navigate("http://"+srv.addr+"/"), chromedp.WaitVisible(chromedp.CSS("#deliveries")))
+	step("opening the page", chromedp.Navigate("http://"+srv.uiAddr+"/"), chromedp.WaitVisible(chromedp.CSS("#deliveries")))
 	if got := rows(); len(got) != 0 {
 		t.Fatalf("rows before any delivery: %v", got)
 	}

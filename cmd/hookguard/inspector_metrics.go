@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,33 +72,45 @@ func (o *observer) hooks(extra hookguard.Hooks) hookguard.Hooks {
 	return h
 }
 
-// mount returns the server's handler: /metrics, the inspector (unless
-// --no-ui) and everything else to webhooks, captured by the inspector
-// when the path is under /webhooks/.
-func (o *observer) mount(webhooks http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
+// webhooks returns the webhook listener's handler: every request goes to
+// the receivers, captured by the inspector (unless --no-ui) when the path
+// is under /webhooks/. Nothing else is served there: the page and the
+// metrics are on the UI listener ([observer.ui]).
+func (o *observer) webhooks(receivers http.Handler) http.Handler {
 	if o.insp == nil {
-		mux.Handle("/", webhooks)
-		return mux
+		return receivers
 	}
-	mux.Handle("/webhooks/", o.insp.wrap(webhooks))
-	o.insp.routes(mux, o.names)
-	mux.Handle("/", webhooks)
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/", o.insp.wrap(receivers))
+	mux.Handle("/", receivers)
 	return mux
 }
 
-// logStart says where the page and the metrics are, and warns when the
-// page is reachable beyond this machine.
+// ui returns the UI listener's handler: /metrics and, unless --no-ui, the
+// inspector, behind the host and cross-site guard. configured is the
+// --ui-addr flag, bound the address it listens on.
+func (o *observer) ui(configured string, bound net.Addr) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
+	if o.insp != nil {
+		o.insp.routes(mux, o.names)
+	}
+	return newUIGuard(configured, bound).wrap(mux)
+}
+
+// logStart says where the page and the metrics are, and warns when they
+// are reachable beyond this machine.
 func (o *observer) logStart(logger *slog.Logger, addr net.Addr) {
 	base := "http://" + addr.String()
-	logger.Info("metrics", "url", base+"/metrics")
-	if o.insp == nil {
-		return
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+		base = "http://" + net.JoinHostPort("localhost", strconv.Itoa(ta.Port))
 	}
-	logger.Info("inspector", "url", base+"/")
+	logger.Info("metrics", "url", base+"/metrics")
+	if o.insp != nil {
+		logger.Info("inspector", "url", base+"/")
+	}
 	if ta, ok := addr.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
-		logger.Warn("the inspector shows captured webhook bodies and can re-send them; anyone who can reach this address can use it. Bind to 127.0.0.1 or pass --no-ui")
+		logger.Warn("--ui-addr is reachable beyond this machine: the inspector shows captured webhook bodies and can re-send them, and /metrics names your providers. Keep --ui-addr on 127.0.0.1 or pass --no-ui")
 	}
 }
 
@@ -111,11 +124,11 @@ func (o *observer) shutdown() {
 // inspectorUsage is serve's help text about the page and the metrics.
 func inspectorUsage(w io.Writer) {
 	fmt.Fprint(w, strings.TrimLeft(`
-The page at / shows the last 200 deliveries live, with their headers
+The page at / of --ui-addr shows the last 200 deliveries live, with their headers
 (signatures masked) and bodies, a button to re-send one, and a chart of
 accepted, duplicate and rejected deliveries per minute. It keeps bodies in
 memory only (64 KiB each at most) and never logs them; --no-ui turns it off.
-Prometheus scrapes the metrics at /metrics.
+Prometheus scrapes the metrics at /metrics of --ui-addr.
 
 `, "\n"))
 }

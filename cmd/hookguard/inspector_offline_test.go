@@ -32,7 +32,7 @@ func TestInspectorWorksOffline(t *testing.T) {
 	c := &http.Client{Timeout: 10 * time.Second}
 	get := func(path string) string {
 		t.Helper()
-		res, err := c.Get("http://" + srv.addr + path)
+		res, err := c.Get("http://" + srv.uiAddr + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,20 @@ type env struct {
 	// ready, when not nil, is called by serve with the address it listens
 	// on (useful with port 0) once it accepts connections.
 	ready func(addr string)
+	// uiReady, when not nil, is called by serve with the address of the
+	// inspector and /metrics (--ui-addr) just before ready.
+	uiReady func(addr string)
+	// lookupEnv reads an environment variable (--secret-env); nil means
+	// os.LookupEnv.
+	lookupEnv func(name string) (string, bool)
+}
+
+// getenv reads the environment variable name, as os.LookupEnv does.
+func (e *env) getenv(name string) (string, bool) {
+	if e.lookupEnv != nil {
+		return e.lookupEnv(name)
+	}
+	return os.LookupEnv(name)
 }
 
 // readInput reads path ("-" is e.stdin) under limit, as [readInput] does.

@@ -33,7 +33,7 @@ const (
 
 // runSend implements "hookguard send".
 func runSend(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("send", "send --provider NAME|--scheme FILE --secret SECRET [--fixture NAME | --body FILE] [--event TYPE] [--count N] [--concurrency C] [--duplicates FRACTION] [--tamper KIND] URL\n       hookguard send --list")
+	fs := newFlagSet("send", "send --provider NAME|--scheme FILE --secret-file PATH|--secret-env VAR|--secret SECRET [--fixture NAME | --body FILE] [--event TYPE] [--count N] [--concurrency C] [--duplicates FRACTION] [--tamper KIND] URL\n       hookguard send --list")
 	fs.extra = func(w io.Writer) {
 		fmt.Fprint(w, `send signs a fixture (or a file) as the provider would and POSTs it to URL, a running
 receiver. With --count N it sends N copies, each with a fresh event ID (a random ID
@@ -50,7 +50,7 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 	}
 	list := fs.Bool("list", false, "print the embedded fixtures, PROVIDER/EVENT and a description, one a line, and exit")
 	pf := addProviderFlags(fs)
-	secret := fs.String("secret", "", "signing `SECRET` (for asymmetric schemes, the private key)")
+	secretArgs := addSecretFlags(fs, false, "the receiver's signing secret (for asymmetric schemes, the private key)")
 	fixture := fs.String("fixture", "", "fixture `NAME` to send, PROVIDER/EVENT or EVENT (default: the provider's first)")
 	bodyPath := fs.String("body", "", "`FILE` holding the body to send instead of a fixture; - reads standard input")
 	event := fs.String("event", "", "event `TYPE` for schemes that carry it in a header (default: the fixture's)")
@@ -83,9 +83,11 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 	if err := pf.check(); err != nil {
 		return fs.fail(e, err)
 	}
+	secret, err := singleSecret(e, *secretArgs)
+	if err != nil {
+		return fs.fail(e, err)
+	}
 	switch {
-	case *secret == "":
-		return fs.fail(e, errors.New("--secret is required: the receiver's signing secret"))
 	case *count < 1 || *count > maxSendCount:
 		return fs.fail(e, fmt.Errorf("--count %d is out of range: 1 to %d", *count, maxSendCount))
 	case *concurrency < 1 || *concurrency > maxSendConcurrency:
@@ -101,7 +103,7 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--tamper: %w", err))
 	}
-	p, err := pf.provider(e, *secret)
+	p, err := pf.provider(e, secret)
 	if err != nil {
 		return fs.fail(e, err)
 	}
@@ -288,7 +290,7 @@ func (s *sendSummary) add(res sendResult, err error, d time.Duration) {
 
 // shortError is err's text on one line, bounded.
 func shortError(err error) string {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := escapeControls(strings.ReplaceAll(err.Error(), "\n", " "))
 	if len(msg) > 200 {
 		msg = msg[:200] + "..."
 	}

@@ -12,11 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/providers"
@@ -34,21 +37,22 @@ const (
 
 // runServe implements "hookguard serve".
 func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] --secret PROVIDER=SECRET [--secret PROVIDER=SECRET]... [--max-body BYTES] [--tolerance DURATION] [--redis URL]")
-	fs.extra = func(w io.Writer) {
-		fmt.Fprint(w, "Each provider given with --secret is received on POST /webhooks/{provider}; repeat\n--secret for the same provider to add rotation secrets (the first is the primary).\nEvery handled event is printed to standard output as one JSON line; logs go to\nstandard error. SIGINT or SIGTERM shut the server down gracefully.\n\n")
-		inspectorUsage(w)
-		providerList(w)
-	}
-	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on; port 0 picks a free port")
-	var secretArgs listFlag
-	fs.Var(&secretArgs, "secret", "`PROVIDER=SECRET`; repeat for more providers and for rotation secrets")
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--max-body BYTES] [--tolerance DURATION] [--redis URL]")
+	fs.extra = serveUsage
+	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to receive webhooks on; port 0 picks a free port")
+	uiAddr := fs.String("ui-addr", defaultUIAddr, "`HOST:PORT` of the inspector page and /metrics, a listener of their own; port 0 picks a free port (its URL is logged at start)")
+	secretArgs := addSecretFlags(fs, true, "repeat for more providers and for rotation secrets, the first of a provider is its primary")
 	var schemeArgs listFlag
-	fs.Var(&schemeArgs, "scheme", "`FILE` describing a custom scheme in JSON, received like a provider under its name; give its secret as --secret NAME=SECRET; repeatable")
+	fs.Var(&schemeArgs, "scheme", "`FILE` describing a custom scheme in JSON, received like a provider under its name; give its secret as --secret-file NAME=PATH; repeatable")
+	var verifyTokens listFlag
+	fs.Var(&verifyTokens, "verify-token", "`PROVIDER=TOKEN`: the verify token typed when registering the callback URL with Meta, for meta, instagram and whatsapp; without it their GET subscription requests are refused")
+	publicURL := fs.String("public-url", "", "scheme and host senders call, such as https://hooks.example.com: the `URL` that twilio, square and hubspot (and schemes signing {url}) sign, with /webhooks/{provider} appended; required for them")
+	allowHostURL := fs.Bool("allow-host-url", false, "receive URL-signed providers without --public-url, rebuilding the signed URL from each request's Host header, which the sender controls (unsafe; for local testing)")
+	sigVersion := fs.String("signature-version", "", "HubSpot signature `VERSION` to accept: v3 (the default, signs a timestamp), or v2 or v1 for legacy apps (replayable)")
 	maxBody := fs.Int64("max-body", 0, "largest accepted body in `BYTES` (default: the library's)")
 	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m (default: each provider's)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to wait, a `DURATION`, for requests and queued events on shutdown")
-	noUI := fs.Bool("no-ui", false, "do not serve the inspector page at / (the metrics stay at /metrics)")
+	noUI := fs.Bool("no-ui", false, "do not serve the inspector page (the metrics stay at /metrics on --ui-addr)")
 	redisURL := fs.String("redis", "", "Redis `URL` such as redis://127.0.0.1:6379/0: dedupe and a durable queue shared with other serve processes")
 	if code, ok := fs.parse(e, args); !ok {
 		return code
@@ -57,7 +61,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.fail(e, err)
 	}
-	specs, err := parseProviderSecrets(secretArgs, schemeNames(schemes)...)
+	secrets, err := secretArgs.perProvider(e)
+	if err != nil {
+		return fs.fail(e, err)
+	}
+	specs, err := parseProviderSecrets(secrets, schemeNames(schemes)...)
 	if err != nil {
 		return fs.fail(e, err)
 	}
@@ -78,16 +86,26 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}
 		popts = append(popts, providers.WithTolerance(d, d))
 	}
+	own, err := perProviderOptions(specs, verifyTokens, *sigVersion)
+	if err != nil {
+		return fs.fail(e, err)
+	}
 	provs := make([]providers.Provider, 0, len(specs))
 	for _, s := range specs {
-		p, err := providerFor(s, schemes, popts...)
+		p, err := providerFor(s, schemes, append(slices.Clip(popts), own[s.name]...)...)
 		if err != nil {
 			return fs.fail(e, err)
 		}
 		provs = append(provs, p)
 	}
-
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	if signed := urlSigned(provs); len(signed) > 0 && *publicURL == "" {
+		if !*allowHostURL {
+			return fs.fail(e, fmt.Errorf("%s sign the URL the sender called; pass --public-url https://YOUR-HOST (the scheme and host the provider is configured with) so that it is not taken from the request's Host header, which the sender controls. --allow-host-url does so anyway, for local tests", strings.Join(signed, ", ")))
+		}
+		logger.Warn("--allow-host-url: the signed URL is rebuilt from each request's Host header, so a request signed for another app's URL on the same provider account is accepted; pass --public-url in production", "providers", strings.Join(signed, ","))
+	}
+
 	stats := &counters{}
 	obs, err := newObserver(!*noUI, provs) // metrics at /metrics, the inspector at / (inspector_metrics.go)
 	if err != nil {
@@ -108,6 +126,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	ropts := []hookguard.Option{hookguard.WithLogger(logger), hookguard.WithHooks(hooks)}
 	if *maxBody > 0 {
 		ropts = append(ropts, hookguard.WithMaxBodySize(*maxBody))
+	}
+	if *publicURL != "" {
+		ropts = append(ropts, hookguard.WithPublicURL(*publicURL))
 	}
 	// --redis: dedupe and queue in Redis, shared by every serve process
 	// given the same URL (serve_redis.go).
@@ -132,40 +153,151 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "hookguard serve: %v\n", err)
 		return exitFail
 	}
+	uiLn, err := net.Listen("tcp", *uiAddr)
+	if err != nil {
+		ln.Close()
+		shutdownReceivers(set, *shutdownTimeout, logger)
+		fmt.Fprintf(e.stderr, "hookguard serve: --ui-addr: %v\n", err)
+		return exitFail
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := newHTTPServer(obs.mount(set), logger)
-	errc := make(chan error, 1)
+	srv := newHTTPServer(obs.webhooks(set), logger)
+	uiSrv := newHTTPServer(obs.ui(*uiAddr, uiLn.Addr()), logger)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- uiSrv.Serve(uiLn) }()
 	logger.Info("listening", "url", "http://"+ln.Addr().String()+"/webhooks/{provider}", "providers", strings.Join(set.names, ","))
-	obs.logStart(logger, ln.Addr())
+	obs.logStart(logger, uiLn.Addr())
+	if e.uiReady != nil {
+		e.uiReady(uiLn.Addr().String())
+	}
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}
 
 	code := exitOK
+	served := 0 // Serve calls that have returned
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down", "timeout", shutdownTimeout.String())
 	case err := <-errc:
 		logger.Error("server failed", "err", err)
 		code = exitFail
-		errc <- nil // Serve has returned: let the wait below pass
+		served++
 	}
 	stop() // a second signal now kills the process at once
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Error("http shutdown incomplete", "err", err)
-		code = exitFail
+	for _, s := range []*http.Server{srv, uiSrv} {
+		if err := s.Shutdown(sctx); err != nil {
+			logger.Error("http shutdown incomplete", "err", err)
+			code = exitFail
+		}
 	}
-	<-errc
+	for ; served < 2; served++ {
+		<-errc
+	}
 	if err := set.Shutdown(sctx); err != nil {
 		logger.Error("receiver shutdown incomplete: queued events were not all handled", "err", err)
 		code = exitFail
 	}
 	fmt.Fprintf(e.stderr, "hookguard serve: %s\n", stats)
 	return code
+}
+
+// defaultUIAddr is where serve puts the inspector and /metrics unless
+// --ui-addr says otherwise: loopback only, on a free port.
+const defaultUIAddr = "127.0.0.1:0"
+
+// serveUsage is the text of "hookguard help serve" after the flags.
+func serveUsage(w io.Writer) {
+	fmt.Fprint(w, strings.TrimLeft(`
+Each provider given a secret is received on POST /webhooks/{provider}; dropbox,
+meta, instagram, whatsapp and okta also get their GET verification requests
+there (give meta, instagram and whatsapp --verify-token). Repeat the secret flags
+for the same provider to add rotation secrets (the first is the primary).
+Prefer --secret-file PROVIDER=PATH or --secret-env PROVIDER=VAR to --secret:
+any local user can read command-line arguments in the process list.
+
+twilio, square and hubspot (and --scheme files that sign {url}) sign the URL the
+sender called. serve refuses to start them without --public-url, the scheme and
+host they are configured with, because otherwise the URL is rebuilt from the
+request's Host header and a request signed for another app's host would pass.
+--allow-host-url starts them anyway, with a warning, for local tests.
+
+The webhook listener (--addr) serves only /webhooks/. The inspector and /metrics
+have their own listener, --ui-addr, on loopback by default (a free port; the URL
+is logged at start), and answer only requests whose Host is localhost, 127.0.0.1,
+[::1], the --ui-addr host or the address they were received on, and refuse
+cross-site requests, which blocks DNS rebinding.
+
+Every handled event is printed to standard output as one JSON line; logs go to
+standard error. Values taken from requests are escaped there, so control
+characters cannot reach the terminal. SIGINT or SIGTERM shut the server down
+gracefully.
+
+`, "\n"))
+	inspectorUsage(w)
+	providerList(w)
+}
+
+// urlSignedPresets are the presets whose signature covers the URL.
+var urlSignedPresets = []string{"hubspot", "square", "twilio"}
+
+// urlSigned returns the names of the providers in provs that sign the URL
+// the sender called.
+func urlSigned(provs []providers.Provider) []string {
+	var out []string
+	for _, p := range provs {
+		if c, ok := p.(*providers.Custom); ok {
+			if c.ReadsURL() {
+				out = append(out, p.Name())
+			}
+			continue
+		}
+		if slices.Contains(urlSignedPresets, p.Name()) {
+			out = append(out, p.Name())
+		}
+	}
+	return out
+}
+
+// verifyTokenPresets take [providers.WithVerifyToken].
+var verifyTokenPresets = []string{"instagram", "meta", "whatsapp"}
+
+// perProviderOptions returns the options that --verify-token and
+// --signature-version give to single providers, by name. Errors never
+// contain a token.
+func perProviderOptions(specs []providerSpec, verifyTokens []string, sigVersion string) (map[string][]providers.Option, error) {
+	given := func(name string) bool {
+		return slices.ContainsFunc(specs, func(s providerSpec) bool { return s.name == name })
+	}
+	opts := map[string][]providers.Option{}
+	seen := map[string]bool{}
+	for i, a := range verifyTokens {
+		name, token, ok := strings.Cut(a, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		switch {
+		case !ok || name == "" || token == "":
+			return nil, fmt.Errorf("--verify-token %d: want PROVIDER=TOKEN, as in --verify-token meta=my-verify-token", i+1)
+		case !slices.Contains(verifyTokenPresets, name):
+			return nil, fmt.Errorf("--verify-token %d: %s has no verify token; it applies to %s", i+1, quoteSafe(name), strings.Join(verifyTokenPresets, ", "))
+		case !given(name):
+			return nil, fmt.Errorf("--verify-token %d: %s is not received: give its secret too, as in --secret-file %s=PATH", i+1, name, name)
+		case seen[name]:
+			return nil, fmt.Errorf("--verify-token %d: a second verify token for %s; give one", i+1, name)
+		}
+		seen[name] = true
+		opts[name] = append(opts[name], providers.WithVerifyToken(token))
+	}
+	if sigVersion != "" {
+		if !given("hubspot") {
+			return nil, errors.New("--signature-version applies to hubspot only: give its secret too, as in --secret-file hubspot=PATH")
+		}
+		opts["hubspot"] = append(opts["hubspot"], providers.WithSignatureVersion(sigVersion))
+	}
+	return opts, nil
 }
 
 // shutdownReceivers stops set's queues when serve fails before it starts.
@@ -204,29 +336,24 @@ func (s providerSpec) provider(opts ...providers.Option) (providers.Provider, er
 	return providers.New(s.name, s.secrets[0], append(all, opts...)...)
 }
 
-// parseProviderSecrets groups PROVIDER=SECRET arguments by provider, in
-// the order the providers first appear. Errors name an argument by its
-// position, never by its value.
-func parseProviderSecrets(args []string, schemeNames ...string) ([]providerSpec, error) {
-	if len(args) == 0 {
-		return nil, errors.New("at least one --secret PROVIDER=SECRET is required")
+// parseProviderSecrets groups resolved secrets by provider, in the order
+// the providers first appear. Errors never contain a secret.
+func parseProviderSecrets(secrets []providerSecret, schemeNames ...string) ([]providerSpec, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("at least one secret is required: --secret-file PROVIDER=PATH, --secret-env PROVIDER=VAR or --secret PROVIDER=SECRET")
 	}
 	var specs []providerSpec
-	for i, a := range args {
-		name, secret, ok := strings.Cut(a, "=")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if !ok || name == "" || secret == "" {
-			return nil, fmt.Errorf("--secret %d: want PROVIDER=SECRET, as in --secret stripe=whsec_xxx", i+1)
-		}
+	for i, ps := range secrets {
+		name := ps.provider
 		if !slices.Contains(providers.Names(), name) && !slices.Contains(schemeNames, name) {
-			return nil, fmt.Errorf("--secret %d: unknown provider %q; use one of %s", i+1, name, strings.Join(providers.Names(), ", "))
+			return nil, fmt.Errorf("secret argument %d: unknown provider %s; use one of %s", i+1, quoteSafe(name), strings.Join(providers.Names(), ", "))
 		}
 		j := slices.IndexFunc(specs, func(s providerSpec) bool { return s.name == name })
 		if j < 0 {
 			specs = append(specs, providerSpec{name: name})
 			j = len(specs) - 1
 		}
-		specs[j].secrets = append(specs[j].secrets, secret)
+		specs[j].secrets = append(specs[j].secrets, ps.secret)
 	}
 	return specs, nil
 }
@@ -257,22 +384,50 @@ func newReceiverSet(provs []providers.Provider, h hookguard.Handler, logger *slo
 		s.receivers[p.Name()] = r
 		s.names = append(s.names, p.Name())
 	}
-	s.mux.HandleFunc("POST /webhooks/{provider}", func(w http.ResponseWriter, r *http.Request) {
+	allow := map[string]string{}
+	for _, p := range provs {
+		allow[p.Name()] = http.MethodPost
+		if takesGET(p) {
+			allow[p.Name()] += ", " + http.MethodGet
+		}
+	}
+	route := func(w http.ResponseWriter, r *http.Request) {
 		if rc, ok := s.receivers[r.PathValue("provider")]; ok {
 			rc.ServeHTTP(w, r)
 			return
 		}
 		s.miss(w, r, logger, http.StatusNotFound)
-	})
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		status := http.StatusNotFound
-		if _, ok := s.receivers[strings.TrimPrefix(r.URL.Path, "/webhooks/")]; ok {
-			w.Header().Set("Allow", http.MethodPost)
-			status = http.StatusMethodNotAllowed
+	}
+	s.mux.HandleFunc("POST /webhooks/{provider}", route)
+	// GET is the verification handshake of the presets that list it
+	// (Dropbox, Meta, Instagram, WhatsApp, Okta); the receiver answers it.
+	s.mux.HandleFunc("GET /webhooks/{provider}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(allow[r.PathValue("provider")], http.MethodGet) {
+			route(w, r)
+			return
 		}
-		s.miss(w, r, logger, status)
+		s.notAllowed(w, r, logger, allow)
 	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notAllowed(w, r, logger, allow) })
 	return s, nil
+}
+
+// takesGET reports whether p answers GET requests (a verification
+// handshake), as the receiver learns through [hookguard.MethodLister].
+func takesGET(p providers.Provider) bool {
+	ml, ok := p.(hookguard.MethodLister)
+	return ok && slices.Contains(ml.Methods(), http.MethodGet)
+}
+
+// notAllowed answers a request for a path or method no receiver takes:
+// 405 with the methods of the provider when the path names one, else 404.
+func (s *receiverSet) notAllowed(w http.ResponseWriter, r *http.Request, logger *slog.Logger, allow map[string]string) {
+	status := http.StatusNotFound
+	if a, ok := allow[strings.TrimPrefix(r.URL.Path, "/webhooks/")]; ok {
+		w.Header().Set("Allow", a)
+		status = http.StatusMethodNotAllowed
+	}
+	s.miss(w, r, logger, status)
 }
 
 // miss answers a request that reaches no receiver and logs it. The path is
@@ -280,7 +435,7 @@ func newReceiverSet(provs []providers.Provider, h hookguard.Handler, logger *slo
 func (s *receiverSet) miss(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int) {
 	msg := "hookguard: not found; webhooks are received with POST /webhooks/{provider} for " + strings.Join(s.names, ", ")
 	if status == http.StatusMethodNotAllowed {
-		msg = "hookguard: method not allowed: webhooks must be sent with POST"
+		msg = "hookguard: method not allowed: webhooks must be sent with " + w.Header().Get("Allow")
 	}
 	http.Error(w, msg, status)
 	logger.LogAttrs(r.Context(), slog.LevelWarn, "hookguard: no receiver",
@@ -334,7 +489,7 @@ func (j *jsonLines) write(v any) error {
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
+	b = append(escapeJSONControls(b), '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	_, err = j.w.Write(b)
@@ -369,4 +524,31 @@ func (c *counters) String() string {
 	return fmt.Sprintf("accepted=%d duplicate=%d rejected=%d handshake=%d handled=%d failed_attempts=%d dead_lettered=%d",
 		c.accepted.Load(), c.duplicate.Load(), c.rejected.Load(), c.handshake.Load(),
 		c.handled.Load(), c.failed.Load(), c.deadLettered.Load())
+}
+
+// escapeJSONControls rewrites, inside the JSON text b, the characters that
+// encoding/json leaves raw but a terminal may act on (DEL, the C1 controls
+// such as CSI U+009B, and format characters such as bidirectional
+// overrides) as \uXXXX escapes. Outside strings JSON holds only ASCII, so
+// every such character is in a string, where the escape means the same.
+func escapeJSONControls(b []byte) []byte {
+	if printableText(string(b)) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= utf8.RuneSelf && !strconv.IsPrint(r) && !(r == utf8.RuneError && n == 1)) {
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return out
 }

@@ -169,7 +169,18 @@ func TestServeListenError(t *testing.T) {
 }
 
 func TestParseProviderSecrets(t *testing.T) {
-	got, err := parseProviderSecrets([]string{"stripe=a", "GitHub=b", "stripe=c=d", " slack =e"})
+	secrets := func(args ...string) []providerSecret {
+		var l secretList
+		for _, a := range args {
+			_ = secretFlag{&l, secretInline}.Set(a)
+		}
+		ps, err := l.perProvider(&env{})
+		if err != nil {
+			t.Fatalf("perProvider(%q): %v", args, err)
+		}
+		return ps
+	}
+	got, err := parseProviderSecrets(secrets("stripe=a", "GitHub=b", "stripe=c=d", " slack =e"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +189,20 @@ func TestParseProviderSecrets(t *testing.T) {
 		t.Errorf("parseProviderSecrets = %v; want %v", got, want)
 	}
 	for _, bad := range [][]string{nil, {"stripe"}, {"=abc"}, {"stripe="}, {"stripe=ok", "paypal=zzz"}} {
-		_, err := parseProviderSecrets(bad)
+		var l secretList
+		for _, a := range bad {
+			_ = secretFlag{&l, secretInline}.Set(a)
+		}
+		ps, err := l.perProvider(&env{})
 		if err == nil {
-			t.Errorf("parseProviderSecrets(%q) = nil error; want one", bad)
+			_, err = parseProviderSecrets(ps)
+		}
+		if err == nil {
+			t.Errorf("secrets %q = nil error; want one", bad)
 			continue
 		}
 		if strings.Contains(err.Error(), "abc") || strings.Contains(err.Error(), "zzz") {
-			t.Errorf("parseProviderSecrets(%q) error %q echoes a secret", bad, err)
+			t.Errorf("secrets %q: error %q echoes a secret", bad, err)
 		}
 	}
 }

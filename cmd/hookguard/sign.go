@@ -13,12 +13,12 @@ import (
 
 // runSign implements "hookguard sign".
 func runSign(_ context.Context, e *env, args []string) int {
-	fs := newFlagSet("sign", "sign --provider NAME|--scheme FILE --secret SECRET [--id ID] [--type TYPE] [--timestamp UNIX] [--url URL] [--method M] [--body FILE|-] [--body-out FILE]")
+	fs := newFlagSet("sign", "sign --provider NAME|--scheme FILE --secret-file PATH|--secret-env VAR|--secret SECRET [--id ID] [--type TYPE] [--timestamp UNIX] [--url URL] [--method M] [--body FILE|-] [--body-out FILE]")
 	fs.extra = providerList
 	pf := addProviderFlags(fs)
-	secret := fs.String("secret", "", "signing `SECRET`; for asymmetric schemes (discord, sendgrid, plaid, standardwebhooks whsk_) the private key")
+	secretArgs := addSecretFlags(fs, false, "the signing secret; for asymmetric schemes (discord, sendgrid, plaid, standardwebhooks whsk_) the private key")
 	id := fs.String("id", "", "event or delivery `ID` for schemes that carry it in a header (default: a random one)")
-	typ := fs.String("type", "", "event `TYPE` for schemes that carry it in a header, such as push for GitHub")
+	typ := fs.String("type", "", "event `TYPE` for schemes that carry it in a header, such as push for GitHub (default: a typical event of the provider)")
 	timestamp := fs.String("timestamp", "", "signing time as `UNIX` seconds or RFC 3339 (default now)")
 	url := fs.String("url", "", "`URL` the request is sent to, for schemes that sign it")
 	method := fs.String("method", "POST", "HTTP `METHOD`, for schemes that sign it")
@@ -31,8 +31,9 @@ func runSign(_ context.Context, e *env, args []string) int {
 	if err := pf.check(); err != nil {
 		return fs.fail(e, err)
 	}
-	if *secret == "" {
-		return fs.fail(e, fmt.Errorf("--secret is required"))
+	secret, err := singleSecret(e, *secretArgs)
+	if err != nil {
+		return fs.fail(e, err)
 	}
 	ts, err := flagTime("timestamp", *timestamp)
 	if err != nil {
@@ -42,9 +43,12 @@ func runSign(_ context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--body: %w", err))
 	}
-	p, err := pf.provider(e, *secret)
+	p, err := pf.provider(e, secret)
 	if err != nil {
 		return fs.fail(e, err)
+	}
+	if *typ == "" && *pf.name != "" {
+		*typ = defaultSenderType(p.Name())
 	}
 	out := providers.Outgoing{
 		Body:        body,
@@ -74,6 +78,11 @@ func runSign(_ context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		return fs.fail(e, err)
+	}
+	if *pf.name != "" {
+		// Every header the provider sends, signed or not: receivers and
+		// the providers' own libraries require some unsigned ones.
+		addSenderHeaders(p.Name(), h)
 	}
 	if err := writeHeaders(e.stdout, h); err != nil {
 		fmt.Fprintf(e.stderr, "hookguard sign: %v\n", err)

@@ -15,11 +15,11 @@ import (
 
 // runVerify implements "hookguard verify".
 func runVerify(_ context.Context, e *env, args []string) int {
-	fs := newFlagSet("verify", "verify --provider NAME|--scheme FILE --secret SECRET [--secret SECRET]... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--body FILE|-]")
+	fs := newFlagSet("verify", "verify --provider NAME|--scheme FILE --secret-file PATH|--secret-env VAR|--secret SECRET... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--signature-version V] [--body FILE|-]")
 	fs.extra = providerList
 	pf := addProviderFlags(fs)
-	var secrets, headerLines listFlag
-	fs.Var(&secrets, "secret", "signing `SECRET` (for asymmetric schemes the public key as the provider shows it: hex for discord, base64 DER for sendgrid, the JWK for plaid); repeat for rotation secrets, the first is the primary")
+	secretArgs := addSecretFlags(fs, false, "the signing secret (for asymmetric schemes the public key as the provider shows it: hex for discord, base64 DER for sendgrid, the JWK for plaid); repeat any of the secret flags for rotation secrets, the first is the primary")
+	var headerLines listFlag
 	fs.Var(&headerLines, "H", "request header as `'Name: value'`; repeat for more, values of one name accumulate")
 	fs.Var(&headerLines, "header", "same as -H `'Name: value'`")
 	headerFile := fs.String("header-file", "", "`FILE` of 'Name: value' lines (as sign prints), added to the -H headers")
@@ -28,14 +28,15 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	nowFlag := fs.String("now", "", "check the timestamp as if the time were `UNIX` seconds or RFC 3339 (default now)")
 	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m (default: the provider's)")
 	bodyPath := fs.String("body", "-", "`FILE` holding the raw body; - reads standard input")
+	sigVersion := fs.String("signature-version", "", "HubSpot signature `VERSION` to accept: v3 (the default), v2 or v1")
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
 	if err := pf.check(); err != nil {
 		return fs.fail(e, err)
 	}
-	if len(secrets) == 0 {
-		return fs.fail(e, errors.New("--secret is required"))
+	if len(*secretArgs) == 0 {
+		return fs.fail(e, errors.New("--secret is required, or --secret-file PATH or --secret-env VAR (which keep it out of the process list)"))
 	}
 	if *bodyPath == "-" && *headerFile == "-" {
 		return fs.fail(e, errors.New("--body and --header-file cannot both read standard input"))
@@ -57,7 +58,14 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	if err != nil {
 		return fs.fail(e, err)
 	}
+	secrets, err := secretArgs.values(e)
+	if err != nil {
+		return fs.fail(e, err)
+	}
 	var opts []providers.Option
+	if *sigVersion != "" {
+		opts = append(opts, providers.WithSignatureVersion(*sigVersion))
+	}
 	for _, s := range secrets[1:] {
 		opts = append(opts, providers.WithSecret(s))
 	}
@@ -83,7 +91,8 @@ func runVerify(_ context.Context, e *env, args []string) int {
 			// bad usage, not a verdict on the request.
 			return fs.fail(e, err)
 		}
-		fmt.Fprintf(e.stdout, "invalid: %v\n", err)
+		// The error may quote the request (a header, a field): escape it.
+		fmt.Fprintf(e.stdout, "invalid: %s\n", escapeControls(err.Error()))
 		return exitFail
 	}
 	if err := writeDelivery(e.stdout, d, len(secrets)); err != nil {
@@ -97,7 +106,9 @@ func runVerify(_ context.Context, e *env, args []string) int {
 const maxHeaderFileSize = 1 << 20
 
 // writeDelivery prints a verified delivery as "valid" followed by one
-// "key: value" line per field.
+// "key: value" line per field. Fields taken from the request (the ID, the
+// type) are unsigned for some schemes, so they are printed through
+// [termSafe]: quoted and escaped when they hold control characters.
 func writeDelivery(w io.Writer, d verify.Delivery, secrets int) error {
 	var b strings.Builder
 	b.WriteString("valid\n")
@@ -105,11 +116,11 @@ func writeDelivery(w io.Writer, d verify.Delivery, secrets int) error {
 		if v == "" {
 			v = "(none)"
 		}
-		fmt.Fprintf(&b, "%-10s %s\n", k+":", v)
+		fmt.Fprintf(&b, "%-10s %s\n", k+":", escapeControls(v))
 	}
 	field("provider", d.Provider)
-	field("id", d.ID)
-	field("type", d.Type)
+	field("id", termSafe(d.ID))
+	field("type", termSafe(d.Type))
 	ts := ""
 	if !d.Timestamp.IsZero() {
 		ts = d.Timestamp.UTC().Format(time.RFC3339)
