@@ -120,6 +120,16 @@ func (g *GitHub) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, hdr+" does not match any configured secret: check the webhook's secret, and that nothing re-encoded the body")
 		}
+		if mac != g.mac {
+			// The digest must not depend on which header verified: GitHub
+			// sends both, and a replay stripped of X-Hub-Signature-256
+			// would otherwise get a digest of its own and, under a fresh
+			// unsigned delivery ID, be handled again. Fingerprint the
+			// body by its SHA-256 HMAC under the secret that matched, as
+			// the X-Hub-Signature-256 path does.
+			var sum [sha256.Size]byte
+			d.Digest = sha256.Sum256(g.mac.AppendSum(sum[:0], i, &m))
+		}
 		d.Secret = i
 	}
 	d.ID = first(req.Header, githubDeliveryHeader)
