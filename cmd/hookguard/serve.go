@@ -37,7 +37,7 @@ const (
 
 // runServe implements "hookguard serve".
 func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--max-body BYTES] [--tolerance DURATION] [--redis URL]")
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--signature-version V] [--shared-key ID]... [--max-body BYTES] [--tolerance DURATION] [--redis URL]")
 	fs.extra = serveUsage
 	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to receive webhooks on; port 0 picks a free port")
 	uiAddr := fs.String("ui-addr", defaultUIAddr, "`HOST:PORT` of the inspector page and /metrics, a listener of their own; port 0 picks a free port (its URL is logged at start)")
@@ -49,6 +49,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	publicURL := fs.String("public-url", "", "scheme and host senders call, such as https://hooks.example.com: the `URL` that twilio, square and hubspot (and schemes signing {url}) sign, with /webhooks/{provider} appended; required for them")
 	allowHostURL := fs.Bool("allow-host-url", false, "receive URL-signed providers without --public-url, rebuilding the signed URL from each request's Host header, which the sender controls (unsafe; for local testing)")
 	sigVersion := fs.String("signature-version", "", "HubSpot signature `VERSION` to accept: v3 (the default, signs a timestamp), or v2 or v1 for legacy apps (replayable)")
+	var sharedKeys listFlag
+	fs.Var(&sharedKeys, "shared-key", "Twilio SharedKey `ID` (SK...): receive Twilio's HMAC-SHA256 signatures made with that key, whose secret is twilio's secret; repeat during a key rotation")
 	maxBody := fs.Int64("max-body", 0, "largest accepted body in `BYTES` (default: the library's)")
 	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m (default: each provider's)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to wait, a `DURATION`, for requests and queued events on shutdown")
@@ -86,7 +88,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}
 		popts = append(popts, providers.WithTolerance(d, d))
 	}
-	own, err := perProviderOptions(specs, verifyTokens, *sigVersion)
+	own, err := perProviderOptions(specs, verifyTokens, *sigVersion, sharedKeys)
 	if err != nil {
 		return fs.fail(e, err)
 	}
@@ -266,10 +268,10 @@ func urlSigned(provs []providers.Provider) []string {
 // verifyTokenPresets take [providers.WithVerifyToken].
 var verifyTokenPresets = []string{"instagram", "meta", "whatsapp"}
 
-// perProviderOptions returns the options that --verify-token and
-// --signature-version give to single providers, by name. Errors never
-// contain a token.
-func perProviderOptions(specs []providerSpec, verifyTokens []string, sigVersion string) (map[string][]providers.Option, error) {
+// perProviderOptions returns the options that --verify-token,
+// --signature-version and --shared-key give to single providers, by name.
+// Errors never contain a token.
+func perProviderOptions(specs []providerSpec, verifyTokens []string, sigVersion string, sharedKeys []string) (map[string][]providers.Option, error) {
 	given := func(name string) bool {
 		return slices.ContainsFunc(specs, func(s providerSpec) bool { return s.name == name })
 	}
@@ -296,6 +298,12 @@ func perProviderOptions(specs []providerSpec, verifyTokens []string, sigVersion 
 			return nil, errors.New("--signature-version applies to hubspot only: give its secret too, as in --secret-file hubspot=PATH")
 		}
 		opts["hubspot"] = append(opts["hubspot"], providers.WithSignatureVersion(sigVersion))
+	}
+	if len(sharedKeys) > 0 && !given("twilio") {
+		return nil, errors.New("--shared-key applies to twilio only: give the SharedKey's secret too, as in --secret-file twilio=PATH")
+	}
+	for _, id := range sharedKeys {
+		opts["twilio"] = append(opts["twilio"], providers.WithSharedKey(id))
 	}
 	return opts, nil
 }

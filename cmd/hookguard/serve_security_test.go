@@ -543,3 +543,50 @@ func BenchmarkJSONLinesEscape(b *testing.B) {
 		}
 	})
 }
+
+// serve receives Twilio's SharedKey (HMAC-SHA256) deliveries with
+// --shared-key, and then refuses the auth token's SHA-1 form; --shared-key
+// without twilio is a usage error.
+func TestServeTwilioSharedKey(t *testing.T) {
+	const public = "https://hooks.example.com"
+	const keyID = "SK00000000000000000000000000000001"
+	srv := startServe(t, "--addr", "127.0.0.1:0", "--secret", "twilio="+testSecret, "--public-url", public, "--shared-key", keyID)
+	sha256Signer, err := providers.New("twilio", testSecret, providers.WithSharedKey(keyID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha1Signer, err := providers.New("twilio", testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tc := range []struct {
+		name string
+		p    providers.Provider
+		want int
+	}{
+		{"SharedKey HMAC-SHA256", sha256Signer, http.StatusOK},
+		{"auth token HMAC-SHA1", sha1Signer, http.StatusUnauthorized},
+	} {
+		body := []byte("CallSid=CA1&From=%2B14158675309&Case=" + url.QueryEscape(tc.name))
+		o, err := signOutgoing(tc.p, providers.Outgoing{Body: body, URL: public + "/webhooks/twilio", ContentType: "application/x-www-form-urlencoded"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.addr+"/webhooks/twilio", strings.NewReader(string(o.Body)))
+		req.Header = o.Header.Clone()
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s: %d; want %d", tc.name, res.StatusCode, tc.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"serve", "--addr", "127.0.0.1:0", "--secret", "stripe=" + testSecret, "--shared-key", keyID}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "--shared-key applies to twilio only") {
+		t.Errorf("--shared-key without twilio: exit %d, %q; want a usage error", code, stderr.String())
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 // runVerify implements "hookguard verify".
 func runVerify(_ context.Context, e *env, args []string) int {
-	fs := newFlagSet("verify", "verify --provider NAME|--scheme FILE --secret-file PATH|--secret-env VAR|--secret SECRET... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--signature-version V] [--body FILE|-]")
+	fs := newFlagSet("verify", "verify --provider NAME|--scheme FILE --secret-file PATH|--secret-env VAR|--secret SECRET... [-H 'Name: value']... [--url URL] [--method M] [--now UNIX] [--tolerance DURATION] [--signature-version V] [--shared-key ID]... [--body FILE|-]")
 	fs.extra = providerList
 	pf := addProviderFlags(fs)
 	secretArgs := addSecretFlags(fs, false, "the signing secret (for asymmetric schemes the public key as the provider shows it: hex for discord, base64 DER for sendgrid, the JWK for plaid); repeat any of the secret flags for rotation secrets, the first is the primary")
@@ -29,6 +29,8 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m (default: the provider's)")
 	bodyPath := fs.String("body", "-", "`FILE` holding the raw body; - reads standard input")
 	sigVersion := fs.String("signature-version", "", "HubSpot signature `VERSION` to accept: v3 (the default), v2 or v1")
+	var sharedKeys listFlag
+	fs.Var(&sharedKeys, "shared-key", "Twilio SharedKey `ID` (SK...) whose secret is given: check Twilio's HMAC-SHA256 signature; repeatable")
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
@@ -65,6 +67,9 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	var opts []providers.Option
 	if *sigVersion != "" {
 		opts = append(opts, providers.WithSignatureVersion(*sigVersion))
+	}
+	for _, id := range sharedKeys {
+		opts = append(opts, providers.WithSharedKey(id))
 	}
 	for _, s := range secrets[1:] {
 		opts = append(opts, providers.WithSecret(s))
