@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/providers"
+	"go.opentelemetry.io/otel"
 )
 
 // Server timeouts. Senders give up after 3 to 30 seconds, so a request
@@ -101,6 +102,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		provs = append(provs, p)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	// OpenTelemetry reports its own errors (a failed export, a bad
+	// instrument) through a process-wide handler that prints to stderr in
+	// its own format: route them through serve's logger like the rest.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		logger.Warn("opentelemetry", "component", "otel", "err", err)
+	}))
 	if signed := urlSigned(provs); len(signed) > 0 && *publicURL == "" {
 		if !*allowHostURL {
 			return fs.fail(e, fmt.Errorf("%s sign the URL the sender called; pass --public-url https://YOUR-HOST (the scheme and host the provider is configured with) so that it is not taken from the request's Host header, which the sender controls. --allow-host-url does so anyway, for local tests", strings.Join(signed, ", ")))
@@ -152,14 +159,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		shutdownReceivers(set, *shutdownTimeout, logger)
-		fmt.Fprintf(e.stderr, "hookguard serve: %v\n", err)
+		logger.Error("listen failed", "addr", *addr, "err", err)
 		return exitFail
 	}
 	uiLn, err := net.Listen("tcp", *uiAddr)
 	if err != nil {
 		ln.Close()
 		shutdownReceivers(set, *shutdownTimeout, logger)
-		fmt.Fprintf(e.stderr, "hookguard serve: --ui-addr: %v\n", err)
+		logger.Error("listen failed", "ui_addr", *uiAddr, "err", err)
 		return exitFail
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -204,7 +211,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		logger.Error("receiver shutdown incomplete: queued events were not all handled", "err", err)
 		code = exitFail
 	}
-	fmt.Fprintf(e.stderr, "hookguard serve: %s\n", stats)
+	logger.Info("stopped", stats.attrs()...)
 	return code
 }
 
@@ -527,11 +534,12 @@ func (c *counters) hooks() hookguard.Hooks {
 	}
 }
 
-// String returns the counts as "key=value" pairs.
-func (c *counters) String() string {
-	return fmt.Sprintf("accepted=%d duplicate=%d rejected=%d handshake=%d handled=%d failed_attempts=%d dead_lettered=%d",
-		c.accepted.Load(), c.duplicate.Load(), c.rejected.Load(), c.handshake.Load(),
-		c.handled.Load(), c.failed.Load(), c.deadLettered.Load())
+// attrs returns the counters as slog key-value pairs, for the last log
+// line of a run.
+func (c *counters) attrs() []any {
+	return []any{"accepted", c.accepted.Load(), "duplicate", c.duplicate.Load(), "rejected", c.rejected.Load(),
+		"handshake", c.handshake.Load(), "handled", c.handled.Load(), "failed_attempts", c.failed.Load(),
+		"dead_lettered", c.deadLettered.Load()}
 }
 
 // escapeJSONControls rewrites, inside the JSON text b, the characters that

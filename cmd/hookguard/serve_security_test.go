@@ -590,3 +590,40 @@ func TestServeTwilioSharedKey(t *testing.T) {
 		t.Errorf("--shared-key without twilio: exit %d, %q; want a usage error", code, stderr.String())
 	}
 }
+
+// Every line serve writes to standard error comes through its slog
+// logger, in one format an operator's log pipeline can parse: the listen
+// error and the closing counts included, which were printed raw.
+func TestServeStderrIsSlogOnly(t *testing.T) {
+	slogLine := func(t *testing.T, stderr string) {
+		t.Helper()
+		for _, line := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
+			if !strings.HasPrefix(line, "time=") || !strings.Contains(line, " level=") {
+				t.Errorf("a line of serve's stderr is not from its logger: %q", line)
+			}
+		}
+	}
+	t.Run("run and stop", func(t *testing.T) {
+		srv := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret)
+		if code := srv.stop(); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		logs := srv.stderr.String()
+		if !strings.Contains(logs, "msg=stopped accepted=0 duplicate=0") {
+			t.Errorf("no closing counts in the log:\n%s", logs)
+		}
+		slogLine(t, logs)
+	})
+	t.Run("listen error", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		got := runCmd(t, "", "serve", "--addr", ln.Addr().String(), "--secret", "stripe="+testSecret)
+		if got.code != exitFail {
+			t.Fatalf("exit %d", got.code)
+		}
+		slogLine(t, got.stderr)
+	})
+}
