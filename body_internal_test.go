@@ -89,15 +89,7 @@ func TestAnnouncedLengthHoldsNoMemory(t *testing.T) {
 		announced = 25 << 20
 		sent      = 118
 	)
-	p, err := providers.NewStripe("whsec_test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recv, err := New(p, HandlerFunc(func(context.Context, Event) error { return nil }), WithMaxBodySize(announced))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = recv.Shutdown(context.Background()) }()
+	recv := limitedReceiver(t, announced)
 	var reading sync.WaitGroup
 	reading.Add(conns)
 	release := make(chan struct{})
@@ -139,6 +131,22 @@ func TestAnnouncedLengthHoldsNoMemory(t *testing.T) {
 	}
 }
 
+// limitedReceiver returns a Stripe receiver with a no-op handler and the
+// given body limit, shut down when the test ends.
+func limitedReceiver(t *testing.T, limit int64) *Receiver {
+	t.Helper()
+	p, err := providers.NewStripe("whsec_test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv, err := New(p, HandlerFunc(func(context.Context, Event) error { return nil }), WithMaxBodySize(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = recv.Shutdown(context.Background()) })
+	return recv
+}
+
 // signalReader calls first on its first Read, once the handler has
 // allocated what it will before the body arrives.
 type signalReader struct {
@@ -160,15 +168,7 @@ func (s *signalReader) Read(p []byte) (int, error) {
 // a compressed one (415).
 func TestOversizeBodySenderSees413(t *testing.T) {
 	const limit = 1 << 20
-	p, err := providers.NewStripe("whsec_test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recv, err := New(p, HandlerFunc(func(context.Context, Event) error { return nil }), WithMaxBodySize(limit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = recv.Shutdown(context.Background()) }()
+	recv := limitedReceiver(t, limit)
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
 	body := bytes.Repeat([]byte("a"), 3*limit)
@@ -230,15 +230,7 @@ func chunked(b []byte) []byte {
 // closed, and the receiver has read no more than the limit plus the bound.
 func TestLingerIsBounded(t *testing.T) {
 	const limit = 64 << 10
-	p, err := providers.NewStripe("whsec_test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recv, err := New(p, HandlerFunc(func(context.Context, Event) error { return nil }), WithMaxBodySize(limit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = recv.Shutdown(context.Background()) }()
+	recv := limitedReceiver(t, limit)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
