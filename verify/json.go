@@ -532,10 +532,26 @@ func classify(raw []byte) (cls uint8) {
 // contents start at from, and the classes of the contents' bytes (see
 // classify), in one pass. The strings str reads are keys and the values a
 // caller asked for, a few dozen bytes: one loop costs less there than
-// stringEnd followed by a second pass to classify. A backslash escapes the byte after it, which cannot end the
-// string.
+// stringEnd followed by a second pass to classify. It steps over eight
+// bytes at a time while they are printable ASCII other than a quote or
+// a backslash (class 0), with the zero-byte tests of skipFlags, and reads
+// the others one at a time. A backslash escapes the byte after it, which
+// cannot end the string.
 func strEnd(b []byte, from int) (end int, cls uint8, ok bool) {
 	for i := from; i < len(b); i++ {
+		if i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i : i+8])
+			lows := x & swarLows
+			// Bit 7 clear for a quote, a backslash and a control
+			// character (lows + 0x60 < 0x80) in the low seven bits.
+			plain := ((lows ^ swarQuotes) + swarLows) & ((lows ^ swarBacks) + swarLows) & (lows + swarOnes*0x60)
+			m := (^plain | x) & swarHighs
+			if m == 0 {
+				i += 7
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
 		c := b[i]
 		if c == '"' {
 			return i, cls, true
@@ -558,10 +574,11 @@ const (
 // stringEnd returns the index of the quote that ends the string whose
 // contents start at from. It reads eight bytes at a time, looking for a
 // quote or a backslash in each word with a few arithmetic operations: a
-// string inside a skipped value (most of a large body) costs about an
-// eighth of a byte-by-byte scan, without the call into bytes.IndexByte
-// that a short string does not repay. A backslash escapes the byte after
-// it, which is stepped over, so the scan is linear.
+// long string value of the top-level object costs about an eighth of a
+// byte-by-byte scan, without the call into bytes.IndexByte that a short
+// string does not repay (strings inside a nested value are skipped by
+// skipNested). A backslash escapes the byte after it, which is stepped
+// over, so the scan is linear.
 func stringEnd(b []byte, from int) (int, bool) {
 	i := from
 	for {
@@ -628,45 +645,38 @@ func (s *jsonScanner) skipValue() bool {
 
 // Constants of the SWAR scan of skipNested, one per byte of a word.
 const (
-	swarLows     = 0x7f7f7f7f7f7f7f7f
-	swarQuotes   = swarOnes * '"'
-	swarBacks    = swarOnes * '\\'
-	swarBrackets = swarOnes * 0x59 // bits set in '{', '}', '[' and ']' (see skipNested)
+	swarLows   = 0x7f7f7f7f7f7f7f7f
+	swarQuotes = swarOnes * '"'
+	swarBacks  = swarOnes * '\\'
 )
 
 // skipNested returns the index just past the bracket that closes the
 // object or array whose contents start at from (just past its opening
 // bracket), or the length of b and false when b ends first. It counts
 // brackets of either kind outside strings, as skipValue did one byte at a
-// time, and skips strings as stringEnd does: a backslash escapes the byte
-// after it. Commas, colons and everything else are not looked at.
+// time, and skips strings as stringEnd does: a backslash inside a string
+// escapes the byte after it. Commas, colons and everything else are not
+// looked at, and nothing is validated.
 //
-// It reads eight bytes per step (SWAR, SIMD within a register). For each
-// word it finds the quotes, backslashes and brackets exactly, with a
-// zero-byte test per kind: a byte c is the one looked for when c ^ want
-// is zero, and with lows = c & 0x7f, (lows ^ want) + 0x7f has its high
-// bit clear only for a zero whose own high bit is clear; no carry crosses
-// a byte. '{' 0x7b, '}' 0x7d, '[' 0x5b and ']' 0x5d are the bytes with
-// c & 0xd9 == 0x59 apart from 'Y', '_', 'y' and DEL, and bit 1 (set in
-// the openers, and in '_' and DEL) and bit 2 (set in the closers, '_' and
-// DEL) tell them apart. Multiplying the word of quote flags (one bit per
-// byte) by 0x0101...01 gives in each byte the number of quotes up to and
-// including it, whose parity, with the one carried in from the words
-// before, says whether the byte is inside a string. The depth then
-// changes by the number of openers minus closers outside strings; only
-// when the closers could bring it to zero are they walked in order. A
-// word holding a backslash (rare outside long texts) is read byte by byte.
+// It reads 64 bytes per step (see skipBlock) without a branch that
+// depends on the bytes, in the common case: no non-ASCII byte, no
+// backslash, and fewer closing brackets than the depth. The last bytes
+// are read eight at a time (see skipWords), and a word that holds a
+// backslash one byte at a time.
 func skipNested(b []byte, from int) (int, bool) {
 	i, depth := from, 1
 	var inStr, esc uint64 // all ones inside a string; 1 when b[i] is escaped
 	for i+64 <= len(b) {
-		if d, s, e, ok := skipBlock(b[i:i+64], depth, inStr, esc); ok {
+		if d, s, e, k, ok := skipBlock(b[i:i+64], depth, inStr, esc); ok {
+			if k >= 0 {
+				return i + k + 1, true
+			}
 			depth, inStr, esc = d, s, e
 			i += 64
 			continue
 		}
-		// A backslash outside strings, or the depth may reach zero in
-		// the block: read it a word at a time.
+		// A backslash outside strings (not valid JSON): read the block a
+		// word at a time.
 		i += int(esc) // the escaped byte is inside a string
 		esc = 0
 		var done bool
@@ -684,7 +694,12 @@ func skipNested(b []byte, from int) (int, bool) {
 
 // skipFlags returns, at bit 7 of each byte of the word x, whether the
 // byte is not a quote, not a backslash, not '{' or '[', and not '}' or
-// ']' (see skipNested); only bit 7 of nbs is meaningful.
+// ']'; only bit 7 of each byte of nbs is meaningful. Each is a zero-byte
+// test (SWAR, SIMD within a register): with lows = x & 0x7f..7f,
+// (lows ^ want) + 0x7f..7f sets a byte's bit 7 unless its low seven bits
+// equal want's, without a carry into the next byte, and ORing x sets it
+// for a non-ASCII byte. OR-ing 0x20 maps '[' and ']' to '{' and '}' and
+// no other byte to them.
 func skipFlags(x uint64) (nq, nbs, no, nc uint64) {
 	lows := x & swarLows
 	y := lows | swarOnes*0x20 // '[' and ']' read as '{' and '}'
@@ -695,9 +710,9 @@ func skipFlags(x uint64) (nq, nbs, no, nc uint64) {
 	return
 }
 
-// skipFlagsASCII is skipFlags for a word of ASCII bytes (high bits clear),
-// which need no masking: x ^ want + 0x7f has a byte's bit 7 clear only for
-// a byte equal to want.
+// skipFlagsASCII is skipFlags for a word of ASCII bytes (high bits
+// clear), which needs no masking; for a word with a non-ASCII byte, its
+// flags are wrong.
 func skipFlagsASCII(x uint64) (nq, nbs, no, nc uint64) {
 	y := x | swarOnes*0x20
 	nq = (x ^ swarQuotes + swarLows) & swarHighs
@@ -763,17 +778,24 @@ func blockFlagsFull(blk []byte) (nq, nbs, no, nc uint64) {
 }
 
 // skipBlock is skipNested over the 64 bytes of blk, from depth and the
-// string state inStr, with esc set when the first byte is escaped. It
-// returns the depth, string state and escape after the block, or false
-// when it cannot tell them (a backslash outside strings) or when the
-// depth may reach zero in the block.
+// string state inStr (all ones inside a string), with esc 1 when the
+// first byte is escaped. It returns the depth, string state and escape
+// after the block and k = -1, or k, the index in blk of the bracket that
+// brings the depth to zero; or false when a backslash lies outside
+// strings, where it escapes nothing and the escapes it computed are
+// wrong.
 //
-// It gathers the flags of skipFlags for the eight words of blk
-// transposed: the byte at 8*j+k is bit j of byte k of a mask, so that a
-// shift and an OR per word and flag build a mask, and shifts by 8, 16
-// and 32 give the parity of the quotes up to each byte within each word
-// (for all eight words at once).
-func skipBlock(blk []byte, depth int, inStr, esc uint64) (int, uint64, uint64, bool) {
+// It gathers the flags of skipFlags for the eight words of blk in a
+// transposed layout: bit j of byte k of a mask stands for the byte at
+// 8*j+k, so that building a mask takes a shift and an OR per word, and
+// shifts by 8, 16 and 32 give for all eight words at once the parity of
+// the quotes up to each byte. The parity of each word's quotes, XORed
+// over the words before it and the state carried in, completes it: a
+// byte is inside a string (or the quote that opens one) when the parity
+// is odd. The depth then changes by the number of opening minus closing
+// brackets outside strings, counted with two popcounts; only when the
+// closing ones could bring it to zero are they walked in order.
+func skipBlock(blk []byte, depth int, inStr, esc uint64) (int, uint64, uint64, int, bool) {
 	nq, nbs, no, nc, hi := blockFlags(blk)
 	if hi&swarHighs != 0 {
 		nq, nbs, no, nc = blockFlagsFull(blk)
@@ -811,14 +833,31 @@ func skipBlock(blk []byte, depth int, inStr, esc uint64) (int, uint64, uint64, b
 	if backs&^in != 0 {
 		// A backslash outside strings escapes nothing, and so its
 		// escapes above were wrong.
-		return 0, 0, 0, false
+		return 0, 0, 0, -1, false
 	}
 	opens, closes := ^(no | in), ^(nc | in)
-	n := bits.OnesCount64(closes)
-	if n >= depth {
-		return 0, 0, 0, false
+	inStr ^= -(w >> 7 & 1)
+	if n := bits.OnesCount64(closes); n < depth {
+		return depth + bits.OnesCount64(opens) - n, inStr, esc, -1, true
 	}
-	return depth + bits.OnesCount64(opens) - n, inStr ^ -(w >> 7 & 1), esc, true
+	// The depth may reach zero in the block: walk its brackets in order.
+	depth, k := walkBrackets(transpose8(opens), transpose8(closes), depth)
+	if depth == 0 {
+		return 0, 0, 0, k, true
+	}
+	return depth, inStr, esc, -1, true
+}
+
+// transpose8 transposes the 8x8 bit matrix m, moving bit 8*j+k to bit
+// 8*k+j: it turns a mask in the transposed layout of skipBlock into one
+// whose bit i flags byte i (Hacker's Delight, 7-3).
+func transpose8(m uint64) uint64 {
+	t := (m ^ m>>7) & 0x00aa00aa00aa00aa
+	m ^= t ^ t<<7
+	t = (m ^ m>>14) & 0x0000cccc0000cccc
+	m ^= t ^ t<<14
+	t = (m ^ m>>28) & 0x00000000f0f0f0f0
+	return m ^ t ^ t<<28
 }
 
 // blockBackslashes returns the backslashes of the 64 bytes of blk in the
@@ -840,9 +879,12 @@ func nextByte(m uint64) uint64 {
 }
 
 // skipWords is skipNested from i, at depth and in the string state
-// inStr, until it has read past end, a word at a time: it returns where
+// inStr, until it has read past end, a word at a time with the tests of
+// skipFlags (a word with a backslash one byte at a time): it returns where
 // it stopped with the depth and string state there, or true with the
-// index past the bracket that closed the value.
+// index past the bracket that closed the value. A word's quote flags
+// times 0x0101..01 hold at bit 7 of each byte the parity of the quotes up
+// to it, since no carry reaches a bit 7.
 func skipWords(b []byte, i, end, depth int, inStr uint64) (int, int, uint64, bool) {
 	for i < end {
 		if i+8 > len(b) {
@@ -858,29 +900,27 @@ func skipWords(b []byte, i, end, depth int, inStr uint64) (int, int, uint64, boo
 			}
 			continue
 		}
-		// Bit 7 of each byte: set for a quote; then (multiplied by ones,
-		// no carry reaching a bit 7) the parity of the quotes up to that
-		// byte; then set inside a string, or on the quote that opens it.
+		// Bit 7 of each byte: the parity of the quotes up to it; then
+		// set inside a string, or on the quote that opens it.
 		p := ^((lows ^ swarQuotes) + swarLows | x) & swarHighs * swarOnes
 		in := p ^ inStr
 		inStr ^= uint64(int64(p) >> 63)
-		y := lows | swarOnes*0x20 // '[' and ']' read as '{' and '}'
+		y := lows | swarOnes*0x20
 		in |= x
 		opens := ^((y ^ (swarOnes * '{')) + swarLows | in) & swarHighs
 		closes := ^((y ^ (swarOnes * '}')) + swarLows | in) & swarHighs
 		var k int
 		if depth, k = walkBrackets(opens, closes, depth); depth == 0 {
-			return i + k + 1, 0, 0, true
+			return i + k>>3 + 1, 0, 0, true
 		}
 		i += 8
 	}
 	return i, depth, inStr, false
 }
 
-// walkBrackets applies the brackets of a word of skipNested in order to
-// depth (opens and closes flag them at bit 7 of their bytes), and returns
-// the depth after them, or 0 and the index in the word of the bracket
-// that brought it to zero.
+// walkBrackets applies to depth the brackets that opens and closes flag,
+// in the order of their bits, and returns the depth after them, or 0 and
+// the index of the bit of the bracket that brought it to zero.
 func walkBrackets(opens, closes uint64, depth int) (int, int) {
 	for m := opens | closes; m != 0; m &= m - 1 {
 		if opens&(m&-m) != 0 {
@@ -888,7 +928,7 @@ func walkBrackets(opens, closes uint64, depth int) (int, int) {
 			continue
 		}
 		if depth--; depth == 0 {
-			return 0, bits.TrailingZeros64(m) >> 3
+			return 0, bits.TrailingZeros64(m)
 		}
 	}
 	return depth, 0

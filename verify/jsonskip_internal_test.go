@@ -124,7 +124,7 @@ func TestSkipValueRandom(t *testing.T) {
 // enough to be read 64 bytes at a time, with strings, escapes and runs of
 // backslashes crossing the blocks' and words' edges.
 func TestSkipValueRandomLong(t *testing.T) {
-	pieces := []string{`"`, `\\`, `\\\\`, `\\\\\\`, `\"`, `{`, `}`, `[`, `]`, `,`, `:`, `"ab"`, `"k":"v",`,
+	pieces := []string{`"`, `\\`, `\\\\`, `\\\\\\`, `\"`, `{`, `}`, `[`, `]`, `,`, `:`, `"ab"`, `"k":"v",`, "\xa2\xdc\xdb\xdd\xfb\xfd\xff", "é{",
 		`1234`, ` `, "Y_y\x7f", "\xfb\xdd", `"}]"`, `"a\\"`, `abcdefgh`, `{"id":"x","n":1}`}
 	r := rand.New(rand.NewPCG(3, 4))
 	n := 2000
@@ -160,11 +160,25 @@ func TestSkipValueRandomLong(t *testing.T) {
 	}
 }
 
+// TestTranspose8 checks that transpose8 moves bit 8*j+k to bit 8*k+j,
+// which skipBlock relies on to walk brackets in the order of the bytes.
+func TestTranspose8(t *testing.T) {
+	for j := range 8 {
+		for k := range 8 {
+			if got, want := transpose8(1<<(8*j+k)), uint64(1)<<(8*k+j); got != want {
+				t.Errorf("transpose8(bit %d) = %#x, want bit %d", 8*j+k, got, 8*k+j)
+			}
+		}
+	}
+}
+
 func FuzzSkipValue(f *testing.F) {
 	f.Add([]byte(`{"a":[1,"x\"}]",{"b":null}],"c":"é{"}`))
 	f.Add([]byte(`["\\\\\\\\\\\\\\\\"],1`))
 	f.Add([]byte("{\xfb\xfd\xdb\xdd\x7f_Yy}"))
 	f.Add(bytes.Repeat([]byte(`{"k":"\\"`), 5))
+	// Longer than a block of skipBlock, and deep.
+	f.Add([]byte(`[[{"a":"\\\"}","b":[1,2,{"c":"é]"}]},` + strings.Repeat(`{"d":null,"e":"x\"y"},`, 8) + `0]],1`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// Every start in short inputs; in long ones, the first bytes
 		// and the first brackets, to keep each run linear.
@@ -175,5 +189,61 @@ func FuzzSkipValue(f *testing.F) {
 				n++
 			}
 		}
+	})
+}
+
+// strEndRef is strEnd as it was before it read eight bytes at a time.
+func strEndRef(b []byte, from int) (end int, cls uint8, ok bool) {
+	for i := from; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			return i, cls, true
+		}
+		cls |= strClass[c]
+		if c == '\\' && i+1 < len(b) {
+			i++
+			cls |= strClass[b[i]]
+		}
+	}
+	return 0, 0, false
+}
+
+// checkStrEnd fails t unless strEnd and strEndRef agree on b from every
+// start.
+func checkStrEnd(t *testing.T, b []byte) {
+	t.Helper()
+	for from := 0; from <= len(b); from++ {
+		end, cls, ok := strEnd(b, from)
+		wantEnd, wantCls, wantOK := strEndRef(b, from)
+		if end != wantEnd || cls != wantCls || ok != wantOK {
+			t.Fatalf("strEnd(%q, %d) = %d, %#x, %v; want %d, %#x, %v", b, from, end, cls, ok, wantEnd, wantCls, wantOK)
+		}
+	}
+}
+
+func TestStrEndMatchesByteScan(t *testing.T) {
+	alphabet := []byte("\"\\a~ \x00\x1f\x7f\x80\xa2\xdc\xff")
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 3000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			if r.IntN(3) == 0 {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			} else {
+				b[i] = 'a' + byte(r.IntN(26))
+			}
+		}
+		checkStrEnd(t, b)
+	}
+}
+
+func FuzzStrEnd(f *testing.F) {
+	f.Add([]byte(`pending_webhooks":1`))
+	f.Add([]byte("caf\xc3\xa9\\\"\\\\\x01\"x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 512 {
+			b = b[:512] // every start: keep each run short
+		}
+		checkStrEnd(t, b)
 	})
 }
