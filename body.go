@@ -19,13 +19,14 @@ import (
 // limit and then stalls holds one small buffer, not the limit.
 const (
 	bodyChunk  = 4 << 10
-	bodyGrowth = 4
+	bodyGrowth = 8
 )
 
 // bodyStages pools the buffers a read has outgrown: stage k holds buffers
-// of exactly bodyChunk << (2k) bytes. A body's final buffer is never pooled:
-// the event keeps it. Larger stages are left to the garbage collector.
-var bodyStages [6]sync.Pool
+// of exactly bodyChunk * bodyGrowth^k bytes (4 KiB, 32 KiB, 256 KiB and
+// 2 MiB). A body's final buffer is never pooled: the event keeps it.
+// Larger stages are left to the garbage collector.
+var bodyStages [4]sync.Pool
 
 // stage returns a buffer of size bytes, from the pool when size is a
 // stage's size.
@@ -59,8 +60,9 @@ func stageIndex(size int) (int, bool) {
 // without reading more than limit+1 bytes. Memory follows the bytes
 // received (see bodyChunk); when Content-Length is announced, the last
 // buffer has exactly that size, so a body that arrives whole costs one
-// allocation up to bodyChunk bytes and a few pooled copies of its first
-// quarter above that.
+// allocation up to bodyChunk bytes and, above that, pooled copies of at
+// most its first eighth (36 KiB of a 256 KiB body), the price of never
+// taking a sender's Content-Length on trust.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return []byte{}, nil
