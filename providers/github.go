@@ -98,9 +98,11 @@ func (g *GitHub) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 	} else {
 		mac, hdr, prefix := g.mac, githubSignature256Header, "sha256="
 		vals := header(req.Header, githubSignature256Header)
+		sha1Only := false
 		if len(vals) == 0 && g.sha1 != nil {
 			mac, hdr, prefix = g.sha1, githubSignature1Header, "sha1="
 			vals = header(req.Header, githubSignature1Header)
+			sha1Only = true
 		}
 		if len(vals) == 0 {
 			return d, verify.Fail(name, verify.ErrMissingSignature, "no X-Hub-Signature-256 header: set a secret on the GitHub webhook")
@@ -120,7 +122,7 @@ func (g *GitHub) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, hdr+" does not match any configured secret: check the webhook's secret, and that nothing re-encoded the body")
 		}
-		if mac != g.mac {
+		if sha1Only {
 			// The digest must not depend on which header verified: GitHub
 			// sends both, and a replay stripped of X-Hub-Signature-256
 			// would otherwise get a digest of its own and, under a fresh
