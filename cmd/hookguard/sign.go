@@ -8,6 +8,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/hookguard/hookguard/internal/sign"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -48,7 +49,7 @@ func runSign(_ context.Context, e *env, args []string) int {
 		return fs.fail(e, err)
 	}
 	if *typ == "" && *pf.name != "" {
-		*typ = defaultSenderType(p.Name())
+		*typ = sign.DefaultType(p.Name())
 	}
 	out := providers.Outgoing{
 		Body:        body,
@@ -82,7 +83,7 @@ func runSign(_ context.Context, e *env, args []string) int {
 	if *pf.name != "" {
 		// Every header the provider sends, signed or not: receivers and
 		// the providers' own libraries require some unsigned ones.
-		addSenderHeaders(p.Name(), h)
+		sign.AddSenderHeaders(p.Name(), h)
 	}
 	if err := writeHeaders(e.stdout, h); err != nil {
 		fmt.Fprintf(e.stderr, "hookguard sign: %v\n", err)

@@ -184,6 +184,7 @@ func Build(p providers.Provider, s Spec) (Delivery, error) {
 	for k, v := range signed {
 		h[k] = v
 	}
+	AddSenderHeaders(p.Name(), h) // the unsigned headers the real sender sends too
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", s.ContentType)
 	}

@@ -1,10 +1,10 @@
-package main
+package sign
 
 import "net/http"
 
 // senderProfile is what a preset's real sender sends besides what
-// [providers.Provider.Sign] returns, so that "hookguard sign" prints every
-// header the provider sends: receivers (and the providers' own libraries)
+// [providers.Provider.Sign] returns, so that "hookguard sign", send, demo
+// and webhooktest send every header the provider sends: receivers (and the providers' own libraries)
 // require some of them even though they are not signed.
 type senderProfile struct {
 	// typ is the event type sign uses when --type is absent: every real
@@ -58,13 +58,13 @@ var senderProfiles = map[string]senderProfile{
 	}},
 }
 
-// defaultSenderType returns the event type sign uses for preset name when
-// --type is absent ("" when the preset carries no type in a header).
-func defaultSenderType(name string) string { return senderProfiles[name].typ }
+// DefaultType returns the event type a delivery of preset name carries
+// when none is given ("" when the preset carries no type in a header).
+func DefaultType(name string) string { return senderProfiles[name].typ }
 
-// addSenderHeaders adds to h the headers preset name's sender always sends
+// AddSenderHeaders adds to h the headers preset name's sender always sends
 // that h lacks.
-func addSenderHeaders(name string, h http.Header) {
+func AddSenderHeaders(name string, h http.Header) {
 	for k, vs := range senderProfiles[name].header {
 		if _, ok := h[k]; !ok {
 			h[k] = append([]string(nil), vs...)
