@@ -460,6 +460,20 @@ type jsonScanner struct {
 	i int
 }
 
+// spaceAt returns the index of the first byte at or after i in b that is
+// not JSON whitespace, or len(b).
+func spaceAt(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
 func (s *jsonScanner) space() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
@@ -614,7 +628,16 @@ var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true
 // skipped values are not checked for control characters: the body was
 // verified, and only the returned value must be well formed.
 func (s *jsonScanner) skipValue() bool {
-	b, i, start := s.b, s.i, s.i
+	i, ok := skipValueAt(s.b, s.i)
+	s.i = i
+	return ok
+}
+
+// skipValueAt is skipValue from b[i]: it returns where the value ends. It
+// takes and returns the index, rather than moving a scanner's, so that a
+// caller's loop keeps it in a register.
+func skipValueAt(b []byte, i int) (int, bool) {
+	start := i
 	for i < len(b) {
 		c := b[i]
 		if !structural[c] {
@@ -625,22 +648,17 @@ func (s *jsonScanner) skipValue() bool {
 		case '"':
 			q, ok := stringEnd(b, i+1)
 			if !ok {
-				return false
+				return start, false
 			}
-			s.i = q + 1
-			return true
+			return q + 1, true
 		case '{', '[':
-			end, ok := skipNested(b, i+1)
-			s.i = end
-			return ok
+			return skipNested(b, i+1)
 		}
 		// '}', ']' or ',': the end of the enclosing object, which the
 		// caller sees; an empty value is an error.
-		s.i = i
-		return i > start
+		return i, i > start
 	}
-	s.i = i
-	return true
+	return i, true
 }
 
 // Constants of the SWAR scan of skipNested, one per byte of a word.
@@ -969,35 +987,46 @@ func skipNestedBytes(b []byte, i, end, depth int, inStr uint64) (int, int, uint6
 // it. A string must be well formed: no raw control characters, no bad
 // escapes.
 func (s *jsonScanner) scalarValue() (jsonValue, bool) {
-	if s.i >= len(s.b) {
-		return jsonValue{}, false
+	v, i, ok := scalarValueAt(s.b, s.i)
+	if ok {
+		s.i = i
 	}
-	switch c := s.b[s.i]; {
+	return v, ok
+}
+
+// scalarValueAt is scalarValue from b[i]: it returns the value and the
+// index past it (see skipValueAt).
+func scalarValueAt(b []byte, i int) (jsonValue, int, bool) {
+	if i >= len(b) {
+		return jsonValue{}, i, false
+	}
+	switch c := b[i]; {
 	case c == '"':
-		start, end, cls, ok := s.str()
-		if !ok {
-			return jsonValue{}, false
+		start := i + 1
+		end, cls, ok := strEnd(b, start)
+		if !ok || cls&clsControl != 0 {
+			return jsonValue{}, i, false
 		}
 		if cls&clsEscape != 0 {
-			if _, _, ok := unescape(nil, s.b[start:end], false); !ok {
-				return jsonValue{}, false
+			if _, _, ok := unescape(nil, b[start:end], false); !ok {
+				return jsonValue{}, i, false
 			}
 		}
-		return jsonValue{start: start, end: end, cls: cls, str: true, ok: true}, true
+		return jsonValue{start: start, end: end, cls: cls, str: true, ok: true}, end + 1, true
 	case c == '-' || c == 't' || c == 'f' || c == 'n' || ('0' <= c && c <= '9'):
-		start := s.i
-		for s.i < len(s.b) {
-			switch c := s.b[s.i]; {
+		start := i
+		for i < len(b) {
+			switch c := b[i]; {
 			case c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
-				return jsonValue{start: start, end: s.i, ok: true}, true
+				return jsonValue{start: start, end: i, ok: true}, i, true
 			case !scalarByte[c]:
-				return jsonValue{}, false // a quote, a colon...: malformed
+				return jsonValue{}, i, false // a quote, a colon...: malformed
 			}
-			s.i++
+			i++
 		}
-		return jsonValue{}, false // truncated: an object cannot end here
+		return jsonValue{}, i, false // truncated: an object cannot end here
 	}
-	return jsonValue{}, false
+	return jsonValue{}, i, false
 }
 
 // scalarByte marks the bytes of numbers and of true, false and null.

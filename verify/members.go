@@ -79,24 +79,37 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 		}
 		return dst, nil
 	}
-	s := jsonScanner{b: body}
-	s.space()
-	if !s.eat('{') {
+	// The pass keeps its place in a local, at, which the helpers take
+	// and return: it stays in a register across the members.
+	at := spaceAt(body, 0)
+	if at >= len(body) || body[at] != '{' {
 		return dst, nil
 	}
-	s.space()
-	for first := true; !first || !s.eat('}'); first = false {
-		start, end, kcls, ok := s.str()
-		if !ok {
+	at = spaceAt(body, at+1)
+	if at < len(body) && body[at] == '}' {
+		return dst, nil // an empty object
+	}
+	for {
+		if at >= len(body) || body[at] != '"' {
 			return malformed()
 		}
-		s.space()
-		if !s.eat(':') {
+		start := at + 1
+		end, kcls, ok := strEnd(body, start)
+		if !ok || kcls&clsControl != 0 {
 			return malformed()
 		}
-		s.space()
+		at = spaceAt(body, end+1)
+		if at >= len(body) || body[at] != ':' {
+			return malformed()
+		}
+		at = spaceAt(body, at+1)
 		var hit uint64
 		for i := range ms {
+			if kcls == 0 && ascii&(1<<i) != 0 && len(ms[i].Key) != end-start {
+				// Plain ASCII names of different lengths differ, even
+				// ignoring case: matchKey need not be called.
+				continue
+			}
 			switch matchKey(body[start:end], kcls, wantedKey{ms[i].Key, ascii&(1<<i) != 0}) {
 			case keyExact:
 				if met&(1<<i) != 0 {
@@ -111,33 +124,32 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 		}
 		switch {
 		case hit == 0:
-			if !s.skipValue() {
+			if at, ok = skipValueAt(body, at); !ok {
 				return malformed()
 			}
-		case s.i < len(body) && (body[s.i] == '{' || body[s.i] == '['):
-			vStart := s.i
-			if !s.skipValue() {
+		case at < len(body) && (body[at] == '{' || body[at] == '['):
+			vStart := at
+			if at, ok = skipValueAt(body, at); !ok {
 				return malformed()
 			}
 			for i := range ms {
 				if hit&(1<<i) != 0 {
-					ms[i].Raw, ms[i].Found = body[vStart:s.i], true
+					ms[i].Raw, ms[i].Found = body[vStart:at], true
 				}
 			}
 		default:
-			vStart := s.i
-			v, ok := s.scalarValue()
+			v, next, ok := scalarValueAt(body, at)
 			if !ok {
 				// A malformed value is not found, as JSONField would
 				// not find it; the pass goes on as it would for
 				// another key.
-				s.i = vStart
-				if !s.skipValue() {
+				if next, ok = skipValueAt(body, at); !ok {
 					return malformed()
 				}
 				met |= hit
 				hit = 0
 			}
+			at = next
 			scalars |= hit
 			for i := range ms {
 				if hit&(1<<i) != 0 {
@@ -149,20 +161,19 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 			}
 		}
 		met |= hit
-		s.space()
-		if !s.eat(',') {
-			if s.eat('}') {
-				break
-			}
-			return malformed()
+		at = spaceAt(body, at)
+		if at < len(body) && body[at] == ',' {
+			at = spaceAt(body, at+1)
+			continue
 		}
-		s.space()
-	}
-	value := func(i int) jsonValue {
-		return jsonValue{start: ms[i].Start, end: ms[i].End, cls: cls[i], str: strs&(1<<i) != 0, ok: true}
+		if at < len(body) && body[at] == '}' {
+			break
+		}
+		return malformed()
 	}
 	for i := range ms {
-		if scalars&(1<<i) != 0 && value(i).lossy(body) {
+		// A string of class 0 (printable ASCII, no escape) is not lossy.
+		if scalars&(1<<i) != 0 && cls[i] != 0 && storedValue(ms, &cls, strs, i).lossy(body) {
 			malformed()
 			return dst, &JSONError{Path: ms[i].Key, Err: ErrInvalidJSONString}
 		}
@@ -171,7 +182,7 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 		if scalars&(1<<i) == 0 {
 			continue
 		}
-		v := value(i)
+		v := storedValue(ms, &cls, strs, i)
 		m := &ms[i]
 		m.Found = true
 		if appendValues {
@@ -183,4 +194,10 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 		}
 	}
 	return dst, nil
+}
+
+// storedValue returns the scalar value scanMembers found for ms[i], from
+// where it keeps it until the pass ends.
+func storedValue(ms []JSONMember, cls *[maxMembers]uint8, strs uint64, i int) jsonValue {
+	return jsonValue{start: ms[i].Start, end: ms[i].End, cls: cls[i], str: strs&(1<<i) != 0, ok: true}
 }

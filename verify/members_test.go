@@ -140,3 +140,57 @@ func BenchmarkJSONMembersSlack(b *testing.B) {
 		}
 	})
 }
+
+// TestJSONMembersNamesOfOtherLengths pins the shortcut of the member loop:
+// a plain ASCII name of another length than a wanted ASCII key is passed
+// over without comparing it, so a name whose raw length differs but which
+// decodes or folds to the key (an escape, a non-ASCII rune) must still be
+// compared, and a same-length case variant still refused.
+func TestJSONMembersNamesOfOtherLengths(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		keys    []string
+		want    []string // Value per key; "" when not found
+		wantErr error
+	}{
+		{"plain", `{"object":"event","id":"evt_1","data":{},"type":"a.b"}`, []string{"id", "type"}, []string{"evt_1", "a.b"}, nil},
+		{"escaped id", `{"\u0069d":"evt_1","type":"a.b"}`, []string{"id", "type"}, []string{"evt_1", "a.b"}, nil},
+		{"escaped type", `{"id":"evt_1","typ\u0065":"a.b"}`, []string{"id", "type"}, []string{"evt_1", "a.b"}, nil},
+		{"escaped repeat", `{"id":"evt_1","\u0069\u0064":"evt_2"}`, []string{"id", "type"}, nil, verify.ErrAmbiguousJSON},
+		{"upper case", `{"ID":"evt_1"}`, []string{"id", "type"}, nil, verify.ErrAmbiguousJSON},
+		{"upper case type", `{"id":"evt_1","TYPE":"a.b"}`, []string{"id", "type"}, nil, verify.ErrAmbiguousJSON},
+		// U+017F folds with "s" and U+212A with "k": two UTF-8 bytes
+		// and an escape, neither the length of the ASCII key.
+		{"long s", "{\"\u017f\":1}", []string{"s"}, nil, verify.ErrAmbiguousJSON},
+		{"kelvin escaped", `{"\u212a":1}`, []string{"k"}, nil, verify.ErrAmbiguousJSON},
+		{"longer name", `{"identifier":"x","types":"y"}`, []string{"id", "type"}, []string{"", ""}, nil},
+		{"empty object", ` { } `, []string{"id", "type"}, []string{"", ""}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms := make([]verify.JSONMember, len(tt.keys))
+			for i, k := range tt.keys {
+				ms[i].Key = k
+			}
+			buf, err := verify.AppendJSONMembers(nil, []byte(tt.body), ms)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("AppendJSONMembers(%s) error = %v, want %v", tt.body, err, tt.wantErr)
+			}
+			for i, m := range ms {
+				got := ""
+				if m.Found {
+					got = string(buf[m.Start:m.End])
+				}
+				want := ""
+				if tt.want != nil {
+					want = tt.want[i]
+				}
+				if got != want || m.Found != (want != "") {
+					t.Errorf("AppendJSONMembers(%s) %q = %q (found %v), want %q", tt.body, m.Key, got, m.Found, want)
+				}
+			}
+			checkMembersAgainstJSONField(t, []byte(tt.body), tt.keys)
+		})
+	}
+}
