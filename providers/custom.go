@@ -609,6 +609,11 @@ func NewCustom(s Scheme, secret string, opts ...Option) (*Custom, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !c.timed {
+		if err := cfg.rejectTiming(c.name); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.window == (verify.Window{}) && c.tolerance > 0 {
 		cfg.window = verify.Window{Past: c.tolerance, Future: c.tolerance}
 	}

@@ -335,9 +335,22 @@ func TestSchemeFilesMatchPresetsOnTampering(t *testing.T) {
 				mustCustom(t, loadScheme(t, ps.name), ps.secret, WithSecret(ps.other)), other, t0)
 		})
 		t.Run(ps.name+"/options", func(t *testing.T) {
-			for _, opts := range [][]Option{
-				{WithTolerance(time.Minute, time.Second)}, {WithoutTimestampCheck()}, {InsecureSkipVerification()},
-			} {
+			optSets := [][]Option{{InsecureSkipVerification()}}
+			timingOpts := [][]Option{{WithTolerance(time.Minute, time.Second)}, {WithoutTimestampCheck()}}
+			if preset.Info().Timestamped {
+				optSets = append(optSets, timingOpts...)
+			} else {
+				// No timestamp, no window: both refuse the timing options.
+				for _, opts := range timingOpts {
+					if _, err := New(ps.name, ps.secret, opts...); !errors.Is(err, ErrInvalidOption) {
+						t.Errorf("preset %s with a timing option: %v; want ErrInvalidOption", ps.name, err)
+					}
+					if _, err := NewCustom(loadScheme(t, ps.name), ps.secret, opts...); !errors.Is(err, ErrInvalidOption) {
+						t.Errorf("scheme file %s with a timing option: %v; want ErrInvalidOption", ps.name, err)
+					}
+				}
+			}
+			for _, opts := range optSets {
 				p := mustNew(t, ps.name, ps.secret, opts...)
 				c := mustCustom(t, loadScheme(t, ps.name), ps.secret, opts...)
 				for _, d := range []time.Duration{0, 2 * time.Second, -2 * time.Second, 2 * time.Minute, -2 * time.Minute} {

@@ -40,6 +40,9 @@ func NewDropbox(appSecret string, opts ...Option) (*Dropbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming(name); err != nil {
+		return nil, err
+	}
 	return &Dropbox{mac: mac, insecure: c.insecure}, nil
 }
 

@@ -45,6 +45,9 @@ func NewGitHub(secret string, opts ...Option) (*GitHub, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming("github"); err != nil {
+		return nil, err
+	}
 	g := &GitHub{insecure: c.insecure}
 	if g.mac, err = hmacSecrets("github", c.secrets); err != nil {
 		return nil, err

@@ -51,6 +51,9 @@ func NewGitLab(secret string, opts ...Option) (*GitLab, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming("gitlab"); err != nil {
+		return nil, err
+	}
 	if err := c.rejectLegacy("gitlab"); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,11 @@ func NewHubSpot(clientSecret string, opts ...Option) (*HubSpot, error) {
 	if version == "" {
 		version = "v3"
 	}
+	if version != "v3" {
+		if err := c.rejectTiming(name); err != nil {
+			return nil, fmt.Errorf("%w (HubSpot %s)", err, version)
+		}
+	}
 	return &HubSpot{mac: mac, secrets: secretPtrs(c.secrets), version: version, timing: newTiming(c), insecure: c.insecure}, nil
 }
 

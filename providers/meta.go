@@ -59,6 +59,9 @@ func newMeta(name, secret string, opts []Option) (*Meta, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming(name); err != nil {
+		return nil, err
+	}
 	m := &Meta{name: name, mac: mac, insecure: c.insecure}
 	if c.asym.verifyToken != "" {
 		sum := sha256.Sum256([]byte(c.asym.verifyToken))

@@ -47,6 +47,9 @@ func NewOkta(secret string, opts ...Option) (*Okta, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming(name); err != nil {
+		return nil, err
+	}
 	if err := checkHeaderTokens(name, c.secrets); err != nil {
 		return nil, err
 	}

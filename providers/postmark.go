@@ -45,6 +45,9 @@ func NewPostmark(secret string, opts ...Option) (*Postmark, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming("postmark"); err != nil {
+		return nil, err
+	}
 	if err := c.rejectLegacy("postmark"); err != nil {
 		return nil, err
 	}

@@ -127,8 +127,9 @@ func WithSecret(secret string) Option {
 // WithTolerance sets how far a signed timestamp may lie before now (past)
 // and after now (future). Both default to [verify.DefaultTolerance]. A value
 // of zero or less is a construction error: to accept any timestamp, use
-// [WithoutTimestampCheck] instead. Presets that sign no timestamp (GitHub,
-// Shopify) ignore it.
+// [WithoutTimestampCheck] instead. Given to a preset that signs no timestamp
+// (GitHub, Shopify, ...; see [Info].Timestamped), it is a construction
+// error.
 func WithTolerance(past, future time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if past <= 0 || future <= 0 {
@@ -143,6 +144,7 @@ func WithTolerance(past, future time.Duration) Option {
 // now. The timestamp must still be present and well formed, and it is
 // still covered by the signature. Use it only to replay stored deliveries
 // in tests; in production a captured request could be replayed forever.
+// Given to a preset that signs no timestamp, it is a construction error.
 func WithoutTimestampCheck() Option {
 	return optionFunc(func(c *config) { c.noTime = true })
 }
@@ -214,6 +216,20 @@ func parseConfig(name, secret string, opts []Option) (*config, error) {
 		}
 	}
 	return c, nil
+}
+
+// rejectTiming returns an error when WithTolerance or
+// WithoutTimestampCheck was given to a preset whose scheme signs no
+// timestamp: there is no window for them to change, and accepting them
+// would leave a user believing the endpoint has one.
+func (c *config) rejectTiming(name string) error {
+	switch {
+	case c.window != (verify.Window{}):
+		return fmt.Errorf("%s: %w: WithTolerance: %s signs no timestamp, so there is no replay window to set; its deliveries are deduplicated by ID and by a digest of their signed content instead", name, ErrInvalidOption, name)
+	case c.noTime:
+		return fmt.Errorf("%s: %w: WithoutTimestampCheck: %s signs no timestamp, so there is no timestamp check to turn off", name, ErrInvalidOption, name)
+	}
+	return nil
 }
 
 // rejectLegacy returns an error when WithLegacySHA1 was given to a preset

@@ -86,6 +86,11 @@ func newBodyHMAC(spec *bodySpec, secret string, opts []Option) (bodyHMAC, error)
 	if err != nil {
 		return bodyHMAC{}, err
 	}
+	if spec.tsPath == nil {
+		if err := c.rejectTiming(spec.name); err != nil {
+			return bodyHMAC{}, err
+		}
+	}
 	if err := c.rejectLegacy(spec.name); err != nil {
 		return bodyHMAC{}, err
 	}

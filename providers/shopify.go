@@ -43,6 +43,9 @@ func NewShopify(secret string, opts ...Option) (*Shopify, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming("shopify"); err != nil {
+		return nil, err
+	}
 	if err := c.rejectLegacy("shopify"); err != nil {
 		return nil, err
 	}

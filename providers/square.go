@@ -45,6 +45,9 @@ func NewSquare(signatureKey string, opts ...Option) (*Square, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming(name); err != nil {
+		return nil, err
+	}
 	return &Square{mac: mac, insecure: c.insecure}, nil
 }
 

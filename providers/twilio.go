@@ -77,6 +77,9 @@ func NewTwilio(authToken string, opts ...Option) (*Twilio, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.rejectTiming(name); err != nil {
+		return nil, err
+	}
 	alg := verify.SHA1
 	if len(c.asym.sharedKeys) > 0 {
 		alg = verify.SHA256

@@ -53,7 +53,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var sharedKeys listFlag
 	fs.Var(&sharedKeys, "shared-key", "Twilio SharedKey `ID` (SK...): receive Twilio's HMAC-SHA256 signatures made with that key, whose secret is twilio's secret; repeat during a key rotation")
 	maxBody := fs.Int64("max-body", 0, "largest accepted body in `BYTES` (default: the library's)")
-	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m (default: each provider's)")
+	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m, for the providers that sign a timestamp (default: each provider's)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to wait, a `DURATION`, for requests and queued events on shutdown")
 	noUI := fs.Bool("no-ui", false, "do not serve the inspector page (the metrics stay at /metrics on --ui-addr)")
 	redisURL := fs.String("redis", "", "Redis `URL` such as redis://127.0.0.1:6379/0: dedupe and a durable queue shared with other serve processes")
@@ -81,13 +81,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if *shutdownTimeout <= 0 {
 		return fs.fail(e, fmt.Errorf("--shutdown-timeout %s must be positive", *shutdownTimeout))
 	}
-	var popts []providers.Option
+	var tol providers.Option // --tolerance, for the providers that sign a timestamp
 	if *tolerance != "" {
 		d, err := parseTolerance(*tolerance)
 		if err != nil {
 			return fs.fail(e, fmt.Errorf("--tolerance: %w", err))
 		}
-		popts = append(popts, providers.WithTolerance(d, d))
+		tol = providers.WithTolerance(d, d)
 	}
 	own, err := perProviderOptions(specs, verifyTokens, *sigVersion, sharedKeys)
 	if err != nil {
@@ -95,9 +95,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	provs := make([]providers.Provider, 0, len(specs))
 	for _, s := range specs {
-		p, err := providerFor(s, schemes, append(slices.Clip(popts), own[s.name]...)...)
+		p, err := providerFor(s, schemes, own[s.name]...)
 		if err != nil {
 			return fs.fail(e, err)
+		}
+		// A preset that signs no timestamp refuses WithTolerance: it has
+		// no window. --tolerance sets the window of those that have one.
+		if tol != nil && p.Info().Timestamped {
+			if p, err = providerFor(s, schemes, append(slices.Clip(own[s.name]), tol)...); err != nil {
+				return fs.fail(e, err)
+			}
 		}
 		provs = append(provs, p)
 	}

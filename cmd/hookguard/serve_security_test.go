@@ -627,3 +627,13 @@ func TestServeStderrIsSlogOnly(t *testing.T) {
 		slogLine(t, got.stderr)
 	})
 }
+
+// --tolerance sets the window of the providers that sign a timestamp and
+// leaves the others alone: the presets refuse WithTolerance when they have
+// no window, so serve must not hand it to them.
+func TestServeToleranceWithUntimedProviders(t *testing.T) {
+	srv := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret, "--secret", "github="+testSecret, "--tolerance", "5m")
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("serve --tolerance with stripe and github: exit %d\n%s", code, srv.stderr)
+	}
+}
