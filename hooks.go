@@ -151,3 +151,61 @@ func (c *core) answered(ctx context.Context, rec *record) {
 		Latency:  lat,
 	})
 }
+
+// Join returns hooks that call h's hook and then o's, for every field, so
+// that hooks from several sources (metrics, tracing, your alerting) all
+// fire. [WithHooks], [WithQueueHooks] and [WithDeadLetter] join what they
+// are given to what was set before.
+func (h Hooks) Join(o Hooks) Hooks {
+	return Hooks{
+		OnAccepted:      chain1(h.OnAccepted, o.OnAccepted),
+		OnDuplicate:     chain1(h.OnDuplicate, o.OnDuplicate),
+		OnRejected:      chain3(h.OnRejected, o.OnRejected),
+		OnHandshake:     chain1(h.OnHandshake, o.OnHandshake),
+		OnHandled:       chain4(h.OnHandled, o.OnHandled),
+		OnDeadLetter:    chain2(h.OnDeadLetter, o.OnDeadLetter),
+		OnStoreFallback: chain1(h.OnStoreFallback, o.OnStoreFallback),
+		OnAnswered:      chain2(h.OnAnswered, o.OnAnswered),
+		OnEnqueued:      chain1(h.OnEnqueued, o.OnEnqueued),
+	}
+}
+
+func chain1[A any](f, g func(A)) func(A) {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(a A) { f(a); g(a) }
+}
+
+func chain2[A, B any](f, g func(A, B)) func(A, B) {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(a A, b B) { f(a, b); g(a, b) }
+}
+
+func chain3[A, B, C any](f, g func(A, B, C)) func(A, B, C) {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(a A, b B, c C) { f(a, b, c); g(a, b, c) }
+}
+
+func chain4[A, B, C, D any](f, g func(A, B, C, D)) func(A, B, C, D) {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(a A, b B, c C, d D) { f(a, b, c, d); g(a, b, c, d) }
+}

@@ -227,10 +227,14 @@ func WithLogger(l *slog.Logger) Option {
 	})
 }
 
-// WithHooks sets callbacks for metrics and alerting; see [Hooks].
+// WithHooks adds callbacks for metrics and alerting; see [Hooks]. Hooks
+// add up: every WithHooks given fires, in the order given, and so do the
+// queue's own hooks set with [WithQueueOptions] ([WithDeadLetter],
+// [WithQueueHooks]), so that metrics hooks and an alerting hook never
+// replace each other.
 func WithHooks(h Hooks) Option {
 	return optionFunc(func(c *config) error {
-		c.hooks = h
+		c.hooks = c.hooks.Join(h)
 		return nil
 	})
 }

@@ -117,16 +117,19 @@ func WithAttemptTimeout(d time.Duration) QueueOption {
 	return func(c *queueConfig) { c.attemptTimeout = d }
 }
 
-// WithQueueHooks sets the hooks the queue calls: OnEnqueued for every
-// event taken in, OnHandled after every attempt and OnDeadLetter for every
-// event given up on. The other fields are ignored by the queue.
+// WithQueueHooks adds hooks the queue calls: OnEnqueued for every event
+// taken in, OnHandled after every attempt and OnDeadLetter for every event
+// given up on. The other fields are ignored by the queue. Hooks add up:
+// those of every WithQueueHooks and [WithDeadLetter] fire, after those a
+// [Receiver] passes on from [WithHooks].
 func WithQueueHooks(h Hooks) QueueOption {
-	return func(c *queueConfig) { c.hooks = h }
+	return func(c *queueConfig) { c.hooks = c.hooks.Join(h) }
 }
 
-// WithDeadLetter sets only the dead-letter hook; see [Hooks.OnDeadLetter].
+// WithDeadLetter adds a dead-letter hook; see [Hooks.OnDeadLetter]. It
+// fires besides any other dead-letter hook set, never instead of one.
 func WithDeadLetter(fn func(e Event, err error)) QueueOption {
-	return func(c *queueConfig) { c.hooks.OnDeadLetter = fn }
+	return func(c *queueConfig) { c.hooks = c.hooks.Join(Hooks{OnDeadLetter: fn}) }
 }
 
 // WithQueueLogger sets where the queue logs failed attempts and dead

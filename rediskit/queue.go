@@ -163,17 +163,19 @@ func WithTrim(every, retention time.Duration) QueueOption {
 	return func(c *queueConfig) { c.trimEvery, c.retention = max(every, 0), max(retention, 0) }
 }
 
-// WithHooks sets the hooks the queue calls: OnHandled after every attempt
+// WithHooks adds hooks the queue calls: OnHandled after every attempt
 // and OnDeadLetter for every event moved to the dead-letter stream. The
-// other fields are ignored.
+// other fields are ignored. Hooks add up: those of every WithHooks and
+// [WithDeadLetter] fire, in the order given.
 func WithHooks(h hookguard.Hooks) QueueOption {
-	return func(c *queueConfig) { c.hooks = h }
+	return func(c *queueConfig) { c.hooks = c.hooks.Join(h) }
 }
 
-// WithDeadLetter sets only the dead-letter hook. It runs after the event
-// was moved to the dead-letter stream, in the process that moved it.
+// WithDeadLetter adds a dead-letter hook. It runs after the event was
+// moved to the dead-letter stream, in the process that moved it, besides
+// any other dead-letter hook set.
 func WithDeadLetter(fn func(e hookguard.Event, err error)) QueueOption {
-	return func(c *queueConfig) { c.hooks.OnDeadLetter = fn }
+	return func(c *queueConfig) { c.hooks = c.hooks.Join(hookguard.Hooks{OnDeadLetter: fn}) }
 }
 
 // WithLogger sets where the queue logs durability warnings at start,

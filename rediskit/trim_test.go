@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,10 +120,16 @@ func TestDeadLetterStream(t *testing.T) {
 	var mu sync.Mutex
 	var got []hookguard.Event
 	h := hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return fmt.Errorf("boom") })
+	// Metrics hooks set after the alerting hook must not replace it, nor
+	// it them: hooks add up.
+	var metricsDead, metricsHandled atomic.Int64
 	q := newTestQueue(t, rdb, h, rediskit.WithMaxAttempts(2), rediskit.WithDeadLetter(func(e hookguard.Event, err error) {
 		mu.Lock()
 		got = append(got, e)
 		mu.Unlock()
+	}), rediskit.WithHooks(hookguard.Hooks{
+		OnDeadLetter: func(hookguard.Event, error) { metricsDead.Add(1) },
+		OnHandled:    func(hookguard.Event, int, error, time.Duration) { metricsHandled.Add(1) },
 	}))
 	if err := q.Enqueue(t.Context(), hookguard.Event{Provider: "test", ID: "evt_dead", Body: []byte("{}"), ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -150,6 +157,9 @@ func TestDeadLetterStream(t *testing.T) {
 	}
 	if got[0].Attempt != 2 {
 		t.Errorf("hook event Attempt = %d; want 2", got[0].Attempt)
+	}
+	if metricsDead.Load() != 1 || metricsHandled.Load() != 2 {
+		t.Errorf("WithHooks after WithDeadLetter: OnDeadLetter fired %d times, OnHandled %d; want 1 and 2", metricsDead.Load(), metricsHandled.Load())
 	}
 	p, err := rdb.XPending(t.Context(), q.Stream(), rediskit.DefaultGroup).Result()
 	if err != nil || p.Count != 0 {
