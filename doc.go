@@ -24,7 +24,9 @@
 //
 // For each request a Receiver:
 //
-//  1. refuses anything but POST;
+//  1. refuses anything but POST, and GET for the presets whose sender
+//     verifies the endpoint with a GET handshake (Dropbox, Okta, Meta,
+//     WhatsApp, Instagram);
 //  2. applies the global and per-client rate limits ([WithRateLimit],
 //     [WithPerIPRateLimit]) before reading the body, so floods cost little;
 //  3. reads the body under a limit ([WithMaxBodySize], 1 MiB by default),
@@ -66,18 +68,23 @@
 // WARNING: the in-memory queue holds accepted events in process memory. If
 // the process crashes, events that were answered 200 but not yet handled
 // are lost; senders will not retry them. A clean [Receiver.Shutdown] drains
-// the queue or dead-letters what is left. A durable queue on Redis Streams
-// is planned; any [Queue] can be plugged in with [WithQueue].
+// the queue or dead-letters what is left. For a durable queue shared by
+// several instances use package rediskit (Redis Streams), or plug any
+// [Queue] in with [WithQueue].
 //
 // # Status codes
 //
 //	200  verified and enqueued; or a duplicate (header Hookguard-Duplicate: true);
 //	     or a handshake, with the provider's reply body
-//	400  missing or malformed signature or timestamp; unreadable body
+//	400  missing or malformed signature or timestamp; unreadable body; an
+//	     event ID or type that is ambiguous in the verified body
 //	401  signature mismatch; timestamp outside the window
-//	405  not POST (with Allow: POST)
+//	405  a method the preset does not take (with Allow)
 //	409  another copy of the event is still being accepted (with Retry-After)
-//	413  body over the limit
+//	413  body over the limit (Connection: close; the rest is discarded
+//	     after the answer, within bounds, so that the sender reads it)
+//	415  compressed body (a Content-Encoding other than identity), refused
+//	     before a byte is read
 //	429  rate limit exceeded (with Retry-After)
 //	503  queue full, shutting down, or dedupe store down with [WithFailClosed]
 //	     (with Retry-After); the event is not marked seen

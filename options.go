@@ -217,7 +217,9 @@ func WithClock(now func() time.Time) Option {
 
 // WithLogger sets where one record per request is logged (default:
 // nowhere). Records carry provider, event ID, type, outcome, status and
-// duration; never a secret, a signature or a body.
+// duration; never a secret, a signature or a body. A [Receiver] also gives
+// it to the [MemoryQueue] it builds, which logs failed attempts and dead
+// letters there (see [WithQueueLogger]).
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l != nil {
@@ -312,7 +314,9 @@ func WithAckTimeout(d time.Duration) Option {
 }
 
 // WithPublicURL sets the scheme and host the sender called, such as
-// "https://hooks.example.com", for schemes that sign the URL (Twilio).
+// "https://hooks.example.com", for schemes that sign the URL (Twilio,
+// Square, HubSpot v2 and v3, and custom schemes whose template holds
+// {url}).
 // The request's path and query are appended. By default the URL is built
 // from "https://", the request's Host and its path and query, which is
 // wrong behind a proxy that rewrites the host or path.

@@ -12,6 +12,24 @@
 //
 // # Presets
 //
+// There are 34 presets; [Names] lists them and each one's [Provider.Info]
+// says where its signature, event ID and type are (the README's provider
+// table is generated from it). By what the sender signs:
+//
+//   - HMAC over a signed timestamp, checked against a replay window:
+//     calendly, clerk, hubspot (v3), linear, mailgun, mux, paddle, resend,
+//     slack, standardwebhooks, stripe, svix, twitch, zoom;
+//   - HMAC without a timestamp (deliveries are [verify.Delivery.Replayable]
+//     and deduped on their content too): bitbucket, dropbox, github,
+//     instagram, intercom, lemonsqueezy, meta, sentry, shopify, square,
+//     twilio, typeform, vercel, whatsapp;
+//   - public-key signatures: discord (Ed25519), sendgrid (ECDSA P-256),
+//     plaid (an ES256 JWT), standardwebhooks with a whsk_ key (Ed25519);
+//   - a shared token and no signature (serve these over HTTPS only):
+//     gitlab, okta, postmark.
+//
+// The six first documented:
+//
 //	name              signature header       algorithm                             signed bytes  event ID                             event type
 //	----------------  ---------------------  ------------------------------------  ------------  -----------------------------------  ---------------------
 //	stripe            Stripe-Signature       HMAC-SHA256 hex, v1=                  t.body        body id                              body type

@@ -53,6 +53,9 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 
 // demoLegend explains the cases under the table.
 const demoLegend = `
+HANDLED    how many times the provider's handler has run so far, of how many it
+           should have: 1/1 after the valid row, and still 1/1 after every other
+           row, since none of them may reach the handler again
 valid      a freshly signed event: accepted (200), handled once
 duplicate  the same request again: answered 200 with Hookguard-Duplicate, not handled again
 tampered   the same headers with an altered body: the signature fails (401)
