@@ -100,7 +100,11 @@ func New(v Verifier, h Handler, opts ...Option) (*Receiver, error) {
 		return nil, ErrNilHandler
 	default:
 		qopts := append([]QueueOption{WithQueueHooks(cfg.hooks), WithQueueLogger(cfg.logger)}, cfg.queueOpts...)
-		r.own = NewMemoryQueue(h, qopts...)
+		qcfg, err := newQueueConfig(qopts)
+		if err != nil {
+			return nil, err // before any worker starts: nothing to stop
+		}
+		r.own = startMemoryQueue(h, qcfg)
 		r.q = r.own
 	}
 	cfg.dedupe = true

@@ -59,25 +59,41 @@ type queueConfig struct {
 	attemptTimeout time.Duration
 	hooks          Hooks
 	logger         *slog.Logger
+	err            error // the first invalid option, for the constructor to report
+}
+
+// invalidOption records the first invalid option's error.
+func (c *queueConfig) invalidOption(format string, args ...any) {
+	if c.err == nil {
+		c.err = invalid(format, args...)
+	}
 }
 
 // WithCapacity sets how many events the queue holds at most, counting
 // those waiting, running and waiting for a retry (default
-// [DefaultQueueCapacity]). Panics if n < 1.
+// [DefaultQueueCapacity]). n < 1 is a configuration error (see
+// [NewMemoryQueue]).
 func WithCapacity(n int) QueueOption {
-	if n < 1 {
-		panic("hookguard: WithCapacity needs n >= 1")
+	return func(c *queueConfig) {
+		if n < 1 {
+			c.invalidOption("WithCapacity(%d): the queue must hold at least one event", n)
+			return
+		}
+		c.capacity = n
 	}
-	return func(c *queueConfig) { c.capacity = n }
 }
 
 // WithWorkers sets how many goroutines run the handler (default
-// runtime.GOMAXPROCS(0)). Panics if n < 1.
+// runtime.GOMAXPROCS(0)). n < 1 is a configuration error (see
+// [NewMemoryQueue]).
 func WithWorkers(n int) QueueOption {
-	if n < 1 {
-		panic("hookguard: WithWorkers needs n >= 1")
+	return func(c *queueConfig) {
+		if n < 1 {
+			c.invalidOption("WithWorkers(%d): at least one worker must run the handler", n)
+			return
+		}
+		c.workers = n
 	}
-	return func(c *queueConfig) { c.workers = n }
 }
 
 // WithEnqueueTimeout lets Enqueue wait up to d for room when the queue is
@@ -88,33 +104,43 @@ func WithEnqueueTimeout(d time.Duration) QueueOption {
 }
 
 // WithMaxAttempts sets how many times a failing event is tried before it
-// goes to the dead-letter hook (default [DefaultMaxAttempts]). Panics if
-// n < 1.
+// goes to the dead-letter hook (default [DefaultMaxAttempts]). n < 1 is a
+// configuration error (see [NewMemoryQueue]).
 func WithMaxAttempts(n int) QueueOption {
-	if n < 1 {
-		panic("hookguard: WithMaxAttempts needs n >= 1")
+	return func(c *queueConfig) {
+		if n < 1 {
+			c.invalidOption("WithMaxAttempts(%d): an event must be tried at least once", n)
+			return
+		}
+		c.maxAttempts = n
 	}
-	return func(c *queueConfig) { c.maxAttempts = n }
 }
 
 // WithBackoff sets the retry backoff: before retry n the queue waits a
 // random duration in [0, min(maxWait, base*2^(n-1))) ("full jitter").
-// Defaults: [DefaultBaseBackoff], [DefaultMaxBackoff]. Panics if base <= 0
-// or maxWait < base.
+// Defaults: [DefaultBaseBackoff], [DefaultMaxBackoff]. base <= 0 or
+// maxWait < base is a configuration error (see [NewMemoryQueue]).
 func WithBackoff(base, maxWait time.Duration) QueueOption {
-	if base <= 0 || maxWait < base {
-		panic("hookguard: WithBackoff needs 0 < base <= maxWait")
+	return func(c *queueConfig) {
+		if base <= 0 || maxWait < base {
+			c.invalidOption("WithBackoff(%v, %v): want 0 < base <= maxWait", base, maxWait)
+			return
+		}
+		c.baseBackoff, c.maxBackoff = base, maxWait
 	}
-	return func(c *queueConfig) { c.baseBackoff, c.maxBackoff = base, maxWait }
 }
 
 // WithAttemptTimeout bounds each call of the handler: its context is
-// cancelled after d (default [DefaultAttemptTimeout]). Panics if d <= 0.
+// cancelled after d (default [DefaultAttemptTimeout]). d <= 0 is a
+// configuration error (see [NewMemoryQueue]).
 func WithAttemptTimeout(d time.Duration) QueueOption {
-	if d <= 0 {
-		panic("hookguard: WithAttemptTimeout needs d > 0")
+	return func(c *queueConfig) {
+		if d <= 0 {
+			c.invalidOption("WithAttemptTimeout(%v): the timeout must be positive", d)
+			return
+		}
+		c.attemptTimeout = d
 	}
-	return func(c *queueConfig) { c.attemptTimeout = d }
 }
 
 // WithQueueHooks adds hooks the queue calls: OnEnqueued for every event
@@ -196,11 +222,24 @@ type MemoryQueue struct {
 var _ Queue = (*MemoryQueue)(nil)
 
 // NewMemoryQueue starts a queue whose workers call h. Stop it with
-// [MemoryQueue.Shutdown]. Panics if h is nil.
+// [MemoryQueue.Shutdown]. Panics if h is nil or an option is invalid (a
+// worker count below one, say): a programming error here. Values that come
+// from configuration are better passed to [New] with [WithQueueOptions],
+// which returns such an error instead of panicking.
 func NewMemoryQueue(h Handler, opts ...QueueOption) *MemoryQueue {
 	if h == nil {
 		panic("hookguard: NewMemoryQueue needs a non-nil Handler")
 	}
+	cfg, err := newQueueConfig(opts)
+	if err != nil {
+		panic(err.Error())
+	}
+	return startMemoryQueue(h, cfg)
+}
+
+// newQueueConfig applies opts to the defaults and returns the first
+// invalid option's error.
+func newQueueConfig(opts []QueueOption) (queueConfig, error) {
 	cfg := queueConfig{
 		capacity:       DefaultQueueCapacity,
 		workers:        runtime.GOMAXPROCS(0),
@@ -215,6 +254,11 @@ func NewMemoryQueue(h Handler, opts ...QueueOption) *MemoryQueue {
 			o(&cfg)
 		}
 	}
+	return cfg, cfg.err
+}
+
+// startMemoryQueue starts a queue with a checked configuration.
+func startMemoryQueue(h Handler, cfg queueConfig) *MemoryQueue {
 	q := &MemoryQueue{
 		h:       h,
 		cfg:     cfg,
