@@ -29,8 +29,8 @@ type AtomicQueue interface {
 	// EnqueueOnce reads and writes.
 	SharesStore(s dedupe.Store) bool
 	// EnqueueOnce checks keys and, only when none of them is held or
-	// seen, stores e and records every key as seen, held by token, for
-	// ttl; it then returns [dedupe.Reserved]. When a key is seen it stores
+	// seen, stores e and records every key as seen for ttl; it then
+	// returns [dedupe.Reserved]. When a key is seen it stores
 	// nothing and returns [dedupe.Seen]; when a key is held by a pending
 	// reservation (another receiver that uses the store without this
 	// queue) it stores nothing and returns [dedupe.Pending].
@@ -39,7 +39,7 @@ type AtomicQueue interface {
 	// lost on the network); if it was, its keys were recorded with it, so
 	// the sender's retry is answered as a duplicate and the event is
 	// handled once.
-	EnqueueOnce(ctx context.Context, e Event, keys []string, token string, ttl time.Duration) (dedupe.Status, error)
+	EnqueueOnce(ctx context.Context, e Event, keys []string, ttl time.Duration) (dedupe.Status, error)
 }
 
 // atomicQueue returns the receiver's queue when it can reserve and enqueue
@@ -75,9 +75,9 @@ func memoryAtomic(store dedupe.Store, q Queue) *memoryOnce {
 
 func (o *memoryOnce) SharesStore(s dedupe.Store) bool { return s == dedupe.Store(o.m) }
 
-// EnqueueOnce implements AtomicQueue; token is not used.
-func (o *memoryOnce) EnqueueOnce(ctx context.Context, e Event, keys []string, _ string, ttl time.Duration) (dedupe.Status, error) {
-	st, err := o.m.Once(ctx, keys, ttl, func() error { return o.enqueue(ctx, e) })
+// EnqueueOnce implements AtomicQueue.
+func (o *memoryOnce) EnqueueOnce(ctx context.Context, e Event, keys []string, ttl time.Duration) (dedupe.Status, error) {
+	st, err := o.m.Once(ctx, keys, ttl, func() error { return o.enqueue(ctx, e, keys) })
 	if err == nil && st == dedupe.Reserved {
 		o.cfg.hooks.enqueued(e) // outside the store's and the queue's locks
 	}
@@ -98,12 +98,12 @@ func (c *core) enqueueOnce(w http.ResponseWriter, rec *record, adm *admission, k
 		// deadline, even when the receiver was given its MemoryQueue and
 		// bounds the steps of other queues.
 		keys := [2]string{k0, k1}
-		st, err = c.mem.EnqueueOnce(ctx, adm.ev, keys[:n], "", c.cfg.dedupeTTL)
+		st, err = c.mem.EnqueueOnce(ctx, adm.ev, keys[:n], c.cfg.dedupeTTL)
 	} else {
 		var cancel context.CancelFunc
 		ctx, cancel = c.ackCtx(adm)
 		defer cancel()
-		st, err = c.once.EnqueueOnce(ctx, adm.ev, []string{k0, k1}[:n], adm.token, c.cfg.dedupeTTL)
+		st, err = c.once.EnqueueOnce(ctx, adm.ev, []string{k0, k1}[:n], c.cfg.dedupeTTL)
 	}
 	switch {
 	case err != nil:

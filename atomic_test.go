@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -44,7 +45,7 @@ func (q *fakeAtomic) Enqueue(context.Context, hookguard.Event) error {
 
 func (q *fakeAtomic) SharesStore(s dedupe.Store) bool { return s == q.store }
 
-func (q *fakeAtomic) EnqueueOnce(_ context.Context, _ hookguard.Event, keys []string, token string, ttl time.Duration) (dedupe.Status, error) {
+func (q *fakeAtomic) EnqueueOnce(_ context.Context, _ hookguard.Event, keys []string, ttl time.Duration) (dedupe.Status, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.once++
@@ -60,11 +61,11 @@ func (q *fakeAtomic) EnqueueOnce(_ context.Context, _ hookguard.Event, keys []st
 			return dedupe.Seen, nil
 		}
 	}
-	if token == "" || ttl != hookguard.DefaultDedupeTTL {
-		return 0, errors.New("fakeAtomic: want a token and the dedupe TTL")
+	if ttl != hookguard.DefaultDedupeTTL {
+		return 0, errors.New("fakeAtomic: want the dedupe TTL")
 	}
 	for _, k := range keys {
-		q.seen[k] = token
+		q.seen[k] = "seen"
 	}
 	return dedupe.Reserved, nil
 }
@@ -78,7 +79,7 @@ func postID(h http.Handler, id string) *httptest.ResponseRecorder {
 }
 
 func TestAtomicQueuePath(t *testing.T) {
-	store := dedupe.NewMemory()
+	store := testkit.NewMemory(t)
 	q := &fakeAtomic{store: store, seen: map[string]string{}}
 	r, err := hookguard.New(headerIDVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(store))
 	if err != nil {
@@ -111,8 +112,8 @@ func TestAtomicQueuePath(t *testing.T) {
 }
 
 func TestAtomicQueueOtherStoreUsesEnqueue(t *testing.T) {
-	q := &fakeAtomic{store: dedupe.NewMemory(), seen: map[string]string{}}
-	r, err := hookguard.New(headerIDVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(dedupe.NewMemory()))
+	q := &fakeAtomic{store: testkit.NewMemory(t), seen: map[string]string{}}
+	r, err := hookguard.New(headerIDVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(testkit.NewMemory(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

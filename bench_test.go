@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -121,7 +122,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 		var skew atomic.Int64
 		now := func() time.Time { return clock().Add(time.Duration(skew.Load())) }
 		recv, err := hookguard.New(p, noop, hookguard.WithClock(now), hookguard.WithDedupeTTL(ttl),
-			hookguard.WithQueueOptions(hookguard.WithCapacity(benchBatch)))
+			hookguard.WithCapacity(benchBatch))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -137,8 +138,8 @@ func BenchmarkServeHTTP(b *testing.B) {
 		const ttl = 10 * time.Millisecond
 		var skew atomic.Int64
 		now := func() time.Time { return clock().Add(time.Duration(skew.Load())) }
-		mw := hookguard.Middleware(p, hookguard.WithClock(now), hookguard.WithDedupeTTL(ttl),
-			hookguard.WithStore(dedupe.NewMemory(dedupe.WithClock(now))))
+		mw := testkit.Middleware(b, p, hookguard.WithClock(now), hookguard.WithDedupeTTL(ttl),
+			hookguard.WithStore(testkit.NewMemory(b, dedupe.WithClock(now))))
 		serve(b, mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })), &skew, ttl)
 	})
 }

@@ -114,6 +114,66 @@
 // Serve receivers from an http.Server with ReadHeaderTimeout, ReadTimeout
 // and MaxHeaderBytes set: a body limit does not stop a slow sender.
 //
+// # Options
+//
+// [New], [Middleware], [NewMemoryQueue] and [NewRouter] all take
+// [Option] values. Each option applies to the constructors marked below;
+// the others refuse it with an error wrapping [ErrInvalidOption] that
+// names it and says where it belongs, and build nothing. New builds its
+// own [MemoryQueue] from the queue options given to it, and passes
+// [WithHooks] and [WithLogger] on to that queue; with [WithQueue] there is
+// no such queue, so New refuses the options marked "own" (configure the
+// given queue instead).
+//
+//	Option                      New   Middleware  NewMemoryQueue  NewRouter
+//	WithMaxBodySize             yes   yes         -               -
+//	WithStore                   yes   yes         -               -
+//	WithDedupeTTL               yes   yes         -               -
+//	WithPendingTTL              yes   yes         -               -
+//	WithFailClosed              yes   yes         -               -
+//	WithContentDedupe           yes   yes         -               -
+//	WithEndpoint                yes   yes         -               -
+//	WithClock                   yes   yes         -               -
+//	WithRateLimit               yes   yes         -               -
+//	WithPerIPRateLimit          yes   yes         -               -
+//	WithTrustedProxies          yes   yes         -               -
+//	WithRetryAfter              yes   yes         -               -
+//	WithAckTimeout              yes   yes         -               -
+//	WithPublicURL               yes   yes         -               -
+//	WithQueue                   yes   -           -               -
+//	WithKeepDedupeOnDeadLetter  yes   -           -               -
+//	WithCapacity                own   -           yes             -
+//	WithWorkers                 own   -           yes             -
+//	WithEnqueueTimeout          own   -           yes             -
+//	WithMaxAttempts             own   -           yes             -
+//	WithBackoff                 own   -           yes             -
+//	WithAttemptTimeout          own   -           yes             -
+//	WithDeadLetter              own   -           yes             -
+//	WithHooks                   yes   yes         yes             -
+//	WithLogger                  yes   yes         yes             yes
+//	On                          -     -           -               yes
+//	OnProvider                  -     -           -               yes
+//	WithUnmatchedDeadLetter     -     -           -               yes
+//
+// # Errors and panics
+//
+// Every constructor returns an error for a bad value: [New], [Middleware],
+// [NewMemoryQueue], [NewRouter], dedupe.NewMemory, rediskit.NewStore and
+// rediskit.NewQueue, and the provider presets (providers.NewGitHub and the
+// others). An option never panics where it is called; it records what is
+// wrong, and the constructor returns the first such error, or the first
+// option that does not apply to it (see "Options" above), wrapping
+// [ErrInvalidOption] (dedupe.ErrInvalidOption, rediskit.ErrInvalidOption
+// in those packages) with the option's name and value, before any worker
+// starts or any connection is made. A worker count of 0 read from the
+// environment is thus an error at startup, never a crash.
+//
+// Nothing in the library panics on a value that may come from
+// configuration or from a request. The few panics left guard internal
+// invariants, which no input can break: a panic from hookguard is a bug in
+// hookguard. The test kits queuetest and dedupetest report a bad option as
+// a failure of the test that runs them.
+//
 // # Testing
 //
 // Presets in package providers can sign outgoing requests, so tests can

@@ -39,14 +39,14 @@ func TestContentEncodingRejected(t *testing.T) {
 			d := sign(t, p, "delivery-"+tt.name, eventBody("evt-"+tt.name))
 			var rejected []error
 			hooks := hookguard.Hooks{OnRejected: func(_ string, _ int, err error) { rejected = append(rejected, err) }}
-			q := &countingQueue{inner: hookguard.NewMemoryQueue(testkit.NewCounter())}
+			q := &countingQueue{inner: testkit.NewMemoryQueue(t, testkit.NewCounter())}
 			defer q.inner.Shutdown(context.Background())
 			recv, err := hookguard.New(p, nil, hookguard.WithQueue(q), hookguard.WithClock(clock), hookguard.WithHooks(hooks))
 			if err != nil {
 				t.Fatal(err)
 			}
 			next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-			mw := hookguard.Middleware(p, hookguard.WithClock(clock))(next)
+			mw := testkit.Middleware(t, p, hookguard.WithClock(clock))(next)
 			for _, h := range []struct {
 				name string
 				h    http.Handler

@@ -54,16 +54,19 @@ var (
 	ErrShuttingDown = errors.New("hookguard: shutting down; retry later")
 )
 
-// Configuration errors returned by [New]. [Middleware], which cannot
-// return an error, panics with their text instead.
+// Configuration errors returned by [New], [Middleware] and
+// [NewMemoryQueue], which check every value before anything starts and
+// never panic on one.
 var (
 	// ErrNilVerifier means [New] or [Middleware] got a nil [Verifier].
 	// There is no way to receive webhooks without checking signatures.
 	ErrNilVerifier = errors.New("hookguard: nil Verifier: pass a provider preset such as providers.NewGitHub(secret)")
-	// ErrNilHandler means [New] got a nil [Handler] and no [WithQueue].
+	// ErrNilHandler means [New] got a nil [Handler] and no [WithQueue],
+	// or [NewMemoryQueue] got a nil Handler.
 	ErrNilHandler = errors.New("hookguard: nil Handler: pass a Handler, or a Queue with WithQueue")
-	// ErrInvalidOption means an option was given a value it cannot use;
-	// the wrapping error says which and why.
+	// ErrInvalidOption means an option was given a value it cannot use,
+	// or an option that does not apply where it was given; the wrapping
+	// error names the option and the value, and says what to do.
 	ErrInvalidOption = errors.New("hookguard: invalid option")
 )
 

@@ -39,6 +39,22 @@ type Event struct {
 	// Attempt is 1 on the first call of a handler, 2 on the first retry,
 	// and so on. It is 0 in an Event read with [FromContext].
 	Attempt int
+	// DedupeKeys are the dedupe records the receiver wrote for this event:
+	// its ID and, where the preset gives one, its content digest, scoped by
+	// provider and endpoint. They are released when the event is
+	// dead-lettered, so that the sender's redelivery is handled again: a
+	// [MemoryQueue] and rediskit's Queue (with its own store) do it
+	// themselves; a queue of your own calls [Receiver.Forget] when it gives
+	// the event up, and keeps the keys with the event if it stores events
+	// elsewhere. Nil when the event was not deduplicated, when the
+	// receiver keeps the records of dead letters
+	// ([WithKeepDedupeOnDeadLetter]), and in [Middleware], which has no
+	// dead letters. Handlers can ignore it.
+	DedupeKeys []string
+
+	// rel releases DedupeKeys in the stores of the receiver that took the
+	// event in, when a MemoryQueue dead-letters it; nil otherwise.
+	rel *core
 }
 
 // ErrNoPayload is returned by [Event.Decode] when a form-encoded body has no

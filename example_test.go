@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hookguard/hookguard"
@@ -68,7 +69,11 @@ func ExampleMiddleware() {
 		body, _ := io.ReadAll(r.Body)
 		fmt.Printf("%s %s: %s\n", e.Provider, e.Type, body)
 	})
-	h := hookguard.Middleware(github, hookguard.WithMaxBodySize(25<<20))(app)
+	mw, err := hookguard.Middleware(github, hookguard.WithMaxBodySize(25<<20))
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := mw(app)
 
 	body := []byte(`{"zen":"Design for failure."}`)
 	header, _ := github.Sign(providers.Outgoing{Body: body, ID: "72d3162e-cc78-11e3-81ab-4c9367dc0958", Type: "ping"})
@@ -97,7 +102,7 @@ func ExampleTyped() {
 			} `json:"object"`
 		} `json:"data"`
 	}
-	q := hookguard.NewMemoryQueue(
+	q, err := hookguard.NewMemoryQueue(
 		hookguard.Typed(func(ctx context.Context, e hookguard.Event, c charge) error {
 			fmt.Println("amount", c.Data.Object.Amount)
 			return nil
@@ -107,12 +112,35 @@ func ExampleTyped() {
 			fmt.Println("dead letter", e.ID, hookguard.IsPermanent(err))
 		}),
 	)
+	if err != nil {
+		log.Fatal(err)
+	}
 	_ = q.Enqueue(context.Background(), hookguard.Event{ID: "evt_1", Body: []byte(`{"data":{"object":{"amount":1999}}}`)})
 	_ = q.Enqueue(context.Background(), hookguard.Event{ID: "evt_2", Body: []byte(`not json`)})
 	_ = q.Shutdown(context.Background())
 	// Output:
 	// amount 1999
 	// dead letter evt_2 true
+}
+
+// A worker count read from configuration: a bad value is an error from
+// the constructor, which names the option, and never a panic. New, given
+// the same option for its own queue, reports it the same way.
+func ExampleNewMemoryQueue() {
+	workers, _ := strconv.Atoi("0") // say, os.Getenv("WEBHOOK_WORKERS")
+	q, err := hookguard.NewMemoryQueue(
+		hookguard.HandlerFunc(func(ctx context.Context, e hookguard.Event) error { return nil }),
+		hookguard.WithWorkers(workers),
+	)
+	if err != nil {
+		fmt.Println(errors.Is(err, hookguard.ErrInvalidOption))
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = q.Shutdown(context.Background()) }()
+	// Output:
+	// true
+	// hookguard: invalid option: WithWorkers(0): at least one worker must run the handler
 }
 
 // Permanent stops retries for failures that a retry cannot fix.
@@ -135,7 +163,7 @@ func ExampleReceiver_Shutdown() {
 		hookguard.WithMaxBodySize(25<<20),
 		hookguard.WithPerIPRateLimit(50, 100),
 		hookguard.WithTrustedProxies("10.0.0.0/8"),
-		hookguard.WithQueueOptions(hookguard.WithCapacity(4096), hookguard.WithMaxAttempts(8)),
+		hookguard.WithCapacity(4096), hookguard.WithMaxAttempts(8),
 		hookguard.WithHooks(hookguard.Hooks{
 			OnDeadLetter: func(e hookguard.Event, err error) { log.Printf("dead letter %s %s: %v", e.Provider, e.ID, err) },
 		}),

@@ -21,6 +21,11 @@ import (
 // Verifier checks one request's signature and timestamp against now and
 // says what it learned. Every preset in package providers satisfies it.
 // Verify must be safe for concurrent use and must not keep req.Body.
+//
+// The receiver and the middleware also look for two optional methods,
+// which every providers.Preset has and a verifier of your own may add:
+// [URLReader] (ReadsURL: whether Verify reads the request URL) and
+// [MethodLister] (Methods: the HTTP methods besides POST it answers).
 type Verifier interface {
 	Verify(req verify.Request, now time.Time) (verify.Delivery, error)
 }
@@ -76,12 +81,19 @@ type Receiver struct {
 var _ http.Handler = (*Receiver)(nil)
 
 // New returns a Receiver that verifies requests with v and hands events to
-// h through its own [MemoryQueue] (configure it with [WithQueueOptions]).
-// With [WithQueue], pass a nil h: the given queue runs its own handler.
-// Dedupe uses an in-memory store unless [WithStore] gives another.
-// Call [Receiver.Shutdown] to stop it.
+// h through its own [MemoryQueue], configured by the same options as
+// [NewMemoryQueue] ([WithWorkers], [WithMaxAttempts] and the rest; New
+// gives it the [WithHooks] and [WithLogger] given too). With [WithQueue],
+// pass a nil h: the given queue runs its own handler, and the options of
+// New's own queue are refused. Dedupe uses an in-memory store unless
+// [WithStore] gives another. Call [Receiver.Shutdown] to stop it.
+//
+// New returns [ErrNilVerifier] or [ErrNilHandler] for a missing argument,
+// and an error wrapping [ErrInvalidOption] that names the first option, in
+// the order given, that has an invalid value or does not apply to New (a
+// route given with [On], say); then it starts nothing.
 func New(v Verifier, h Handler, opts ...Option) (*Receiver, error) {
-	cfg, err := newConfig(opts)
+	cfg, err := newConfig(forNew, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -92,29 +104,41 @@ func New(v Verifier, h Handler, opts ...Option) (*Receiver, error) {
 	switch {
 	case cfg.queue != nil && h != nil:
 		return nil, invalid("New got both a Handler and WithQueue; the queue runs its own handler, so pass a nil Handler")
-	case cfg.queue != nil && len(cfg.queueOpts) > 0:
-		return nil, invalid("WithQueueOptions configures the receiver's own queue and cannot be combined with WithQueue")
 	case cfg.queue != nil:
+		for _, g := range cfg.given {
+			if g.scope == forQueues {
+				return nil, invalid("%s configures the receiver's own queue and cannot be combined with WithQueue; configure the queue given with WithQueue instead", g.name)
+			}
+		}
 		r.q = cfg.queue
 	case h == nil:
 		return nil, ErrNilHandler
 	default:
-		qopts := append([]QueueOption{WithQueueHooks(cfg.hooks), WithQueueLogger(cfg.logger)}, cfg.queueOpts...)
-		qcfg, err := newQueueConfig(qopts)
-		if err != nil {
-			return nil, err // before any worker starts: nothing to stop
-		}
-		r.own = startMemoryQueue(h, qcfg)
+		r.own = startMemoryQueue(h, cfg.q)
 		r.q = r.own
 	}
 	cfg.dedupe = true
 	r.c = newCore(v, cfg)
+	r.c.releaseDead = !cfg.keepDead
 	if r.c.once == nil && r.c.store != nil {
 		if m := memoryAtomic(r.c.store, r.q); m != nil {
 			r.c.once, r.c.mem = m, m
 		}
 	}
 	return r, nil
+}
+
+// Forget releases the dedupe records of e, an event this receiver took
+// in, so that the sender's next delivery of it is handled rather than
+// answered as a duplicate. The receiver's [MemoryQueue] and rediskit's
+// Queue call it (or do the same) for every event they dead-letter, unless
+// the receiver was built [WithKeepDedupeOnDeadLetter]; call it from the
+// dead-letter path of a queue of your own, or to let one redelivery
+// through by hand. It uses e.DedupeKeys, and does nothing when they are
+// empty. An error means a record may still be held; it expires with the
+// dedupe TTL.
+func (r *Receiver) Forget(ctx context.Context, e Event) error {
+	return r.c.forget(ctx, &e)
 }
 
 // Shutdown stops intake at once (new requests get 503 with Retry-After)
@@ -180,6 +204,10 @@ type core struct {
 	bounded bool
 
 	tokenPrefix string
+	// release: events carry their DedupeKeys, to be released when they
+	// are dead-lettered (a Receiver without WithKeepDedupeOnDeadLetter;
+	// never Middleware, which has no queue).
+	releaseDead bool
 	seq         atomic.Uint64
 	// tokens is the current batch of reservation tokens; used only when
 	// batchTokens is set (the in-memory store, which keeps a hash of a
@@ -271,10 +299,17 @@ func newCore(v Verifier, cfg *config) *core {
 // newMemoryStore returns an in-memory store that reads cfg's clock when
 // WithClock gave one, and otherwise its own, cheaper monotonic clock.
 func newMemoryStore(cfg *config) *dedupe.Memory {
+	var opts []dedupe.MemoryOption
 	if cfg.customClock {
-		return dedupe.NewMemory(dedupe.WithClock(cfg.clock))
+		opts = []dedupe.MemoryOption{dedupe.WithClock(cfg.clock)}
 	}
-	return dedupe.NewMemory()
+	m, err := dedupe.NewMemory(opts...)
+	if err != nil {
+		// An internal invariant, not a configuration error: NewMemory
+		// fails only on WithMaxEntries or WithShards, never given here.
+		panic("hookguard: default dedupe store: " + err.Error())
+	}
+	return m
 }
 
 // record collects what the one log record of a request says.
@@ -404,7 +439,7 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 		c.fail(w, rec, status, reason, fmt.Errorf("%w: %w", ErrVerification, err))
 		return admission{}, false
 	}
-	rec.id, rec.typ, rec.secret = d.ID, d.Type, d.Secret+1
+	rec.id, rec.typ, rec.secret = d.ID, d.Type, d.SecretIndex+1
 	if d.Reply != nil {
 		c.reply(w, rec, d)
 		return admission{}, false
@@ -598,15 +633,23 @@ func (c *core) reserve(w http.ResponseWriter, rec *record, adm *admission, d ver
 	if n == 0 {
 		return true
 	}
-	if c.mem == nil {
-		adm.token = c.token()
+	if c.releaseDead {
+		adm.ev.rel = c
+		if c.mem == nil {
+			// A copy, so that keys stays on the stack (Middleware, which
+			// releases nothing, allocates nothing for it). The in-memory
+			// path copies them into its queue's job instead.
+			adm.ev.DedupeKeys = append(make([]string, 0, n), keys[:n]...)
+		}
 	}
 	// Atomic path (atomic.go): one step reserves the keys and enqueues,
 	// in place of reserve, Enqueue and commit, and answers the request.
+	// It needs no reservation token.
 	if c.once != nil {
 		c.enqueueOnce(w, rec, adm, keys[0], keys[1], n)
 		return false
 	}
+	adm.token = c.token()
 	ctx, cancel := c.ackCtx(adm)
 	defer cancel()
 	for _, key := range keys[:n] {
@@ -686,6 +729,17 @@ func (c *core) commit(adm *admission) {
 	defer cancel()
 	for _, h := range adm.held[:adm.n] {
 		if err := h.store.Commit(ctx, h.key, adm.token, c.cfg.dedupeTTL); err != nil {
+			if errors.Is(err, dedupe.ErrNotOwner) {
+				// The reservation is gone: its pending TTL ended, or the
+				// event was dead-lettered and released already (a handler
+				// that gave up before the commit). Either way the key is
+				// free and must stay free: recording it in the local
+				// store would block the redelivery that a release lets
+				// through.
+				c.cfg.logger.LogAttrs(adm.ctx, slog.LevelDebug, "hookguard: dedupe reservation gone before its commit; a later copy of this event will be taken in",
+					slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID))
+				continue
+			}
 			c.cfg.logger.LogAttrs(adm.ctx, slog.LevelWarn, "hookguard: dedupe commit failed; a later copy of this event may be taken in again",
 				slog.String("provider", adm.ev.Provider), slog.String("event_id", adm.ev.ID), slog.Any("error", err))
 			if h.store != c.local && c.local != nil {
@@ -698,6 +752,41 @@ func (c *core) commit(adm *admission) {
 		}
 	}
 	adm.n = 0
+}
+
+// forget deletes keys in the receiver's store and in its local fallback
+// store, where a failing store may have left them.
+func (c *core) forget(ctx context.Context, e *Event) error {
+	if c.store == nil || len(e.DedupeKeys) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, key := range e.DedupeKeys {
+		if err := c.store.Forget(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+		if c.local != nil {
+			_ = c.local.Forget(ctx, key) // in memory: never fails on a non-empty key
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "hookguard: could not release the dedupe records of an event; its redelivery is answered as a duplicate until they expire",
+			slog.String("provider", e.Provider), slog.String("event_id", e.ID), slog.Any("error", err))
+		return fmt.Errorf("hookguard: release dedupe records of %s event %q: %w", e.Provider, e.ID, err)
+	}
+	return nil
+}
+
+// deadLettered releases a dead letter's dedupe records; a MemoryQueue
+// calls it before its dead-letter hooks, so that by the time they run a
+// redelivery is taken in.
+func (c *core) deadLettered(e *Event) {
+	ctx, cancel := context.Background(), noCancel
+	if c.bounded {
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.ackTimeout)
+	}
+	defer cancel()
+	_ = c.forget(ctx, e) // logged
 }
 
 // release frees the delivery's reservations so the sender's retry gets

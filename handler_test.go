@@ -77,7 +77,7 @@ func TestReceiverStatusTable(t *testing.T) {
 			})
 			t.Run("copy while first is being enqueued is 409, retry after failure passes", func(t *testing.T) {
 				rec := testkit.NewCounter()
-				g := &gateQueue{inner: hookguard.NewMemoryQueue(rec), entered: make(chan string), result: make(chan error)}
+				g := &gateQueue{inner: testkit.NewMemoryQueue(t, rec), entered: make(chan string), result: make(chan error)}
 				g.armed.Store(true)
 				r, err := hookguard.New(p, nil, hookguard.WithQueue(g), hookguard.WithClock(clock))
 				if err != nil {
@@ -247,7 +247,7 @@ func TestReceiverStatusTable(t *testing.T) {
 					return nil
 				}
 				r := mustNew(t, p, rec,
-					hookguard.WithQueueOptions(hookguard.WithCapacity(1), hookguard.WithWorkers(1)),
+					hookguard.WithCapacity(1), hookguard.WithWorkers(1),
 					hookguard.WithHooks(hookguard.Hooks{OnHandled: func(e hookguard.Event, _ int, _ error, _ time.Duration) {
 						if e.ID == "evt_block" {
 							done <- struct{}{}
@@ -510,7 +510,7 @@ func TestEndpointScopesKeys(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	p := newProvider(t, "stripe")
 	rec := testkit.NewCounter()
-	q := hookguard.NewMemoryQueue(rec)
+	q := testkit.NewMemoryQueue(t, rec)
 	defer q.Shutdown(context.Background())
 	tests := []struct {
 		name string
@@ -522,7 +522,7 @@ func TestNewErrors(t *testing.T) {
 		{"nil verifier", nil, rec, nil, hookguard.ErrNilVerifier},
 		{"nil handler", p, nil, nil, hookguard.ErrNilHandler},
 		{"handler and queue", p, rec, []hookguard.Option{hookguard.WithQueue(q)}, hookguard.ErrInvalidOption},
-		{"queue options with queue", p, nil, []hookguard.Option{hookguard.WithQueue(q), hookguard.WithQueueOptions(hookguard.WithWorkers(1))}, hookguard.ErrInvalidOption},
+		{"queue options with queue", p, nil, []hookguard.Option{hookguard.WithQueue(q), hookguard.WithWorkers(1)}, hookguard.ErrInvalidOption},
 		{"zero body", p, rec, []hookguard.Option{hookguard.WithMaxBodySize(0)}, hookguard.ErrInvalidOption},
 		{"bad proxy", p, rec, []hookguard.Option{hookguard.WithTrustedProxies("10.0.0.0/33")}, hookguard.ErrInvalidOption},
 		{"bad public url", p, rec, []hookguard.Option{hookguard.WithPublicURL("hooks.example.com")}, hookguard.ErrInvalidOption},
@@ -614,6 +614,11 @@ func (s *slowStore) Commit(ctx context.Context, key, token string, ttl time.Dura
 }
 
 func (s *slowStore) Release(ctx context.Context, key, token string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (s *slowStore) Forget(ctx context.Context, key string) error {
 	<-ctx.Done()
 	return ctx.Err()
 }

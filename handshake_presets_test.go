@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -83,7 +85,7 @@ func (s *hsServer) do(t *testing.T, method, path string, h http.Header, body []b
 
 func hsProvider(t *testing.T, name string, opts ...providers.Option) providers.Provider {
 	t.Helper()
-	secret, err := providers.TestSecret(name)
+	secret, err := testsecret.For(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +235,7 @@ func TestHandshakeTwitchVerification(t *testing.T) {
 func TestHandshakeMiddleware(t *testing.T) {
 	p := hsProvider(t, "dropbox")
 	var called atomic.Int64
-	h := hookguard.Middleware(p, hookguard.WithClock(clock))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := testkit.Middleware(t, p, hookguard.WithClock(clock))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		called.Add(1)
 	}))
 	srv := httptest.NewServer(h)

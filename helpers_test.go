@@ -16,14 +16,12 @@ import (
 
 // Compile-time checks that the presets and stores plug in.
 var (
-	_ hookguard.Verifier = (*providers.GitHub)(nil)
-	_ hookguard.Verifier = (*providers.Stripe)(nil)
-	_ hookguard.Verifier = (*providers.Slack)(nil)
-	_ hookguard.Verifier = (*providers.Shopify)(nil)
-	_ hookguard.Verifier = (*providers.StandardWebhooks)(nil)
-	_ hookguard.Verifier = providers.Provider(nil)
-	_ dedupe.Store       = (*dedupe.Memory)(nil)
-	_ hookguard.Queue    = (*hookguard.MemoryQueue)(nil)
+	_ hookguard.Verifier     = (*providers.Preset)(nil)
+	_ hookguard.URLReader    = (*providers.Preset)(nil)
+	_ hookguard.MethodLister = (*providers.Preset)(nil)
+	_ hookguard.Verifier     = providers.Provider(nil)
+	_ dedupe.Store           = (*dedupe.Memory)(nil)
+	_ hookguard.Queue        = (*hookguard.MemoryQueue)(nil)
 )
 
 // pipelinePresets are the presets the pipeline's end-to-end tests run

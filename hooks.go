@@ -31,10 +31,11 @@ type Answer struct {
 	// Err says why a request was not accepted; nil for accepted,
 	// duplicate and handshake requests.
 	Err error
-	// Secret is the index of the secret or key that verified the request
-	// (0 is the primary), or -1 when it was not verified. Watch it to
-	// retire an old secret once it stops matching.
-	Secret int
+	// SecretIndex is the index of the secret or key that verified the
+	// request (0 is the primary), or -1 when it was not verified; see
+	// verify.Delivery.SecretIndex. Watch it to retire an old secret once
+	// it stops matching.
+	SecretIndex int
 	// Latency is the time from the start of ServeHTTP until the answer was
 	// written: the time the sender waited on hookguard (for [Middleware],
 	// including the next handler).
@@ -141,21 +142,21 @@ func (c *core) answered(ctx context.Context, rec *record) {
 		lat = time.Since(rec.start)
 	}
 	c.cfg.hooks.OnAnswered(ctx, Answer{
-		Provider: rec.provider,
-		ID:       rec.id,
-		Type:     rec.typ,
-		Outcome:  rec.outcome,
-		Status:   rec.status,
-		Err:      rec.err,
-		Secret:   rec.secret - 1,
-		Latency:  lat,
+		Provider:    rec.provider,
+		ID:          rec.id,
+		Type:        rec.typ,
+		Outcome:     rec.outcome,
+		Status:      rec.status,
+		Err:         rec.err,
+		SecretIndex: rec.secret - 1,
+		Latency:     lat,
 	})
 }
 
 // Join returns hooks that call h's hook and then o's, for every field, so
 // that hooks from several sources (metrics, tracing, your alerting) all
-// fire. [WithHooks], [WithQueueHooks] and [WithDeadLetter] join what they
-// are given to what was set before.
+// fire. [WithHooks] and [WithDeadLetter] join what they are given to what
+// was set before.
 func (h Hooks) Join(o Hooks) Hooks {
 	return Hooks{
 		OnAccepted:      chain1(h.OnAccepted, o.OnAccepted),

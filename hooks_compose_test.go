@@ -13,11 +13,11 @@ import (
 )
 
 // TestHooksAddUp is the regression test for hooks that replaced each
-// other: New passed WithHooks to its queue first and the user's queue
-// options after, so WithHooks(metrics) plus
-// WithQueueOptions(WithDeadLetter(alert)) lost the metrics' dead-letter
-// and handler hooks without a word, and a second WithHooks replaced the
-// first. Every hook set, in any of the three ways, must fire.
+// other: New passed WithHooks to its queue first and the queue's own
+// options after, so WithHooks(metrics) plus WithDeadLetter(alert) lost the
+// metrics' dead-letter and handler hooks without a word, and a second
+// WithHooks replaced the first. Every hook given, with WithHooks or
+// WithDeadLetter, must fire.
 func TestHooksAddUp(t *testing.T) {
 	var mu sync.Mutex
 	fired := map[string]int{}
@@ -42,10 +42,9 @@ func TestHooksAddUp(t *testing.T) {
 	r := mustNew(t, p, fail,
 		hookguard.WithHooks(metrics),
 		hookguard.WithHooks(tracing),
-		hookguard.WithQueueOptions(
-			hookguard.WithDeadLetter(func(hookguard.Event, error) { mark("alert dead letter") }),
-			hookguard.WithQueueHooks(hookguard.Hooks{OnHandled: func(hookguard.Event, int, error, time.Duration) { mark("queue handled") }}),
-		))
+		hookguard.WithDeadLetter(func(hookguard.Event, error) { mark("alert dead letter") }),
+		hookguard.WithHooks(hookguard.Hooks{OnHandled: func(hookguard.Event, int, error, time.Duration) { mark("queue handled") }}),
+	)
 	if w := testkit.Serve(r, sign(t, p, "evt_hooks", eventBody("evt_hooks")).request()); w.Code != http.StatusOK {
 		t.Fatalf("status %d", w.Code)
 	}

@@ -73,7 +73,7 @@ func TestOnAnswered(t *testing.T) {
 		{hookguard.OutcomeRejected, 405, -1, "", "", hookguard.ErrMethodNotAllowed},
 	} {
 		a := got[i]
-		if a.Outcome != want.outcome || a.Status != want.status || a.Secret != want.secret || a.Provider != want.provider || a.ID != want.id {
+		if a.Outcome != want.outcome || a.Status != want.status || a.SecretIndex != want.secret || a.Provider != want.provider || a.ID != want.id {
 			t.Errorf("answer %d = %+v; want %s %d secret %d provider %q id %q", i, a, want.outcome, want.status, want.secret, want.provider, want.id)
 		}
 		if (want.errIs == nil) != (a.Err == nil) || (want.errIs != nil && !errors.Is(a.Err, want.errIs)) {
@@ -92,12 +92,12 @@ func TestOnAnswered(t *testing.T) {
 func TestOnAnsweredMiddleware(t *testing.T) {
 	p := newProvider(t, "github")
 	var got []hookguard.Answer
-	mw := hookguard.Middleware(p, hookguard.WithHooks(hookguard.Hooks{
+	mw := testkit.Middleware(t, p, hookguard.WithHooks(hookguard.Hooks{
 		OnAnswered: func(_ context.Context, a hookguard.Answer) { got = append(got, a) },
 	}))
 	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }))
 	testkit.Serve(h, sign(t, p, "gh_1", eventBody("gh_1")).request())
-	if len(got) != 1 || got[0].Outcome != hookguard.OutcomeAccepted || got[0].Status != http.StatusAccepted || got[0].Secret != 0 {
+	if len(got) != 1 || got[0].Outcome != hookguard.OutcomeAccepted || got[0].Status != http.StatusAccepted || got[0].SecretIndex != 0 {
 		t.Errorf("answers = %+v; want one accepted with status 202 and secret 0", got)
 	}
 }
@@ -120,12 +120,12 @@ func TestOnEnqueuedBalances(t *testing.T) {
 		},
 		OnDeadLetter: func(hookguard.Event, error) { mu.Lock(); dead++; mu.Unlock(); done <- struct{}{} },
 	}
-	q := hookguard.NewMemoryQueue(hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {
+	q := testkit.NewMemoryQueue(t, hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {
 		if e.ID == "bad" {
 			return hookguard.Permanent(errors.New("no"))
 		}
 		return nil
-	}), hookguard.WithQueueHooks(hooks))
+	}), hookguard.WithHooks(hooks))
 	for _, id := range []string{"a", "b", "bad", "c"} {
 		if err := q.Enqueue(context.Background(), hookguard.Event{ID: id}); err != nil {
 			t.Fatal(err)

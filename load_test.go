@@ -96,10 +96,10 @@ func TestConcurrentDuplicates(t *testing.T) {
 			rec := testkit.NewCounter()
 			var st dedupe.Store = testkit.NewFlakyStore()
 			if tc.store == "memory" {
-				st = dedupe.NewMemory()
+				st = testkit.NewMemory(t)
 			}
 			var settled pulse
-			r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithQueueOptions(hookguard.WithCapacity(total)),
+			r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithCapacity(total),
 				hookguard.WithHooks(hookguard.Hooks{
 					OnAccepted: func(hookguard.Event) { settled.fire() },
 					OnRejected: func(string, int, error) { settled.fire() },
@@ -154,7 +154,7 @@ func TestForgedRequestsTouchNothing(t *testing.T) {
 	gh := newProvider(t, "github")
 	rec := testkit.NewCounter()
 	st := testkit.NewFlakyStore()
-	q := &countingQueue{inner: hookguard.NewMemoryQueue(rec)}
+	q := &countingQueue{inner: testkit.NewMemoryQueue(t, rec)}
 	r, err := hookguard.New(p, nil, hookguard.WithQueue(q), hookguard.WithStore(st), hookguard.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
@@ -223,13 +223,13 @@ func testQueueCapacityExact(t *testing.T, store string) {
 		return nil
 	}
 	st := testkit.NewFlakyStore()
-	mem := dedupe.NewMemory()
+	mem := testkit.NewMemory(t)
 	var use dedupe.Store = st
 	if store == "memory" {
 		use = mem
 	}
 	r := mustNew(t, p, rec, hookguard.WithStore(use),
-		hookguard.WithQueueOptions(hookguard.WithCapacity(capacity), hookguard.WithWorkers(4)),
+		hookguard.WithCapacity(capacity), hookguard.WithWorkers(4),
 		hookguard.WithHooks(hookguard.Hooks{OnHandled: func(hookguard.Event, int, error, time.Duration) { handled <- struct{}{} }}))
 	codes := make([]int, offered)
 	senders(offered, 500, func(i int) { codes[i] = testkit.Serve(r, ds[i].request()).Code })

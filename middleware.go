@@ -71,18 +71,20 @@ func (*bodyReader) Close() error { return nil }
 // seen when next answers 2xx (or writes nothing), and released otherwise
 // (or if next panics), so that the sender's retry reaches next again.
 //
-// [WithQueue] and [WithQueueOptions] do not apply to Middleware. Panics if
-// v is nil or an option is invalid, at wiring time.
-func Middleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
-	if v == nil {
-		panic(ErrNilVerifier.Error())
-	}
-	cfg, err := newConfig(opts)
+// Middleware checks its configuration when it is called, before any
+// request: it returns [ErrNilVerifier] if v is nil, and an error wrapping
+// [ErrInvalidOption] that names the option if an option has a bad value or
+// does not apply to Middleware, which has no queue: [WithQueue],
+// [WithKeepDedupeOnDeadLetter] and the options of a queue ([WithWorkers],
+// [WithMaxAttempts], [WithDeadLetter] and the like) are refused.
+// It never panics on a value that may come from configuration.
+func Middleware(v Verifier, opts ...Option) (func(http.Handler) http.Handler, error) {
+	cfg, err := newConfig(forMiddleware, opts)
 	if err != nil {
-		panic(err.Error())
+		return nil, err
 	}
-	if cfg.queue != nil || len(cfg.queueOpts) > 0 {
-		panic("hookguard: WithQueue and WithQueueOptions do not apply to Middleware, which calls the next handler itself")
+	if v == nil {
+		return nil, ErrNilVerifier
 	}
 	c := newCore(v, cfg)
 	return func(next http.Handler) http.Handler {
@@ -123,5 +125,5 @@ func Middleware(v Verifier, opts ...Option) func(http.Handler) http.Handler {
 				c.release(&adm)
 			}
 		})
-	}
+	}, nil
 }

@@ -49,7 +49,7 @@ func TestMiddlewarePassesEventAndBody(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := newProvider(t, name)
 			next := &nextRecorder{}
-			h := hookguard.Middleware(p, hookguard.WithClock(clock))(next)
+			h := testkit.Middleware(t, p, hookguard.WithClock(clock))(next)
 			d := sign(t, p, "evt_mw", eventBody("evt_mw"))
 			req := d.request()
 			origBody := req.Body
@@ -95,7 +95,7 @@ func TestMiddlewareRejectionsNeverCallNext(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			next := &nextRecorder{}
-			h := hookguard.Middleware(p, append(tt.opts, hookguard.WithClock(clock))...)(next)
+			h := testkit.Middleware(t, p, append(tt.opts, hookguard.WithClock(clock))...)(next)
 			if tt.name == "rate limited" {
 				testkit.Serve(h, d.request()) // uses the only token
 				next.calls = 0
@@ -116,7 +116,7 @@ func TestMiddlewareDedupe(t *testing.T) {
 	p := newProvider(t, "stripe")
 	st := testkit.NewFlakyStore()
 	next := &nextRecorder{}
-	h := hookguard.Middleware(p, hookguard.WithClock(clock), hookguard.WithStore(st))(next)
+	h := testkit.Middleware(t, p, hookguard.WithClock(clock), hookguard.WithStore(st))(next)
 
 	// next fails: the event is released, so the sender's retry reaches it.
 	next.status = http.StatusInternalServerError
@@ -154,7 +154,7 @@ func TestMiddlewareDedupe(t *testing.T) {
 func TestMiddlewareWithoutStoreDoesNotDedupe(t *testing.T) {
 	p := newProvider(t, "stripe")
 	next := &nextRecorder{}
-	h := hookguard.Middleware(p, hookguard.WithClock(clock))(next)
+	h := testkit.Middleware(t, p, hookguard.WithClock(clock))(next)
 	d := sign(t, p, "evt_nd", eventBody("evt_nd"))
 	testkit.Serve(h, d.request())
 	testkit.Serve(h, d.request())
@@ -163,25 +163,59 @@ func TestMiddlewareWithoutStoreDoesNotDedupe(t *testing.T) {
 	}
 }
 
-func TestMiddlewarePanicsOnBadWiring(t *testing.T) {
+// TestMiddlewareConfigErrors is the regression test for Middleware's
+// panics on bad wiring: a nil Verifier, an option with a bad value and the
+// queue options that do not apply to it are now errors that Middleware
+// returns, before any request, and name what was wrong.
+func TestMiddlewareConfigErrors(t *testing.T) {
+	p := newProvider(t, "stripe")
 	tests := []struct {
-		name string
-		fn   func()
+		name    string
+		v       hookguard.Verifier
+		opts    func() []hookguard.Option
+		wantErr error
+		want    string // text the error must hold
 	}{
-		{"nil verifier", func() { hookguard.Middleware(nil) }},
-		{"bad option", func() { hookguard.Middleware(newProvider(t, "stripe"), hookguard.WithMaxBodySize(-1)) }},
-		{"queue option", func() {
-			hookguard.Middleware(newProvider(t, "stripe"), hookguard.WithQueueOptions(hookguard.WithWorkers(1)))
-		}},
+		{"nil verifier", nil, func() []hookguard.Option { return nil }, hookguard.ErrNilVerifier, "nil Verifier"},
+		{"WithMaxBodySize(-1)", p, func() []hookguard.Option { return []hookguard.Option{hookguard.WithMaxBodySize(-1)} },
+			hookguard.ErrInvalidOption, "WithMaxBodySize(-1): "},
+		{"WithDedupeTTL(0)", p, func() []hookguard.Option { return []hookguard.Option{hookguard.WithDedupeTTL(0)} },
+			hookguard.ErrInvalidOption, "WithDedupeTTL(0s): "},
+		{"WithStore(nil)", p, func() []hookguard.Option { return []hookguard.Option{hookguard.WithStore(nil)} },
+			hookguard.ErrInvalidOption, "WithStore(nil): "},
+		{"WithQueue", p, func() []hookguard.Option { return []hookguard.Option{hookguard.WithQueue(&countingQueue{})} },
+			hookguard.ErrInvalidOption, "WithQueue(...) applies to New, not to Middleware, which has no queue"},
+		{"queue option", p, func() []hookguard.Option {
+			return []hookguard.Option{hookguard.WithWorkers(1)}
+		}, hookguard.ErrInvalidOption, "WithWorkers(1) applies to New and NewMemoryQueue, not to Middleware, which has no queue"},
+		{"queue option with a bad value", p, func() []hookguard.Option {
+			return []hookguard.Option{hookguard.WithWorkers(0)}
+		}, hookguard.ErrInvalidOption, "WithWorkers(0) applies to New and NewMemoryQueue, not to Middleware"},
+		{"WithKeepDedupeOnDeadLetter", p, func() []hookguard.Option { return []hookguard.Option{hookguard.WithKeepDedupeOnDeadLetter()} },
+			hookguard.ErrInvalidOption, "WithKeepDedupeOnDeadLetter() applies to New, not to Middleware, which has no queue and no dead letters"},
+		{"nil verifier and a bad option", nil, func() []hookguard.Option { return []hookguard.Option{hookguard.WithMaxBodySize(0)} },
+			hookguard.ErrInvalidOption, "WithMaxBodySize(0): "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); r == nil || !strings.HasPrefix(r.(string), "hookguard: ") {
-					t.Fatalf("recover() = %v, want a hookguard panic", r)
-				}
+			var (
+				mw  func(http.Handler) http.Handler
+				err error
+			)
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("Middleware panicked: %v", p)
+					}
+				}()
+				mw, err = hookguard.Middleware(tt.v, tt.opts()...)
 			}()
-			tt.fn()
+			if !errors.Is(err, tt.wantErr) || mw != nil {
+				t.Fatalf("Middleware = %p, %v; want nil and %v", mw, err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
 		})
 	}
 }
@@ -205,7 +239,7 @@ func TestVerifierErrorsAreNotEchoed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := failingVerifier{tt.err}
 			next := &nextRecorder{}
-			w := testkit.Serve(hookguard.Middleware(v)(next), sign(t, newProvider(t, "stripe"), "x", eventBody("x")).request())
+			w := testkit.Serve(testkit.Middleware(t, v)(next), sign(t, newProvider(t, "stripe"), "x", eventBody("x")).request())
 			if w.Code != tt.wantStatus || strings.TrimSpace(w.Body.String()) != tt.wantText {
 				t.Fatalf("answer %d %q, want %d %q", w.Code, w.Body, tt.wantStatus, tt.wantText)
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,14 +31,53 @@ const (
 	DefaultAckTimeout = time.Second
 )
 
-// Option configures a [Receiver] or a [Middleware].
-type Option interface {
-	apply(*config) error
+// Option configures what a constructor of this package builds: [New],
+// [Middleware], [NewMemoryQueue] and [NewRouter] all take Options. Each
+// option applies to some of them (see "Options" in the package
+// documentation for which to which); a constructor returns an error
+// wrapping [ErrInvalidOption] that names an option that does not apply to
+// it, or whose value it cannot use, and builds nothing. Nil options are
+// skipped.
+type Option func(*config)
+
+// scope is the set of constructors an option applies to.
+type scope uint8
+
+const (
+	forNew scope = 1 << iota
+	forMiddleware
+	forQueue  // NewMemoryQueue
+	forRouter // NewRouter
+
+	forRequests = forNew | forMiddleware // the request path: verify, limit, dedupe
+	forQueues   = forNew | forQueue      // a MemoryQueue; New passes them to its own
+	forAll      = forNew | forMiddleware | forQueue | forRouter
+)
+
+// String lists the constructors in s: "New, Middleware and NewMemoryQueue".
+func (s scope) String() string {
+	var names []string
+	for _, c := range []struct {
+		s    scope
+		name string
+	}{{forNew, "New"}, {forMiddleware, "Middleware"}, {forQueue, "NewMemoryQueue"}, {forRouter, "NewRouter"}} {
+		if s&c.s != 0 {
+			names = append(names, c.name)
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-type optionFunc func(*config) error
-
-func (f optionFunc) apply(c *config) error { return f(c) }
+// given is one option as the user gave it, recorded when it runs so that
+// the constructor can refuse it by name.
+type given struct {
+	name  string // as written: "WithWorkers(8)"
+	scope scope  // the constructors it applies to
+	err   error  // what is wrong with its value, if anything
+}
 
 type config struct {
 	maxBody       int64
@@ -46,9 +87,9 @@ type config struct {
 	pendingTTL    time.Duration
 	failClosed    bool
 	contentDedupe bool
+	keepDead      bool // WithKeepDedupeOnDeadLetter
 	endpoint      string
 	queue         Queue
-	queueOpts     []QueueOption
 	clock         func() time.Time
 	customClock   bool // WithClock was given: stores read clock too
 	logger        *slog.Logger
@@ -58,9 +99,16 @@ type config struct {
 	retryAfter    time.Duration
 	ackTimeout    time.Duration
 	publicURL     string
+	q             queueConfig // a MemoryQueue's settings; New passes them to its own
+	routes        []route     // On, OnProvider
+	deadLetter    bool        // WithUnmatchedDeadLetter
+	given         []given     // every option, in the order given
 }
 
-func newConfig(opts []Option) (*config, error) {
+// newConfig applies opts to the defaults for the constructor target and
+// returns the first option, in the order given, that does not apply to
+// target or whose value is invalid.
+func newConfig(target scope, opts []Option) (*config, error) {
 	c := &config{
 		maxBody:       DefaultMaxBodySize,
 		dedupeTTL:     DefaultDedupeTTL,
@@ -70,16 +118,77 @@ func newConfig(opts []Option) (*config, error) {
 		logger:        slog.New(slog.DiscardHandler),
 		retryAfter:    DefaultRetryAfter,
 		ackTimeout:    DefaultAckTimeout,
+		q: queueConfig{
+			capacity:       DefaultQueueCapacity,
+			workers:        runtime.GOMAXPROCS(0),
+			maxAttempts:    DefaultMaxAttempts,
+			baseBackoff:    DefaultBaseBackoff,
+			maxBackoff:     DefaultMaxBackoff,
+			attemptTimeout: DefaultAttemptTimeout,
+		},
 	}
 	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o.apply(c); err != nil {
-			return nil, err
+		if o != nil {
+			o(c)
 		}
 	}
+	for _, g := range c.given {
+		if g.scope&target == 0 {
+			return nil, misplaced(g, target)
+		}
+		if g.err != nil {
+			return nil, g.err
+		}
+	}
+	c.q.logger = c.logger
 	return c, nil
+}
+
+// use records that the option named by format and args, which applies to
+// the constructors in s, was given. Every option calls it first.
+func (c *config) use(s scope, format string, args ...any) {
+	name := format
+	if len(args) > 0 {
+		name = fmt.Sprintf(format, args...)
+	}
+	c.given = append(c.given, given{name: name, scope: s})
+}
+
+// fail records why the value of the option being applied is invalid; the
+// error names the option: "WithWorkers(0): at least one worker ...".
+func (c *config) fail(format string, args ...any) {
+	g := &c.given[len(c.given)-1]
+	g.err = invalid("%s: "+format, append([]any{g.name}, args...)...)
+}
+
+// failWith records err, which wraps ErrInvalidOption and names the
+// option, as what is wrong with the option being applied.
+func (c *config) failWith(err error) {
+	c.given[len(c.given)-1].err = err
+}
+
+// misplaced is the error for option g given to the constructor target,
+// to which it does not apply.
+func misplaced(g given, target scope) error {
+	switch {
+	case g.scope == forRouter:
+		return invalid("%s configures a Router: pass it to NewRouter, and the Router to New or NewMemoryQueue as the Handler", g.name)
+	case target == forMiddleware:
+		return invalid("%s applies to %s, not to Middleware, which has no queue and no dead letters: it calls the next handler itself, and a failed answer releases the event's records; drop it, or use New for a queued receiver", g.name, g.scope)
+	case target == forRouter:
+		return invalid("%s applies to %s, not to NewRouter; give it to the New that runs the Router", g.name, g.scope)
+	default:
+		return invalid("%s applies to %s, not to %s", g.name, g.scope, target)
+	}
+}
+
+// quoteList writes ss as Go string literals separated by ", ".
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 func invalid(format string, args ...any) error {
@@ -90,13 +199,14 @@ func invalid(format string, args ...any) error {
 // [DefaultMaxBodySize], 1 MiB). Larger requests get 413 and are not read
 // past the limit. GitHub sends up to 25 MB.
 func WithMaxBodySize(n int64) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithMaxBodySize(%d)", n)
 		if n < 1 {
-			return invalid("WithMaxBodySize(%d): the limit must be at least 1 byte", n)
+			c.fail("the limit must be at least 1 byte")
+			return
 		}
 		c.maxBody = n
-		return nil
-	})
+	}
 }
 
 // WithStore sets where event IDs are recorded for dedupe. A [Receiver]
@@ -104,39 +214,43 @@ func WithMaxBodySize(n int64) Option {
 // when several instances receive the same endpoint. [Middleware] dedupes
 // only when given a store.
 func WithStore(s dedupe.Store) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
 		if s == nil {
-			return invalid("WithStore(nil): pass a dedupe.Store such as dedupe.NewMemory()")
+			c.use(forRequests, "WithStore(nil)")
+			c.fail("pass a dedupe.Store such as dedupe.NewMemory()")
+			return
 		}
+		c.use(forRequests, "WithStore(...)")
 		c.store = s
 		c.dedupe = true
-		return nil
-	})
+	}
 }
 
 // WithDedupeTTL sets how long an event ID is remembered once accepted
 // (default [DefaultDedupeTTL], 72 h: Stripe retries for up to 3 days).
 func WithDedupeTTL(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithDedupeTTL(%v)", d)
 		if d <= 0 {
-			return invalid("WithDedupeTTL(%v): the TTL must be positive", d)
+			c.fail("the TTL must be positive")
+			return
 		}
 		c.dedupeTTL = d
-		return nil
-	})
+	}
 }
 
 // WithPendingTTL sets how long an event ID stays reserved while its
 // delivery is being accepted (default [DefaultPendingTTL]). It bounds how
 // long a crashed instance can block the sender's retries.
 func WithPendingTTL(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithPendingTTL(%v)", d)
 		if d <= 0 {
-			return invalid("WithPendingTTL(%v): the TTL must be positive", d)
+			c.fail("the TTL must be positive")
+			return
 		}
 		c.pendingTTL = d
-		return nil
-	})
+	}
 }
 
 // WithFailClosed makes a dedupe store failure answer 503 (so the sender
@@ -146,10 +260,24 @@ func WithPendingTTL(d time.Duration) Option {
 // instances a duplicate may then get through, which at-least-once
 // handlers tolerate anyway.
 func WithFailClosed() Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithFailClosed()")
 		c.failClosed = true
-		return nil
-	})
+	}
+}
+
+// WithKeepDedupeOnDeadLetter keeps the dedupe records of events the queue
+// gives up on. By default a dead letter releases its records (its ID and
+// content digest), so that the sender's redelivery, once the handler is
+// fixed (Stripe "Resend", GitHub "Redeliver", Svix "Replay"), is handled
+// again rather than answered as a duplicate for the dedupe TTL. Keep them
+// when dead letters are replayed from your own store and a redelivery must
+// not run the handler a second time. See [Receiver.Forget].
+func WithKeepDedupeOnDeadLetter() Option {
+	return func(c *config) {
+		c.use(forNew, "WithKeepDedupeOnDeadLetter()")
+		c.keepDead = true
+	}
 }
 
 // WithContentDedupe sets whether deliveries are also deduped by a digest
@@ -160,10 +288,10 @@ func WithFailClosed() Option {
 // could be replayed under a fresh ID, or, without an ID, replayed as often
 // as the replay window allows.
 func WithContentDedupe(on bool) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithContentDedupe(%v)", on)
 		c.contentDedupe = on
-		return nil
-	})
+	}
 }
 
 // WithEndpoint scopes dedupe keys by name, so that two endpoints sharing a
@@ -172,86 +300,96 @@ func WithContentDedupe(on bool) Option {
 // "provider:endpoint:digest:<hex>"; without an endpoint the middle field is
 // empty ("stripe::id:evt_1").
 func WithEndpoint(name string) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithEndpoint(%q)", name)
 		if strings.ContainsRune(name, ':') {
-			return invalid("WithEndpoint(%q): the name must not contain ':'", name)
+			c.fail("the name must not contain ':'")
+			return
 		}
 		c.endpoint = name
-		return nil
-	})
+	}
 }
 
 // WithQueue makes a [Receiver] enqueue into q instead of its own
 // [MemoryQueue]. The receiver then does not own q: its Shutdown does not
-// shut q down. Pass a nil Handler to [New] with this option.
+// shut q down. Pass a nil Handler to [New] with this option. The options
+// of the receiver's own queue ([WithWorkers], [WithMaxAttempts],
+// [WithDeadLetter] and the others that apply to [NewMemoryQueue] but not
+// to [Middleware]) are refused with it: configure q itself.
 func WithQueue(q Queue) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
 		if q == nil {
-			return invalid("WithQueue(nil)")
+			c.use(forNew, "WithQueue(nil)")
+			c.fail("pass a Queue, or leave WithQueue out to have New build its own MemoryQueue")
+			return
 		}
+		c.use(forNew, "WithQueue(...)")
 		c.queue = q
-		return nil
-	})
+	}
 }
 
-// WithQueueOptions configures the [MemoryQueue] a [Receiver] builds for
-// itself. It cannot be combined with [WithQueue].
-func WithQueueOptions(opts ...QueueOption) Option {
-	return optionFunc(func(c *config) error {
-		c.queueOpts = append(c.queueOpts, opts...)
-		return nil
-	})
-}
-
-// WithClock sets the clock used for timestamp windows, rate limits and
-// Event.ReceivedAt (default time.Now). Tests use it to pin time.
+// WithClock sets the clock used for timestamp windows, rate limits,
+// the default dedupe store's TTLs and Event.ReceivedAt (default
+// time.Now), in [New] and [Middleware]. Tests use it to pin time.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
 		if now == nil {
-			return invalid("WithClock(nil)")
+			c.use(forRequests, "WithClock(nil)")
+			c.fail("pass a clock such as time.Now, or leave WithClock out")
+			return
 		}
+		c.use(forRequests, "WithClock(...)")
 		c.clock, c.customClock = now, true
-		return nil
-	})
+	}
 }
 
-// WithLogger sets where one record per request is logged (default:
-// nowhere). Records carry provider, event ID, type, outcome, status and
-// duration; never a secret, a signature or a body. A [Receiver] also gives
-// it to the [MemoryQueue] it builds, which logs failed attempts and dead
-// letters there (see [WithQueueLogger]).
+// WithLogger sets where records are logged (default: nowhere; a nil l
+// changes nothing). It applies to every constructor:
+//
+//   - [New] and [Middleware] log one record per request, with provider,
+//     event ID, type, outcome, status and duration;
+//   - a [MemoryQueue] logs failed attempts and dead letters, with
+//     provider, event ID, type, attempt and error; [New] gives l to the
+//     queue it builds;
+//   - a [Router] logs, at debug level, each event it drops because no
+//     route takes it, with provider, event ID and type.
+//
+// No record carries a secret, a signature or a body.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forAll, "WithLogger(...)")
 		if l != nil {
 			c.logger = l
 		}
-		return nil
-	})
+	}
 }
 
-// WithHooks adds callbacks for metrics and alerting; see [Hooks]. Hooks
-// add up: every WithHooks given fires, in the order given, and so do the
-// queue's own hooks set with [WithQueueOptions] ([WithDeadLetter],
-// [WithQueueHooks]), so that metrics hooks and an alerting hook never
-// replace each other.
+// WithHooks adds callbacks for metrics and alerting; see [Hooks]. It
+// applies to [New], [Middleware] and [NewMemoryQueue]; [New] gives the
+// hooks to the queue it builds, which calls OnEnqueued, OnHandled and
+// OnDeadLetter (a MemoryQueue ignores the other fields). Hooks add up:
+// every WithHooks and [WithDeadLetter] given fires, in the order given,
+// so that metrics hooks and an alerting hook never replace each other.
 func WithHooks(h Hooks) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forNew|forMiddleware|forQueue, "WithHooks(...)")
 		c.hooks = c.hooks.Join(h)
-		return nil
-	})
+		c.q.hooks = c.q.hooks.Join(h)
+	}
 }
 
 // WithRateLimit limits all requests together to r per second with bursts
 // of burst, before the body is read. Excess requests get 429 with a
 // Retry-After.
 func WithRateLimit(r rate.Limit, burst int) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithRateLimit(%v, %d)", r, burst)
 		if r <= 0 || burst < 1 {
-			return invalid("WithRateLimit(%v, %d): need a positive rate and burst", r, burst)
+			c.fail("need a positive rate and burst")
+			return
 		}
 		c.limit.global = rate.NewLimiter(r, burst)
-		return nil
-	})
+	}
 }
 
 // WithPerIPRateLimit limits each client address (IPv6: each /64) to r per
@@ -260,13 +398,14 @@ func WithRateLimit(r rate.Limit, burst int) Option {
 // untrusted X-Forwarded-For entry. At most [DefaultMaxClients] addresses
 // are tracked; the least recently seen is forgotten first.
 func WithPerIPRateLimit(r rate.Limit, burst int) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithPerIPRateLimit(%v, %d)", r, burst)
 		if r <= 0 || burst < 1 {
-			return invalid("WithPerIPRateLimit(%v, %d): need a positive rate and burst", r, burst)
+			c.fail("need a positive rate and burst")
+			return
 		}
 		c.limit.perIP = newIPLimiter(r, burst, DefaultMaxClients)
-		return nil
-	})
+	}
 }
 
 // WithTrustedProxies lists the proxies (CIDR prefixes or single addresses)
@@ -274,27 +413,29 @@ func WithPerIPRateLimit(r rate.Limit, burst int) Option {
 // you run: a client that can reach the receiver directly from a listed
 // address can pick its own rate-limit bucket.
 func WithTrustedProxies(cidrs ...string) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithTrustedProxies(%s)", quoteList(cidrs))
 		ps, err := parseProxies(cidrs)
 		if err != nil {
-			return err
+			c.failWith(err)
+			return
 		}
 		c.proxies = append(c.proxies, ps...)
-		return nil
-	})
+	}
 }
 
 // WithRetryAfter sets the Retry-After sent with 409 and 503 answers
 // (default [DefaultRetryAfter]); 429 answers carry the rate limiter's own
 // wait. It is rounded up to whole seconds.
 func WithRetryAfter(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithRetryAfter(%v)", d)
 		if d <= 0 {
-			return invalid("WithRetryAfter(%v): must be positive", d)
+			c.fail("must be positive")
+			return
 		}
 		c.retryAfter = d
-		return nil
-	})
+	}
 }
 
 // WithAckTimeout bounds each call that a request makes, before it is
@@ -304,13 +445,14 @@ func WithRetryAfter(d time.Duration) Option {
 // answered 503. Senders give up after a few seconds (Slack: 3 s), so keep
 // it short. The in-memory store and queue never block and need no bound.
 func WithAckTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithAckTimeout(%v)", d)
 		if d <= 0 {
-			return invalid("WithAckTimeout(%v): must be positive", d)
+			c.fail("must be positive")
+			return
 		}
 		c.ackTimeout = d
-		return nil
-	})
+	}
 }
 
 // WithPublicURL sets the scheme and host the sender called, such as
@@ -321,12 +463,13 @@ func WithAckTimeout(d time.Duration) Option {
 // from "https://", the request's Host and its path and query, which is
 // wrong behind a proxy that rewrites the host or path.
 func WithPublicURL(base string) Option {
-	return optionFunc(func(c *config) error {
+	return func(c *config) {
+		c.use(forRequests, "WithPublicURL(%q)", base)
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid("WithPublicURL(%q): want an absolute http or https URL", base)
+			c.fail("want an absolute http or https URL")
+			return
 		}
 		c.publicURL = strings.TrimRight(base, "/")
-		return nil
-	})
+	}
 }

@@ -284,7 +284,7 @@ func TestRetryGetsFreshContext(t *testing.T) {
 	var kept []context.Context
 	var mu sync.Mutex
 	done := make(chan error, 1)
-	q := NewMemoryQueue(HandlerFunc(func(ctx context.Context, e Event) error {
+	q := mustMemoryQueue(t, HandlerFunc(func(ctx context.Context, e Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		kept = append(kept, ctx)
@@ -354,7 +354,7 @@ func TestURLReader(t *testing.T) {
 			case urlReaderVerifier:
 				ch = v.got
 			}
-			mw := Middleware(tt.v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			mw := mustMiddleware(t, tt.v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			req := httptest.NewRequest(http.MethodPost, "https://hooks.example.com/in?x=1", strings.NewReader("{}"))
 			mw.ServeHTTP(httptest.NewRecorder(), req)
 			if u := <-ch; u != tt.want {
@@ -375,7 +375,7 @@ func TestMiddlewareContext(t *testing.T) {
 	var gotOK bool
 	var cancelled, other bool
 	var body string
-	mw := Middleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mw := mustMiddleware(t, v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		child, stop := context.WithTimeout(r.Context(), time.Hour)
 		defer stop()
 		got, gotOK = FromContext(child)
@@ -411,7 +411,7 @@ func TestMiddlewareContext(t *testing.T) {
 func TestMemoryAtomicPath(t *testing.T) {
 	noop := HandlerFunc(func(context.Context, Event) error { return nil })
 	v := verifierFunc(func(verify.Request, time.Time) (verify.Delivery, error) { return verify.Delivery{}, nil })
-	userQueue := NewMemoryQueue(noop)
+	userQueue := mustMemoryQueue(t, noop)
 	defer func() { _ = userQueue.Shutdown(context.Background()) }()
 	tests := []struct {
 		name   string
@@ -420,10 +420,10 @@ func TestMemoryAtomicPath(t *testing.T) {
 		atomic bool
 	}{
 		{"defaults", noop, nil, true},
-		{"a given in-memory store", noop, []Option{WithStore(dedupe.NewMemory())}, true},
+		{"a given in-memory store", noop, []Option{WithStore(mustMemory(t))}, true},
 		{"a given MemoryQueue", nil, []Option{WithQueue(userQueue)}, true},
-		{"a queue that waits for room", noop, []Option{WithQueueOptions(WithEnqueueTimeout(time.Second))}, false},
-		{"another store", noop, []Option{WithStore(storeOnly{dedupe.NewMemory()})}, false},
+		{"a queue that waits for room", noop, []Option{WithEnqueueTimeout(time.Second)}, false},
+		{"another store", noop, []Option{WithStore(storeOnly{mustMemory(t)})}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

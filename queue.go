@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,9 +45,7 @@ const (
 	DefaultMaxBackoff = time.Minute
 )
 
-// QueueOption configures a [MemoryQueue].
-type QueueOption func(*queueConfig)
-
+// queueConfig is the part of config that a MemoryQueue reads.
 type queueConfig struct {
 	capacity       int
 	workers        int
@@ -59,113 +56,106 @@ type queueConfig struct {
 	attemptTimeout time.Duration
 	hooks          Hooks
 	logger         *slog.Logger
-	err            error // the first invalid option, for the constructor to report
-}
-
-// invalidOption records the first invalid option's error.
-func (c *queueConfig) invalidOption(format string, args ...any) {
-	if c.err == nil {
-		c.err = invalid(format, args...)
-	}
 }
 
 // WithCapacity sets how many events the queue holds at most, counting
 // those waiting, running and waiting for a retry (default
 // [DefaultQueueCapacity]). n < 1 is a configuration error (see
 // [NewMemoryQueue]).
-func WithCapacity(n int) QueueOption {
-	return func(c *queueConfig) {
+func WithCapacity(n int) Option {
+	return func(c *config) {
+		c.use(forQueues, "WithCapacity(%d)", n)
 		if n < 1 {
-			c.invalidOption("WithCapacity(%d): the queue must hold at least one event", n)
+			c.fail("the queue must hold at least one event")
 			return
 		}
-		c.capacity = n
+		c.q.capacity = n
 	}
 }
 
 // WithWorkers sets how many goroutines run the handler (default
 // runtime.GOMAXPROCS(0)). n < 1 is a configuration error (see
 // [NewMemoryQueue]).
-func WithWorkers(n int) QueueOption {
-	return func(c *queueConfig) {
+func WithWorkers(n int) Option {
+	return func(c *config) {
+		c.use(forQueues, "WithWorkers(%d)", n)
 		if n < 1 {
-			c.invalidOption("WithWorkers(%d): at least one worker must run the handler", n)
+			c.fail("at least one worker must run the handler")
 			return
 		}
-		c.workers = n
+		c.q.workers = n
 	}
 }
 
 // WithEnqueueTimeout lets Enqueue wait up to d for room when the queue is
 // full (default 0: a full queue fails at once with [ErrQueueFull]). Keep d
 // well under the sender's timeout (Slack allows 3 s in all).
-func WithEnqueueTimeout(d time.Duration) QueueOption {
-	return func(c *queueConfig) { c.enqueueTimeout = max(d, 0) }
+func WithEnqueueTimeout(d time.Duration) Option {
+	return func(c *config) {
+		c.use(forQueues, "WithEnqueueTimeout(%v)", d)
+		c.q.enqueueTimeout = max(d, 0)
+	}
 }
 
 // WithMaxAttempts sets how many times a failing event is tried before it
 // goes to the dead-letter hook (default [DefaultMaxAttempts]). n < 1 is a
 // configuration error (see [NewMemoryQueue]).
-func WithMaxAttempts(n int) QueueOption {
-	return func(c *queueConfig) {
+func WithMaxAttempts(n int) Option {
+	return func(c *config) {
+		c.use(forQueues, "WithMaxAttempts(%d)", n)
 		if n < 1 {
-			c.invalidOption("WithMaxAttempts(%d): an event must be tried at least once", n)
+			c.fail("an event must be tried at least once")
 			return
 		}
-		c.maxAttempts = n
+		c.q.maxAttempts = n
 	}
 }
 
 // WithBackoff sets the retry backoff: before retry n the queue waits a
 // random duration in [0, min(maxWait, base*2^(n-1))) ("full jitter").
-// Defaults: [DefaultBaseBackoff], [DefaultMaxBackoff]. base <= 0 or
-// maxWait < base is a configuration error (see [NewMemoryQueue]).
-func WithBackoff(base, maxWait time.Duration) QueueOption {
-	return func(c *queueConfig) {
-		if base <= 0 || maxWait < base {
-			c.invalidOption("WithBackoff(%v, %v): want 0 < base <= maxWait", base, maxWait)
+// Defaults: [DefaultBaseBackoff], [DefaultMaxBackoff].
+//
+// WithBackoff(0, 0), like any zero base, retries at once, without
+// waiting: it is meant for tests, which then see retries and dead letters
+// without sleeping, while every other rule of the queue (attempt count,
+// attempt timeout, [Permanent] errors, panic recovery, dead-letter hook)
+// still applies. In production, a zero backoff hammers a failing
+// dependency.
+//
+// A negative base or maxWait, or maxWait < base, is a configuration error
+// (see [NewMemoryQueue]).
+func WithBackoff(base, maxWait time.Duration) Option {
+	return func(c *config) {
+		c.use(forQueues, "WithBackoff(%v, %v)", base, maxWait)
+		if base < 0 || maxWait < base {
+			c.fail("want 0 <= base <= maxWait (WithBackoff(0, 0) retries at once)")
 			return
 		}
-		c.baseBackoff, c.maxBackoff = base, maxWait
+		c.q.baseBackoff, c.q.maxBackoff = base, maxWait
 	}
 }
 
 // WithAttemptTimeout bounds each call of the handler: its context is
 // cancelled after d (default [DefaultAttemptTimeout]). d <= 0 is a
 // configuration error (see [NewMemoryQueue]).
-func WithAttemptTimeout(d time.Duration) QueueOption {
-	return func(c *queueConfig) {
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *config) {
+		c.use(forQueues, "WithAttemptTimeout(%v)", d)
 		if d <= 0 {
-			c.invalidOption("WithAttemptTimeout(%v): the timeout must be positive", d)
+			c.fail("the timeout must be positive")
 			return
 		}
-		c.attemptTimeout = d
+		c.q.attemptTimeout = d
 	}
 }
 
-// WithQueueHooks adds hooks the queue calls: OnEnqueued for every event
-// taken in, OnHandled after every attempt and OnDeadLetter for every event
-// given up on. The other fields are ignored by the queue. Hooks add up:
-// those of every WithQueueHooks and [WithDeadLetter] fire, after those a
-// [Receiver] passes on from [WithHooks].
-func WithQueueHooks(h Hooks) QueueOption {
-	return func(c *queueConfig) { c.hooks = c.hooks.Join(h) }
-}
-
 // WithDeadLetter adds a dead-letter hook; see [Hooks.OnDeadLetter]. It
-// fires besides any other dead-letter hook set, never instead of one.
-func WithDeadLetter(fn func(e Event, err error)) QueueOption {
-	return func(c *queueConfig) { c.hooks = c.hooks.Join(Hooks{OnDeadLetter: fn}) }
-}
-
-// WithQueueLogger sets where the queue logs failed attempts and dead
-// letters (default: nowhere). Records carry the provider, event ID, type,
-// attempt and error, never the body.
-func WithQueueLogger(l *slog.Logger) QueueOption {
-	return func(c *queueConfig) {
-		if l != nil {
-			c.logger = l
-		}
+// fires besides any other dead-letter hook set with WithDeadLetter or
+// [WithHooks], never instead of one.
+func WithDeadLetter(fn func(e Event, err error)) Option {
+	return func(c *config) {
+		c.use(forQueues, "WithDeadLetter(...)")
+		c.q.hooks = c.q.hooks.Join(Hooks{OnDeadLetter: fn})
 	}
 }
 
@@ -183,6 +173,9 @@ type job struct {
 	// first is the first attempt's context, kept here so that the common
 	// case (one attempt) allocates none.
 	first attemptCtx
+	// keys holds the event's DedupeKeys when the receiver's in-memory
+	// path enqueued it (see enqueue).
+	keys [2]string
 }
 
 // MemoryQueue is the default [Queue]: a bounded in-process buffer served by
@@ -222,39 +215,24 @@ type MemoryQueue struct {
 var _ Queue = (*MemoryQueue)(nil)
 
 // NewMemoryQueue starts a queue whose workers call h. Stop it with
-// [MemoryQueue.Shutdown]. Panics if h is nil or an option is invalid (a
-// worker count below one, say): a programming error here. Values that come
-// from configuration are better passed to [New] with [WithQueueOptions],
-// which returns such an error instead of panicking.
-func NewMemoryQueue(h Handler, opts ...QueueOption) *MemoryQueue {
-	if h == nil {
-		panic("hookguard: NewMemoryQueue needs a non-nil Handler")
-	}
-	cfg, err := newQueueConfig(opts)
+// [MemoryQueue.Shutdown].
+//
+// It takes [WithCapacity], [WithWorkers], [WithEnqueueTimeout],
+// [WithMaxAttempts], [WithBackoff], [WithAttemptTimeout],
+// [WithDeadLetter], [WithHooks] and [WithLogger]. It returns
+// [ErrNilHandler] if h is nil, and an error wrapping [ErrInvalidOption]
+// that names the first option, in the order given, that has an invalid
+// value (a worker count below one, say) or does not apply to a queue
+// ([WithMaxBodySize], say); then no worker starts.
+func NewMemoryQueue(h Handler, opts ...Option) (*MemoryQueue, error) {
+	cfg, err := newConfig(forQueue, opts)
 	if err != nil {
-		panic(err.Error())
+		return nil, err
 	}
-	return startMemoryQueue(h, cfg)
-}
-
-// newQueueConfig applies opts to the defaults and returns the first
-// invalid option's error.
-func newQueueConfig(opts []QueueOption) (queueConfig, error) {
-	cfg := queueConfig{
-		capacity:       DefaultQueueCapacity,
-		workers:        runtime.GOMAXPROCS(0),
-		maxAttempts:    DefaultMaxAttempts,
-		baseBackoff:    DefaultBaseBackoff,
-		maxBackoff:     DefaultMaxBackoff,
-		attemptTimeout: DefaultAttemptTimeout,
-		logger:         slog.New(slog.DiscardHandler),
+	if h == nil {
+		return nil, ErrNilHandler
 	}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	return cfg, cfg.err
+	return startMemoryQueue(h, cfg.q), nil
 }
 
 // startMemoryQueue starts a queue with a checked configuration.
@@ -284,14 +262,18 @@ func startMemoryQueue(h Handler, cfg queueConfig) *MemoryQueue {
 // capacity of events (after waiting up to the [WithEnqueueTimeout] bound,
 // or until ctx ends).
 func (q *MemoryQueue) Enqueue(ctx context.Context, e Event) error {
-	if err := q.enqueue(ctx, e); err != nil {
+	if err := q.enqueue(ctx, e, nil); err != nil {
 		return err
 	}
 	q.cfg.hooks.enqueued(e) // outside q.mu, as Hooks promise
 	return nil
 }
 
-func (q *MemoryQueue) enqueue(ctx context.Context, e Event) error {
+// enqueue adds e. keys, when e comes from a receiver that releases the
+// records of dead letters, are e's dedupe keys, copied into the job: the
+// receiver's in-memory path leaves e.DedupeKeys to be set here, so that
+// they cost no allocation of their own.
+func (q *MemoryQueue) enqueue(ctx context.Context, e Event, keys []string) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
@@ -316,6 +298,10 @@ func (q *MemoryQueue) enqueue(ctx context.Context, e Event) error {
 		}
 	}
 	j := &job{ev: e}
+	if len(keys) > 0 && e.rel != nil {
+		n := copy(j.keys[:], keys)
+		j.ev.DedupeKeys = j.keys[:n:n]
+	}
 	q.open.Add(1)
 	q.jobsMu.Lock()
 	j.prev, j.next = q.jobs.prev, &q.jobs
@@ -464,6 +450,7 @@ func (q *MemoryQueue) run(w *worker, j *job) {
 func (q *MemoryQueue) attempt(w *worker, j *job, attempt int) (d time.Duration, err error) {
 	ev := j.ev
 	ev.Attempt = attempt
+	ev.rel = nil // the handler gets a plain value
 	ctx := &j.first
 	if attempt > 1 {
 		ctx = new(attemptCtx) // the earlier attempt's context stays cancelled
@@ -493,8 +480,12 @@ func (q *MemoryQueue) attempt(w *worker, j *job, attempt int) (d time.Duration, 
 	return d, err
 }
 
-// backoff is the full-jitter wait before retry number attempt.
+// backoff is the full-jitter wait before retry number attempt; 0 when
+// the base backoff is 0 ([WithBackoff](0, 0)).
 func (q *MemoryQueue) backoff(attempt int) time.Duration {
+	if q.cfg.baseBackoff == 0 {
+		return 0
+	}
 	ceil := q.cfg.maxBackoff
 	if shift := attempt - 1; shift < 62 {
 		if d := q.cfg.baseBackoff << shift; d > 0 && d < ceil {
@@ -524,6 +515,11 @@ func (q *MemoryQueue) finish(j *job, err error) bool {
 		slog.String("type", j.ev.Type), slog.Any("error", err))
 	ev := j.ev
 	ev.Attempt = int(j.attempts.Load())
+	if c := ev.rel; c != nil {
+		// Before the hooks: once they run, a redelivery is taken in.
+		ev.rel = nil
+		c.deadLettered(&ev)
+	}
 	q.cfg.hooks.deadLetter(ev, err)
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/queuetest"
 )
 
@@ -13,7 +14,7 @@ import (
 // cuts short to the dead-letter hook.
 func TestMemoryQueueConformance(t *testing.T) {
 	queuetest.Run(t, func(t *testing.T, c queuetest.Config) queuetest.Queue {
-		return hookguard.NewMemoryQueue(c.Handler,
+		return testkit.NewMemoryQueue(t, c.Handler,
 			hookguard.WithWorkers(4),
 			hookguard.WithMaxAttempts(c.MaxAttempts),
 			hookguard.WithBackoff(time.Millisecond, 5*time.Millisecond),

@@ -77,7 +77,7 @@ func TestMemoryQueueRetries(t *testing.T) {
 					last = time.Now()
 					return tt.fn(e.Attempt)
 				})
-				q := hookguard.NewMemoryQueue(h, hookguard.WithWorkers(1), hookguard.WithMaxAttempts(4),
+				q := testkit.NewMemoryQueue(t, h, hookguard.WithWorkers(1), hookguard.WithMaxAttempts(4),
 					hookguard.WithBackoff(time.Second, 10*time.Second), hookguard.WithDeadLetter(func(e hookguard.Event, err error) {
 						if e.Attempt != tt.wantAttempts {
 							t.Errorf("dead letter Attempt = %d, want %d", e.Attempt, tt.wantAttempts)
@@ -133,7 +133,7 @@ func TestTypedDecodeFailureIsPermanent(t *testing.T) {
 		mu.Unlock()
 		return nil
 	})
-	q := hookguard.NewMemoryQueue(h, hookguard.WithDeadLetter(dl.add))
+	q := testkit.NewMemoryQueue(t, h, hookguard.WithDeadLetter(dl.add))
 	_ = q.Enqueue(context.Background(), hookguard.Event{ID: "good", Body: []byte(`{"amount":42}`)})
 	_ = q.Enqueue(context.Background(), hookguard.Event{ID: "bad", Body: []byte(`{"amount":"x"`)})
 	if err := q.Shutdown(context.Background()); err != nil {
@@ -158,7 +158,7 @@ func TestMemoryQueueAttemptTimeout(t *testing.T) {
 			<-ctx.Done()
 			return ctx.Err()
 		})
-		q := hookguard.NewMemoryQueue(h, hookguard.WithWorkers(1), hookguard.WithMaxAttempts(2),
+		q := testkit.NewMemoryQueue(t, h, hookguard.WithWorkers(1), hookguard.WithMaxAttempts(2),
 			hookguard.WithAttemptTimeout(3*time.Second), hookguard.WithBackoff(time.Second, time.Second),
 			hookguard.WithDeadLetter(dl.add))
 		start := time.Now()
@@ -186,7 +186,7 @@ func TestMemoryQueueFullAndShuttingDown(t *testing.T) {
 			ran = append(ran, e.ID)
 			return nil
 		})
-		q := hookguard.NewMemoryQueue(h, hookguard.WithWorkers(1), hookguard.WithCapacity(2))
+		q := testkit.NewMemoryQueue(t, h, hookguard.WithWorkers(1), hookguard.WithCapacity(2))
 		ctx := context.Background()
 		for _, id := range []string{"a", "b"} {
 			if err := q.Enqueue(ctx, hookguard.Event{ID: id}); err != nil {
@@ -223,7 +223,7 @@ func TestMemoryQueueEnqueueTimeout(t *testing.T) {
 			<-block
 			return nil
 		})
-		q := hookguard.NewMemoryQueue(h, hookguard.WithWorkers(1), hookguard.WithCapacity(1),
+		q := testkit.NewMemoryQueue(t, h, hookguard.WithWorkers(1), hookguard.WithCapacity(1),
 			hookguard.WithEnqueueTimeout(200*time.Millisecond))
 		ctx := context.Background()
 		_ = q.Enqueue(ctx, hookguard.Event{ID: "a"})
@@ -270,7 +270,7 @@ func TestShutdownDeadlineDeadLetters(t *testing.T) {
 			}
 			return nil
 		}
-		q := hookguard.NewMemoryQueue(rec, hookguard.WithWorkers(2), hookguard.WithCapacity(100),
+		q := testkit.NewMemoryQueue(t, rec, hookguard.WithWorkers(2), hookguard.WithCapacity(100),
 			hookguard.WithBackoff(time.Hour, time.Hour), hookguard.WithAttemptTimeout(2*time.Hour),
 			hookguard.WithDeadLetter(dl.add))
 		ids := []string{"f1", "s1", "ok1", "ok2", "ok3", "f2", "ok4"}
@@ -316,7 +316,7 @@ func TestReceiverShutdownWithEventsInFlight(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	r := mustNew(t, p, rec, hookguard.WithQueueOptions(hookguard.WithWorkers(2)),
+	r := mustNew(t, p, rec, hookguard.WithWorkers(2),
 		hookguard.WithHooks(hookguard.Hooks{OnDeadLetter: dl.add}))
 	const n = 50
 	for i := range n {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -25,7 +26,7 @@ func providerTable(t *testing.T) string {
 	b.WriteString("| name | provider | signature header | algorithm | replay protection | event ID from | handshake |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, name := range providers.Names() {
-		secret, err := providers.TestSecret(name)
+		secret, err := testsecret.For(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,7 @@ var ErrNoRoute = errors.New("hookguard: no route for the event's type")
 // An event that no route takes is acknowledged and dropped: HandleEvent
 // returns nil, [Router.Unmatched] counts it, and a record is logged at
 // debug level with its provider, event ID and type (never its body) to the
-// logger set with [WithRouterLogger]. Senders send types nobody wrote a
+// logger set with [WithLogger]. Senders send types nobody wrote a
 // handler for (a GitHub webhook set to send everything, a ping on
 // creation), and retrying them would fix nothing. With
 // [WithUnmatchedDeadLetter] such an event is instead a [Permanent] error
@@ -83,42 +83,28 @@ type Router struct {
 
 var _ Handler = (*Router)(nil)
 
-// RouterOption configures a [Router]: a route ([On], [OnProvider]) or a
-// setting ([WithRouterLogger], [WithUnmatchedDeadLetter]).
-//
-// Like [Option], it is an interface with an unexported method rather than
-// a function type: only this package makes them, and each reports a bad
-// value as an error from [NewRouter] instead of panicking.
-type RouterOption interface {
-	applyRouter(*Router) error
-}
-
-type routerOptionFunc func(*Router) error
-
-func (f routerOptionFunc) applyRouter(r *Router) error { return f(r) }
-
-// NewRouter returns a Router with the given routes and settings. A route
-// with an empty pattern, a '*' anywhere but as the whole last segment,
-// white space at either end of the pattern, a pattern given twice for the
-// same provider, or a nil handler is an error wrapping [ErrInvalidOption]
-// that names the pattern, and so is a router without any route, which
-// would drop every event.
-func NewRouter(opts ...RouterOption) (*Router, error) {
-	r := &Router{}
-	routes := 0
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if _, ok := o.(routeOption); ok {
-			routes++
-		}
-		if err := o.applyRouter(r); err != nil {
+// NewRouter returns a Router with the routes given by [On] and
+// [OnProvider], and the settings given by [WithUnmatchedDeadLetter] and
+// [WithLogger]. A route with an empty pattern, a '*' anywhere but as the
+// whole last segment, white space at either end of the pattern, a pattern
+// given twice for the same provider, or a nil handler is an error wrapping
+// [ErrInvalidOption] that names the pattern, and so is a router without
+// any route, which would drop every event, and an option that does not
+// apply to a Router ([WithWorkers], say: give it to the [New] that runs
+// the Router).
+func NewRouter(opts ...Option) (*Router, error) {
+	cfg, err := newConfig(forRouter, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.routes) == 0 {
+		return nil, invalid(`NewRouter has no route and would drop every event; add one with On, for example On("*", handler)`)
+	}
+	r := &Router{logger: cfg.logger, deadLetter: cfg.deadLetter}
+	for _, rt := range cfg.routes {
+		if err := r.add(rt); err != nil {
 			return nil, err
 		}
-	}
-	if routes == 0 {
-		return nil, invalid(`NewRouter has no route and would drop every event; add one with On, for example On("*", handler)`)
 	}
 	return r, nil
 }
@@ -126,8 +112,11 @@ func NewRouter(opts ...RouterOption) (*Router, error) {
 // On routes the events whose type matches pattern to h, whichever
 // provider sent them. See [Router] for the patterns and their precedence.
 // Use [Typed] to have each route decode its own payload type.
-func On(pattern string, h Handler) RouterOption {
-	return routeOption{pattern: pattern, h: h}
+func On(pattern string, h Handler) Option {
+	return func(c *config) {
+		c.use(forRouter, "On(%q)", pattern)
+		c.addRoute(route{pattern: pattern, h: h})
+	}
 }
 
 // OnProvider routes the events of one provider whose type matches
@@ -140,71 +129,77 @@ func On(pattern string, h Handler) RouterOption {
 //
 // An event's provider routes are tried before the routes given with On,
 // so OnProvider("github", "*", h) takes every GitHub event.
-func OnProvider(provider, pattern string, h Handler) RouterOption {
-	return routeOption{provider: provider, scoped: true, pattern: pattern, h: h}
+func OnProvider(provider, pattern string, h Handler) Option {
+	return func(c *config) {
+		c.use(forRouter, "OnProvider(%q, %q)", provider, pattern)
+		if provider == "" {
+			c.fail("the provider is empty; give a preset's name such as \"github\", or use On for every provider")
+			return
+		}
+		c.addRoute(route{provider: provider, scoped: true, pattern: pattern, h: h})
+	}
 }
 
-// routeOption is one route given with On or OnProvider.
-type routeOption struct {
+// route is one route given with On or OnProvider, its pattern checked.
+type route struct {
+	name     string // "On(\"push\")", for errors
 	provider string
 	scoped   bool // given with OnProvider
 	pattern  string
+	kind     patternKind
+	key      string
 	h        Handler
 }
 
-func (o routeOption) applyRouter(r *Router) error {
-	name := fmt.Sprintf("On(%q)", o.pattern)
-	if o.scoped {
-		name = fmt.Sprintf("OnProvider(%q, %q)", o.provider, o.pattern)
-		if o.provider == "" {
-			return invalid("%s: the provider is empty; give a preset's name such as \"github\", or use On for every provider", name)
-		}
+// addRoute checks rt, the route of the option being applied, and records
+// it for NewRouter, or records what is wrong with it.
+func (c *config) addRoute(rt route) {
+	rt.name = c.given[len(c.given)-1].name
+	kind, key, err := parsePattern(rt.pattern)
+	switch {
+	case err != nil:
+		c.fail("%v", err)
+		return
+	case rt.h == nil:
+		c.failWith(invalid("%s got a nil Handler; pass one, for example hookguard.Typed(fn)", rt.name))
+		return
 	}
-	kind, key, err := parsePattern(o.pattern)
-	if err != nil {
-		return invalid("%s: %v", name, err)
+	if f, ok := rt.h.(HandlerFunc); ok && f == nil {
+		c.failWith(invalid("%s got a nil HandlerFunc; pass a function", rt.name))
+		return
 	}
-	if o.h == nil {
-		return invalid("%s got a nil Handler; pass one, for example hookguard.Typed(fn)", name)
-	}
-	if f, ok := o.h.(HandlerFunc); ok && f == nil {
-		return invalid("%s got a nil HandlerFunc; pass a function", name)
-	}
+	rt.kind, rt.key = kind, key
+	c.routes = append(c.routes, rt)
+}
+
+// add adds a checked route to r's tables, and fails if its pattern has a
+// route already.
+func (r *Router) add(rt route) error {
 	t := &r.all
-	if o.scoped {
+	if rt.scoped {
 		if r.byProvider == nil {
 			r.byProvider = make(map[string]*routeTable)
 		}
-		if t = r.byProvider[o.provider]; t == nil {
+		if t = r.byProvider[rt.provider]; t == nil {
 			t = &routeTable{}
-			r.byProvider[o.provider] = t
+			r.byProvider[rt.provider] = t
 		}
 	}
-	if !t.add(kind, key, o.h) {
-		return invalid("%s is given twice; give each pattern one route and do both steps in its handler", name)
+	if !t.add(rt.kind, rt.key, rt.h) {
+		return invalid("%s is given twice; give each pattern one route and do both steps in its handler", rt.name)
 	}
 	return nil
-}
-
-// WithRouterLogger sets where a [Router] logs, at debug level, each event
-// it drops because no route takes it (default, and with a nil l: nowhere).
-// A record carries the provider, event ID and type; never the body.
-func WithRouterLogger(l *slog.Logger) RouterOption {
-	return routerOptionFunc(func(r *Router) error {
-		r.logger = l
-		return nil
-	})
 }
 
 // WithUnmatchedDeadLetter makes a [Router] fail an event that no route
 // takes with a [Permanent] error wrapping [ErrNoRoute], instead of
 // dropping it, so that the queue gives it to the dead-letter hook at once
 // (and logs it there). [Router.Unmatched] counts it either way.
-func WithUnmatchedDeadLetter() RouterOption {
-	return routerOptionFunc(func(r *Router) error {
-		r.deadLetter = true
-		return nil
-	})
+func WithUnmatchedDeadLetter() Option {
+	return func(c *config) {
+		c.use(forRouter, "WithUnmatchedDeadLetter()")
+		c.deadLetter = true
+	}
 }
 
 // HandleEvent runs the route that takes e and returns its error

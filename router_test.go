@@ -39,7 +39,7 @@ func TestRouterPrecedence(t *testing.T) {
 		"a.b/*",
 		"*",
 	}
-	opts := make([]hookguard.RouterOption, 0, len(patterns))
+	opts := make([]hookguard.Option, 0, len(patterns))
 	for _, p := range patterns {
 		opts = append(opts, hookguard.On(p, named(&hit, p)))
 	}
@@ -242,7 +242,7 @@ func TestRouterUnmatchedDropped(t *testing.T) {
 					ran = true
 					return nil
 				})),
-				hookguard.WithRouterLogger(logger),
+				hookguard.WithLogger(logger),
 			)
 			if err != nil {
 				t.Fatal(err)
@@ -286,7 +286,7 @@ func TestRouterUnmatchedDeadLetter(t *testing.T) {
 	r, err := hookguard.NewRouter(
 		hookguard.On("push", hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return nil })),
 		hookguard.WithUnmatchedDeadLetter(),
-		hookguard.WithRouterLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		hookguard.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -352,37 +352,37 @@ func TestNewRouterErrors(t *testing.T) {
 	ok := hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return nil })
 	tests := []struct {
 		name string
-		opts []hookguard.RouterOption
+		opts []hookguard.Option
 		want string // "" : accepted
 	}{
-		{"exact", []hookguard.RouterOption{hookguard.On("push", ok)}, ""},
-		{"wildcard after dot", []hookguard.RouterOption{hookguard.On("payment_intent.*", ok)}, ""},
-		{"wildcard after slash", []hookguard.RouterOption{hookguard.On("orders/*", ok)}, ""},
-		{"catch-all", []hookguard.RouterOption{hookguard.On("*", ok)}, ""},
-		{"same pattern for two providers", []hookguard.RouterOption{
+		{"exact", []hookguard.Option{hookguard.On("push", ok)}, ""},
+		{"wildcard after dot", []hookguard.Option{hookguard.On("payment_intent.*", ok)}, ""},
+		{"wildcard after slash", []hookguard.Option{hookguard.On("orders/*", ok)}, ""},
+		{"catch-all", []hookguard.Option{hookguard.On("*", ok)}, ""},
+		{"same pattern for two providers", []hookguard.Option{
 			hookguard.On("push", ok), hookguard.OnProvider("github", "push", ok), hookguard.OnProvider("gitlab", "push", ok)}, ""},
-		{"nil option skipped", []hookguard.RouterOption{nil, hookguard.On("*", ok)}, ""},
+		{"nil option skipped", []hookguard.Option{nil, hookguard.On("*", ok)}, ""},
 		{"no route", nil, "no route"},
-		{"settings only", []hookguard.RouterOption{hookguard.WithUnmatchedDeadLetter()}, "no route"},
-		{"empty pattern", []hookguard.RouterOption{hookguard.On("", ok)}, `On(""): the pattern is empty`},
-		{"star inside a segment", []hookguard.RouterOption{hookguard.On("payment_*", ok)}, `On("payment_*"): '*' may only be`},
-		{"star in the middle", []hookguard.RouterOption{hookguard.On("customer.*.updated", ok)}, `On("customer.*.updated")`},
-		{"star first", []hookguard.RouterOption{hookguard.On("*.succeeded", ok)}, `On("*.succeeded")`},
-		{"double star", []hookguard.RouterOption{hookguard.On("a.**", ok)}, `On("a.**")`},
-		{"wildcard without prefix", []hookguard.RouterOption{hookguard.On(".*", ok)}, `On(".*")`},
-		{"two stars", []hookguard.RouterOption{hookguard.On("**", ok)}, `On("**")`},
-		{"trailing space", []hookguard.RouterOption{hookguard.On("invoice.paid ", ok)}, `On("invoice.paid "): the pattern starts or ends with white space`},
-		{"leading tab", []hookguard.RouterOption{hookguard.On("\tpush", ok)}, `On("\tpush")`},
-		{"inner space", []hookguard.RouterOption{hookguard.On("Push Hook", ok)}, ""},
-		{"same pattern twice", []hookguard.RouterOption{hookguard.On("push", ok), hookguard.On("push", ok)}, `On("push") is given twice`},
-		{"same wildcard twice", []hookguard.RouterOption{hookguard.On("a.*", ok), hookguard.On("a.*", ok)}, `On("a.*") is given twice`},
-		{"catch-all twice", []hookguard.RouterOption{hookguard.On("*", ok), hookguard.On("*", ok)}, `On("*") is given twice`},
-		{"same provider pattern twice", []hookguard.RouterOption{
+		{"settings only", []hookguard.Option{hookguard.WithUnmatchedDeadLetter()}, "no route"},
+		{"empty pattern", []hookguard.Option{hookguard.On("", ok)}, `On(""): the pattern is empty`},
+		{"star inside a segment", []hookguard.Option{hookguard.On("payment_*", ok)}, `On("payment_*"): '*' may only be`},
+		{"star in the middle", []hookguard.Option{hookguard.On("customer.*.updated", ok)}, `On("customer.*.updated")`},
+		{"star first", []hookguard.Option{hookguard.On("*.succeeded", ok)}, `On("*.succeeded")`},
+		{"double star", []hookguard.Option{hookguard.On("a.**", ok)}, `On("a.**")`},
+		{"wildcard without prefix", []hookguard.Option{hookguard.On(".*", ok)}, `On(".*")`},
+		{"two stars", []hookguard.Option{hookguard.On("**", ok)}, `On("**")`},
+		{"trailing space", []hookguard.Option{hookguard.On("invoice.paid ", ok)}, `On("invoice.paid "): the pattern starts or ends with white space`},
+		{"leading tab", []hookguard.Option{hookguard.On("\tpush", ok)}, `On("\tpush")`},
+		{"inner space", []hookguard.Option{hookguard.On("Push Hook", ok)}, ""},
+		{"same pattern twice", []hookguard.Option{hookguard.On("push", ok), hookguard.On("push", ok)}, `On("push") is given twice`},
+		{"same wildcard twice", []hookguard.Option{hookguard.On("a.*", ok), hookguard.On("a.*", ok)}, `On("a.*") is given twice`},
+		{"catch-all twice", []hookguard.Option{hookguard.On("*", ok), hookguard.On("*", ok)}, `On("*") is given twice`},
+		{"same provider pattern twice", []hookguard.Option{
 			hookguard.OnProvider("github", "push", ok), hookguard.OnProvider("github", "push", ok)}, `OnProvider("github", "push") is given twice`},
-		{"nil handler", []hookguard.RouterOption{hookguard.On("push", nil)}, `On("push") got a nil Handler`},
-		{"nil HandlerFunc", []hookguard.RouterOption{hookguard.On("push", hookguard.HandlerFunc(nil))}, `On("push") got a nil HandlerFunc`},
-		{"empty provider", []hookguard.RouterOption{hookguard.OnProvider("", "push", ok)}, `OnProvider("", "push"): the provider is empty`},
-		{"bad provider pattern", []hookguard.RouterOption{hookguard.OnProvider("github", "is*", ok)}, `OnProvider("github", "is*")`},
+		{"nil handler", []hookguard.Option{hookguard.On("push", nil)}, `On("push") got a nil Handler`},
+		{"nil HandlerFunc", []hookguard.Option{hookguard.On("push", hookguard.HandlerFunc(nil))}, `On("push") got a nil HandlerFunc`},
+		{"empty provider", []hookguard.Option{hookguard.OnProvider("", "push", ok)}, `OnProvider("", "push"): the provider is empty`},
+		{"bad provider pattern", []hookguard.Option{hookguard.OnProvider("github", "is*", ok)}, `OnProvider("github", "is*")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -591,7 +591,7 @@ func BenchmarkRouter(b *testing.B) {
 	for i, typ := range benchTypes {
 		events[i] = hookguard.Event{Provider: "stripe", ID: "evt_1", Type: typ}
 	}
-	exactOpts := make([]hookguard.RouterOption, 0, len(benchTypes))
+	exactOpts := make([]hookguard.Option, 0, len(benchTypes))
 	for _, typ := range benchTypes {
 		exactOpts = append(exactOpts, hookguard.On(typ, count))
 	}

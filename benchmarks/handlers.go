@@ -169,7 +169,7 @@ func NewReceiver(s Scheme, capacity int, opts ...hookguard.Option) (*hookguard.R
 	noop := hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return nil })
 	opts = append([]hookguard.Option{
 		hookguard.WithMaxBodySize(1 << 20),
-		hookguard.WithQueueOptions(hookguard.WithCapacity(capacity)),
+		hookguard.WithCapacity(capacity),
 	}, opts...)
 	return hookguard.New(p, noop, opts...)
 }
@@ -185,11 +185,19 @@ func NewMiddleware(s Scheme, opts ...hookguard.Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, err := dedupe.NewMemory()
+	if err != nil {
+		return nil, err
+	}
 	opts = append([]hookguard.Option{
 		hookguard.WithMaxBodySize(1 << 20),
-		hookguard.WithStore(dedupe.NewMemory()),
+		hookguard.WithStore(store),
 	}, opts...)
-	return hookguard.Middleware(p, opts...)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mw, err := hookguard.Middleware(p, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	})), nil
 }

@@ -21,7 +21,7 @@ func TestMemoryDefaultBound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewMemory(tt.opts...)
+			m := newTestMemory(t, tt.opts...)
 			if len(m.shards) != tt.wantShards {
 				t.Fatalf("%d shards, want %d", len(m.shards), tt.wantShards)
 			}

@@ -23,6 +23,12 @@ var (
 	ErrInvalidTTL = errors.New("dedupe: ttl must be positive")
 )
 
+// ErrInvalidOption is wrapped by the error [NewMemory] returns when an
+// option was given a value it cannot use; the wrapping error names the
+// option and the value and says what is allowed. Options never panic: a
+// value read from configuration is reported by the constructor.
+var ErrInvalidOption = errors.New("dedupe: invalid option")
+
 // checkArgs validates the arguments every Store method shares. ttl is
 // checked only when checkTTL is set (Release takes none).
 func checkArgs(key, token string, ttl time.Duration, checkTTL bool) error {

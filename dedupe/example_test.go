@@ -14,7 +14,11 @@ import (
 // and committed, and a later duplicate is recognised.
 func Example() {
 	ctx := context.Background()
-	store := dedupe.NewMemory(dedupe.WithMaxEntries(100_000))
+	store, err := dedupe.NewMemory(dedupe.WithMaxEntries(100_000))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	const key = "stripe:evt_1NqX3f2eZvKYlo2CjZ1b2c3d"
 
 	// Delivery 1 reserves the event ID before enqueueing it.
@@ -54,7 +58,11 @@ func Example() {
 // failed store records nothing, so the sender's retry gets in.
 func ExampleMemory_Once() {
 	ctx := context.Background()
-	store := dedupe.NewMemory()
+	store, err := dedupe.NewMemory()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	keys := []string{"github:4f2c9e1a-delivery", "github:digest:9b74c9897bac770ffc029102a200c5de"}
 	var queue []string
 	enqueue := func(full bool) func() error {
@@ -67,7 +75,7 @@ func ExampleMemory_Once() {
 		}
 	}
 
-	_, err := store.Once(ctx, keys, 72*time.Hour, enqueue(true))
+	_, err = store.Once(ctx, keys, 72*time.Hour, enqueue(true))
 	fmt.Println("first try:", err)
 	st, _ := store.Once(ctx, keys, 72*time.Hour, enqueue(false))
 	fmt.Println("retry:", st)
@@ -79,4 +87,18 @@ func ExampleMemory_Once() {
 	// retry: reserved
 	// copy: seen
 	// queued: 1
+}
+
+// ExampleNewMemory shows a bound read from configuration: a bad value is an
+// error from NewMemory, which names the option, and never a panic.
+func ExampleNewMemory() {
+	maxEntries := 0 // say, read from an environment variable
+	store, err := dedupe.NewMemory(dedupe.WithMaxEntries(maxEntries))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(store.Len())
+	// Output:
+	// dedupe: invalid option: WithMaxEntries(0): the store must hold at least one record
 }

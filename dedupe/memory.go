@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"math"
 	"math/bits"
@@ -82,6 +83,14 @@ type memoryConfig struct {
 	maxEntries int
 	shards     int
 	now        func() time.Time
+	err        error // the first invalid option, for NewMemory to report
+}
+
+// invalidOption records the first invalid option's error.
+func (c *memoryConfig) invalidOption(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	}
 }
 
 // WithMaxEntries bounds the number of records the store holds at once
@@ -90,25 +99,32 @@ type memoryConfig struct {
 // spread over the shards by a hash, so the first evictions happen a little
 // before the store as a whole is full (about 2% before, with the defaults). Each
 // record costs about 50 bytes, whatever the key's length (see the package
-// documentation).
-// It panics if n < 1.
+// documentation). n < 1 is a configuration error, which [NewMemory]
+// returns.
 func WithMaxEntries(n int) MemoryOption {
-	if n < 1 {
-		panic("dedupe: WithMaxEntries expects n >= 1")
+	return func(c *memoryConfig) {
+		if n < 1 {
+			c.invalidOption("WithMaxEntries(%d): the store must hold at least one record", n)
+			return
+		}
+		c.maxEntries = n
 	}
-	return func(c *memoryConfig) { c.maxEntries = n }
 }
 
 // WithShards sets the number of independently locked shards (default
 // [DefaultShards]), rounded up to a power of two and capped at 65536. More
 // shards mean less lock contention between goroutines; eviction order is
 // oldest-first within each shard. A store never has more shards than its
-// maximum number of entries. It panics if n < 1.
+// maximum number of entries. n < 1 is a configuration error, which
+// [NewMemory] returns.
 func WithShards(n int) MemoryOption {
-	if n < 1 {
-		panic("dedupe: WithShards expects n >= 1")
+	return func(c *memoryConfig) {
+		if n < 1 {
+			c.invalidOption("WithShards(%d): the store needs at least one shard", n)
+			return
+		}
+		c.shards = n
 	}
-	return func(c *memoryConfig) { c.shards = n }
 }
 
 // WithClock sets the function the store reads the current time from
@@ -119,11 +135,18 @@ func WithClock(now func() time.Time) MemoryOption {
 	return func(c *memoryConfig) { c.now = now }
 }
 
-// NewMemory returns an empty in-memory store configured by opts.
-func NewMemory(opts ...MemoryOption) *Memory {
+// NewMemory returns an empty in-memory store configured by opts. It
+// returns an error wrapping [ErrInvalidOption] that names the first
+// invalid option and its value, and never panics on one.
+func NewMemory(opts ...MemoryOption) (*Memory, error) {
 	c := memoryConfig{maxEntries: DefaultMaxEntries, shards: DefaultShards}
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	n := min(c.shards, maxShards)
 	n = 1 << bits.Len(uint(n-1)) // round up to a power of two
@@ -149,7 +172,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 			s.max++
 		}
 	}
-	return m
+	return m, nil
 }
 
 // Reserve implements [Store.Reserve]. A pending record whose TTL ended
@@ -229,6 +252,25 @@ func (m *Memory) Release(ctx context.Context, key, token string) error {
 	return nil
 }
 
+// Forget implements [Store.Forget]: it deletes key's record, pending or
+// seen, whoever holds it, including records written by [Memory.Once].
+func (m *Memory) Forget(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if key == "" {
+		return ErrEmptyKey
+	}
+	h := m.hash(key)
+	s := &m.shards[h.h1&m.mask]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slot, ri, ok := s.find(h); ok {
+		s.remove(slot, ri)
+	}
+	return nil
+}
+
 // Once records a delivery's keys and stores its event in one step, so that
 // no key is ever seen without its event stored, and no other caller sees a
 // pending record in between. When none of keys is held or seen, Once calls
@@ -242,7 +284,7 @@ func (m *Memory) Release(ctx context.Context, key, token string) error {
 // and must not call the store. A hookguard Receiver uses Once to put an
 // event into its in-memory queue: one locked round per key instead of a
 // Reserve and a Commit. Records written by Once belong to no token: Release
-// and Commit do not match them.
+// and Commit do not match them; [Memory.Forget] deletes them.
 func (m *Memory) Once(ctx context.Context, keys []string, ttl time.Duration, store func() error) (Status, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err

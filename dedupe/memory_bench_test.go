@@ -27,7 +27,7 @@ var benchKeySet = func() []string {
 // reached their steady-state size.
 func newBenchStore(b *testing.B, maxEntries int) *dedupe.Memory {
 	b.Helper()
-	m := dedupe.NewMemory(dedupe.WithMaxEntries(maxEntries))
+	m := newMemory(b, dedupe.WithMaxEntries(maxEntries))
 	for _, k := range benchKeySet {
 		if _, err := m.Reserve(context.Background(), k, "warm-up", time.Hour); err != nil {
 			b.Fatal(err)
@@ -110,7 +110,7 @@ func BenchmarkMemoryReserveCommit(b *testing.B) {
 func BenchmarkMemoryBytesPerID(b *testing.B) {
 	var perID float64
 	for b.Loop() {
-		perID, _ = measureBytesPerID(1_000_000)
+		perID, _ = measureBytesPerID(b, 1_000_000)
 	}
 	b.ReportMetric(perID, "B/id")
 }

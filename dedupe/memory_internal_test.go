@@ -8,6 +8,16 @@ import (
 	"time"
 )
 
+// newTestMemory returns NewMemory(opts...) and stops the test if it fails.
+func newTestMemory(tb testing.TB, opts ...MemoryOption) *Memory {
+	tb.Helper()
+	m, err := NewMemory(opts...)
+	if err != nil {
+		tb.Fatalf("NewMemory: %v", err)
+	}
+	return m
+}
+
 // checkShard verifies the invariants that tie a shard's ring and index
 // together: every record has exactly one slot pointing at it, every slot
 // points at a record with its fingerprint, and live counts the records.
@@ -59,7 +69,7 @@ func TestShardInvariants(t *testing.T) {
 	ctx := context.Background()
 	var now time.Duration
 	clock := func() time.Time { return time.Unix(0, 0).Add(now) }
-	m := NewMemory(WithShards(2), WithMaxEntries(200), WithClock(clock))
+	m := newTestMemory(t, WithShards(2), WithMaxEntries(200), WithClock(clock))
 	r := rand.New(rand.NewPCG(1, 2))
 	for step := range 50_000 {
 		key := fmt.Sprintf("k%d", r.IntN(600))
@@ -93,7 +103,7 @@ func TestShardShrinks(t *testing.T) {
 	ctx := context.Background()
 	var now time.Duration
 	clock := func() time.Time { return time.Unix(0, 0).Add(now) }
-	m := NewMemory(WithShards(1), WithClock(clock))
+	m := newTestMemory(t, WithShards(1), WithClock(clock))
 	s := &m.shards[0]
 	for i := range 10_000 {
 		if _, err := m.Reserve(ctx, fmt.Sprintf("burst%d", i), "t", time.Minute); err != nil {

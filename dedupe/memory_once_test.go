@@ -63,7 +63,7 @@ func TestMemoryOnce(t *testing.T) {
 		for _, shards := range []int{1, 64} { // all keys in one shard, and spread out
 			t.Run(fmt.Sprintf("%s/shards=%d", tt.name, shards), func(t *testing.T) {
 				clk := newFakeClock()
-				m := dedupe.NewMemory(dedupe.WithClock(clk.Now), dedupe.WithShards(shards))
+				m := newMemory(t, dedupe.WithClock(clk.Now), dedupe.WithShards(shards))
 				keys := make([]string, len(tt.states))
 				for i, s := range tt.states {
 					keys[i] = fmt.Sprintf("provider:evt_%d", i)
@@ -109,7 +109,7 @@ func TestMemoryOnce(t *testing.T) {
 // no shard locked.
 func TestMemoryOnceStoreFails(t *testing.T) {
 	ctx := context.Background()
-	m := dedupe.NewMemory(dedupe.WithShards(1))
+	m := newMemory(t, dedupe.WithShards(1))
 	keys := []string{"p:a", "p:digest:b"}
 	full := errors.New("queue full")
 	if st, err := m.Once(ctx, keys, time.Hour, func() error { return full }); !errors.Is(err, full) || st != 0 {
@@ -141,7 +141,7 @@ func TestMemoryOnceStoreFails(t *testing.T) {
 }
 
 func TestMemoryOnceArguments(t *testing.T) {
-	m := dedupe.NewMemory()
+	m := newMemory(t)
 	ok := func() error { t.Error("store ran on bad arguments"); return nil }
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -190,7 +190,7 @@ func TestMemoryOnceConcurrent(t *testing.T) {
 	const deliveries, callers = 200, 8
 	for _, shards := range []int{1, 4, 64} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
-			m := dedupe.NewMemory(dedupe.WithShards(shards))
+			m := newMemory(t, dedupe.WithShards(shards))
 			var ran [deliveries]atomic.Int32
 			var wrong atomic.Int32
 			var wg sync.WaitGroup

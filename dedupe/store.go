@@ -47,6 +47,12 @@ var ErrNotOwner = errors.New("dedupe: reservation is not held by this token")
 // Commit act only when the key is still held by token, so a slow delivery
 // can never drop or confirm another delivery's reservation.
 //
+// Forget deletes a key's record, whatever its state and token, so that
+// the next Reserve of the key succeeds. A receiver calls it when it gives
+// an event up (a dead letter): the sender's redelivery of the event, once
+// the handler is fixed, must be handled rather than dropped as a
+// duplicate. Operators may call it too, to let one redelivery through.
+//
 // Implementations must be safe for concurrent use. Keys are opaque; the
 // receiver scopes them by provider and endpoint before calling.
 type Store interface {
@@ -58,4 +64,7 @@ type Store interface {
 	// Release frees key if token still holds it (pending or committed);
 	// otherwise it does nothing and returns nil.
 	Release(ctx context.Context, key, token string) error
+	// Forget deletes key's record, held or seen, whoever holds it. A key
+	// with no record is not an error.
+	Forget(ctx context.Context, key string) error
 }

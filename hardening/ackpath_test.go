@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
-	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"golang.org/x/time/rate"
 )
@@ -25,7 +25,7 @@ import (
 // send with.
 func stdPreset(t testing.TB) providers.Provider {
 	t.Helper()
-	secret, err := providers.TestSecret("standardwebhooks")
+	secret, err := testsecret.For("standardwebhooks")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestStatusContract(t *testing.T) {
 				}
 				return nil
 			})
-			r := newReceiver(t, p, h, hookguard.WithClock(fixedClock), hookguard.WithQueueOptions(hookguard.WithCapacity(1), hookguard.WithWorkers(1)))
+			r := newReceiver(t, p, h, hookguard.WithClock(fixedClock), hookguard.WithCapacity(1), hookguard.WithWorkers(1))
 			testkit.Serve(r, ok("h0").request())
 			return r, func() { close(gate) }
 		}, ok("h1").request, 503, true},
@@ -190,7 +190,7 @@ func TestSlowHandlerDoesNotSlowTheAck(t *testing.T) {
 			return ctx.Err() // retried: the event is still handled once the gate opens
 		}
 	}
-	recv := newReceiver(t, p, h, hookguard.WithQueueOptions(hookguard.WithWorkers(32), hookguard.WithCapacity(10_000)))
+	recv := newReceiver(t, p, h, hookguard.WithWorkers(32), hookguard.WithCapacity(10_000))
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
 	defer func() {
@@ -246,9 +246,9 @@ func TestQueueFullNotMarkedSeen(t *testing.T) {
 		}
 		return nil
 	}
-	store := dedupe.NewMemory()
+	store := testkit.NewMemory(t)
 	recv := newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithClock(fixedClock),
-		hookguard.WithQueueOptions(hookguard.WithCapacity(capacity), hookguard.WithWorkers(4)))
+		hookguard.WithCapacity(capacity), hookguard.WithWorkers(4))
 	ds := make([]signed, n)
 	for i := range ds {
 		id := fmt.Sprintf("full-%04d", i)
@@ -309,12 +309,12 @@ func TestQueueFullNotMarkedSeen(t *testing.T) {
 func TestConcurrentDuplicatesAcrossInstances(t *testing.T) {
 	const events, copies, instances = 100, 100, 4
 	p := stdPreset(t)
-	store := dedupe.NewMemory()
+	store := testkit.NewMemory(t)
 	h := testkit.NewCounter()
 	var recvs []*hookguard.Receiver
 	for range instances {
 		recvs = append(recvs, newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithClock(fixedClock),
-			hookguard.WithQueueOptions(hookguard.WithCapacity(events*2))))
+			hookguard.WithCapacity(events*2)))
 	}
 	statuses := map[int]int{}
 	var mu sync.Mutex
@@ -359,7 +359,7 @@ func TestInFlightDuplicate(t *testing.T) {
 		t.Run(fmt.Sprintf("first fails=%v", firstFails), func(t *testing.T) {
 			p := stdPreset(t)
 			h := testkit.NewCounter()
-			gq := &gatedQueue{inner: hookguard.NewMemoryQueue(h), entered: make(chan struct{}), release: make(chan error, 1)}
+			gq := &gatedQueue{inner: testkit.NewMemoryQueue(t, h), entered: make(chan struct{}), release: make(chan error, 1)}
 			t.Cleanup(func() { _ = gq.inner.Shutdown(context.Background()) })
 			recv := newReceiver(t, p, nil, hookguard.WithQueue(gq), hookguard.WithClock(fixedClock))
 			d := sign(t, p, "evt_slack", eventBody("evt_slack", 0), t0)
@@ -414,7 +414,7 @@ func TestStoreOutage(t *testing.T) {
 	for _, failClosed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fail-closed=%v", failClosed), func(t *testing.T) {
 			p := stdPreset(t)
-			store := &testkit.FlakyStore{Memory: dedupe.NewMemory(), Err: errStoreDown}
+			store := &testkit.FlakyStore{Memory: testkit.NewMemory(t), Err: errStoreDown}
 			var fallbacks atomic.Int64
 			h := testkit.NewCounter()
 			opts := []hookguard.Option{hookguard.WithStore(store),

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -238,7 +239,7 @@ func TestSlowloris(t *testing.T) {
 func TestAckLatencyLoad(t *testing.T) {
 	p := stdPreset(t)
 	h := testkit.NewCounter()
-	recv := newReceiver(t, p, h, hookguard.WithQueueOptions(hookguard.WithCapacity(1<<16)))
+	recv := newReceiver(t, p, h, hookguard.WithCapacity(1<<16))
 	url := httptestServer(t, recv)
 	res := paceLoad(t, p, url, 2000, 30*time.Second, "load")
 	t.Logf("in-memory, 2,000/s for 30 s: %v", res)
@@ -269,7 +270,7 @@ func TestAckLatencyLoad(t *testing.T) {
 // interleaved. t must not fall below -4.5 (the TVLA threshold, in the
 // direction a leak would push it) in two runs in a row.
 func TestConstantTimeStatistical(t *testing.T) {
-	secret, _ := providers.TestSecret("github")
+	secret, _ := testsecret.For("github")
 	p, _ := providers.NewGitHub(secret)
 	body := []byte(`{"zen":"timing"}`)
 	h, _ := p.Sign(providers.Outgoing{Body: body, ID: "t"})

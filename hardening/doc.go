@@ -12,8 +12,9 @@
 // It fuzzes every fuzz target of the module for a bounded time each, and
 // runs the slowloris, load and chaos tests. All traffic goes to loopback.
 //
-// The package's one exported type, [Sender], is a scripted webhook sender
-// that retries the way real senders do (exponential backoff, at-least-once,
-// out of order), so that tests can check end to end that every event a
-// sender was answered 2xx for is handled.
+// The package exports nothing: it is a test suite, not a library. Its
+// scripted webhook sender (sender_test.go) retries the way real senders do
+// (exponential backoff, at-least-once, out of order), so that tests can
+// check end to end that every event a sender was answered 2xx for is
+// handled.
 package hardening

@@ -41,8 +41,8 @@ func TestSenderNothingLost(t *testing.T) {
 		}
 		return nil
 	}
-	recv := newReceiver(t, p, h, hookguard.WithQueueOptions(hookguard.WithCapacity(16), hookguard.WithWorkers(2),
-		hookguard.WithBackoff(time.Millisecond, 10*time.Millisecond), hookguard.WithMaxAttempts(10)))
+	recv := newReceiver(t, p, h, hookguard.WithCapacity(16), hookguard.WithWorkers(2),
+		hookguard.WithBackoff(time.Millisecond, 10*time.Millisecond), hookguard.WithMaxAttempts(10))
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
 	ds := make([]Delivery, n)
@@ -150,7 +150,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 			recv, err := hookguard.New(p, h, hookguard.WithHooks(hookguard.Hooks{
 				OnAccepted:   func(hookguard.Event) { accepted.Add(1) },
 				OnDeadLetter: func(hookguard.Event, error) { dead.Add(1) },
-			}), hookguard.WithQueueOptions(hookguard.WithCapacity(10_000), hookguard.WithWorkers(8)))
+			}), hookguard.WithCapacity(10_000), hookguard.WithWorkers(8))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,7 +250,7 @@ func TestMemoryDedupeBounded(t *testing.T) {
 	runtime.GC()
 	var m0 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	store := dedupe.NewMemory(dedupe.WithMaxEntries(capacity), dedupe.WithClock(clock))
+	store := testkit.NewMemory(t, dedupe.WithMaxEntries(capacity), dedupe.WithClock(clock))
 	ctx := context.Background()
 	keys := make([]string, 0, 64)
 	for i := range n {

@@ -18,7 +18,9 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -40,8 +42,8 @@ var fuzzEncodings = []struct {
 type presetReceiver struct {
 	name   string
 	secret string
-	p      providers.Provider
-	twin   providers.Provider
+	p      *providers.Preset
+	twin   *providers.Preset
 	recv   *hookguard.Receiver
 	get    bool // the preset answers a GET handshake
 }
@@ -55,7 +57,7 @@ type presetReceiver struct {
 // the seeds of that preset no longer verify in other processes.
 func fuzzSecret(tb testing.TB, name, label string) string {
 	tb.Helper()
-	random, err := providers.TestSecret(name)
+	random, err := testsecret.For(name)
 	if err != nil {
 		tb.Fatalf("TestSecret(%q): %v", name, err)
 	}
@@ -72,7 +74,7 @@ func fuzzSecret(tb testing.TB, name, label string) string {
 		if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
 			if _, ok := k.(*ecdsa.PrivateKey); ok {
 				if pk, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), seed[:]); err == nil {
-					det, _ = verify.MarshalP256PrivateKey(pk)
+					det, _ = keys.MarshalP256PrivateKey(pk)
 				}
 			}
 		}
@@ -89,7 +91,7 @@ func fuzzSecret(tb testing.TB, name, label string) string {
 
 // newFuzzPreset builds the preset called name for secret, with a verify
 // token where the preset takes one (Meta's GET subscription handshake).
-func newFuzzPreset(tb testing.TB, name, secret string) providers.Provider {
+func newFuzzPreset(tb testing.TB, name, secret string) *providers.Preset {
 	tb.Helper()
 	if p, err := providers.New(name, secret, providers.WithVerifyToken("fuzz-token")); err == nil {
 		return p
@@ -200,9 +202,7 @@ func FuzzVerifyRequest(f *testing.F) {
 			p:      newFuzzPreset(f, name, secret),
 			twin:   newFuzzPreset(f, name, fuzzSecret(f, name, "twin")),
 		}
-		if ml, ok := tg.p.(hookguard.MethodLister); ok {
-			tg.get = slices.Contains(ml.Methods(), http.MethodGet)
-		}
+		tg.get = slices.Contains(tg.p.Methods(), http.MethodGet)
 		r, err := hookguard.New(tg.p, testkit.NewCounter(), hookguard.WithClock(fixedClock))
 		if err != nil {
 			f.Fatalf("hookguard.New(%s): %v", name, err)
@@ -222,11 +222,7 @@ func FuzzVerifyRequest(f *testing.F) {
 		o := providers.Outgoing{Body: body, ID: id, Type: "push", Timestamp: t0, URL: hookURL, ContentType: contentTypeFor(tg.name)}
 		var h http.Header
 		var err error
-		if bs, ok := tg.p.(providers.BodySigner); ok {
-			body, h, err = bs.SignBody(o) // Linear, Mailgun: the signed data lives in the body
-		} else {
-			h, err = tg.p.Sign(o)
-		}
+		body, h, err = tg.p.SignBody(o) // Linear, Mailgun: the signed data lives in the body
 		if err != nil {
 			continue // a preset that cannot sign (none today) still gets the other seeds
 		}

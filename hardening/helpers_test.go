@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -35,7 +36,7 @@ func allPresets(t testing.TB, opts ...providers.Option) []preset {
 	t.Helper()
 	var out []preset
 	for _, name := range providers.Names() {
-		secret, err := providers.TestSecret(name)
+		secret, err := testsecret.For(name)
 		if err != nil {
 			t.Fatalf("TestSecret(%q): %v", name, err)
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -31,7 +32,7 @@ import (
 // a JSON-decoding middleware in front of hookguard, or a re-encoded body,
 // fails closed.
 func TestRawBodyFidelity(t *testing.T) {
-	secret, _ := providers.TestSecret("github")
+	secret, _ := testsecret.For("github")
 	p, _ := providers.NewGitHub(secret)
 	rng := mrand.New(mrand.NewPCG(13, 13))
 
@@ -81,7 +82,7 @@ func TestRawBodyFidelity(t *testing.T) {
 				bad.Add(1)
 			}
 		})
-		mw := hookguard.Middleware(p)(next)
+		mw := testkit.Middleware(t, p)(next)
 		for i := range 50 {
 			sent = randomBody(rng)
 			if w := testkit.Serve(mw, sign(t, p, fmt.Sprintf("mw-%d", i), sent, t0).request()); w.Code != http.StatusOK {
@@ -242,7 +243,7 @@ func rawPost(t *testing.T, addr, head string, src io.Reader) string {
 func TestOversizedBody(t *testing.T) {
 	const limit = 1 << 20
 	const big = 10 << 20
-	secret, _ := providers.TestSecret("github")
+	secret, _ := testsecret.For("github")
 	p, _ := providers.NewGitHub(secret)
 	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h, hookguard.WithMaxBodySize(limit))
@@ -423,7 +424,7 @@ func TestCompressionBomb(t *testing.T) {
 	if len(bomb) > 20<<10 {
 		t.Fatalf("bomb is %d bytes, want about 10 KiB", len(bomb))
 	}
-	secret, _ := providers.TestSecret("github")
+	secret, _ := testsecret.For("github")
 	p, _ := providers.NewGitHub(secret)
 	var gotLen atomic.Int64
 	h := hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -46,7 +47,7 @@ func sendThrice(t *testing.T, p providers.Provider, reqs ...func() *http.Request
 // signed button click, one view submission and one /deploy command, each
 // sent three times inside the five-minute window, must be handled once.
 func TestReplayWithoutEventID(t *testing.T) {
-	secret, err := providers.TestSecret("slack")
+	secret, err := testsecret.For("slack")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestECDSATwinIsADuplicate(t *testing.T) {
 		{"sendgrid", "X-Twilio-Email-Event-Webhook-Signature", []byte(`[{"email":"a@example.com","timestamp":1700000000,"event":"processed"}]` + "\r\n"), twinDER},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			secret, err := providers.TestSecret(tc.name)
+			secret, err := testsecret.For(tc.name)
 			if err != nil {
 				t.Fatal(err)
 			}

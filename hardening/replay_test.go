@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
-	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/redistest"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/rediskit"
 )
@@ -89,7 +89,7 @@ func TestReplayUnsignedIDs(t *testing.T) {
 		{"twilio", []string{"I-Twilio-Idempotency-Token"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			secret, _ := providers.TestSecret(tc.name)
+			secret, _ := testsecret.For(tc.name)
 			p, err := providers.New(tc.name, secret)
 			if err != nil {
 				t.Fatal(err)
@@ -130,12 +130,12 @@ func TestReplayUnsignedIDs(t *testing.T) {
 	}
 
 	t.Run("github two endpoints", func(t *testing.T) {
-		store := dedupe.NewMemory()
+		store := testkit.NewMemory(t)
 		h := testkit.NewCounter()
 		var recvs []*hookguard.Receiver
 		var apps []providers.Provider
 		for _, app := range []string{"app-a", "app-b"} {
-			secret, _ := providers.TestSecret("github")
+			secret, _ := testsecret.For("github")
 			p, _ := providers.NewGitHub(secret)
 			apps = append(apps, p)
 			recvs = append(recvs, newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithEndpoint(app)))
@@ -159,14 +159,14 @@ func TestNoStateBeforeVerification(t *testing.T) {
 	if testing.Short() {
 		n = 1000
 	}
-	secret, _ := providers.TestSecret("standardwebhooks")
+	secret, _ := testsecret.For("standardwebhooks")
 	p, _ := providers.NewStandardWebhooks(secret)
-	attackerSecret, _ := providers.TestSecret("standardwebhooks")
+	attackerSecret, _ := testsecret.For("standardwebhooks")
 	attacker, _ := providers.NewStandardWebhooks(attackerSecret)
-	store := dedupe.NewMemory()
+	store := testkit.NewMemory(t)
 	h := testkit.NewCounter()
 	recv := newReceiver(t, p, h, hookguard.WithStore(store), hookguard.WithClock(fixedClock),
-		hookguard.WithQueueOptions(hookguard.WithCapacity(n)))
+		hookguard.WithCapacity(n))
 	before := store.Len()
 	for i := range n {
 		id := fmt.Sprintf("victim_%05d", i)

@@ -16,6 +16,7 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"golang.org/x/time/rate"
 )
@@ -225,7 +226,7 @@ func TestNoSecretOrSignatureLeaks(t *testing.T) {
 			expect("evt_tamper", tampered.body, t0)
 			resend("tampered body", main, tampered)
 			// Signed with another secret.
-			otherSecret, _ := providers.TestSecret(ps.name)
+			otherSecret, _ := testsecret.For(ps.name)
 			other, err := providers.New(ps.name, otherSecret)
 			if err != nil {
 				t.Fatal(err)
@@ -251,7 +252,7 @@ func TestNoSecretOrSignatureLeaks(t *testing.T) {
 			}
 
 			// Full queue: capacity 1, one worker held by the gate.
-			qfull := newReceiver(t, ps.p, blocking, with(hookguard.WithQueueOptions(hookguard.WithCapacity(1), hookguard.WithWorkers(1)))...)
+			qfull := newReceiver(t, ps.p, blocking, with(hookguard.WithCapacity(1), hookguard.WithWorkers(1))...)
 			for i := range 3 {
 				id := fmt.Sprintf("evt_q%d", i)
 				s := sign(t, ps.p, id, body(id), t0)
@@ -276,7 +277,7 @@ func TestNoSecretOrSignatureLeaks(t *testing.T) {
 				inFlight(t, ps, ok, with, resend)
 			}
 			// Middleware.
-			mw := hookguard.Middleware(ps.p, base...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mw := testkit.Middleware(t, ps.p, base...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				e, _ := hookguard.FromContext(r.Context())
 				hs.add("middleware next header", fmt.Sprint(r.Header.Get(header) == "", e.Header))
 			}))
@@ -322,7 +323,7 @@ func TestNoSecretOrSignatureLeaks(t *testing.T) {
 func inFlight(t *testing.T, ps preset, ok signed, with func(...hookguard.Option) []hookguard.Option,
 	resend func(string, http.Handler, signed) *httptest.ResponseRecorder) {
 	t.Helper()
-	gq := &gatedQueue{inner: hookguard.NewMemoryQueue(testkit.NewCounter()), entered: make(chan struct{}), release: make(chan error, 1)}
+	gq := &gatedQueue{inner: testkit.NewMemoryQueue(t, testkit.NewCounter()), entered: make(chan struct{}), release: make(chan error, 1)}
 	t.Cleanup(func() { _ = gq.inner.Shutdown(context.Background()) })
 	pending := newReceiver(t, ps.p, nil, with(hookguard.WithQueue(gq))...)
 	done := make(chan int, 1)
@@ -353,6 +354,7 @@ func (*failingStore) Commit(context.Context, string, string, time.Duration) erro
 	return errStoreDown
 }
 func (*failingStore) Release(context.Context, string, string) error { return errStoreDown }
+func (*failingStore) Forget(context.Context, string) error          { return errStoreDown }
 
 var errStoreDown = fmt.Errorf("store: dial tcp 127.0.0.1:6379: connection refused")
 

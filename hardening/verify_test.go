@@ -24,6 +24,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -192,7 +193,7 @@ func tamperMatrix(t *testing.T, cases int, seed uint64) {
 	flips := map[string]int{}
 	for c := range cases {
 		name := names[c%len(names)]
-		secret, err := providers.TestSecret(name)
+		secret, err := testsecret.For(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -635,7 +636,7 @@ func TestDowngradeAndAlgorithmConfusion(t *testing.T) {
 	}
 	badSHA256 := legacy.Clone()
 	badSHA256.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 32))
-	for _, v := range []*providers.GitHub{gh, sha1Only} {
+	for _, v := range []*providers.Preset{gh, sha1Only} {
 		if _, err := v.Verify(verify.Request{Header: badSHA256, Body: body}, t0); err == nil {
 			t.Error("GitHub accepted a valid SHA-1 next to an invalid SHA-256")
 		}
@@ -667,7 +668,7 @@ func TestDowngradeAndAlgorithmConfusion(t *testing.T) {
 
 	// (c) An HMAC verifier refuses a v1a (Ed25519) signature, even a
 	// valid one.
-	priv, err := providers.TestSecret("standardwebhooks")
+	priv, err := testsecret.For("standardwebhooks")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -697,8 +698,8 @@ func TestDowngradeAndAlgorithmConfusion(t *testing.T) {
 // unambiguous; only conflicting values are rejected.
 func TestSecretRotation(t *testing.T) {
 	body := []byte(`{"id":"evt_rot","type":"x"}`)
-	oldS, _ := providers.TestSecret("stripe")
-	newS, _ := providers.TestSecret("stripe")
+	oldS, _ := testsecret.For("stripe")
+	newS, _ := testsecret.For("stripe")
 	oldP, _ := providers.NewStripe(oldS)
 	newP, _ := providers.NewStripe(newS)
 	both, err := providers.NewStripe(newS, providers.WithSecret(oldS))
@@ -741,8 +742,8 @@ func TestSecretRotation(t *testing.T) {
 	// Standard Webhooks: v1 noise, a v2 entry, and the valid signature in
 	// position 3 of 4 (standard-webhooks libraries/go/webhook_test.go,
 	// "multiple signatures").
-	sOld, _ := providers.TestSecret("standardwebhooks")
-	sNew, _ := providers.TestSecret("standardwebhooks")
+	sOld, _ := testsecret.For("standardwebhooks")
+	sNew, _ := testsecret.For("standardwebhooks")
 	swOld, _ := providers.NewStandardWebhooks(sOld)
 	swBoth, _ := providers.NewStandardWebhooks(sNew, providers.WithSecret(sOld))
 	swNew, _ := providers.NewStandardWebhooks(sNew)

@@ -27,7 +27,7 @@ func (w *nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nopWriter) WriteHeader(int)             {}
 
 // BenchmarkRequest compares a receiver's request path without hooks
-// (baseline) and with the Recorder's hooks recording into the SDK. Report
+// (baseline) and with the Telemetry's hooks recording into the SDK. Report
 // the ratio of otelhook to baseline, measured in the same run. Every
 // request after the first is a verified duplicate: signature check, dedupe
 // lookup, answer.

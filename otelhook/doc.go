@@ -4,14 +4,15 @@
 // (Prometheus, OTLP, ...).
 //
 // The root package hookguard does not import OpenTelemetry; this package
-// plugs into its observer seam, [hookguard.Hooks]. A [Recorder] gives three
+// plugs into its observer seam, [hookguard.Hooks]. A [Telemetry] gives three
 // things to wire:
 //
-//   - [Recorder.Hooks], for [hookguard.WithHooks] (and [hookguard.WithQueueHooks]
-//     for a queue built apart): every metric below.
-//   - [Recorder.Middleware], around the receiver: a server span for each
+//   - [Telemetry.Hooks], for [hookguard.WithHooks], given to
+//     [hookguard.New] (and to [hookguard.NewMemoryQueue] for a queue built
+//     apart): every metric below.
+//   - [Telemetry.Middleware], around the receiver: a server span for each
 //     HTTP request, annotated with the provider, outcome and reason.
-//   - [Recorder.Handler], around the event handler: a span for each handler
+//   - [Telemetry.Handler], around the event handler: a span for each handler
 //     attempt, linked to the span of the request that brought the event in,
 //     so a trace follows an event from arrival to handling even when it is
 //     retried minutes later.
@@ -52,10 +53,10 @@
 // # Trace context
 //
 // Providers do not send a trace context, and one sent by an outside caller
-// is not trusted: [Recorder.Middleware] continues the trace of the request's
+// is not trusted: [Telemetry.Middleware] continues the trace of the request's
 // context (set by an upstream tracing middleware, if any) and never reads
 // trace headers. It writes its span's context into the request's
 // Hookguard-Traceparent header (replacing any the sender set), which the
-// receiver copies into [hookguard.Event.Header] and [Recorder.Handler] reads
+// receiver copies into [hookguard.Event.Header] and [Telemetry.Handler] reads
 // back to link each attempt to the request.
 package otelhook

@@ -16,7 +16,7 @@ import (
 	"github.com/hookguard/hookguard/providers"
 )
 
-// Wire a Recorder in three places: its hooks record the metrics, its
+// Wire a Telemetry in three places: its hooks record the metrics, its
 // middleware makes a span per request and its handler wrapper a span per
 // attempt, linked to the request's.
 func Example() {
@@ -24,7 +24,7 @@ func Example() {
 	// one with the Prometheus exporter); here an in-memory reader.
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	rec, err := otelhook.New(otelhook.WithMeterProvider(mp))
+	tel, err := otelhook.New(otelhook.WithMeterProvider(mp))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -38,12 +38,12 @@ func Example() {
 		close(handled)
 		return nil
 	})
-	recv, err := hookguard.New(stripe, rec.Handler(h), hookguard.WithHooks(rec.Hooks()))
+	recv, err := hookguard.New(stripe, tel.Handler(h), hookguard.WithHooks(tel.Hooks()))
 	if err != nil {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/stripe", rec.Middleware(recv))
+	mux.Handle("POST /webhooks/stripe", tel.Middleware(recv))
 
 	body := []byte(`{"id":"evt_1","type":"invoice.paid"}`)
 	header, _ := stripe.Sign(providers.Outgoing{Body: body})

@@ -21,7 +21,7 @@ import (
 )
 
 // A Slack url_verification is answered by the receiver itself: the
-// Recorder counts it, and marks its span, with the handshake outcome; a
+// Telemetry counts it, and marks its span, with the handshake outcome; a
 // forged one is a rejected request, not a handshake.
 func TestHandshakeOutcome(t *testing.T) {
 	const challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"

@@ -36,12 +36,12 @@ const (
 	KeyAttempt     = attribute.Key("hookguard.attempt")    // spans only
 )
 
-// TraceHeader is the request header through which [Recorder.Middleware]
-// hands its span's context to [Recorder.Handler], in the W3C traceparent
+// TraceHeader is the request header through which [Telemetry.Middleware]
+// hands its span's context to [Telemetry.Handler], in the W3C traceparent
 // format.
 const TraceHeader = "Hookguard-Traceparent"
 
-// Option configures a [Recorder].
+// Option configures a [Telemetry].
 type Option func(*config)
 
 type config struct {
@@ -80,10 +80,10 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// Recorder records a receiver's metrics and spans. Build it once with
+// Telemetry records a receiver's metrics and spans. Build it once with
 // [New] and share it among receivers: its instruments and attribute sets
 // are cached, and it is safe for concurrent use.
-type Recorder struct {
+type Telemetry struct {
 	clock  func() time.Time
 	tracer trace.Tracer
 
@@ -119,9 +119,9 @@ var (
 	skewBuckets = []float64{-86400, -3600, -900, -600, -300, 0, 300, 600, 900, 3600, 86400}
 )
 
-// New returns a Recorder. It fails only when the meter provider refuses
+// New returns a Telemetry. It fails only when the meter provider refuses
 // to create an instrument.
-func New(opts ...Option) (*Recorder, error) {
+func New(opts ...Option) (*Telemetry, error) {
 	cfg := config{clock: time.Now}
 	for _, o := range opts {
 		if o != nil {
@@ -135,7 +135,7 @@ func New(opts ...Option) (*Recorder, error) {
 		cfg.tp = otel.GetTracerProvider()
 	}
 	m := cfg.mp.Meter(ScopeName)
-	r := &Recorder{clock: cfg.clock, tracer: cfg.tp.Tracer(ScopeName), sets: make(map[attrKey]attrOpts)}
+	r := &Telemetry{clock: cfg.clock, tracer: cfg.tp.Tracer(ScopeName), sets: make(map[attrKey]attrOpts)}
 	var err, e error
 	r.requests, e = m.Int64Counter("hookguard.requests", metric.WithUnit("{request}"),
 		metric.WithDescription("Webhook requests answered, by provider, outcome and reason."))
@@ -203,14 +203,14 @@ func skewOf(err error) time.Duration {
 }
 
 // Hooks returns the hooks that record the metrics. Pass them to
-// [hookguard.WithHooks]; for a [hookguard.MemoryQueue] built apart, pass
-// the same hooks to [hookguard.WithQueueHooks] too, so that the queue
+// [hookguard.WithHooks]; for a [hookguard.MemoryQueue] built apart, give
+// its [hookguard.NewMemoryQueue] the same WithHooks too, so that the queue
 // depth and handler metrics are recorded.
 //
 // Requests are counted from OnAnswered alone; the other request hooks
 // (OnAccepted, OnDuplicate, OnRejected, OnHandshake) are left nil, so you
 // may set your own in the returned struct.
-func (r *Recorder) Hooks() hookguard.Hooks {
+func (r *Telemetry) Hooks() hookguard.Hooks {
 	return hookguard.Hooks{
 		OnAnswered:      r.answered,
 		OnEnqueued:      r.enqueued,
@@ -238,7 +238,7 @@ type attrOpts struct {
 }
 
 // set returns the cached options for k, building them once.
-func (r *Recorder) set(k attrKey, build func() []attribute.KeyValue) attrOpts {
+func (r *Telemetry) set(k attrKey, build func() []attribute.KeyValue) attrOpts {
 	r.mu.RLock()
 	o, ok := r.sets[k]
 	r.mu.RUnlock()
@@ -256,13 +256,13 @@ func (r *Recorder) set(k attrKey, build func() []attribute.KeyValue) attrOpts {
 	return o
 }
 
-func (r *Recorder) providerSet(name, provider string) attrOpts {
+func (r *Telemetry) providerSet(name, provider string) attrOpts {
 	return r.set(attrKey{metric: name, provider: provider}, func() []attribute.KeyValue {
 		return []attribute.KeyValue{KeyProvider.String(provider)}
 	})
 }
 
-func (r *Recorder) answered(ctx context.Context, a hookguard.Answer) {
+func (r *Telemetry) answered(ctx context.Context, a hookguard.Answer) {
 	reason := Reason(a.Err)
 	r.requests.Add(ctx, 1, r.set(attrKey{metric: "requests", provider: a.Provider, outcome: a.Outcome, reason: reason, status: a.Status},
 		func() []attribute.KeyValue {
@@ -278,10 +278,10 @@ func (r *Recorder) answered(ctx context.Context, a hookguard.Answer) {
 	if d := skewOf(a.Err); d != 0 {
 		r.skew.Record(ctx, d.Seconds(), r.providerSet("skew", a.Provider).rec...)
 	}
-	if a.Secret >= 0 {
-		r.secrets.Add(ctx, 1, r.set(attrKey{metric: "secret", provider: a.Provider, secret: a.Secret},
+	if a.SecretIndex >= 0 {
+		r.secrets.Add(ctx, 1, r.set(attrKey{metric: "secret", provider: a.Provider, secret: a.SecretIndex},
 			func() []attribute.KeyValue {
-				return []attribute.KeyValue{KeyProvider.String(a.Provider), KeySecretIndex.Int(a.Secret)}
+				return []attribute.KeyValue{KeyProvider.String(a.Provider), KeySecretIndex.Int(a.SecretIndex)}
 			}).add...)
 	}
 	span := trace.SpanFromContext(ctx)
@@ -298,17 +298,17 @@ func (r *Recorder) answered(ctx context.Context, a hookguard.Answer) {
 	if a.Type != "" {
 		attrs = append(attrs, KeyEventType.String(a.Type))
 	}
-	if a.Secret >= 0 {
-		attrs = append(attrs, KeySecretIndex.Int(a.Secret))
+	if a.SecretIndex >= 0 {
+		attrs = append(attrs, KeySecretIndex.Int(a.SecretIndex))
 	}
 	span.SetAttributes(attrs...)
 }
 
-func (r *Recorder) enqueued(e hookguard.Event) {
+func (r *Telemetry) enqueued(e hookguard.Event) {
 	r.depth.Add(context.Background(), 1, r.providerSet("depth", e.Provider).add...)
 }
 
-func (r *Recorder) handled(e hookguard.Event, attempt int, err error, d time.Duration) {
+func (r *Telemetry) handled(e hookguard.Event, attempt int, err error, d time.Duration) {
 	ctx := context.Background()
 	result := "success"
 	if err != nil {
@@ -332,7 +332,7 @@ func (r *Recorder) handled(e hookguard.Event, attempt int, err error, d time.Dur
 	}
 }
 
-func (r *Recorder) deadLetter(e hookguard.Event, err error) {
+func (r *Telemetry) deadLetter(e hookguard.Event, err error) {
 	ctx := context.Background()
 	reason := "exhausted"
 	switch {
@@ -352,18 +352,18 @@ func (r *Recorder) deadLetter(e hookguard.Event, err error) {
 		}).rec...)
 }
 
-func (r *Recorder) storeFallback(error) {
+func (r *Telemetry) storeFallback(error) {
 	r.fallbacks.Add(context.Background(), 1)
 }
 
 // Middleware returns next wrapped in a server span per request, named
-// "hookguard.receive". [Recorder.Hooks] (through OnAnswered) adds the
+// "hookguard.receive". [Telemetry.Hooks] (through OnAnswered) adds the
 // provider, outcome, reason, event ID and type and matched secret to it; the
 // middleware adds the status code, and marks the span as an error for a 5xx
 // answer. The span continues the trace of the request's context, if any;
 // trace headers sent by the caller are ignored. The span's context is
-// written to the request's [TraceHeader] for [Recorder.Handler].
-func (r *Recorder) Middleware(next http.Handler) http.Handler {
+// written to the request's [TraceHeader] for [Telemetry.Handler].
+func (r *Telemetry) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		ctx, span := r.tracer.Start(req.Context(), "hookguard.receive",
 			trace.WithSpanKind(trace.SpanKindServer),
@@ -395,9 +395,9 @@ func (r *Recorder) Middleware(next http.Handler) http.Handler {
 // Handler returns h wrapped in a consumer span per attempt, named
 // "hookguard.handle", with the provider, event ID and type and attempt
 // number, linked to the request's span when the event came through
-// [Recorder.Middleware]. h's context carries the span, so spans h starts
+// [Telemetry.Middleware]. h's context carries the span, so spans h starts
 // are its children. A failed attempt records its error on the span.
-func (r *Recorder) Handler(h hookguard.Handler) hookguard.Handler {
+func (r *Telemetry) Handler(h hookguard.Handler) hookguard.Handler {
 	return hookguard.HandlerFunc(func(ctx context.Context, e hookguard.Event) error {
 		opts := []trace.SpanStartOption{
 			trace.WithSpanKind(trace.SpanKindConsumer),

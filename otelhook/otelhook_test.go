@@ -30,13 +30,13 @@ const (
 	rotation = "whsec_otelhook_rotation"
 )
 
-// fixture is a receiver wired to a Recorder that reports to an in-memory
+// fixture is a receiver wired to a Telemetry that reports to an in-memory
 // reader and span recorder.
 type fixture struct {
 	t      *testing.T
 	reader *sdkmetric.ManualReader
 	spans  *tracetest.SpanRecorder
-	rec    *otelhook.Recorder
+	rec    *otelhook.Telemetry
 	recv   *hookguard.Receiver
 	http   http.Handler
 	signer providers.Provider // signs with the rotation secret
@@ -278,7 +278,7 @@ func TestMetricsOfRetriesAndDeadLetters(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return tc.err }),
-				hookguard.WithQueueOptions(hookguard.WithMaxAttempts(3), hookguard.WithBackoff(time.Millisecond, time.Millisecond)))
+				hookguard.WithMaxAttempts(3), hookguard.WithBackoff(time.Millisecond, time.Millisecond))
 			if w := f.post("evt_dead", f.now, false, nil); w.Code != http.StatusOK {
 				t.Fatalf("valid = %d", w.Code)
 			}
@@ -322,7 +322,7 @@ func TestQueueDepth(t *testing.T) {
 		case <-ctx.Done():
 		}
 		return nil
-	}), hookguard.WithQueueOptions(hookguard.WithWorkers(1)))
+	}), hookguard.WithWorkers(1))
 	for i := range 3 {
 		if w := f.post("evt_depth_"+strconv.Itoa(i), f.now, false, nil); w.Code != http.StatusOK {
 			t.Fatalf("post %d = %d", i, w.Code)
@@ -348,6 +348,7 @@ func (failingStore) Reserve(context.Context, string, string, time.Duration) (ded
 }
 func (failingStore) Commit(context.Context, string, string, time.Duration) error { return errDown }
 func (failingStore) Release(context.Context, string, string) error               { return errDown }
+func (failingStore) Forget(context.Context, string) error                        { return errDown }
 
 func TestStoreFallbacks(t *testing.T) {
 	f := newFixture(t, hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return nil }),
@@ -515,8 +516,8 @@ func TestRecordingAllocatesNothing(t *testing.T) {
 	h := rec.Hooks()
 	ctx := context.Background()
 	a := hookguard.Answer{Provider: "stripe", Outcome: hookguard.OutcomeRejected, Status: 401,
-		Err: verify.ErrSignatureMismatch, Secret: -1, Latency: time.Millisecond}
-	ok := hookguard.Answer{Provider: "stripe", Outcome: hookguard.OutcomeAccepted, Status: 200, Secret: 1, Latency: time.Millisecond}
+		Err: verify.ErrSignatureMismatch, SecretIndex: -1, Latency: time.Millisecond}
+	ok := hookguard.Answer{Provider: "stripe", Outcome: hookguard.OutcomeAccepted, Status: 200, SecretIndex: 1, Latency: time.Millisecond}
 	e := hookguard.Event{Provider: "stripe", Timestamp: time.Now()}
 	if n := testing.AllocsPerRun(100, func() {
 		h.OnAnswered(ctx, a)

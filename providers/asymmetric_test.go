@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jwt"
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -83,7 +85,7 @@ func asymSigned(t testing.TB, p Provider, o Outgoing) verify.Request {
 
 func asymNew(t testing.TB, name string, opts ...Option) (Provider, string) {
 	t.Helper()
-	secret, err := TestSecret(name)
+	secret, err := testSecret(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +127,7 @@ func TestAsymmetricRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if d.Provider != a.name || d.Secret != 0 || d.Reply != nil {
+			if d.Provider != a.name || d.SecretIndex != 0 || d.Reply != nil {
 				t.Errorf("delivery %+v", d)
 			}
 			if a.id != "" && d.ID != a.id {
@@ -247,7 +249,7 @@ func TestAsymmetricTimestampWindow(t *testing.T) {
 func TestAsymmetricInsecure(t *testing.T) {
 	for _, a := range asymPresets() {
 		t.Run(a.name, func(t *testing.T) {
-			secret, _ := TestSecret(a.name)
+			secret, _ := testSecret(a.name)
 			p := mustNew(t, a.name, secret, InsecureSkipVerification())
 			req := verify.Request{Method: http.MethodPost, URL: asymURL, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(a.body)}
 			if a.ctype != "" {
@@ -257,8 +259,8 @@ func TestAsymmetricInsecure(t *testing.T) {
 			if err != nil {
 				t.Fatalf("insecure Verify without signature: %v", err)
 			}
-			if d.Secret != -1 {
-				t.Errorf("Secret = %d, want -1", d.Secret)
+			if d.SecretIndex != -1 {
+				t.Errorf("SecretIndex = %d, want -1", d.SecretIndex)
 			}
 		})
 	}
@@ -266,7 +268,7 @@ func TestAsymmetricInsecure(t *testing.T) {
 
 func TestAsymmetricOptionsRejected(t *testing.T) {
 	for _, a := range asymPresets() {
-		secret, _ := TestSecret(a.name)
+		secret, _ := testSecret(a.name)
 		for _, o := range []struct {
 			name string
 			opt  Option
@@ -306,8 +308,8 @@ func TestAsymmetricOptionsRejected(t *testing.T) {
 func TestAsymmetricPublicKeysCannotSign(t *testing.T) {
 	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ecPub, _ := verify.MarshalP256PublicKey(&ec.PublicKey)
-	jwk, _ := verify.MarshalP256JWK("kid-1", &ec.PublicKey)
+	ecPub, _ := keys.MarshalP256PublicKey(&ec.PublicKey)
+	jwk, _ := keys.MarshalP256JWK("kid-1", &ec.PublicKey)
 	for name, key := range map[string]string{
 		"discord":  hex.EncodeToString(edPub),
 		"sendgrid": ecPub,
@@ -549,7 +551,7 @@ func TestHubSpotPublishedVectors(t *testing.T) {
 		t.Errorf("default preset and v1: %v", err)
 	}
 	// SignLegacy reproduces the documented hashes.
-	hs := p.(*HubSpot)
+	hs := implOf(p).(*hubspot)
 	lh, _ := hs.SignLegacy("v1", Outgoing{Body: []byte(docsBody)})
 	if lh.Get(hubspotLegacyHeader) != "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de" {
 		t.Errorf("SignLegacy v1 = %q", lh.Get(hubspotLegacyHeader))
@@ -754,7 +756,7 @@ func TestOkta(t *testing.T) {
 	}
 	rot := cloneReq(get)
 	rot.Header.Set("Authorization", "next-secret")
-	if d, err := p.Verify(rot, t0); err != nil || d.Secret != 1 {
+	if d, err := p.Verify(rot, t0); err != nil || d.SecretIndex != 1 {
 		t.Errorf("rotation secret: %+v, %v", d, err)
 	}
 	noChallenge := cloneReq(get)
@@ -773,18 +775,18 @@ func TestOkta(t *testing.T) {
 
 func TestPlaidKeySource(t *testing.T) {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	privText, _ := verify.MarshalP256PrivateKey(priv)
+	privText, _ := keys.MarshalP256PrivateKey(priv)
 	signer := mustNew(t, "plaid", privText)
 	body := []byte(`{"webhook_type":"ITEM","webhook_code":"ERROR","item_id":"x"}`)
 	req := asymSigned(t, signer, Outgoing{Body: body, Timestamp: t0})
-	jwt, err := verify.ParseJWT(req.Header.Get(plaidVerificationHeader))
+	token, err := jwt.Parse(req.Header.Get(plaidVerificationHeader))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var calls atomic.Int64
 	src := KeySourceFunc(func(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 		calls.Add(1)
-		if kid != jwt.Kid {
+		if kid != token.Kid {
 			return nil, fmt.Errorf("kid %q: %w", kid, ErrUnknownKey)
 		}
 		if _, ok := ctx.Deadline(); !ok {
@@ -792,7 +794,7 @@ func TestPlaidKeySource(t *testing.T) {
 		}
 		return &priv.PublicKey, nil
 	})
-	p, err := NewPlaid("", WithKeySource(src))
+	p, err := newPlaid("", WithKeySource(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -811,14 +813,14 @@ func TestPlaidKeySource(t *testing.T) {
 	// An unknown kid is a 401; a second unknown kid within a second is
 	// not looked up at all (503).
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	forgedTok, _ := verify.SignES256(other, "unknown-kid", []byte(`{"iat":1700000000,"request_body_sha256":"`+hex.EncodeToString(sha256Sum(body))+`"}`))
+	forgedTok, _ := jwt.SignES256(other, "unknown-kid", []byte(`{"iat":1700000000,"request_body_sha256":"`+hex.EncodeToString(sha256Sum(body))+`"}`))
 	forged := cloneReq(req)
 	forged.Header.Set(plaidVerificationHeader, forgedTok)
 	p.source.interval = 0
 	if _, err := p.Verify(forged, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
 		t.Errorf("unknown kid: %v", err)
 	}
-	forgedTok2, _ := verify.SignES256(other, "unknown-kid-2", []byte(`{"iat":1700000000,"request_body_sha256":"00"}`))
+	forgedTok2, _ := jwt.SignES256(other, "unknown-kid-2", []byte(`{"iat":1700000000,"request_body_sha256":"00"}`))
 	forged.Header.Set(plaidVerificationHeader, forgedTok2)
 	p.source.interval = time.Hour
 	_, err = p.Verify(forged, t0)
@@ -839,11 +841,11 @@ func TestPlaidKeySource(t *testing.T) {
 		t.Errorf("no key and no source: %v", err)
 	}
 	// A static JWK for another kid does not match; with the right kid it does.
-	jwk, _ := verify.MarshalP256JWK("other-kid", &priv.PublicKey)
+	jwk, _ := keys.MarshalP256JWK("other-kid", &priv.PublicKey)
 	if _, err := mustNew(t, "plaid", string(jwk)).Verify(req, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
 		t.Errorf("JWK with another kid: %v", err)
 	}
-	jwk, _ = verify.MarshalP256JWK(jwt.Kid, &priv.PublicKey)
+	jwk, _ = keys.MarshalP256JWK(token.Kid, &priv.PublicKey)
 	if _, err := mustNew(t, "plaid", string(jwk)).Verify(req, t0); err != nil {
 		t.Errorf("JWK with the token's kid: %v", err)
 	}
@@ -853,14 +855,14 @@ func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
 
 func TestPlaidRejectsTokens(t *testing.T) {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	privText, _ := verify.MarshalP256PrivateKey(priv)
+	privText, _ := keys.MarshalP256PrivateKey(priv)
 	p := mustNew(t, "plaid", privText)
 	body := []byte(`{"webhook_type":"ITEM","webhook_code":"ERROR"}`)
 	sum := hex.EncodeToString(sha256Sum(body))
 	enc := base64.RawURLEncoding.EncodeToString
 	tok := func(alg, claims string) string {
-		input := enc([]byte(`{"alg":"`+alg+`","kid":"`+p.(*Plaid).kid+`","typ":"JWT"}`)) + "." + enc([]byte(claims))
-		sig, _ := verify.SignP256Raw(priv, &verify.Message{Prefix: [4]string{input}})
+		input := enc([]byte(`{"alg":"`+alg+`","kid":"`+implOf(p).(*plaid).kid+`","typ":"JWT"}`)) + "." + enc([]byte(claims))
+		sig, _ := keys.SignP256Raw(priv, &verify.Message{Prefix: [4]string{input}})
 		return input + "." + enc(sig)
 	}
 	for name, tc := range map[string]struct {

@@ -6,21 +6,10 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Bitbucket verifies Bitbucket Cloud (and Data Center) webhook deliveries
-// from a webhook that has a secret: HMAC-SHA256 of the raw body, sent as
-// X-Hub-Signature: sha256=<hex>. Unlike GitHub, Bitbucket uses the
-// X-Hub-Signature header name for SHA-256.
-//
-// The event ID is X-Request-UUID (Bitbucket Cloud), or X-Request-Id
-// (Bitbucket Data Center); the type is X-Event-Key, for example
-// "repo:push". None of these headers is signed and Bitbucket signs no
-// timestamp, so [verify.Delivery.Replayable] is true and
-// [verify.Delivery.Digest] fingerprints the signed body for dedupe.
-//
-// A Bitbucket is safe for concurrent use by multiple goroutines.
-type Bitbucket struct{ bodyHMAC }
+// bitbucket implements the Bitbucket preset behind a [Preset]; see [NewBitbucket].
+type bitbucket struct{ bodyHMAC }
 
-var _ Provider = (*Bitbucket)(nil)
+var _ Provider = (*bitbucket)(nil)
 
 var bitbucketSpec = bodySpec{
 	name:       "bitbucket",
@@ -54,10 +43,25 @@ var bitbucketSpec = bodySpec{
 // returns an error wrapping [verify.ErrEmptySecret] when a secret is empty
 // and one wrapping [ErrInvalidOption] for a bad option. [WithTolerance]
 // and [WithoutTimestampCheck] have no effect: Bitbucket signs no timestamp.
-func NewBitbucket(secret string, opts ...Option) (*Bitbucket, error) {
+//
+// The preset verifies Bitbucket Cloud (and Data Center) webhook deliveries
+// from a webhook that has a secret: HMAC-SHA256 of the raw body, sent as
+// X-Hub-Signature: sha256=<hex>. Unlike GitHub, Bitbucket uses the
+// X-Hub-Signature header name for SHA-256.
+//
+// The event ID is X-Request-UUID (Bitbucket Cloud), or X-Request-Id
+// (Bitbucket Data Center); the type is X-Event-Key, for example
+// "repo:push". None of these headers is signed and Bitbucket signs no
+// timestamp, so [verify.Delivery.Replayable] is true and
+// [verify.Delivery.Digest] fingerprints the signed body for dedupe.
+func NewBitbucket(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newBitbucket(secret, opts...))
+}
+
+func newBitbucket(secret string, opts ...Option) (*bitbucket, error) {
 	b, err := newBodyHMAC(&bitbucketSpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Bitbucket{b}, nil
+	return &bitbucket{b}, nil
 }

@@ -2,20 +2,10 @@ package providers
 
 import "net/http"
 
-// Calendly verifies Calendly webhook deliveries from a subscription with a
-// webhook signing key: HMAC-SHA256 over t + "." + body, sent as
-// Calendly-Webhook-Signature: t=<unix>,v1=<hex>.
-//
-// The type is the body's "event", for example "invitee.created".
-// Calendly's payloads carry no event ID (the invitee URI is shared by the
-// created and canceled events), so [verify.Delivery.Replayable] is true and
-// [verify.Delivery.Digest] fingerprints the signed content: within the
-// replay window, dedupe on it.
-//
-// A Calendly is safe for concurrent use by multiple goroutines.
-type Calendly struct{ stamped }
+// calendly implements the Calendly preset behind a [Preset]; see [NewCalendly].
+type calendly struct{ stamped }
 
-var _ Provider = (*Calendly)(nil)
+var _ Provider = (*calendly)(nil)
 
 var calendlySpec = stampSpec{
 	name:       "calendly",
@@ -37,10 +27,24 @@ var calendlySpec = stampSpec{
 }
 
 // NewCalendly returns a Calendly verifier for the webhook signing key.
-func NewCalendly(secret string, opts ...Option) (*Calendly, error) {
+//
+// The preset verifies Calendly webhook deliveries from a subscription with a
+// webhook signing key: HMAC-SHA256 over t + "." + body, sent as
+// Calendly-Webhook-Signature: t=<unix>,v1=<hex>.
+//
+// The type is the body's "event", for example "invitee.created".
+// Calendly's payloads carry no event ID (the invitee URI is shared by the
+// created and canceled events), so [verify.Delivery.Replayable] is true and
+// [verify.Delivery.Digest] fingerprints the signed content: within the
+// replay window, dedupe on it.
+func NewCalendly(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newCalendly(secret, opts...))
+}
+
+func newCalendly(secret string, opts ...Option) (*calendly, error) {
 	s, err := newStamped(&calendlySpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Calendly{s}, nil
+	return &calendly{s}, nil
 }

@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
+	"github.com/hookguard/hookguard/internal/keys"
+	"github.com/hookguard/hookguard/internal/unixtime"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -51,7 +54,7 @@ func unixHeaderTime(name, display, ts string, present, one bool) (time.Time, err
 	if !present {
 		return time.Time{}, verify.Fail(name, verify.ErrMissingTimestamp, "no "+display+" header")
 	}
-	t, err := verify.ParseUnix(ts)
+	t, err := unixtime.Parse(ts)
 	if err != nil || !one {
 		return time.Time{}, verify.Fail(name, verify.ErrMalformedTimestamp, display+" must be one Unix time in seconds")
 	}
@@ -62,7 +65,7 @@ func unixHeaderTime(name, display, ts string, present, one bool) (time.Time, err
 // InsecureSkipVerification reports: the header's time when it holds one
 // valid Unix time in seconds, the zero time otherwise.
 func lenientUnixTime(ts string, one bool) time.Time {
-	if t, err := verify.ParseUnix(ts); err == nil && one {
+	if t, err := unixtime.Parse(ts); err == nil && one {
 		return t
 	}
 	return time.Time{}
@@ -77,7 +80,7 @@ func parseP256Key(s string, private bool) (*ecdsa.PublicKey, *ecdsa.PrivateKey, 
 		return pub, nil, nil
 	}
 	if private {
-		if k, perr := verify.ParseP256PrivateKey(s); perr == nil {
+		if k, perr := keys.ParseP256PrivateKey(s); perr == nil {
 			return &k.PublicKey, k, nil
 		}
 	}
@@ -142,16 +145,16 @@ func internType(b []byte) string {
 // interned: no allocation for a type seen before. A sender that writes the
 // type last (Stripe, Standard Webhooks) costs a few bytes read from the
 // end: that last member is what encoding/json decodes into a struct and a
-// map alike, whatever came before (see verify.JSONLastField). Otherwise
+// map alike, whatever came before (see jsonscan.LastField). Otherwise
 // the forward scan reads the whole object and refuses a name that occurs
 // twice.
 func typeField(provider string, body []byte, typeKey string) (string, error) {
 	var arr [128]byte // on the stack: longer than any type interned
-	buf, ok := verify.AppendJSONLastField(arr[:0], body, typeKey)
+	buf, ok := jsonscan.AppendLastField(arr[:0], body, typeKey)
 	if !ok {
-		ms := [1]verify.JSONMember{{Key: typeKey}}
+		ms := [1]jsonscan.Member{{Key: typeKey}}
 		var err error
-		if buf, err = verify.AppendJSONMembers(buf, body, ms[:]); err != nil {
+		if buf, err = jsonscan.AppendMembers(buf, body, ms[:]); err != nil {
 			return "", bodyJSONError(provider, err)
 		}
 		if ms[0].Raw != nil {

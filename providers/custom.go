@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/keys"
+	"github.com/hookguard/hookguard/internal/unixtime"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -118,8 +120,10 @@ type SchemeTimestamp struct {
 type SchemeField struct {
 	// Header names a request header.
 	Header string `json:"header,omitempty"`
-	// JSON is a path into a JSON body, as [verify.JSONField] reads it:
-	// ["data", "id"] is the "id" of the top-level "data" object.
+	// JSON is a path of member names into a JSON object body:
+	// ["data", "id"] is the "id" of the top-level "data" object. A body
+	// that holds a name along the path twice, or only in another case, is
+	// refused with [verify.ErrAmbiguousJSON].
 	JSON []string `json:"json,omitempty"`
 }
 
@@ -569,17 +573,8 @@ func compileSources(field string, fs []SchemeField, bad func(string, ...any)) []
 	return out
 }
 
-// Custom verifies deliveries of a scheme described by a [Scheme]. It
-// checks what the hand-written presets check: the signature in constant
-// time against every configured secret, the signed timestamp against the
-// replay window, and the structure of the signature header. A scheme that
-// signs neither a timestamp nor the ID yields [verify.Delivery.Replayable]
-// deliveries with a [verify.Delivery.Digest], as [GitHub] does; a
-// delivery without an ID, or with one read from a header the signature
-// does not cover, gets a Digest too. It never answers a handshake.
-//
-// A Custom is safe for concurrent use by multiple goroutines.
-type Custom struct {
+// custom implements the Custom preset behind a [Preset]; see [NewCustom].
+type custom struct {
 	c        *compiled
 	mac      *verify.HMAC
 	ed       *verify.Ed25519
@@ -590,7 +585,7 @@ type Custom struct {
 	bufs     sync.Pool // of *[]byte: signed content, when it does not fit a verify.Message
 }
 
-var _ Provider = (*Custom)(nil)
+var _ Provider = (*custom)(nil)
 
 // NewCustom returns a verifier for the scheme s under secret, in the
 // format s.SecretFormat names. It accepts [WithSecret], [WithTolerance],
@@ -598,7 +593,20 @@ var _ Provider = (*Custom)(nil)
 // error wrapping [ErrInvalidScheme] for an invalid s,
 // [verify.ErrEmptySecret] or [verify.ErrInvalidSecret] for a secret it
 // cannot use, and [ErrInvalidOption] for a bad option.
-func NewCustom(s Scheme, secret string, opts ...Option) (*Custom, error) {
+//
+// The preset verifies deliveries of a scheme described by a [Scheme]. It
+// checks what the hand-written presets check: the signature in constant
+// time against every configured secret, the signed timestamp against the
+// replay window, and the structure of the signature header. A scheme that
+// signs neither a timestamp nor the ID yields [verify.Delivery.Replayable]
+// deliveries with a [verify.Delivery.Digest], as [NewGitHub]'s preset does; a
+// delivery without an ID, or with one read from a header the signature
+// does not cover, gets a Digest too. It never answers a handshake.
+func NewCustom(s Scheme, secret string, opts ...Option) (*Preset, error) {
+	return wrap(newCustom(s, secret, opts...))
+}
+
+func newCustom(s Scheme, secret string, opts ...Option) (*custom, error) {
 	c, err := compileScheme(&s)
 	if err != nil {
 		return nil, err
@@ -617,7 +625,7 @@ func NewCustom(s Scheme, secret string, opts ...Option) (*Custom, error) {
 	if cfg.window == (verify.Window{}) && c.tolerance > 0 {
 		cfg.window = verify.Window{Past: c.tolerance, Future: c.tolerance}
 	}
-	p := &Custom{c: c, timing: newTiming(cfg), insecure: cfg.insecure}
+	p := &custom{c: c, timing: newTiming(cfg), insecure: cfg.insecure}
 	p.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	if c.ed {
 		keys := make([]ed25519.PublicKey, len(cfg.secrets))
@@ -683,21 +691,21 @@ func parseHMACSecret(format, s string) (verify.Secret, error) {
 // (public) plus base64, or a bare key of 32 bytes (public, as senders
 // publish it) or 64 bytes (private) in hex or base64.
 func parseEd25519Key(s string) (ed25519.PublicKey, ed25519.PrivateKey, error) {
-	if strings.HasPrefix(s, verify.PrivateKeyPrefix) {
-		priv, err := verify.ParseEd25519PrivateKey(s)
+	if strings.HasPrefix(s, keys.PrivateKeyPrefix) {
+		priv, err := keys.ParseEd25519PrivateKey(s)
 		if err != nil {
 			return nil, nil, err
 		}
 		return priv.Public().(ed25519.PublicKey), priv, nil
 	}
 	pub, err := verify.ParseEd25519PublicKey(s)
-	if err == nil || strings.HasPrefix(s, verify.PublicKeyPrefix) {
+	if err == nil || strings.HasPrefix(s, keys.PublicKeyPrefix) {
 		return pub, nil, err
 	}
 	// Not 32 bytes, so not a seed either (a bare 32-byte seed would be
 	// taken for a public key; a seed needs "whsk_"): a whole 64-byte
 	// private key.
-	if priv, perr := verify.ParseEd25519PrivateKey(s); perr == nil {
+	if priv, perr := keys.ParseEd25519PrivateKey(s); perr == nil {
 		return priv.Public().(ed25519.PublicKey), priv, nil
 	}
 	return nil, nil, fmt.Errorf("%w: an ed25519 scheme takes the sender's public key (32 bytes as hex or base64, or whpk_ plus base64), or to sign a private key (whsk_ plus base64, or 64 bytes as hex or base64)", verify.ErrInvalidSecret)
@@ -753,10 +761,10 @@ func describeSources(srcs []schemeSource) string {
 }
 
 // Name returns the scheme's name.
-func (p *Custom) Name() string { return p.c.name }
+func (p *custom) Name() string { return p.c.name }
 
 // Info describes the scheme.
-func (p *Custom) Info() Info { return p.info }
+func (p *custom) Info() Info { return p.info }
 
 // customHeader is a parsed signature header.
 type customHeader struct {
@@ -821,12 +829,12 @@ func (c *compiled) entry(e string, p *customHeader) {
 
 // Verify checks req's signature against the signed content the scheme
 // describes, and a signed timestamp against the window around now.
-func (p *Custom) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (p *custom) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	c := p.c
 	name := c.name
 	d := verify.Delivery{Provider: name, Replayable: !c.timed && !c.signsID}
 	if p.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		if c.timed {
 			var h customHeader
 			ts, _, ok := single(req.Header, c.tsH)
@@ -910,7 +918,7 @@ func (p *Custom) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		d.ID, d.Type = "", ""
 		return d, extractErr
 	}
-	d.Secret = i
+	d.SecretIndex = i
 	return d, nil
 }
 
@@ -958,9 +966,9 @@ func (c *compiled) tsName() string {
 
 func (c *compiled) parseTime(s string) (time.Time, error) {
 	if c.tsMilli {
-		return verify.ParseUnixMilli(s)
+		return unixtime.ParseMilli(s)
 	}
-	return verify.ParseUnix(s)
+	return unixtime.Parse(s)
 }
 
 // timestamp returns the signed timestamp as sent and as a time.
@@ -1021,7 +1029,7 @@ func (c *compiled) values(req verify.Request, id, ts string, out *[maxTemplatePa
 // body. When the parts fit a [verify.Message], nothing is copied. When
 // digest is not nil, it receives the Digest of the content that verified:
 // the SHA-256 of the MAC, or for Ed25519 of the content itself.
-func (p *Custom) match(body []byte, vals *[maxTemplateParts]string, sigs *verify.Signatures, digest *[32]byte) (int, error) {
+func (p *custom) match(body []byte, vals *[maxTemplateParts]string, sigs *verify.Signatures, digest *[32]byte) (int, error) {
 	c := p.c
 	var m verify.Message
 	if c.fast {
@@ -1066,7 +1074,7 @@ const maxPooledBuffer = 64 << 10
 // It returns a 400 error when the body holds a JSON source's name twice
 // (or in another case), or its value is a string with invalid UTF-8: see
 // bodyField.
-func (p *Custom) extract(req verify.Request, d *verify.Delivery) error {
+func (p *custom) extract(req verify.Request, d *verify.Delivery) error {
 	var err error
 	if d.ID, err = lookupSources(p.c.name, p.c.ids, req); err != nil {
 		return err
@@ -1104,7 +1112,7 @@ func lookupSources(name string, srcs []schemeSource, req verify.Request) (string
 // wrapping [ErrCannotSign] for an ed25519 scheme keyed with a public key,
 // and for a scheme that signs what o does not carry: {url} without o.URL,
 // or a {header:Name} that is not one of the headers Sign sets.
-func (p *Custom) Sign(o Outgoing) (http.Header, error) {
+func (p *custom) Sign(o Outgoing) (http.Header, error) {
 	c := p.c
 	if p.ed != nil && p.priv == nil {
 		return nil, fmt.Errorf("%s: %w: the secret is a public key, which only verifies; sign with the private key (whsk_...)", c.name, ErrCannotSign)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -75,7 +76,7 @@ func FuzzParseTemplate(f *testing.F) {
 func fuzzSecretFor(alg, format string) string {
 	if alg == "ed25519" {
 		seed := make([]byte, ed25519.SeedSize)
-		return verify.PrivateKeyPrefix + base64.StdEncoding.EncodeToString(seed)
+		return keys.PrivateKeyPrefix + base64.StdEncoding.EncodeToString(seed)
 	}
 	switch format {
 	case "hex":

@@ -37,9 +37,9 @@ func loadScheme(t testing.TB, name string) Scheme {
 	return s
 }
 
-func mustCustom(t testing.TB, s Scheme, secret string, opts ...Option) *Custom {
+func mustCustom(t testing.TB, s Scheme, secret string, opts ...Option) *custom {
 	t.Helper()
-	p, err := NewCustom(s, secret, opts...)
+	p, err := newCustom(s, secret, opts...)
 	if err != nil {
 		t.Fatalf("NewCustom(%s): %v", s.Name, err)
 	}
@@ -74,7 +74,7 @@ func sameOutcome(t *testing.T, preset, custom Provider, req verify.Request, now 
 		return
 	}
 	if dp.Provider != dc.Provider || dp.ID != dc.ID || dp.Type != dc.Type || !dp.Timestamp.Equal(dc.Timestamp) ||
-		dp.Secret != dc.Secret || dp.Replayable != dc.Replayable || dp.Digest != dc.Digest || (dp.Reply == nil) != (dc.Reply == nil) {
+		dp.SecretIndex != dc.SecretIndex || dp.Replayable != dc.Replayable || dp.Digest != dc.Digest || (dp.Reply == nil) != (dc.Reply == nil) {
 		t.Fatalf("deliveries differ:\npreset %+v\ncustom %+v", dp, dc)
 	}
 }
@@ -365,7 +365,7 @@ func TestSchemeFilesMatchPresetsOnTampering(t *testing.T) {
 }
 
 func signerKind(p Provider) string {
-	if _, ok := p.(*Custom); ok {
+	if _, ok := p.(*custom); ok {
 		return "custom"
 	}
 	return "preset"

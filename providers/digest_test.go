@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -52,7 +53,7 @@ func signNoID(t *testing.T, p Provider, variant int, ts time.Time) verify.Reques
 	t.Helper()
 	body, ct := noIDBody(p.Name(), variant)
 	o := Outgoing{Body: body, Timestamp: ts, URL: asymURL, ContentType: ct}
-	if bs, ok := p.(BodySigner); ok {
+	if bs, ok := p.(bodySigner); ok {
 		b, h, err := bs.SignBody(o)
 		if err != nil {
 			t.Fatalf("SignBody: %v", err)
@@ -89,7 +90,7 @@ func TestDeliveriesWithoutIDHaveDigest(t *testing.T) {
 		var noID []string
 		for _, name := range Names() {
 			t.Run(mode+"/"+name, func(t *testing.T) {
-				secret, err := TestSecret(name)
+				secret, err := testSecret(name)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -212,7 +213,7 @@ var p256Order = elliptic.P256().Params().N
 // P-256 signature.
 func malleateRaw(t *testing.T, sig []byte) []byte {
 	t.Helper()
-	if len(sig) != verify.P256SignatureSize {
+	if len(sig) != keys.P256SignatureSize {
 		t.Fatalf("raw signature of %d bytes", len(sig))
 	}
 	s := new(big.Int).Sub(p256Order, new(big.Int).SetBytes(sig[32:]))
@@ -319,7 +320,7 @@ func TestECDSAMalleabilityKeepsIdentity(t *testing.T) {
 
 func mustTestSecret(t *testing.T, name string) string {
 	t.Helper()
-	s, err := TestSecret(name)
+	s, err := testSecret(name)
 	if err != nil {
 		t.Fatal(err)
 	}

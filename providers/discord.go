@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -19,7 +21,24 @@ const (
 	discordTimestampHeader = "X-Signature-Timestamp"
 )
 
-// Discord verifies Discord HTTP interactions and webhook events: an
+// discord implements the Discord preset behind a [Preset]; see [NewDiscord].
+type discord struct {
+	ed       *verify.Ed25519
+	priv     ed25519.PrivateKey // nil: verify only
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*discord)(nil)
+
+// NewDiscord returns a Discord verifier. key is either the application's
+// public key as the Developer Portal shows it (64 hex digits; verify only,
+// Sign returns [ErrCannotSign]) or an Ed25519 private key as 128 hex
+// digits (seed followed by public key, as Go's ed25519.PrivateKey holds
+// it), which also signs. Keys added with [WithSecret] are public keys
+// tried after the first, for a key rotation.
+//
+// The preset verifies Discord HTTP interactions and webhook events: an
 // Ed25519 signature of X-Signature-Timestamp + body under the
 // application's public key, sent hex-encoded in X-Signature-Ed25519.
 // Discord documents no replay window; the preset applies the usual one
@@ -42,30 +61,17 @@ const (
 // [hookguard.Receiver] answers "accepted" and runs the handler later, so
 // serve interactions through the middleware, whose handler runs before the
 // answer.
-//
-// A Discord is safe for concurrent use by multiple goroutines.
-type Discord struct {
-	ed       *verify.Ed25519
-	priv     ed25519.PrivateKey // nil: verify only
-	timing   timing
-	insecure bool
+func NewDiscord(key string, opts ...Option) (*Preset, error) {
+	return wrap(newDiscord(key, opts...))
 }
 
-var _ Provider = (*Discord)(nil)
-
-// NewDiscord returns a Discord verifier. key is either the application's
-// public key as the Developer Portal shows it (64 hex digits; verify only,
-// Sign returns [ErrCannotSign]) or an Ed25519 private key as 128 hex
-// digits (seed followed by public key, as Go's ed25519.PrivateKey holds
-// it), which also signs. Keys added with [WithSecret] are public keys
-// tried after the first, for a key rotation.
-func NewDiscord(key string, opts ...Option) (*Discord, error) {
+func newDiscord(key string, opts ...Option) (*discord, error) {
 	const name = "discord"
 	c, err := newPresetConfig(name, key, opts, 0)
 	if err != nil {
 		return nil, err
 	}
-	d := &Discord{timing: newTiming(c), insecure: c.insecure}
+	d := &discord{timing: newTiming(c), insecure: c.insecure}
 	pubs := make([]ed25519.PublicKey, 0, len(c.secrets))
 	for i, s := range c.secrets {
 		s = strings.TrimSpace(s)
@@ -74,7 +80,7 @@ func NewDiscord(key string, opts ...Option) (*Discord, error) {
 		case err == nil && len(raw) == ed25519.PublicKeySize:
 			pubs = append(pubs, ed25519.PublicKey(raw))
 		case err == nil && len(raw) == ed25519.PrivateKeySize && i == 0:
-			priv, err := verify.ParseEd25519PrivateKey(s)
+			priv, err := keys.ParseEd25519PrivateKey(s)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
@@ -100,10 +106,10 @@ func discordTestKey() (string, error) {
 }
 
 // Name returns "discord".
-func (*Discord) Name() string { return "discord" }
+func (*discord) Name() string { return "discord" }
 
 // Info describes the Discord preset.
-func (*Discord) Info() Info {
+func (*discord) Info() Info {
 	return Info{
 		Name:            "discord",
 		Title:           "Discord",
@@ -127,12 +133,12 @@ var discordInteractionTypes = map[string]string{
 
 // Verify checks req's X-Signature-Ed25519 against X-Signature-Timestamp and
 // the body, the timestamp against the window around now, and answers PINGs.
-func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (p *discord) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "discord"
 	d := verify.Delivery{Provider: name}
 	ts, tsPresent, tsSingle := single(req.Header, discordTimestampHeader)
 	if p.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Timestamp = lenientUnixTime(ts, tsSingle)
 	} else {
 		vals := header(req.Header, discordSignatureHeader)
@@ -162,13 +168,13 @@ func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Signature-Ed25519 does not verify under the application's public key: check the key, and that nothing re-encoded the body")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	typ, err := bodyField(name, req.Body, "type")
 	if err != nil {
 		return d, err
 	}
-	evType, isEvent, err := verify.FindJSONField(req.Body, "event", "type")
+	evType, isEvent, err := jsonscan.Find(req.Body, "event", "type")
 	if err != nil {
 		return d, bodyJSONError(name, err)
 	}
@@ -197,7 +203,7 @@ func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 	}
 	if d.ID == "" && d.Reply == nil {
 		// Fingerprint the signed content, timestamp and body.
-		d.Digest = signedDigest(d.Secret, &verify.Message{Prefix: [4]string{ts}, Body: req.Body})
+		d.Digest = signedDigest(d.SecretIndex, &verify.Message{Prefix: [4]string{ts}, Body: req.Body})
 	}
 	return d, nil
 }
@@ -205,7 +211,7 @@ func (p *Discord) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 // Sign returns the headers Discord would send with o: X-Signature-Timestamp,
 // X-Signature-Ed25519 under the private key, and Content-Type. It returns
 // an error wrapping [ErrCannotSign] for a verifier built from a public key.
-func (p *Discord) Sign(o Outgoing) (http.Header, error) {
+func (p *discord) Sign(o Outgoing) (http.Header, error) {
 	if p.priv == nil {
 		return nil, fmt.Errorf("discord: %w: a public key only verifies; sign with an Ed25519 private key (128 hex digits)", ErrCannotSign)
 	}
@@ -214,6 +220,6 @@ func (p *Discord) Sign(o Outgoing) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))
 	h.Set(discordTimestampHeader, ts)
-	h.Set(discordSignatureHeader, hex.EncodeToString(verify.SignEd25519(p.priv, &m)))
+	h.Set(discordSignatureHeader, hex.EncodeToString(keys.SignEd25519(p.priv, &m)))
 	return h, nil
 }

@@ -3,8 +3,9 @@
 //
 // Each preset knows where its sender puts the signature, which bytes it
 // signs, how the secret is used, where the event ID and type are, and which
-// handshake it must answer. All of them implement [Provider]; pick one by
-// constructor, or by name with [New]:
+// handshake it must answer. Every constructor returns a [*Preset], one
+// type for all senders with the same methods (it implements [Provider]);
+// pick one by constructor, or by name with [New]:
 //
 //	p, err := providers.NewStripe(os.Getenv("STRIPE_WEBHOOK_SECRET"))
 //	// or: p, err := providers.New("stripe", secret)
@@ -12,7 +13,7 @@
 //
 // # Presets
 //
-// There are 34 presets; [Names] lists them and each one's [Provider.Info]
+// There are 34 presets; [Names] lists them and each one's [Preset.Info]
 // says where its signature, event ID and type are (the README's provider
 // table is generated from it). By what the sender signs:
 //
@@ -61,7 +62,7 @@
 // # Secrets and rotation
 //
 // The positional secret signs and verifies; each [WithSecret] adds one more
-// that verifies, and [verify.Delivery.Secret] says which one matched, so an
+// that verifies, and [verify.Delivery.SecretIndex] says which one matched, so an
 // old secret can be retired once it stops matching. An empty secret is
 // always a construction error: no preset reads "no secret" as "do not
 // verify". [InsecureSkipVerification] exists for local development only.
@@ -76,7 +77,9 @@
 // # Signing
 //
 // Every preset can also sign an [Outgoing] delivery the way its sender
-// does, so that tests and tools can produce requests that verify.
+// does, so that tests and tools can produce requests that verify:
+// [Preset.SignBody] returns the body and headers to send, a new body for
+// the senders whose signed data lives in the body ([Info].SignedInBody).
 //
 // # Custom schemes
 //

@@ -12,7 +12,17 @@ import (
 // dropboxSignatureHeader is the canonical form of X-Dropbox-Signature.
 const dropboxSignatureHeader = "X-Dropbox-Signature"
 
-// Dropbox verifies Dropbox webhook notifications: X-Dropbox-Signature is
+// dropbox implements the Dropbox preset behind a [Preset]; see [NewDropbox].
+type dropbox struct {
+	mac      *verify.HMAC
+	insecure bool
+}
+
+var _ Provider = (*dropbox)(nil)
+
+// NewDropbox returns a Dropbox verifier for the app secret.
+//
+// The preset verifies Dropbox webhook notifications: X-Dropbox-Signature is
 // the hex HMAC-SHA256 of the body, keyed with the app secret.
 //
 // Handshake: when the webhook URI is added, Dropbox sends
@@ -24,17 +34,11 @@ const dropboxSignatureHeader = "X-Dropbox-Signature"
 // A notification lists only the accounts whose files changed; it has no
 // event ID and no timestamp, so [verify.Delivery.Replayable] is true and
 // dedupe relies on [verify.Delivery.Digest].
-//
-// A Dropbox is safe for concurrent use by multiple goroutines.
-type Dropbox struct {
-	mac      *verify.HMAC
-	insecure bool
+func NewDropbox(appSecret string, opts ...Option) (*Preset, error) {
+	return wrap(newDropbox(appSecret, opts...))
 }
 
-var _ Provider = (*Dropbox)(nil)
-
-// NewDropbox returns a Dropbox verifier for the app secret.
-func NewDropbox(appSecret string, opts ...Option) (*Dropbox, error) {
+func newDropbox(appSecret string, opts ...Option) (*dropbox, error) {
 	const name = "dropbox"
 	c, mac, err := newHMACPreset(name, appSecret, opts, 0)
 	if err != nil {
@@ -43,17 +47,17 @@ func NewDropbox(appSecret string, opts ...Option) (*Dropbox, error) {
 	if err := c.rejectTiming(name); err != nil {
 		return nil, err
 	}
-	return &Dropbox{mac: mac, insecure: c.insecure}, nil
+	return &dropbox{mac: mac, insecure: c.insecure}, nil
 }
 
 // Name returns "dropbox".
-func (*Dropbox) Name() string { return "dropbox" }
+func (*dropbox) Name() string { return "dropbox" }
 
 // Methods returns GET and POST: Dropbox verifies the webhook URI by GET.
-func (*Dropbox) Methods() []string { return []string{http.MethodGet, http.MethodPost} }
+func (*dropbox) Methods() []string { return []string{http.MethodGet, http.MethodPost} }
 
 // Info describes the Dropbox preset.
-func (*Dropbox) Info() Info {
+func (*dropbox) Info() Info {
 	return Info{
 		Name:            "dropbox",
 		Title:           "Dropbox",
@@ -67,7 +71,7 @@ func (*Dropbox) Info() Info {
 
 // Verify answers the GET challenge, or checks a POST's X-Dropbox-Signature
 // against the body. now is unused: Dropbox signs no timestamp.
-func (p *Dropbox) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (p *dropbox) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "dropbox"
 	d := verify.Delivery{Provider: name}
 	if req.Method == http.MethodGet {
@@ -85,7 +89,7 @@ func (p *Dropbox) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 	}
 	d.Replayable = true
 	if p.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 		d.Type = dropboxType(req.Body)
 		return d, nil
@@ -102,7 +106,7 @@ func (p *Dropbox) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 	if err != nil {
 		return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Dropbox-Signature does not match any configured app secret: check the app secret, and that nothing re-encoded the body")
 	}
-	d.Secret = i
+	d.SecretIndex = i
 	d.Type = dropboxType(req.Body)
 	return d, nil
 }
@@ -124,7 +128,7 @@ func dropboxType(body []byte) string {
 
 // Sign returns the headers Dropbox would send with o: X-Dropbox-Signature
 // under the first secret and Content-Type.
-func (p *Dropbox) Sign(o Outgoing) (http.Header, error) {
+func (p *dropbox) Sign(o Outgoing) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))
 	h.Set(dropboxSignatureHeader, string(verify.Hex.AppendEncode(nil, p.mac.AppendSum(nil, 0, &verify.Message{Body: o.Body}))))

@@ -3,6 +3,10 @@ package providers_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"time"
@@ -28,24 +32,34 @@ func ExampleWithVerifyToken() {
 }
 
 // Plaid signs each webhook with a key named by the token's kid; a
-// KeySource looks it up (here from a map; in production from Plaid's
-// /webhook_verification_key/get, parsed with verify.ParseP256JWK).
+// KeySource fetches that key (here from a stand-in for Plaid's
+// /webhook_verification_key/get) and parses it with verify.ParseP256JWK.
 func ExampleWithKeySource() {
-	// A test key pair stands in for Plaid's.
-	priv, _ := providers.TestSecret("plaid")
-	signer, _ := providers.NewPlaid(priv)
+	// A fresh key pair stands in for Plaid's.
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(priv)
+	signer, _ := providers.NewPlaid(base64.StdEncoding.EncodeToString(der))
 	body := []byte(`{"webhook_type":"TRANSACTIONS","webhook_code":"SYNC_UPDATES_AVAILABLE","item_id":"wz666MBjYWTp2PDzzggYhM6oWWmBb"}`)
 	h, _ := signer.Sign(providers.Outgoing{Body: body})
-	k, _ := verify.ParseP256PrivateKey(priv)
-	tok, _ := verify.ParseJWT(h.Get("Plaid-Verification"))
-	keys := map[string]*ecdsa.PublicKey{tok.Kid: &k.PublicKey}
 
+	// verificationKey stands in for a call to Plaid's
+	// /webhook_verification_key/get: the JWK of the key named kid.
+	verificationKey := func(ctx context.Context, kid string) ([]byte, error) {
+		pt, _ := priv.PublicKey.Bytes() // 0x04 || x || y
+		b64 := base64.RawURLEncoding.EncodeToString
+		return fmt.Appendf(nil, `{"key":{"kty":"EC","crv":"P-256","alg":"ES256","kid":%q,"x":%q,"y":%q}}`, kid, b64(pt[1:33]), b64(pt[33:])), nil
+	}
 	p, err := providers.NewPlaid("", providers.WithKeySource(providers.KeySourceFunc(
 		func(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
-			if key, ok := keys[kid]; ok {
-				return key, nil
+			jwk, err := verificationKey(ctx, kid)
+			if err != nil {
+				return nil, err // 503: Plaid retries
 			}
-			return nil, providers.ErrUnknownKey
+			got, key, err := verify.ParseP256JWK(jwk)
+			if err != nil || got != kid {
+				return nil, fmt.Errorf("kid %q: %w", kid, providers.ErrUnknownKey)
+			}
+			return key, nil
 		})))
 	if err != nil {
 		panic(err)

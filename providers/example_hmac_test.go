@@ -55,7 +55,7 @@ func Example_gitLab() {
 
 // Mailgun carries its signature inside the body; a test sender builds the
 // body with SignBody.
-func ExampleMailgun_SignBody() {
+func ExamplePreset_SignBody() {
 	p, err := providers.NewMailgun("key-example-signing-key")
 	if err != nil {
 		panic(err)

@@ -76,7 +76,7 @@ func ExampleNew() {
 	// true
 }
 
-// While rotating a secret, accept both; Delivery.Secret tells which one
+// While rotating a secret, accept both; Delivery.SecretIndex tells which one
 // matched, so the old one can be removed once it no longer does.
 func ExampleWithSecret() {
 	oldSender, _ := providers.NewShopify("old-secret")
@@ -87,7 +87,7 @@ func ExampleWithSecret() {
 	body := []byte(`{"id":820982911946154508}`)
 	h, _ := oldSender.Sign(providers.Outgoing{Body: body, ID: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", Type: "orders/create"})
 	d, err := p.Verify(verify.Request{Header: h, Body: body}, time.Now())
-	fmt.Println(d.Secret, d.Type, err)
+	fmt.Println(d.SecretIndex, d.Type, err)
 	// Output:
 	// 1 orders/create <nil>
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -20,7 +21,7 @@ import (
 func fuzzAsymPresets(f *testing.F) []Provider {
 	var ps []Provider
 	for _, a := range asymPresets() {
-		secret, err := TestSecret(a.name)
+		secret, err := testSecret(a.name)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -107,7 +108,7 @@ func FuzzDERSignatureHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		der, ok := decodeDERSignature(s)
-		if ok && (len(der) > verify.MaxDERSignatureSize || der[0] != 0x30) {
+		if ok && (len(der) > keys.MaxDERSignatureSize || der[0] != 0x30) {
 			t.Fatalf("accepted %x", der)
 		}
 	})

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/keys"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -87,7 +89,7 @@ func fuzzNewSecrets(tb testing.TB) []string {
 		"hookuser:s3cret-pass", ":", "user:", strings.Repeat("k", 300), "shpss_" + hex.EncodeToString(seed[:]),
 	}
 	if k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), seed[:]); err == nil {
-		if s, err := verify.MarshalP256PrivateKey(k); err == nil {
+		if s, err := keys.MarshalP256PrivateKey(k); err == nil {
 			out = append(out, s, s[:len(s)/2])
 		}
 	}
@@ -124,7 +126,7 @@ func FuzzNewProvider(f *testing.F) {
 	names := providers.Names()
 	for i, name := range names {
 		f.Add(uint8(i), "", "", "", uint16(0), int64(0)) // A2: an empty secret, for every preset
-		if s, err := providers.TestSecret(name); err == nil && strings.HasPrefix(s, "whsec_") {
+		if s, err := testsecret.For(name); err == nil && strings.HasPrefix(s, "whsec_") {
 			f.Add(uint8(i), "whsec_"+base64.StdEncoding.EncodeToString(make([]byte, 32)), "", "", uint16(0), int64(0))
 		}
 	}
@@ -188,11 +190,7 @@ func FuzzNewProvider(f *testing.F) {
 		at := time.Unix(1700000000, 0)
 		o := providers.Outgoing{Body: body, ID: "evt_fuzz", Type: "t", Timestamp: at, URL: "https://example.com/hook", ContentType: ct}
 		var h http.Header
-		if bs, ok := p.(providers.BodySigner); ok {
-			body, h, err = bs.SignBody(o)
-		} else {
-			h, err = p.Sign(o)
-		}
+		body, h, err = p.SignBody(o)
 		if errors.Is(err, providers.ErrCannotSign) {
 			return // a verifier holding only a public key
 		}
@@ -207,8 +205,8 @@ func FuzzNewProvider(f *testing.F) {
 		if flags&optInsecure != 0 {
 			want = -1
 		}
-		if dl.Provider != name || dl.Secret != want {
-			t.Fatalf("%s: verified as provider %q with secret %d, want %q and %d", name, dl.Provider, dl.Secret, name, want)
+		if dl.Provider != name || dl.SecretIndex != want {
+			t.Fatalf("%s: verified as provider %q with secret %d, want %q and %d", name, dl.Provider, dl.SecretIndex, name, want)
 		}
 	})
 }

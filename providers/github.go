@@ -17,7 +17,21 @@ const (
 	githubEventHeader        = "X-Github-Event"    // canonical form of X-GitHub-Event
 )
 
-// GitHub verifies GitHub webhook deliveries: HMAC-SHA256 of the raw body,
+// github implements the GitHub preset behind a [Preset]; see [NewGitHub].
+type github struct {
+	mac      *verify.HMAC
+	sha1     *verify.HMAC // nil unless WithLegacySHA1
+	insecure bool
+}
+
+var _ Provider = (*github)(nil)
+
+// NewGitHub returns a GitHub verifier for the webhook's secret. It returns
+// an error wrapping [verify.ErrEmptySecret] when a secret is empty and one
+// wrapping [ErrInvalidOption] for a bad option. [WithTolerance] and
+// [WithoutTimestampCheck] have no effect: GitHub signs no timestamp.
+//
+// The preset verifies GitHub webhook deliveries: HMAC-SHA256 of the raw body,
 // sent as X-Hub-Signature-256: sha256=<hex>. For form-encoded deliveries
 // the MAC covers the form body (payload=%7B...) exactly as received.
 //
@@ -26,21 +40,11 @@ const (
 // timestamp, so [verify.Delivery.Replayable] is true and
 // [verify.Delivery.Digest] fingerprints the signed body: dedupe on it, as
 // a captured delivery can be sent again at any time under a new ID.
-//
-// A GitHub is safe for concurrent use by multiple goroutines.
-type GitHub struct {
-	mac      *verify.HMAC
-	sha1     *verify.HMAC // nil unless WithLegacySHA1
-	insecure bool
+func NewGitHub(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newGitHub(secret, opts...))
 }
 
-var _ Provider = (*GitHub)(nil)
-
-// NewGitHub returns a GitHub verifier for the webhook's secret. It returns
-// an error wrapping [verify.ErrEmptySecret] when a secret is empty and one
-// wrapping [ErrInvalidOption] for a bad option. [WithTolerance] and
-// [WithoutTimestampCheck] have no effect: GitHub signs no timestamp.
-func NewGitHub(secret string, opts ...Option) (*GitHub, error) {
+func newGitHub(secret string, opts ...Option) (*github, error) {
 	c, err := newConfig("github", secret, opts)
 	if err != nil {
 		return nil, err
@@ -48,7 +52,7 @@ func NewGitHub(secret string, opts ...Option) (*GitHub, error) {
 	if err := c.rejectTiming("github"); err != nil {
 		return nil, err
 	}
-	g := &GitHub{insecure: c.insecure}
+	g := &github{insecure: c.insecure}
 	if g.mac, err = hmacSecrets("github", c.secrets); err != nil {
 		return nil, err
 	}
@@ -67,10 +71,10 @@ func NewGitHub(secret string, opts ...Option) (*GitHub, error) {
 }
 
 // Name returns "github".
-func (*GitHub) Name() string { return "github" }
+func (*github) Name() string { return "github" }
 
 // Info describes the GitHub preset.
-func (*GitHub) Info() Info {
+func (*github) Info() Info {
 	return Info{
 		Name:            "github",
 		Title:           "GitHub",
@@ -92,11 +96,11 @@ func parsePrefixedHex(vals []string, prefix string, size int, sigs *verify.Signa
 // Verify checks req's X-Hub-Signature-256 (or, with [WithLegacySHA1] and no
 // such header, X-Hub-Signature) against the body. now is unused: GitHub
 // signs no timestamp.
-func (g *GitHub) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (g *github) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "github"
 	d := verify.Delivery{Provider: name, Replayable: true}
 	if g.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		mac, hdr, prefix := g.mac, githubSignature256Header, "sha256="
@@ -135,7 +139,7 @@ func (g *GitHub) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 			var sum [sha256.Size]byte
 			d.Digest = sha256.Sum256(g.mac.AppendSum(sum[:0], i, &m))
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	d.ID = first(req.Header, githubDeliveryHeader)
 	d.Type = first(req.Header, githubEventHeader)
@@ -146,7 +150,7 @@ func (g *GitHub) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 // (o.ID, or a random UUID), X-GitHub-Event (o.Type, when set),
 // X-Hub-Signature-256 under the first secret (and X-Hub-Signature with
 // [WithLegacySHA1]), User-Agent and Content-Type.
-func (g *GitHub) Sign(o Outgoing) (http.Header, error) {
+func (g *github) Sign(o Outgoing) (http.Header, error) {
 	m := verify.Message{Body: o.Body}
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))

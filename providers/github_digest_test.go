@@ -20,15 +20,15 @@ func TestGitHubDigestIndependentOfHeader(t *testing.T) {
 		}
 		both := signed(t, signer, outgoing())
 		full, err := legacy.Verify(both, t0)
-		if err != nil || full.Secret != i {
-			t.Fatalf("secret %d, both headers: %v (secret %d)", i, err, full.Secret)
+		if err != nil || full.SecretIndex != i {
+			t.Fatalf("secret %d, both headers: %v (secret %d)", i, err, full.SecretIndex)
 		}
 		stripped := signed(t, signer, outgoing())
 		stripped.Header.Del("X-Hub-Signature-256")
 		stripped.Header.Set("X-GitHub-Delivery", "fresh-unsigned-id")
 		d, err := legacy.Verify(stripped, t0)
-		if err != nil || d.Secret != i {
-			t.Fatalf("secret %d, SHA-1 only: %v (secret %d)", i, err, d.Secret)
+		if err != nil || d.SecretIndex != i {
+			t.Fatalf("secret %d, SHA-1 only: %v (secret %d)", i, err, d.SecretIndex)
 		}
 		if d.Digest != full.Digest || d.Digest == ([32]byte{}) {
 			t.Errorf("secret %d: digest %x with SHA-1 only, %x with X-Hub-Signature-256; a replay stripped of the SHA-256 header must meet the first delivery's digest", i, d.Digest, full.Digest)

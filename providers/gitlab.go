@@ -16,7 +16,20 @@ const (
 	gitlabIdempotencyKey  = "Idempotency-Key"
 )
 
-// GitLab verifies GitLab webhook deliveries by their secret token. GitLab
+// gitlab implements the GitLab preset behind a [Preset]; see [NewGitLab].
+type gitlab struct {
+	tokens   *tokens
+	insecure bool
+}
+
+var _ Provider = (*gitlab)(nil)
+
+// NewGitLab returns a GitLab verifier for the webhook's secret token.
+// Pass a previous token with [WithSecret] while changing it.
+// [WithTolerance] and [WithoutTimestampCheck] have no effect: GitLab sends
+// no timestamp.
+//
+// The preset verifies GitLab webhook deliveries by their secret token. GitLab
 // does not sign anything: it sends the token itself in X-Gitlab-Token, and
 // this preset compares it with the configured token in constant time. A
 // token proves who sent the request, not what it holds: anyone who sees
@@ -33,20 +46,11 @@ const (
 //
 // GitLab's newer signing tokens (Standard Webhooks headers) are not
 // handled by this preset.
-//
-// A GitLab is safe for concurrent use by multiple goroutines.
-type GitLab struct {
-	tokens   *tokens
-	insecure bool
+func NewGitLab(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newGitLab(secret, opts...))
 }
 
-var _ Provider = (*GitLab)(nil)
-
-// NewGitLab returns a GitLab verifier for the webhook's secret token.
-// Pass a previous token with [WithSecret] while changing it.
-// [WithTolerance] and [WithoutTimestampCheck] have no effect: GitLab sends
-// no timestamp.
-func NewGitLab(secret string, opts ...Option) (*GitLab, error) {
+func newGitLab(secret string, opts ...Option) (*gitlab, error) {
 	c, err := newConfig("gitlab", secret, opts)
 	if err != nil {
 		return nil, err
@@ -64,14 +68,14 @@ func NewGitLab(secret string, opts ...Option) (*GitLab, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &GitLab{tokens: t, insecure: c.insecure}, nil
+	return &gitlab{tokens: t, insecure: c.insecure}, nil
 }
 
 // Name returns "gitlab".
-func (*GitLab) Name() string { return "gitlab" }
+func (*gitlab) Name() string { return "gitlab" }
 
 // Info describes the GitLab preset.
-func (*GitLab) Info() Info {
+func (*gitlab) Info() Info {
 	return Info{
 		Name:            "gitlab",
 		Title:           "GitLab",
@@ -84,11 +88,11 @@ func (*GitLab) Info() Info {
 
 // Verify checks req's X-Gitlab-Token. now is unused: GitLab sends no
 // timestamp.
-func (g *GitLab) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (g *gitlab) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "gitlab"
 	d := verify.Delivery{Provider: name, Replayable: true}
 	if g.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		tok, present, ok := single(req.Header, gitlabTokenHeader)
@@ -102,7 +106,7 @@ func (g *GitLab) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		if i < 0 {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Gitlab-Token does not match any configured token: check the webhook's secret token")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 		d.Digest = g.tokens.digest(i, req.Body)
 	}
 	d.ID = trimOWS(first(req.Header, gitlabIdempotencyKey))
@@ -117,7 +121,7 @@ func (g *GitLab) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 // first token), X-Gitlab-Event (o.Type, when set), Idempotency-Key and
 // X-Gitlab-Event-UUID (o.ID, or a random UUID), X-Gitlab-Webhook-UUID,
 // X-Gitlab-Instance, User-Agent and Content-Type.
-func (g *GitLab) Sign(o Outgoing) (http.Header, error) {
+func (g *gitlab) Sign(o Outgoing) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))
 	h.Set("User-Agent", "GitLab/17.6.0")

@@ -63,6 +63,10 @@ func signed(t *testing.T, p Provider, o Outgoing) verify.Request {
 
 var t0 = time.Unix(1700000000, 0)
 
+// implOf returns the sender's implementation behind a preset that New or
+// a NewX constructor returned.
+func implOf(p Provider) scheme { return p.(*Preset).p }
+
 func mustNew(t testing.TB, name, secret string, opts ...Option) Provider {
 	t.Helper()
 	p, err := New(name, secret, opts...)

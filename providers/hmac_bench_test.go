@@ -11,7 +11,7 @@ func BenchmarkVerifyHMACPresets(b *testing.B) {
 	run := func(name string, p Provider) {
 		o := Outgoing{Body: body, ID: "d-1", Type: "t", Timestamp: t0}
 		var req = request(nil, "")
-		if bs, ok := p.(BodySigner); ok {
+		if bs, ok := p.(bodySigner); ok {
 			bb, h, err := bs.SignBody(o)
 			if err != nil {
 				b.Fatal(err)

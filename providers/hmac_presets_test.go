@@ -109,7 +109,7 @@ func signFor(t *testing.T, p Provider, o Outgoing) verify.Request {
 	if o.Timestamp.IsZero() {
 		o.Timestamp = t0
 	}
-	if bs, ok := p.(BodySigner); ok {
+	if bs, ok := p.(bodySigner); ok {
 		body, h, err := bs.SignBody(o)
 		if err != nil {
 			t.Fatalf("SignBody: %v", err)
@@ -148,8 +148,8 @@ func TestHMACPresetsRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if d.Provider != ps.name || d.ID != ps.id || d.Type != ps.typ || d.Secret != 0 {
-				t.Errorf("Delivery = {%q %q %q %d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.Secret, ps.name, ps.id, ps.typ)
+			if d.Provider != ps.name || d.ID != ps.id || d.Type != ps.typ || d.SecretIndex != 0 {
+				t.Errorf("Delivery = {%q %q %q %d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.SecretIndex, ps.name, ps.id, ps.typ)
 			}
 			if (ps.stamp != stampNone) != !d.Timestamp.IsZero() || (ps.stamp != stampNone && !d.Timestamp.Equal(t0)) {
 				t.Errorf("Timestamp = %v, want %v (signed timestamp: %v)", d.Timestamp, t0, ps.stamp != stampNone)
@@ -199,8 +199,8 @@ func TestHMACPresetsTampering(t *testing.T) {
 			_, err = p.Verify(r, t0)
 			wantErr(t, err, verify.ErrSignatureMismatch, ps.name)
 			d, err := mustNew(t, ps.name, ps.secret, WithSecret(ps.other)).Verify(r, t0)
-			if err != nil || d.Secret != 1 {
-				t.Errorf("second secret: Secret = %d, err = %v; want 1, nil", d.Secret, err)
+			if err != nil || d.SecretIndex != 1 {
+				t.Errorf("second secret: SecretIndex = %d, err = %v; want 1, nil", d.SecretIndex, err)
 			}
 
 			if ps.sigH == "" {
@@ -272,7 +272,7 @@ func TestHMACPresetsInsecure(t *testing.T) {
 			p := mustNew(t, ps.name, ps.secret, InsecureSkipVerification())
 			req := signFor(t, mustNew(t, ps.name, ps.other), ps.o)
 			d, err := p.Verify(req, t0.Add(time.Hour))
-			if err != nil || d.Secret != -1 || d.ID != ps.id || d.Type != ps.typ {
+			if err != nil || d.SecretIndex != -1 || d.ID != ps.id || d.Type != ps.typ {
 				t.Fatalf("Verify = %+v, %v; want Secret -1, ID %q, Type %q", d, err, ps.id, ps.typ)
 			}
 			if ps.stamp != stampNone && !d.Timestamp.Equal(t0) {
@@ -280,7 +280,7 @@ func TestHMACPresetsInsecure(t *testing.T) {
 			}
 			if ps.sigH != "" {
 				req.Header.Del(ps.sigH)
-				if d, err := p.Verify(req, t0); err != nil || d.Secret != -1 {
+				if d, err := p.Verify(req, t0); err != nil || d.SecretIndex != -1 {
 					t.Errorf("without credential: %+v, %v", d, err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -90,7 +91,7 @@ func TestBodyHeaderParsing(t *testing.T) {
 		key := http.CanonicalHeaderKey(p.Info().SignatureHeader)
 		old := signFor(t, mustNew(t, name, "old"), Outgoing{Body: []byte(`{}`)}).Header.Get(key)
 		req.Header[key] = []string{"junk", old, req.Header.Get(key)}
-		if d, err := p.Verify(req, t0); err != nil || d.Secret != 0 {
+		if d, err := p.Verify(req, t0); err != nil || d.SecretIndex != 0 {
 			t.Errorf("%s with three lines: %+v, %v", name, d, err)
 		}
 	}
@@ -190,7 +191,7 @@ func TestMailgunBody(t *testing.T) {
 		t.Fatalf("SignBody body = %s", req.Body)
 	}
 	// Mailgun's own layout, signature object last, verifies too.
-	sig, _ := verify.JSONField(req.Body, "signature", "signature")
+	sig, _ := jsonscan.Field(req.Body, "signature", "signature")
 	last := `{"event-data":{"event":"opened"},"signature":{"token":"tok-1","timestamp":"1700000000","signature":"` + sig + `"}}`
 	if d, err := p.Verify(request(nil, last), t0); err != nil || d.ID != "tok-1" || d.Type != "opened" {
 		t.Errorf("signature object last: %+v, %v", d, err)
@@ -217,10 +218,10 @@ func TestMailgunBody(t *testing.T) {
 			wantErr(t, err, tc.want, "mailgun")
 		})
 	}
-	if _, _, err := p.(BodySigner).SignBody(Outgoing{Body: req.Body}); !errors.Is(err, ErrCannotSign) {
+	if _, _, err := p.(bodySigner).SignBody(Outgoing{Body: req.Body}); !errors.Is(err, ErrCannotSign) {
 		t.Errorf("SignBody of a signed body: %v, want ErrCannotSign", err)
 	}
-	if _, _, err := p.(BodySigner).SignBody(Outgoing{Body: []byte(`[1]`)}); !errors.Is(err, ErrCannotSign) {
+	if _, _, err := p.(bodySigner).SignBody(Outgoing{Body: []byte(`[1]`)}); !errors.Is(err, ErrCannotSign) {
 		t.Errorf("SignBody of an array: %v, want ErrCannotSign", err)
 	}
 	// Sign alone cannot put the signature in the body.

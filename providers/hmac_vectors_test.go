@@ -118,8 +118,8 @@ func TestHMACPublishedVectors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify (%s): %v", v.source, err)
 			}
-			if d.Provider != v.provider || d.ID != v.wantID || d.Type != v.wantType || d.Secret != 0 || !d.Timestamp.Equal(v.now) {
-				t.Errorf("Delivery = {%q %q %q %d %v}, want {%q %q %q 0 %v}", d.Provider, d.ID, d.Type, d.Secret, d.Timestamp, v.provider, v.wantID, v.wantType, v.now)
+			if d.Provider != v.provider || d.ID != v.wantID || d.Type != v.wantType || d.SecretIndex != 0 || !d.Timestamp.Equal(v.now) {
+				t.Errorf("Delivery = {%q %q %q %d %v}, want {%q %q %q 0 %v}", d.Provider, d.ID, d.Type, d.SecretIndex, d.Timestamp, v.provider, v.wantID, v.wantType, v.now)
 			}
 			if _, err := p.Verify(request(v.header, v.body+" "), v.now); err == nil {
 				t.Error("Verify accepted a body with one byte appended")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/unixtime"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -20,7 +21,21 @@ const (
 	hubspotVersionHeader   = "X-Hubspot-Signature-Version"
 )
 
-// HubSpot verifies HubSpot webhooks and app requests under one of
+// hubspot implements the HubSpot preset behind a [Preset]; see [NewHubSpot].
+type hubspot struct {
+	mac      *verify.HMAC
+	secrets  []*string // pointers, so that fmt prints addresses, never keys
+	version  string    // "v1", "v2" or "v3"
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*hubspot)(nil)
+
+// NewHubSpot returns a HubSpot verifier for the app's client secret. It
+// verifies v3 signatures only unless [WithSignatureVersion] says otherwise.
+//
+// The preset verifies HubSpot webhooks and app requests under one of
 // HubSpot's three signature versions, chosen when the preset is built with
 // [WithSignatureVersion] and never by the request:
 //
@@ -50,21 +65,11 @@ const (
 // hookguard.WithPublicURL. The event ID is the first event's "eventId"
 // and the type its "subscriptionType" (webhook bodies are arrays of
 // events).
-//
-// A HubSpot is safe for concurrent use by multiple goroutines.
-type HubSpot struct {
-	mac      *verify.HMAC
-	secrets  []*string // pointers, so that fmt prints addresses, never keys
-	version  string    // "v1", "v2" or "v3"
-	timing   timing
-	insecure bool
+func NewHubSpot(clientSecret string, opts ...Option) (*Preset, error) {
+	return wrap(newHubSpot(clientSecret, opts...))
 }
 
-var _ Provider = (*HubSpot)(nil)
-
-// NewHubSpot returns a HubSpot verifier for the app's client secret. It
-// verifies v3 signatures only unless [WithSignatureVersion] says otherwise.
-func NewHubSpot(clientSecret string, opts ...Option) (*HubSpot, error) {
+func newHubSpot(clientSecret string, opts ...Option) (*hubspot, error) {
 	const name = "hubspot"
 	c, mac, err := newHMACPreset(name, clientSecret, opts, optSignatureVersion)
 	if err != nil {
@@ -79,15 +84,15 @@ func NewHubSpot(clientSecret string, opts ...Option) (*HubSpot, error) {
 			return nil, fmt.Errorf("%w (HubSpot %s)", err, version)
 		}
 	}
-	return &HubSpot{mac: mac, secrets: secretPtrs(c.secrets), version: version, timing: newTiming(c), insecure: c.insecure}, nil
+	return &hubspot{mac: mac, secrets: secretPtrs(c.secrets), version: version, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
 // Name returns "hubspot".
-func (*HubSpot) Name() string { return "hubspot" }
+func (*hubspot) Name() string { return "hubspot" }
 
 // Info describes the HubSpot preset as configured: v3 unless built with
 // [WithSignatureVersion].
-func (h *HubSpot) Info() Info {
+func (h *hubspot) Info() Info {
 	info := Info{
 		Name:            "hubspot",
 		Title:           "HubSpot",
@@ -126,7 +131,7 @@ func method(m string) string {
 
 // Verify checks req's signature of the configured version, and only that
 // version, against the request.
-func (h *HubSpot) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (h *hubspot) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "hubspot"
 	d := verify.Delivery{Provider: name}
 	// Read before verifying, used only once verified: a delivery without
@@ -135,8 +140,8 @@ func (h *HubSpot) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 	id, idErr := firstElement(name, req.Body, "eventId")
 	switch {
 	case h.insecure:
-		d.Secret = -1
-		if t, err := verify.ParseUnixMilli(first(req.Header, hubspotTimestampHeader)); err == nil {
+		d.SecretIndex = -1
+		if t, err := unixtime.ParseMilli(first(req.Header, hubspotTimestampHeader)); err == nil {
 			d.Timestamp = t
 		}
 	case h.version == "v3":
@@ -165,7 +170,7 @@ func (h *HubSpot) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		return d, err
 	}
 	if id == "" && d.Digest == ([32]byte{}) { // unverified: InsecureSkipVerification
-		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+		d.Digest = signedDigest(d.SecretIndex, &verify.Message{Body: req.Body})
 	}
 	return d, nil
 }
@@ -183,7 +188,7 @@ func legacyVersion(hd http.Header) string {
 // configured version: missing (400) when it carries no HubSpot signature
 // at all, a refusal (401) naming both versions when it carries another
 // version's.
-func (h *HubSpot) wrongVersion(req verify.Request) error {
+func (h *hubspot) wrongVersion(req verify.Request) error {
 	const name = "hubspot"
 	var got string
 	switch {
@@ -206,15 +211,15 @@ func (h *HubSpot) wrongVersion(req verify.Request) error {
 	return verify.Fail(name, verify.ErrSignatureMismatch, "the request is signed with HubSpot "+got+" only, and this receiver accepts "+h.version+" only: providers.WithSignatureVersion(\"v3\") (the default) accepts v3")
 }
 
-// verifyV3 checks a v3 signature, setting d.Timestamp and d.Secret, and
+// verifyV3 checks a v3 signature, setting d.Timestamp and d.SecretIndex, and
 // *digest when digest is not nil.
-func (h *HubSpot) verifyV3(req verify.Request, vals []string, now time.Time, d *verify.Delivery, digest *[32]byte) error {
+func (h *hubspot) verifyV3(req verify.Request, vals []string, now time.Time, d *verify.Delivery, digest *[32]byte) error {
 	const name = "hubspot"
 	ts, present, one := single(req.Header, hubspotTimestampHeader)
 	if !present {
 		return verify.Fail(name, verify.ErrMissingTimestamp, "no X-HubSpot-Request-Timestamp header")
 	}
-	t, err := verify.ParseUnixMilli(ts)
+	t, err := unixtime.ParseMilli(ts)
 	if err != nil || !one {
 		return verify.Fail(name, verify.ErrMalformedTimestamp, "X-HubSpot-Request-Timestamp must be one Unix time in milliseconds")
 	}
@@ -242,14 +247,14 @@ func (h *HubSpot) verifyV3(req verify.Request, vals []string, now time.Time, d *
 	for _, u := range urls {
 		m := verify.Message{Prefix: [4]string{method(req.Method), u}, Body: req.Body, Suffix: ts}
 		if i, err := h.mac.Match(&m, &sigs, digest); err == nil {
-			d.Secret = i
+			d.SecretIndex = i
 			return nil
 		}
 	}
 	return verify.Fail(name, verify.ErrSignatureMismatch, "X-HubSpot-Signature-v3 does not match any configured client secret: check the secret, and that the URL is exactly the one HubSpot called (hookguard.WithPublicURL behind a proxy)")
 }
 
-func (h *HubSpot) verifyLegacy(req verify.Request, d *verify.Delivery) error {
+func (h *hubspot) verifyLegacy(req verify.Request, d *verify.Delivery) error {
 	const name = "hubspot"
 	sig, present, one := single(req.Header, hubspotLegacyHeader)
 	if !present {
@@ -273,7 +278,7 @@ func (h *HubSpot) verifyLegacy(req verify.Request, d *verify.Delivery) error {
 	for i, s := range h.secrets {
 		sum := hubspotLegacySum(h.version, *s, method(req.Method), req.URL, req.Body)
 		if subtle.ConstantTimeCompare(sum[:], got[:]) == 1 {
-			d.Secret = i
+			d.SecretIndex = i
 			// Fingerprint the content, not the public hash itself.
 			d.Digest = sha256.Sum256(append([]byte("hookguard-hubspot-"+h.version+":"), sum[:]...))
 			return nil
@@ -300,9 +305,9 @@ func hubspotLegacySum(version, secret, method, url string, body []byte) [sha256.
 // Sign returns the headers HubSpot would send with o under the configured
 // version: for v3, X-HubSpot-Signature-v3 over o.Method (default POST),
 // o.URL, the body and the timestamp, with X-HubSpot-Request-Timestamp; for
-// v1 and v2, what [HubSpot.SignLegacy] returns. Content-Type is set too.
+// v1 and v2, what SignLegacy returns. Content-Type is set too.
 // o.URL is required for v3 and v2.
-func (h *HubSpot) Sign(o Outgoing) (http.Header, error) {
+func (h *hubspot) Sign(o Outgoing) (http.Header, error) {
 	if h.version != "v3" {
 		return h.SignLegacy(h.version, o)
 	}
@@ -322,7 +327,7 @@ func (h *HubSpot) Sign(o Outgoing) (http.Header, error) {
 // and X-HubSpot-Signature-Version) and Content-Type, whatever version the
 // preset verifies: for tests that show a receiver refuses them. v2 signs
 // o.URL, which is then required.
-func (h *HubSpot) SignLegacy(version string, o Outgoing) (http.Header, error) {
+func (h *hubspot) SignLegacy(version string, o Outgoing) (http.Header, error) {
 	if version != "v1" && version != "v2" {
 		return nil, fmt.Errorf("hubspot: %w: version must be v1 or v2", ErrInvalidOption)
 	}

@@ -92,7 +92,7 @@ func forgeV1(t *testing.T, captured http.Header, body string, secretLen int, suf
 // a webhook subscription: v3 (with its timestamp) and v1 side by side.
 func captureHubSpot(t testing.TB, body string, at time.Time) http.Header {
 	t.Helper()
-	p := mustNew(t, "hubspot", hsSecret).(*HubSpot)
+	p := implOf(mustNew(t, "hubspot", hsSecret)).(*hubspot)
 	h, err := p.Sign(Outgoing{Body: []byte(body), URL: hsURL, Timestamp: at})
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +205,7 @@ func TestHubSpotSignatureVersions(t *testing.T) {
 	v1Only := hdr(hubspotVersionHeader, "v1", hubspotLegacyHeader, v3Hdr.Get(hubspotLegacyHeader))
 	v1NoVersion := hdr(hubspotLegacyHeader, v3Hdr.Get(hubspotLegacyHeader))
 	v3Only := hdr(hubspotV3Header, v3Hdr.Get(hubspotV3Header), hubspotTimestampHeader, v3Hdr.Get(hubspotTimestampHeader))
-	v2p := mustNew(t, "hubspot", hsSecret, WithSignatureVersion("v2")).(*HubSpot)
+	v2p := implOf(mustNew(t, "hubspot", hsSecret, WithSignatureVersion("v2"))).(*hubspot)
 	v2Hdr, err := v2p.SignLegacy("v2", Outgoing{Body: body, URL: hsURL})
 	if err != nil {
 		t.Fatal(err)

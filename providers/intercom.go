@@ -6,19 +6,10 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Intercom verifies Intercom webhook notifications: HMAC-SHA1 of the raw
-// body under the app's client secret, sent as X-Hub-Signature:
-// sha1=<hex> (Intercom's "Signed Notifications").
-//
-// The event ID is the body's "id" (notif_...) and the type its "topic",
-// for example "conversation.user.created". Intercom signs no timestamp, so
-// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
-// fingerprints the signed body for dedupe.
-//
-// A Intercom is safe for concurrent use by multiple goroutines.
-type Intercom struct{ bodyHMAC }
+// intercom implements the Intercom preset behind a [Preset]; see [NewIntercom].
+type intercom struct{ bodyHMAC }
 
-var _ Provider = (*Intercom)(nil)
+var _ Provider = (*intercom)(nil)
 
 var intercomSpec = bodySpec{
 	name:       "intercom",
@@ -41,10 +32,23 @@ var intercomSpec = bodySpec{
 // NewIntercom returns an Intercom verifier for the app's client secret.
 // [WithTolerance] and [WithoutTimestampCheck] have no effect: Intercom
 // signs no timestamp.
-func NewIntercom(secret string, opts ...Option) (*Intercom, error) {
+//
+// The preset verifies Intercom webhook notifications: HMAC-SHA1 of the raw
+// body under the app's client secret, sent as X-Hub-Signature:
+// sha1=<hex> (Intercom's "Signed Notifications").
+//
+// The event ID is the body's "id" (notif_...) and the type its "topic",
+// for example "conversation.user.created". Intercom signs no timestamp, so
+// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
+// fingerprints the signed body for dedupe.
+func NewIntercom(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newIntercom(secret, opts...))
+}
+
+func newIntercom(secret string, opts ...Option) (*intercom, error) {
 	b, err := newBodyHMAC(&intercomSpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Intercom{b}, nil
+	return &intercom{b}, nil
 }

@@ -6,19 +6,10 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
-// LemonSqueezy verifies Lemon Squeezy webhook deliveries: HMAC-SHA256 of
-// the raw body under the webhook's signing secret, hex-encoded in
-// X-Signature.
-//
-// The type is the X-Event-Name header, else the body's "meta.event_name",
-// for example "order_created". Lemon Squeezy sends no event ID, and signs
-// no timestamp, so [verify.Delivery.Replayable] is true and
-// [verify.Delivery.Digest] fingerprints the signed body: dedupe on it.
-//
-// A LemonSqueezy is safe for concurrent use by multiple goroutines.
-type LemonSqueezy struct{ bodyHMAC }
+// lemonSqueezy implements the LemonSqueezy preset behind a [Preset]; see [NewLemonSqueezy].
+type lemonSqueezy struct{ bodyHMAC }
 
-var _ Provider = (*LemonSqueezy)(nil)
+var _ Provider = (*lemonSqueezy)(nil)
 
 var lemonSqueezySpec = bodySpec{
 	name:       "lemonsqueezy",
@@ -41,10 +32,23 @@ var lemonSqueezySpec = bodySpec{
 // NewLemonSqueezy returns a Lemon Squeezy verifier for the webhook's
 // signing secret. [WithTolerance] and [WithoutTimestampCheck] have no
 // effect: Lemon Squeezy signs no timestamp.
-func NewLemonSqueezy(secret string, opts ...Option) (*LemonSqueezy, error) {
+//
+// The preset verifies Lemon Squeezy webhook deliveries: HMAC-SHA256 of
+// the raw body under the webhook's signing secret, hex-encoded in
+// X-Signature.
+//
+// The type is the X-Event-Name header, else the body's "meta.event_name",
+// for example "order_created". Lemon Squeezy sends no event ID, and signs
+// no timestamp, so [verify.Delivery.Replayable] is true and
+// [verify.Delivery.Digest] fingerprints the signed body: dedupe on it.
+func NewLemonSqueezy(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newLemonSqueezy(secret, opts...))
+}
+
+func newLemonSqueezy(secret string, opts ...Option) (*lemonSqueezy, error) {
 	b, err := newBodyHMAC(&lemonSqueezySpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &LemonSqueezy{b}, nil
+	return &lemonSqueezy{b}, nil
 }

@@ -4,31 +4,16 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Linear verifies Linear webhook deliveries: HMAC-SHA256 of the raw body
-// under the webhook's signing secret, hex-encoded in Linear-Signature.
-//
-// Linear puts the timestamp in the body, as "webhookTimestamp" in Unix
-// milliseconds, so it is covered by the signature: this preset reads it
-// only once the body is verified, requires it, and checks it against the
-// replay window (Linear's own SDK allows one minute; the default window
-// here is [verify.DefaultTolerance], narrow it with [WithTolerance]).
-//
-// The event ID is the Linear-Delivery header and the type the
-// Linear-Event header, else the body's "type" ("Issue", "Comment", ...).
-// The delivery ID is not signed, so a captured request could be resent
-// under a fresh one while its timestamp is inside the window:
-// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
-// fingerprints the signed body so that content dedupe stops it.
-//
-// A Linear is safe for concurrent use by multiple goroutines.
-type Linear struct{ bodyHMAC }
+// linear implements the Linear preset behind a [Preset]; see [NewLinear].
+type linear struct{ bodyHMAC }
 
 var (
-	_ Provider   = (*Linear)(nil)
-	_ BodySigner = (*Linear)(nil)
+	_ Provider   = (*linear)(nil)
+	_ bodySigner = (*linear)(nil)
 )
 
 // linearTimestampField is the body field that carries the signed time.
@@ -62,21 +47,41 @@ var linearSpec = bodySpec{
 }
 
 // NewLinear returns a Linear verifier for the webhook's signing secret.
-func NewLinear(secret string, opts ...Option) (*Linear, error) {
+//
+// The preset verifies Linear webhook deliveries: HMAC-SHA256 of the raw body
+// under the webhook's signing secret, hex-encoded in Linear-Signature.
+//
+// Linear puts the timestamp in the body, as "webhookTimestamp" in Unix
+// milliseconds, so it is covered by the signature: this preset reads it
+// only once the body is verified, requires it, and checks it against the
+// replay window (Linear's own SDK allows one minute; the default window
+// here is [verify.DefaultTolerance], narrow it with [WithTolerance]).
+//
+// The event ID is the Linear-Delivery header and the type the
+// Linear-Event header, else the body's "type" ("Issue", "Comment", ...).
+// The delivery ID is not signed, so a captured request could be resent
+// under a fresh one while its timestamp is inside the window:
+// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
+// fingerprints the signed body so that content dedupe stops it.
+func NewLinear(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newLinear(secret, opts...))
+}
+
+func newLinear(secret string, opts ...Option) (*linear, error) {
 	b, err := newBodyHMAC(&linearSpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Linear{b}, nil
+	return &linear{b}, nil
 }
 
 // SignBody returns o.Body with "webhookTimestamp" set to o.Timestamp (in
 // milliseconds; now when zero) as its first member, unless the body
 // already has that field, and the headers Linear would send with it. The
 // body must be a JSON object.
-func (l *Linear) SignBody(o Outgoing) ([]byte, http.Header, error) {
+func (l *linear) SignBody(o Outgoing) ([]byte, http.Header, error) {
 	body := o.Body
-	if _, ok := verify.JSONField(body, linearTimestampField); !ok {
+	if _, ok := jsonscan.Field(body, linearTimestampField); !ok {
 		ms := strconv.FormatInt(outgoingTime(o).UnixMilli(), 10)
 		var err error
 		if body, err = prependMember(body, linearTimestampField, []byte(ms)); err != nil {

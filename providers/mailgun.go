@@ -7,10 +7,27 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
+	"github.com/hookguard/hookguard/internal/unixtime"
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Mailgun verifies Mailgun webhook deliveries (JSON bodies). Mailgun puts
+// mailgun implements the Mailgun preset behind a [Preset]; see [NewMailgun].
+type mailgun struct {
+	mac      *verify.HMAC
+	timing   timing
+	insecure bool
+}
+
+var (
+	_ Provider   = (*mailgun)(nil)
+	_ bodySigner = (*mailgun)(nil)
+)
+
+// NewMailgun returns a Mailgun verifier for the HTTP webhook signing key.
+// After rotating the key, pass the old one with [WithSecret].
+//
+// The preset verifies Mailgun webhook deliveries (JSON bodies). Mailgun puts
 // the signature inside the body:
 //
 //	{"signature": {"timestamp": "1529006854", "token": "a8ce0edb...",
@@ -19,7 +36,7 @@ import (
 // where signature is the hex HMAC-SHA256, under the HTTP webhook signing
 // key, of timestamp + token. Because the signed data lives in the body,
 // this preset reads those three fields before verifying, with the bounded
-// scanner of [verify.JSONMembers]: one pass over the top-level object and
+// scanner of [jsonscan.Members]: one pass over the top-level object and
 // one over the signature object, linear in the body whatever it holds. A
 // body that holds one of these names twice (or in another case), where
 // decoders would disagree on the token, is refused with a 400.
@@ -34,22 +51,11 @@ import (
 //
 // The type is "event-data.event" ("delivered", "opened", ...). Legacy
 // form-encoded webhooks are not supported.
-//
-// A Mailgun is safe for concurrent use by multiple goroutines.
-type Mailgun struct {
-	mac      *verify.HMAC
-	timing   timing
-	insecure bool
+func NewMailgun(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newMailgun(secret, opts...))
 }
 
-var (
-	_ Provider   = (*Mailgun)(nil)
-	_ BodySigner = (*Mailgun)(nil)
-)
-
-// NewMailgun returns a Mailgun verifier for the HTTP webhook signing key.
-// After rotating the key, pass the old one with [WithSecret].
-func NewMailgun(secret string, opts ...Option) (*Mailgun, error) {
+func newMailgun(secret string, opts ...Option) (*mailgun, error) {
 	c, err := newConfig("mailgun", secret, opts)
 	if err != nil {
 		return nil, err
@@ -61,14 +67,14 @@ func NewMailgun(secret string, opts ...Option) (*Mailgun, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mailgun{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
+	return &mailgun{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
 // Name returns "mailgun".
-func (*Mailgun) Name() string { return "mailgun" }
+func (*mailgun) Name() string { return "mailgun" }
 
 // Info describes the Mailgun preset.
-func (*Mailgun) Info() Info {
+func (*mailgun) Info() Info {
 	return Info{
 		Name:            "mailgun",
 		Title:           "Mailgun",
@@ -95,16 +101,16 @@ type mailgunSig struct {
 // is not valid Unicode.
 func parseMailgunSig(body []byte) (mailgunSig, error) {
 	var s mailgunSig
-	top := [...]verify.JSONMember{{Key: "signature"}, {Key: "event-data"}}
-	if err := verify.JSONMembers(body, top[:]); err != nil {
+	top := [...]jsonscan.Member{{Key: "signature"}, {Key: "event-data"}}
+	if err := jsonscan.Members(body, top[:]); err != nil {
 		return s, err
 	}
 	s.eventData = top[1].Raw
-	sig := [...]verify.JSONMember{{Key: "signature"}, {Key: "timestamp"}, {Key: "token"}}
-	if err := verify.JSONMembers(top[0].Raw, sig[:]); err != nil {
+	sig := [...]jsonscan.Member{{Key: "signature"}, {Key: "timestamp"}, {Key: "token"}}
+	if err := jsonscan.Members(top[0].Raw, sig[:]); err != nil {
 		return s, err
 	}
-	scalar := func(m verify.JSONMember) (string, bool) { return m.Value, m.Found && m.Raw == nil }
+	scalar := func(m jsonscan.Member) (string, bool) { return m.Value, m.Found && m.Raw == nil }
 	s.sig, s.hasSig = scalar(sig[0])
 	s.ts, s.hasTS = scalar(sig[1])
 	s.token, s.hasTok = scalar(sig[2])
@@ -113,16 +119,16 @@ func parseMailgunSig(body []byte) (mailgunSig, error) {
 
 // Verify checks the body's signature object against its timestamp and
 // token, and the timestamp against the window around now.
-func (g *Mailgun) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (g *mailgun) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "mailgun"
 	d := verify.Delivery{Provider: name}
 	s, err := parseMailgunSig(req.Body)
 	if err != nil {
 		return d, bodyJSONError(name, err)
 	}
-	ts, tsErr := verify.ParseUnix(s.ts)
+	ts, tsErr := unixtime.Parse(s.ts)
 	if g.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		if tsErr == nil {
 			d.Timestamp = ts
 		}
@@ -152,22 +158,22 @@ func (g *Mailgun) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "signature.signature does not match any configured key: check the HTTP webhook signing key")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	d.ID = s.token
 	if d.Type, err = bodyField(name, s.eventData, "event"); err != nil {
 		return d, err
 	}
 	if d.ID == "" { // unverified: InsecureSkipVerification
-		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+		d.Digest = signedDigest(d.SecretIndex, &verify.Message{Body: req.Body})
 	}
 	return d, nil
 }
 
 // Sign returns the headers Mailgun would send with o: Content-Type and
 // User-Agent. Mailgun signs inside the body, which Sign cannot change: use
-// [Mailgun.SignBody] to build a body that verifies.
-func (g *Mailgun) Sign(o Outgoing) (http.Header, error) {
+// [Preset.SignBody] to build a body that verifies.
+func (g *mailgun) Sign(o Outgoing) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))
 	h.Set("User-Agent", "mailgun/treq-16.12.0")
@@ -179,7 +185,7 @@ func (g *Mailgun) Sign(o Outgoing) (http.Header, error) {
 // zero), token o.ID (a random 50-character token when empty) and their
 // signature under the first key. It fails when the body already has a
 // signature object.
-func (g *Mailgun) SignBody(o Outgoing) ([]byte, http.Header, error) {
+func (g *mailgun) SignBody(o Outgoing) ([]byte, http.Header, error) {
 	if s, err := parseMailgunSig(o.Body); err != nil {
 		return nil, nil, fmt.Errorf("mailgun: %w: %w", ErrCannotSign, err)
 	} else if s.hasSig || s.hasTS || s.hasTok {

@@ -10,7 +10,20 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Meta verifies webhooks from Meta's Graph API platform (Facebook pages,
+// meta implements the Meta preset behind a [Preset]; see [NewMeta].
+type meta struct {
+	name     string
+	mac      *verify.HMAC
+	token    *[32]byte // SHA-256 of the verify token; nil: no GET verification
+	insecure bool
+}
+
+var _ Provider = (*meta)(nil)
+
+// NewMeta returns a verifier for the app secret (App Dashboard, Settings,
+// Basic), named "meta". [WithVerifyToken] enables the GET verification.
+//
+// The preset verifies webhooks from Meta's Graph API platform (Facebook pages,
 // Messenger, Instagram, WhatsApp Cloud API): X-Hub-Signature-256 is
 // "sha256=" and the hex HMAC-SHA256 of the body, keyed with the app
 // secret. The presets "meta", "whatsapp" and "instagram" are the same
@@ -27,34 +40,21 @@ import (
 // [verify.Delivery.Digest]. The event IDs are inside the body (for
 // example WhatsApp's entry[].changes[].value.messages[].id). The type is
 // the body's "object" (page, instagram, whatsapp_business_account, ...).
-//
-// A Meta is safe for concurrent use by multiple goroutines.
-type Meta struct {
-	name     string
-	mac      *verify.HMAC
-	token    *[32]byte // SHA-256 of the verify token; nil: no GET verification
-	insecure bool
-}
-
-var _ Provider = (*Meta)(nil)
-
-// NewMeta returns a verifier for the app secret (App Dashboard, Settings,
-// Basic), named "meta". [WithVerifyToken] enables the GET verification.
-func NewMeta(appSecret string, opts ...Option) (*Meta, error) {
-	return newMeta("meta", appSecret, opts)
+func NewMeta(appSecret string, opts ...Option) (*Preset, error) {
+	return wrap(newMeta("meta", appSecret, opts))
 }
 
 // NewWhatsApp is [NewMeta] under the name "whatsapp".
-func NewWhatsApp(appSecret string, opts ...Option) (*Meta, error) {
-	return newMeta("whatsapp", appSecret, opts)
+func NewWhatsApp(appSecret string, opts ...Option) (*Preset, error) {
+	return wrap(newMeta("whatsapp", appSecret, opts))
 }
 
 // NewInstagram is [NewMeta] under the name "instagram".
-func NewInstagram(appSecret string, opts ...Option) (*Meta, error) {
-	return newMeta("instagram", appSecret, opts)
+func NewInstagram(appSecret string, opts ...Option) (*Preset, error) {
+	return wrap(newMeta("instagram", appSecret, opts))
 }
 
-func newMeta(name, secret string, opts []Option) (*Meta, error) {
+func newMeta(name, secret string, opts []Option) (*meta, error) {
 	c, mac, err := newHMACPreset(name, secret, opts, optVerifyToken)
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func newMeta(name, secret string, opts []Option) (*Meta, error) {
 	if err := c.rejectTiming(name); err != nil {
 		return nil, err
 	}
-	m := &Meta{name: name, mac: mac, insecure: c.insecure}
+	m := &meta{name: name, mac: mac, insecure: c.insecure}
 	if c.asym.verifyToken != "" {
 		sum := sha256.Sum256([]byte(c.asym.verifyToken))
 		m.token = &sum
@@ -71,13 +71,13 @@ func newMeta(name, secret string, opts []Option) (*Meta, error) {
 }
 
 // Name returns "meta", "whatsapp" or "instagram".
-func (m *Meta) Name() string { return m.name }
+func (m *meta) Name() string { return m.name }
 
 // Methods returns GET and POST: Meta verifies a callback URL by GET.
-func (*Meta) Methods() []string { return []string{http.MethodGet, http.MethodPost} }
+func (*meta) Methods() []string { return []string{http.MethodGet, http.MethodPost} }
 
 // Info describes the preset.
-func (m *Meta) Info() Info {
+func (m *meta) Info() Info {
 	title := map[string]string{"meta": "Meta (Facebook, Messenger)", "whatsapp": "WhatsApp Cloud API", "instagram": "Instagram"}[m.name]
 	return Info{
 		Name:            m.name,
@@ -93,7 +93,7 @@ func (m *Meta) Info() Info {
 // Verify answers the GET subscription request, or checks a POST's
 // X-Hub-Signature-256 against the body. now is unused: Meta signs no
 // timestamp.
-func (m *Meta) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (m *meta) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	name := m.name
 	d := verify.Delivery{Provider: name}
 	if req.Method == http.MethodGet {
@@ -101,7 +101,7 @@ func (m *Meta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 	}
 	d.Replayable = true
 	if m.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		vals := header(req.Header, githubSignature256Header)
@@ -119,7 +119,7 @@ func (m *Meta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Hub-Signature-256 does not match any configured app secret: check the app secret, and that nothing re-encoded the body")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	var err error
 	if d.Type, err = bodyField(name, req.Body, "object"); err != nil {
@@ -129,7 +129,7 @@ func (m *Meta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 }
 
 // subscribe answers Meta's GET verification request.
-func (m *Meta) subscribe(req verify.Request, d verify.Delivery) (verify.Delivery, error) {
+func (m *meta) subscribe(req verify.Request, d verify.Delivery) (verify.Delivery, error) {
 	name := m.name
 	u, err := url.Parse(req.URL)
 	if err != nil {
@@ -145,7 +145,7 @@ func (m *Meta) subscribe(req verify.Request, d verify.Delivery) (verify.Delivery
 	}
 	d.Type = "subscribe"
 	if m.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 	} else {
 		if m.token == nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "no verify token is configured: pass the callback's verify token with providers.WithVerifyToken")
@@ -161,7 +161,7 @@ func (m *Meta) subscribe(req verify.Request, d verify.Delivery) (verify.Delivery
 
 // Sign returns the headers Meta would send with o: X-Hub-Signature-256
 // under the first secret and Content-Type.
-func (m *Meta) Sign(o Outgoing) (http.Header, error) {
+func (m *meta) Sign(o Outgoing) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))
 	h.Set(githubSignature256Header, string(verify.Hex.AppendEncode([]byte("sha256="), m.mac.AppendSum(nil, 0, &verify.Message{Body: o.Body}))))

@@ -1,16 +1,9 @@
 package providers
 
-// Mux verifies Mux webhook deliveries: HMAC-SHA256 over t + "." + body,
-// sent as Mux-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]. Other versions
-// are ignored, as Mux's SDK does.
-//
-// The event ID is the body's "id" and the type its "type", for example
-// "video.asset.ready"; both are signed.
-//
-// A Mux is safe for concurrent use by multiple goroutines.
-type Mux struct{ stamped }
+// mux implements the Mux preset behind a [Preset]; see [NewMux].
+type mux struct{ stamped }
 
-var _ Provider = (*Mux)(nil)
+var _ Provider = (*mux)(nil)
 
 var muxSpec = stampSpec{
 	name:       "mux",
@@ -29,10 +22,21 @@ var muxSpec = stampSpec{
 }
 
 // NewMux returns a Mux verifier for the webhook's signing secret.
-func NewMux(secret string, opts ...Option) (*Mux, error) {
+//
+// The preset verifies Mux webhook deliveries: HMAC-SHA256 over t + "." + body,
+// sent as Mux-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]. Other versions
+// are ignored, as Mux's SDK does.
+//
+// The event ID is the body's "id" and the type its "type", for example
+// "video.asset.ready"; both are signed.
+func NewMux(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newMux(secret, opts...))
+}
+
+func newMux(secret string, opts ...Option) (*mux, error) {
 	s, err := newStamped(&muxSpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Mux{s}, nil
+	return &mux{s}, nil
 }

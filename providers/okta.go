@@ -13,7 +13,22 @@ import (
 // oktaChallengeHeader is the canonical form of X-Okta-Verification-Challenge.
 const oktaChallengeHeader = "X-Okta-Verification-Challenge"
 
-// Okta verifies Okta event hooks. Okta signs nothing: it sends the
+// okta implements the Okta preset behind a [Preset]; see [NewOkta].
+type okta struct {
+	secrets  []*string  // pointers, so that fmt prints addresses, never secrets
+	digests  [][32]byte // SHA-256 of each secret, compared in constant time
+	header   string
+	insecure bool
+}
+
+var _ Provider = (*okta)(nil)
+
+// NewOkta returns an Okta verifier for the event hook's authentication
+// secret, exactly as typed in the hook's "Authentication secret" field
+// (for Basic authentication that is "Basic " and the base64 credentials).
+// [WithSecret] adds secrets accepted during a rotation.
+//
+// The preset verifies Okta event hooks. Okta signs nothing: it sends the
 // authentication secret configured on the hook verbatim in a header
 // (Authorization by default, see [WithAuthHeader]) with every request,
 // including the verification GET; the preset compares it with the
@@ -26,22 +41,11 @@ const oktaChallengeHeader = "X-Okta-Verification-Challenge"
 // The event ID is the body's "eventId" and the type its "eventType". No
 // timestamp is authenticated, so [verify.Delivery.Replayable] is true and
 // [verify.Delivery.Digest] is a SHA-256 of the body.
-//
-// An Okta is safe for concurrent use by multiple goroutines.
-type Okta struct {
-	secrets  []*string  // pointers, so that fmt prints addresses, never secrets
-	digests  [][32]byte // SHA-256 of each secret, compared in constant time
-	header   string
-	insecure bool
+func NewOkta(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newOkta(secret, opts...))
 }
 
-var _ Provider = (*Okta)(nil)
-
-// NewOkta returns an Okta verifier for the event hook's authentication
-// secret, exactly as typed in the hook's "Authentication secret" field
-// (for Basic authentication that is "Basic " and the base64 credentials).
-// [WithSecret] adds secrets accepted during a rotation.
-func NewOkta(secret string, opts ...Option) (*Okta, error) {
+func newOkta(secret string, opts ...Option) (*okta, error) {
 	const name = "okta"
 	c, err := newPresetConfig(name, secret, opts, optAuthHeader)
 	if err != nil {
@@ -53,7 +57,7 @@ func NewOkta(secret string, opts ...Option) (*Okta, error) {
 	if err := checkHeaderTokens(name, c.secrets); err != nil {
 		return nil, err
 	}
-	o := &Okta{header: "Authorization", insecure: c.insecure}
+	o := &okta{header: "Authorization", insecure: c.insecure}
 	if c.asym.authHeader != "" {
 		o.header = c.asym.authHeader
 	}
@@ -65,13 +69,13 @@ func NewOkta(secret string, opts ...Option) (*Okta, error) {
 }
 
 // Name returns "okta".
-func (*Okta) Name() string { return "okta" }
+func (*okta) Name() string { return "okta" }
 
 // Methods returns GET and POST: Okta verifies an event hook by GET.
-func (*Okta) Methods() []string { return []string{http.MethodGet, http.MethodPost} }
+func (*okta) Methods() []string { return []string{http.MethodGet, http.MethodPost} }
 
 // Info describes the Okta preset.
-func (o *Okta) Info() Info {
+func (o *okta) Info() Info {
 	return Info{
 		Name:            "okta",
 		Title:           "Okta event hooks",
@@ -85,11 +89,11 @@ func (o *Okta) Info() Info {
 
 // Verify checks the authentication header, then answers the verification
 // GET or reads a POST's event. now is unused: Okta signs no timestamp.
-func (o *Okta) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (o *okta) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "okta"
 	d := verify.Delivery{Provider: name}
 	if o.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 	} else {
 		got, present, ok := single(req.Header, o.header)
 		if !present {
@@ -101,13 +105,13 @@ func (o *Okta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 		// Compare digests, so that neither the time nor an early exit
 		// reveals the secret's length.
 		sum := sha256.Sum256([]byte(got))
-		d.Secret = -1
+		d.SecretIndex = -1
 		for i := range o.digests {
-			if subtle.ConstantTimeCompare(sum[:], o.digests[i][:]) == 1 && d.Secret < 0 {
-				d.Secret = i
+			if subtle.ConstantTimeCompare(sum[:], o.digests[i][:]) == 1 && d.SecretIndex < 0 {
+				d.SecretIndex = i
 			}
 		}
-		if d.Secret < 0 {
+		if d.SecretIndex < 0 {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, o.header+" does not match any configured secret")
 		}
 	}
@@ -137,7 +141,7 @@ func (o *Okta) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 
 // Sign returns the headers Okta would send with o: the authentication
 // header holding the first secret, and Content-Type.
-func (o *Okta) Sign(out Outgoing) (http.Header, error) {
+func (o *okta) Sign(out Outgoing) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Content-Type", contentType(out))
 	h.Set(o.header, *o.secrets[0])

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -33,7 +34,7 @@ func TestPresetOptionsScope(t *testing.T) {
 		{"WithSharedKey", providers.WithSharedKey("webhooks_sharedkey_scope"), []string{"twilio"}},
 	}
 	for _, name := range providers.Names() {
-		secret, err := providers.TestSecret(name)
+		secret, err := testsecret.For(name)
 		if err != nil {
 			t.Fatalf("TestSecret(%q): %v", name, err)
 		}

@@ -14,13 +14,40 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
+	"github.com/hookguard/hookguard/internal/jwt"
 	"github.com/hookguard/hookguard/verify"
 )
 
 // plaidVerificationHeader is the canonical form of Plaid-Verification.
 const plaidVerificationHeader = "Plaid-Verification"
 
-// Plaid verifies Plaid webhooks: the Plaid-Verification header is a JSON
+// plaid implements the Plaid preset behind a [Preset]; see [NewPlaid].
+type plaid struct {
+	static   []plaidKey
+	priv     *ecdsa.PrivateKey // nil: verify only
+	kid      string            // kid Sign writes
+	source   *keyCache         // nil without WithKeySource
+	timing   timing
+	insecure bool
+}
+
+type plaidKey struct {
+	kid string // "" matches any kid
+	pub *ecdsa.PublicKey
+}
+
+var _ Provider = (*plaid)(nil)
+
+// NewPlaid returns a Plaid verifier. key is a public key as Plaid's
+// /webhook_verification_key/get returns it (the JWK JSON object, or the
+// whole response), a P-256 public key as base64 DER or PEM (it then
+// matches any kid), or a P-256 private key as base64 DER (PKCS #8 or
+// SEC 1) or PEM, which also signs, for tests. Keys added with
+// [WithSecret] are further public keys. key may be empty when
+// [WithKeySource] is given.
+//
+// The preset verifies Plaid webhooks: the Plaid-Verification header is a JSON
 // Web Token signed with ES256 (any other "alg" is refused) whose
 // "request_body_sha256" claim is the hex SHA-256 of the body (compared in
 // constant time) and whose "iat" (issued at, Unix seconds) must lie within
@@ -37,32 +64,11 @@ const plaidVerificationHeader = "Plaid-Verification"
 // a duplicate whatever signature bytes it carries. The type is
 // "webhook_type.webhook_code", for example
 // "TRANSACTIONS.SYNC_UPDATES_AVAILABLE".
-//
-// A Plaid is safe for concurrent use by multiple goroutines.
-type Plaid struct {
-	static   []plaidKey
-	priv     *ecdsa.PrivateKey // nil: verify only
-	kid      string            // kid Sign writes
-	source   *keyCache         // nil without WithKeySource
-	timing   timing
-	insecure bool
+func NewPlaid(key string, opts ...Option) (*Preset, error) {
+	return wrap(newPlaid(key, opts...))
 }
 
-type plaidKey struct {
-	kid string // "" matches any kid
-	pub *ecdsa.PublicKey
-}
-
-var _ Provider = (*Plaid)(nil)
-
-// NewPlaid returns a Plaid verifier. key is a public key as Plaid's
-// /webhook_verification_key/get returns it (the JWK JSON object, or the
-// whole response), a P-256 public key as base64 DER or PEM (it then
-// matches any kid), or a P-256 private key as base64 DER (PKCS #8 or
-// SEC 1) or PEM, which also signs, for tests. Keys added with
-// [WithSecret] are further public keys. key may be empty when
-// [WithKeySource] is given.
-func NewPlaid(key string, opts ...Option) (*Plaid, error) {
+func newPlaid(key string, opts ...Option) (*plaid, error) {
 	const name = "plaid"
 	placeholder := key == ""
 	if placeholder {
@@ -72,7 +78,7 @@ func NewPlaid(key string, opts ...Option) (*Plaid, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plaid{timing: newTiming(c), insecure: c.insecure}
+	p := &plaid{timing: newTiming(c), insecure: c.insecure}
 	secrets := c.secrets
 	if placeholder {
 		if c.asym.keySource == nil {
@@ -127,10 +133,10 @@ func plaidKID(pub *ecdsa.PublicKey) string {
 }
 
 // Name returns "plaid".
-func (*Plaid) Name() string { return "plaid" }
+func (*plaid) Name() string { return "plaid" }
 
 // Info describes the Plaid preset.
-func (*Plaid) Info() Info {
+func (*plaid) Info() Info {
 	return Info{
 		Name:            "plaid",
 		Title:           "Plaid",
@@ -151,12 +157,12 @@ type plaidClaims struct {
 // Verify checks req's Plaid-Verification token: its ES256 signature under
 // the key its kid names, its body hash against the body, and its iat
 // against the window around now.
-func (p *Plaid) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (p *plaid) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "plaid"
 	d := verify.Delivery{Provider: name}
 	tok, present, one := single(req.Header, plaidVerificationHeader)
 	if p.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 	} else {
 		if !present {
 			return d, verify.Fail(name, verify.ErrMissingSignature, "no Plaid-Verification header: is this the webhook URL set on the Plaid Item or Link token?")
@@ -164,19 +170,19 @@ func (p *Plaid) Verify(req verify.Request, now time.Time) (verify.Delivery, erro
 		if !one {
 			return d, verify.Fail(name, verify.ErrMalformedSignature, "Plaid-Verification appears twice with different values")
 		}
-		jwt, err := verify.ParseJWT(tok)
+		token, err := jwt.Parse(tok)
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrMalformedSignature, "Plaid-Verification is not a well-formed JWT")
 		}
-		if jwt.Alg != "ES256" {
-			return d, verify.Fail(name, verify.ErrSignatureMismatch, "Plaid-Verification token has alg "+strconv.Quote(truncate(jwt.Alg, 16))+"; only ES256 is accepted")
+		if token.Alg != "ES256" {
+			return d, verify.Fail(name, verify.ErrSignatureMismatch, "Plaid-Verification token has alg "+strconv.Quote(truncate(token.Alg, 16))+"; only ES256 is accepted")
 		}
-		i, ferr := p.match(jwt)
+		i, ferr := p.match(token)
 		if ferr != nil {
 			return d, ferr
 		}
 		var claims plaidClaims
-		if err := json.Unmarshal(jwt.Claims, &claims); err != nil || claims.IAT == nil {
+		if err := json.Unmarshal(token.Claims, &claims); err != nil || claims.IAT == nil {
 			return d, verify.Fail(name, verify.ErrMissingTimestamp, "Plaid-Verification token has no numeric iat claim")
 		}
 		d.Timestamp = time.Unix(*claims.IAT, 0)
@@ -186,13 +192,13 @@ func (p *Plaid) Verify(req verify.Request, now time.Time) (verify.Delivery, erro
 		if !bodySHA256Matches(req.Body, claims.BodySHA256) {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "the body's SHA-256 does not match the token's request_body_sha256 claim: the body was altered or re-encoded")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	if tok != "" {
 		d.ID = plaidID(tok)
 	}
-	ms := [...]verify.JSONMember{{Key: "webhook_type"}, {Key: "webhook_code"}}
-	if err := verify.JSONMembers(req.Body, ms[:]); err != nil {
+	ms := [...]jsonscan.Member{{Key: "webhook_type"}, {Key: "webhook_code"}}
+	if err := jsonscan.Members(req.Body, ms[:]); err != nil {
 		return d, bodyJSONError(name, err)
 	}
 	wt, wc := ms[0].Value, ms[1].Value
@@ -218,30 +224,30 @@ func plaidID(tok string) string {
 	return "jwt:" + hex.EncodeToString(sum[:16])
 }
 
-// match verifies jwt under the static keys, then the key source. It
+// match verifies token under the static keys, then the key source. It
 // returns the index of the key that matched: static keys by position,
 // key-source keys after them.
-func (p *Plaid) match(jwt *verify.JWT) (int, error) {
+func (p *plaid) match(token *jwt.Token) (int, error) {
 	const name = "plaid"
 	for i, k := range p.static {
-		if (k.kid == "" || k.kid == jwt.Kid) && jwt.VerifyES256(k.pub) {
+		if (k.kid == "" || k.kid == token.Kid) && token.VerifyES256(k.pub) {
 			return i, nil
 		}
 	}
 	if p.source == nil {
 		return -1, verify.Fail(name, verify.ErrSignatureMismatch, "Plaid-Verification does not verify under the configured keys: fetch the key for its kid from /webhook_verification_key/get (see WithKeySource)")
 	}
-	if jwt.Kid == "" {
+	if token.Kid == "" {
 		return -1, verify.Fail(name, verify.ErrSignatureMismatch, "Plaid-Verification token has no kid")
 	}
-	pub, err := p.source.key(jwt.Kid)
+	pub, err := p.source.key(token.Kid)
 	switch {
 	case errors.Is(err, ErrUnknownKey):
 		return -1, verify.Fail(name, verify.ErrSignatureMismatch, "the key source does not know the token's kid")
 	case err != nil:
 		return -1, &verify.Error{Provider: name, Reason: "the Plaid verification key could not be fetched; Plaid will retry", Status: http.StatusServiceUnavailable, Err: ErrKeyUnavailable}
 	}
-	if !jwt.VerifyES256(pub) {
+	if !token.VerifyES256(pub) {
 		return -1, verify.Fail(name, verify.ErrSignatureMismatch, "Plaid-Verification does not verify under the key for its kid")
 	}
 	return len(p.static), nil
@@ -322,13 +328,13 @@ func (c *keyCache) key(kid string) (*ecdsa.PublicKey, error) {
 // ES256 token over the body's SHA-256, issued at o's timestamp, and
 // Content-Type. It returns an error wrapping [ErrCannotSign] for a
 // verifier built from a public key.
-func (p *Plaid) Sign(o Outgoing) (http.Header, error) {
+func (p *plaid) Sign(o Outgoing) (http.Header, error) {
 	if p.priv == nil {
 		return nil, fmt.Errorf("plaid: %w: a verification (public) key only verifies; sign with a P-256 private key", ErrCannotSign)
 	}
 	sum := sha256.Sum256(o.Body)
 	claims := `{"iat":` + strconv.FormatInt(outgoingTime(o).Unix(), 10) + `,"request_body_sha256":"` + hex.EncodeToString(sum[:]) + `"}`
-	tok, err := verify.SignES256(p.priv, p.kid, []byte(claims))
+	tok, err := jwt.SignES256(p.priv, p.kid, []byte(claims))
 	if err != nil {
 		return nil, fmt.Errorf("plaid: %w", err)
 	}

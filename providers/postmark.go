@@ -11,6 +11,21 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
+// postmark implements the Postmark preset behind a [Preset]; see [NewPostmark].
+type postmark struct {
+	tokens   *tokens
+	insecure bool
+}
+
+var _ Provider = (*postmark)(nil)
+
+// maxBasicAuth bounds the Authorization header this preset decodes.
+const maxBasicAuth = 1 << 10
+
+// NewPostmark returns a Postmark verifier for the basic-auth credentials,
+// given as "user:password". It returns an error wrapping
+// [verify.ErrInvalidSecret] when a secret has no colon.
+//
 // Postmark checks Postmark webhook deliveries by HTTP basic auth. Postmark
 // signs nothing: the protection it offers is the user name and password
 // you put in the webhook URL (https://user:pass@host/path), which it sends
@@ -25,22 +40,11 @@ import (
 // sends no event ID common to all record types, so dedupe relies on
 // [verify.Delivery.Digest], which fingerprints the body under the
 // credentials ([verify.Delivery.Replayable] is true).
-//
-// A Postmark is safe for concurrent use by multiple goroutines.
-type Postmark struct {
-	tokens   *tokens
-	insecure bool
+func NewPostmark(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newPostmark(secret, opts...))
 }
 
-var _ Provider = (*Postmark)(nil)
-
-// maxBasicAuth bounds the Authorization header this preset decodes.
-const maxBasicAuth = 1 << 10
-
-// NewPostmark returns a Postmark verifier for the basic-auth credentials,
-// given as "user:password". It returns an error wrapping
-// [verify.ErrInvalidSecret] when a secret has no colon.
-func NewPostmark(secret string, opts ...Option) (*Postmark, error) {
+func newPostmark(secret string, opts ...Option) (*postmark, error) {
 	c, err := newConfig("postmark", secret, opts)
 	if err != nil {
 		return nil, err
@@ -60,14 +64,14 @@ func NewPostmark(secret string, opts ...Option) (*Postmark, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Postmark{tokens: t, insecure: c.insecure}, nil
+	return &postmark{tokens: t, insecure: c.insecure}, nil
 }
 
 // Name returns "postmark".
-func (*Postmark) Name() string { return "postmark" }
+func (*postmark) Name() string { return "postmark" }
 
 // Info describes the Postmark preset.
-func (*Postmark) Info() Info {
+func (*postmark) Info() Info {
 	return Info{
 		Name:            "postmark",
 		Title:           "Postmark",
@@ -101,11 +105,11 @@ func parseBasicAuth(v string) (string, bool) {
 
 // Verify checks req's Authorization header. now is unused: Postmark sends
 // no timestamp.
-func (p *Postmark) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (p *postmark) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "postmark"
 	d := verify.Delivery{Provider: name, Replayable: true}
 	if p.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		v, present, ok := single(req.Header, "Authorization")
@@ -120,7 +124,7 @@ func (p *Postmark) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 		if i < 0 {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "basic-auth credentials do not match any configured ones: check the user and password in the webhook URL")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 		d.Digest = p.tokens.digest(i, req.Body)
 	}
 	var err error
@@ -132,7 +136,7 @@ func (p *Postmark) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 
 // Sign returns the headers Postmark would send with o: Authorization
 // (Basic, with the first credentials), User-Agent and Content-Type.
-func (p *Postmark) Sign(o Outgoing) (http.Header, error) {
+func (p *postmark) Sign(o Outgoing) (http.Header, error) {
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))
 	h.Set("User-Agent", "Postmark")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -78,6 +79,11 @@ type Info struct {
 	TypeSource string
 	// Handshake describes the handshake the preset answers, or is empty.
 	Handshake string
+	// SignedInBody reports whether the signature or signed data lives
+	// inside the body (Mailgun's signature object, Linear's
+	// webhookTimestamp), so that [Preset.SignBody] returns a new body
+	// rather than the one given.
+	SignedInBody bool
 }
 
 // Configuration errors returned by the constructors, besides
@@ -117,7 +123,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithSecret adds one more accepted secret, tried after the positional one
 // and any added before it: use it while rotating a secret, or for a Stripe
 // Connect endpoint that receives events signed with two secrets. Signing
-// always uses the positional secret. [verify.Delivery.Secret] reports which
+// always uses the positional secret. [verify.Delivery.SecretIndex] reports which
 // secret matched: 0 for the positional one, 1 for the first WithSecret, and
 // so on.
 func WithSecret(secret string) Option {
@@ -165,7 +171,7 @@ func WithLegacySHA1() Option {
 // forge any event. It exists only for local development against a sender
 // that cannot sign (a hand-written curl, a replayed fixture). Verify still
 // extracts the event ID and type and still answers handshakes, and sets
-// [verify.Delivery.Secret] to -1 so that callers can see, and log, that
+// [verify.Delivery.SecretIndex] to -1 so that callers can see, and log, that
 // nothing was verified; for GitHub and Shopify, [verify.Delivery.Digest] is
 // then a SHA-256 of the body. A secret must still be given to the
 // constructor.
@@ -464,18 +470,18 @@ func uuid() string {
 // would make the ID used for deduplication differ from the one the handler
 // decodes, or two IDs read as one.
 func bodyField(provider string, body []byte, path ...string) (string, error) {
-	v, _, err := verify.FindJSONField(body, path...)
+	v, _, err := jsonscan.Find(body, path...)
 	if err != nil {
 		return "", bodyJSONError(provider, err)
 	}
 	return v, nil
 }
 
-// bodyJSONError turns an error of the verify JSON readers into a 400
+// bodyJSONError turns an error of the JSON readers (internal/jsonscan) into a 400
 // verification error that says what was wrong with the body, wrapping
 // verify.ErrAmbiguousJSON or verify.ErrInvalidJSONString.
 func bodyJSONError(provider string, err error) error {
-	var je *verify.JSONError
+	var je *jsonscan.Error
 	if !errors.As(err, &je) {
 		return err
 	}
@@ -491,8 +497,8 @@ func bodyJSONError(provider string, err error) error {
 func idAndType(provider string, body []byte, idPath []string, typeKey string) (id, typ string, err error) {
 	var arr [128]byte
 	if len(idPath) == 1 {
-		ms := [2]verify.JSONMember{{Key: idPath[0]}, {Key: typeKey}}
-		buf, err := verify.AppendJSONMembers(arr[:0], body, ms[:])
+		ms := [2]jsonscan.Member{{Key: idPath[0]}, {Key: typeKey}}
+		buf, err := jsonscan.AppendMembers(arr[:0], body, ms[:])
 		if err != nil {
 			return "", "", bodyJSONError(provider, err)
 		}
@@ -514,7 +520,7 @@ func idAndType(provider string, body []byte, idPath []string, typeKey string) (i
 }
 
 // topField returns a top-level field as bodyField does, for an ID or type
-// source of a [Custom] scheme.
+// source of a custom scheme ([NewCustom]).
 func topField(provider string, body []byte, key string) (string, error) {
 	return bodyField(provider, body, key)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -73,8 +74,8 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("Verify: %v", err)
 			}
 			want := wantIDType[ps.name]
-			if d.ID != want[0] || d.Type != want[1] || d.Secret != 0 || d.Provider != ps.name {
-				t.Errorf("Delivery = {%q %q %q %d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.Secret, ps.name, want[0], want[1])
+			if d.ID != want[0] || d.Type != want[1] || d.SecretIndex != 0 || d.Provider != ps.name {
+				t.Errorf("Delivery = {%q %q %q %d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.SecretIndex, ps.name, want[0], want[1])
 			}
 			if ps.stamp != !d.Timestamp.IsZero() || (ps.stamp && !d.Timestamp.Equal(t0)) {
 				t.Errorf("Timestamp = %v, want %v (timestamped %v)", d.Timestamp, t0, ps.stamp)
@@ -197,12 +198,12 @@ func TestWrongSecretAndRotation(t *testing.T) {
 			wantErr(t, err, verify.ErrSignatureMismatch, ps.name)
 
 			d, err := mustNew(t, ps.name, ps.secret, WithSecret(ps.other)).Verify(req, t0)
-			if err != nil || d.Secret != 1 {
-				t.Fatalf("with WithSecret(other): Secret = %d, err = %v; want 1, nil", d.Secret, err)
+			if err != nil || d.SecretIndex != 1 {
+				t.Fatalf("with WithSecret(other): SecretIndex = %d, err = %v; want 1, nil", d.SecretIndex, err)
 			}
 			d, err = mustNew(t, ps.name, ps.other, WithSecret(ps.secret)).Verify(req, t0)
-			if err != nil || d.Secret != 0 {
-				t.Fatalf("other as positional: Secret = %d, err = %v; want 0, nil", d.Secret, err)
+			if err != nil || d.SecretIndex != 0 {
+				t.Fatalf("other as positional: SecretIndex = %d, err = %v; want 0, nil", d.SecretIndex, err)
 			}
 		})
 	}
@@ -225,8 +226,8 @@ func TestTwoSignaturesDuringRotation(t *testing.T) {
 				h[ps.sigH] = []string{oldReq.Header.Get(ps.sigH), h.Get(ps.sigH)}
 			}
 			d, err := mustNew(t, ps.name, ps.secret).Verify(newReq, t0)
-			if err != nil || d.Secret != 0 {
-				t.Fatalf("Secret = %d, err = %v; want 0, nil (header %q)", d.Secret, err, h[ps.sigH])
+			if err != nil || d.SecretIndex != 0 {
+				t.Fatalf("SecretIndex = %d, err = %v; want 0, nil (header %q)", d.SecretIndex, err, h[ps.sigH])
 			}
 		})
 	}
@@ -606,8 +607,8 @@ func newEd25519Key(t *testing.T) (priv, pub string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return verify.PrivateKeyPrefix + base64.StdEncoding.EncodeToString(sk.Seed()),
-		verify.PublicKeyPrefix + base64.StdEncoding.EncodeToString(pk)
+	return keys.PrivateKeyPrefix + base64.StdEncoding.EncodeToString(sk.Seed()),
+		keys.PublicKeyPrefix + base64.StdEncoding.EncodeToString(pk)
 }
 
 func TestStandardWebhooksEd25519(t *testing.T) {
@@ -631,7 +632,7 @@ func TestStandardWebhooksEd25519(t *testing.T) {
 				{"second public key matches", mustNew(t, name, otherPub, WithSecret(pub)), 1},
 			} {
 				d, err := tc.p.Verify(req, t0)
-				if err != nil || d.Secret != tc.want || d.ID != "delivery-1" || d.Type != "invoice.paid" {
+				if err != nil || d.SecretIndex != tc.want || d.ID != "delivery-1" || d.Type != "invoice.paid" {
 					t.Errorf("%s: %+v, %v", tc.name, d, err)
 				}
 				if got := tc.p.Info().Algorithm; !strings.Contains(got, "Ed25519") {
@@ -656,7 +657,7 @@ func TestStandardWebhooksEd25519(t *testing.T) {
 
 func TestStandardWebhooksSchemeFixedByKey(t *testing.T) {
 	_, pub := newEd25519Key(t)
-	pubBytes, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(pub, verify.PublicKeyPrefix))
+	pubBytes, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(pub, keys.PublicKeyPrefix))
 	// An attacker who knows the public key signs v1 with it as the HMAC key.
 	forger, err := NewStandardWebhooks("whsec_" + base64.StdEncoding.EncodeToString(pubBytes))
 	if err != nil {
@@ -697,7 +698,7 @@ func TestInsecureSkipVerification(t *testing.T) {
 				t.Fatalf("Verify: %v", err)
 			}
 			want := wantIDType[ps.name]
-			if d.Secret != -1 || d.ID != want[0] || d.Type != want[1] {
+			if d.SecretIndex != -1 || d.ID != want[0] || d.Type != want[1] {
 				t.Errorf("Delivery = %+v, want Secret -1, ID %q, Type %q", d, want[0], want[1])
 			}
 			if ps.stamp && !d.Timestamp.Equal(t0) {
@@ -705,7 +706,7 @@ func TestInsecureSkipVerification(t *testing.T) {
 			}
 			// No signature at all.
 			req.Header.Del(ps.sigH)
-			if d, err := p.Verify(req, t0); err != nil || d.Secret != -1 {
+			if d, err := p.Verify(req, t0); err != nil || d.SecretIndex != -1 {
 				t.Errorf("without signature: %+v, %v", d, err)
 			}
 		})
@@ -776,7 +777,7 @@ func TestNames(t *testing.T) {
 		}
 	}
 	for _, n := range names {
-		secret, err := TestSecret(n)
+		secret, err := testSecret(n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -875,13 +876,13 @@ func TestSignaturePathDoesNotAllocate(t *testing.T) {
 func TestTestSecret(t *testing.T) {
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
-			a, err := TestSecret(name)
+			a, err := testSecret(name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := TestSecret(name)
+			b, _ := testSecret(name)
 			if a == b {
-				t.Errorf("two TestSecret(%q) calls returned the same secret", name)
+				t.Errorf("two testSecret(%q) calls returned the same secret", name)
 			}
 			p, err := New(name, a)
 			if err != nil {
@@ -896,7 +897,7 @@ func TestTestSecret(t *testing.T) {
 			}
 		})
 	}
-	if _, err := TestSecret("nope"); !errors.Is(err, ErrUnknownProvider) {
-		t.Errorf("TestSecret(nope) = %v, want ErrUnknownProvider", err)
+	if _, err := testSecret("nope"); !errors.Is(err, ErrUnknownProvider) {
+		t.Errorf("testSecret(nope) = %v, want ErrUnknownProvider", err)
 	}
 }

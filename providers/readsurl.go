@@ -7,19 +7,19 @@ package providers
 // implement ReadsURL, so they always get it.
 
 // ReadsURL returns false: Stripe signs the timestamp and body only.
-func (*Stripe) ReadsURL() bool { return false }
+func (*stripe) ReadsURL() bool { return false }
 
 // ReadsURL returns false: GitHub signs the body only.
-func (*GitHub) ReadsURL() bool { return false }
+func (*github) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Shopify signs the body only.
-func (*Shopify) ReadsURL() bool { return false }
+func (*shopify) ReadsURL() bool { return false }
 
 // ReadsURL returns false: the scheme signs the ID, timestamp and body.
-func (*StandardWebhooks) ReadsURL() bool { return false }
+func (*standardWebhooks) ReadsURL() bool { return false }
 
 // ReadsURL returns false: the scheme signs the ID, timestamp and body.
-func (*SvixAlias) ReadsURL() bool { return false }
+func (*svixAlias) ReadsURL() bool { return false }
 
 // ReadsURL returns false: these presets sign the body only.
 func (bodyHMAC) ReadsURL() bool { return false }
@@ -28,35 +28,35 @@ func (bodyHMAC) ReadsURL() bool { return false }
 func (stamped) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Discord signs the timestamp and body.
-func (*Discord) ReadsURL() bool { return false }
+func (*discord) ReadsURL() bool { return false }
 
 // ReadsURL returns false: GitLab sends a token header.
-func (*GitLab) ReadsURL() bool { return false }
+func (*gitlab) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Mailgun's signature is in the body.
-func (*Mailgun) ReadsURL() bool { return false }
+func (*mailgun) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Okta sends an authorization header and its
 // challenge in a header.
-func (*Okta) ReadsURL() bool { return false }
+func (*okta) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Plaid's JWT covers the body's hash.
-func (*Plaid) ReadsURL() bool { return false }
+func (*plaid) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Postmark sends basic-auth credentials.
-func (*Postmark) ReadsURL() bool { return false }
+func (*postmark) ReadsURL() bool { return false }
 
 // ReadsURL returns false: SendGrid signs the timestamp and body.
-func (*SendGrid) ReadsURL() bool { return false }
+func (*sendgrid) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Twitch signs the message ID, timestamp and body.
-func (*Twitch) ReadsURL() bool { return false }
+func (*twitch) ReadsURL() bool { return false }
 
 // ReadsURL returns false: Zoom signs the timestamp and body.
-func (*Zoom) ReadsURL() bool { return false }
+func (*zoom) ReadsURL() bool { return false }
 
 // ReadsURL reports whether the scheme signs {url}.
-func (c *Custom) ReadsURL() bool {
+func (c *custom) ReadsURL() bool {
 	for _, p := range c.c.parts {
 		if p.kind == partURL {
 			return true

@@ -6,41 +6,31 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hookguard/hookguard/internal/testsecret"
 )
 
 // constructor builds a preset from its positional secret and options.
-type constructor func(secret string, opts ...Option) (Provider, error)
+type constructor func(secret string, opts ...Option) (*Preset, error)
 
 // registered is one entry of the registry behind [New] and [Names].
 type registered struct {
 	name string
 	new  constructor
-	// testSecret, when set, returns a fresh secret for [TestSecret]:
+	// testSecret, when set, returns a fresh secret for testSecret:
 	// asymmetric presets return a private key they can sign with. Nil
 	// means a random "whsec_" secret, which every HMAC preset accepts.
 	testSecret func() (string, error)
 }
 
-// ctor adapts a typed constructor such as NewStripe. It returns a nil
-// Provider on error: a nil *Stripe stored in an interface would not be nil.
-func ctor[T Provider](f func(string, ...Option) (T, error)) constructor {
-	return func(secret string, opts ...Option) (Provider, error) {
-		p, err := f(secret, opts...)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
-	}
-}
-
 // corePresets are the presets of the first release.
 var corePresets = []registered{
-	{name: "github", new: ctor(NewGitHub)},
-	{name: "shopify", new: ctor(NewShopify)},
-	{name: "slack", new: ctor(NewSlack)},
-	{name: "standardwebhooks", new: ctor(NewStandardWebhooks)},
-	{name: "stripe", new: ctor(NewStripe)},
-	{name: "svix", new: ctor(NewSvix)},
+	{name: "github", new: NewGitHub},
+	{name: "shopify", new: NewShopify},
+	{name: "slack", new: NewSlack},
+	{name: "standardwebhooks", new: NewStandardWebhooks},
+	{name: "stripe", new: NewStripe},
+	{name: "svix", new: NewSvix},
 }
 
 // registry maps each name to its constructor. Each group of presets keeps
@@ -58,6 +48,8 @@ var registry = func() map[string]registered {
 	return m
 }()
 
+func init() { testsecret.Register(testSecret) }
+
 // Names returns the names [New] accepts, sorted.
 func Names() []string {
 	names := make([]string, 0, len(registry))
@@ -70,7 +62,7 @@ func Names() []string {
 
 // New returns the preset called name (lowercase, see [Names]) for secret.
 // It returns an error wrapping [ErrUnknownProvider] for any other name.
-func New(name string, secret string, opts ...Option) (Provider, error) {
+func New(name string, secret string, opts ...Option) (*Preset, error) {
 	p, ok := registry[name]
 	if !ok {
 		return nil, unknown(name)
@@ -82,12 +74,12 @@ func unknown(name string) error {
 	return fmt.Errorf("%w %q: use one of %s", ErrUnknownProvider, name, strings.Join(Names(), ", "))
 }
 
-// TestSecret returns a fresh, random secret that New(name, secret) accepts
-// and that can sign: "whsec_" and base64 of 32 random bytes for the HMAC
-// presets (each decodes it as its scheme requires), a new private key in
-// the preset's documented form for the asymmetric ones. It is meant for
-// tests, demos and local tools.
-func TestSecret(name string) (string, error) {
+// testSecret returns a fresh, random secret that New(name, secret)
+// accepts and that can sign: "whsec_" and base64 of 32 random bytes for
+// the HMAC presets (each decodes it as its scheme requires), a new private
+// key in the preset's documented form for the asymmetric ones. Tests, the
+// demo and the command reach it through internal/testsecret.
+func testSecret(name string) (string, error) {
 	p, ok := registry[name]
 	if !ok {
 		return "", unknown(name)

@@ -4,21 +4,21 @@ package providers
 // HMAC schemes, shared tokens (GitLab, Postmark) and named aliases of the
 // Svix scheme.
 var hmacPresets = []registered{
-	{name: "bitbucket", new: ctor(NewBitbucket)},
-	{name: "calendly", new: ctor(NewCalendly)},
-	{name: "clerk", new: ctor(NewClerk)},
-	{name: "gitlab", new: ctor(NewGitLab)},
-	{name: "intercom", new: ctor(NewIntercom)},
-	{name: "lemonsqueezy", new: ctor(NewLemonSqueezy)},
-	{name: "linear", new: ctor(NewLinear)},
-	{name: "mailgun", new: ctor(NewMailgun)},
-	{name: "mux", new: ctor(NewMux)},
-	{name: "paddle", new: ctor(NewPaddle)},
-	{name: "postmark", new: ctor(NewPostmark), testSecret: postmarkTestSecret},
-	{name: "resend", new: ctor(NewResend)},
-	{name: "sentry", new: ctor(NewSentry)},
-	{name: "typeform", new: ctor(NewTypeform)},
-	{name: "vercel", new: ctor(NewVercel)},
+	{name: "bitbucket", new: NewBitbucket},
+	{name: "calendly", new: NewCalendly},
+	{name: "clerk", new: NewClerk},
+	{name: "gitlab", new: NewGitLab},
+	{name: "intercom", new: NewIntercom},
+	{name: "lemonsqueezy", new: NewLemonSqueezy},
+	{name: "linear", new: NewLinear},
+	{name: "mailgun", new: NewMailgun},
+	{name: "mux", new: NewMux},
+	{name: "paddle", new: NewPaddle},
+	{name: "postmark", new: NewPostmark, testSecret: postmarkTestSecret},
+	{name: "resend", new: NewResend},
+	{name: "sentry", new: NewSentry},
+	{name: "typeform", new: NewTypeform},
+	{name: "vercel", new: NewVercel},
 }
 
 // postmarkTestSecret returns random basic-auth credentials.

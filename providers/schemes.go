@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
+	"github.com/hookguard/hookguard/internal/unixtime"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -18,17 +20,6 @@ import (
 // Linear), a preset that signs "timestamp + separator + body" with a
 // "t=...,v1=..." style header (Calendly, Mux, Paddle), and a preset that
 // only presents a shared token (GitLab, Postmark).
-
-// BodySigner is implemented by the presets whose signed data lives inside
-// the body, so that a test sender must build the body, not only headers:
-// Mailgun (the signature object) and Linear (webhookTimestamp). Tools that
-// send signed test requests should prefer SignBody over Sign when a preset
-// implements it.
-type BodySigner interface {
-	// SignBody returns the body to send for o and the headers to send
-	// with it. The returned body is a new slice; o.Body is not modified.
-	SignBody(o Outgoing) (body []byte, h http.Header, err error)
-}
 
 // field is where a preset reads the event ID or type: the first non-empty
 // of the headers, in order, then the JSON path in the body.
@@ -158,7 +149,7 @@ func (b *bodyHMAC) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 	name := s.name
 	d := verify.Delivery{Provider: name, Replayable: true}
 	if b.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		vals := header(req.Header, s.sigHeader)
@@ -180,11 +171,11 @@ func (b *bodyHMAC) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, s.display+" does not match any configured secret: "+s.hint+", and that nothing re-encoded the body")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	if s.tsPath != nil {
 		// The body is verified: reading the timestamp from it is safe now.
-		raw, ok, err := verify.FindJSONField(req.Body, s.tsPath...)
+		raw, ok, err := jsonscan.Find(req.Body, s.tsPath...)
 		if err != nil {
 			return d, bodyJSONError(name, err)
 		}
@@ -206,9 +197,9 @@ func (b *bodyHMAC) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 func (b *bodyHMAC) bodyTime(raw string, ok bool, now time.Time, d *verify.Delivery) error {
 	s := b.spec
 	what := "body field " + s.tsPath[len(s.tsPath)-1]
-	parse := verify.ParseUnix
+	parse := unixtime.Parse
 	if s.milli {
-		parse = verify.ParseUnixMilli
+		parse = unixtime.ParseMilli
 	}
 	ts, err := parse(raw)
 	switch {
@@ -347,10 +338,10 @@ func (s *stamped) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 	var p stampHeader
 	if s.insecure {
 		parseStampHeader(vals, sp.sep, sp.tsKey, sp.sigKey, &p)
-		if t, err := verify.ParseUnix(p.t); err == nil && !p.dupT {
+		if t, err := unixtime.Parse(p.t); err == nil && !p.dupT {
 			d.Timestamp = t
 		}
-		d.Secret = -1
+		d.SecretIndex = -1
 	} else {
 		if len(vals) == 0 {
 			return d, verify.Fail(name, verify.ErrMissingSignature, "no "+sp.display+" header: is this endpoint registered with "+sp.title+" with a signing key?")
@@ -367,7 +358,7 @@ func (s *stamped) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if p.t == "" {
 			return d, verify.Fail(name, verify.ErrMissingTimestamp, sp.display+" has no "+sp.tsKey+"= timestamp")
 		}
-		t, err := verify.ParseUnix(p.t)
+		t, err := unixtime.Parse(p.t)
 		if err != nil || p.dupT {
 			return d, verify.Fail(name, verify.ErrMalformedTimestamp, sp.display+" "+sp.tsKey+"= must be one Unix time in seconds")
 		}
@@ -384,7 +375,7 @@ func (s *stamped) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "no "+sp.sigKey+" signature matches any configured secret: "+sp.hint)
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	var err error
 	if d.ID, err = sp.id.read(name, req); err != nil {
@@ -397,7 +388,7 @@ func (s *stamped) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		// No event ID, or an insecure delivery: fingerprint the content
 		// the sender signs, the timestamp included (the body when
 		// nothing was verified).
-		d.Digest = macDigest(s.mac, d.Secret, &verify.Message{Prefix: [4]string{p.t, sp.join}, Body: req.Body}, &p.sigs)
+		d.Digest = macDigest(s.mac, d.SecretIndex, &verify.Message{Prefix: [4]string{p.t, sp.join}, Body: req.Body}, &p.sigs)
 	}
 	return d, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -20,7 +21,24 @@ const (
 	sendgridTimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp"
 )
 
-// SendGrid verifies signed SendGrid Event Webhook deliveries: an ECDSA
+// sendgrid implements the SendGrid preset behind a [Preset]; see [NewSendGrid].
+type sendgrid struct {
+	ec       *verify.ECDSAP256
+	priv     *ecdsa.PrivateKey // nil: verify only
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*sendgrid)(nil)
+
+// NewSendGrid returns a SendGrid verifier. key is either the verification
+// key as the SendGrid console shows it (base64 of the DER
+// SubjectPublicKeyInfo, "MFkw..."; verify only, Sign returns
+// [ErrCannotSign]) or a P-256 private key as base64 DER (PKCS #8 or SEC 1)
+// or PEM, which also signs. Keys added with [WithSecret] are public keys
+// tried after the first.
+//
+// The preset verifies signed SendGrid Event Webhook deliveries: an ECDSA
 // P-256 signature (SHA-256, ASN.1 DER, base64) of
 // X-Twilio-Email-Event-Webhook-Timestamp + body, under the public key that
 // the SendGrid console shows once signing is enabled. The signed bytes are
@@ -35,30 +53,17 @@ const (
 // handlers should iterate the whole batch. A batch without an
 // sg_event_id gets a [verify.Delivery.Digest] of the signed timestamp and
 // body (never of the signature, which ECDSA lets a relay rewrite).
-//
-// A SendGrid is safe for concurrent use by multiple goroutines.
-type SendGrid struct {
-	ec       *verify.ECDSAP256
-	priv     *ecdsa.PrivateKey // nil: verify only
-	timing   timing
-	insecure bool
+func NewSendGrid(key string, opts ...Option) (*Preset, error) {
+	return wrap(newSendGrid(key, opts...))
 }
 
-var _ Provider = (*SendGrid)(nil)
-
-// NewSendGrid returns a SendGrid verifier. key is either the verification
-// key as the SendGrid console shows it (base64 of the DER
-// SubjectPublicKeyInfo, "MFkw..."; verify only, Sign returns
-// [ErrCannotSign]) or a P-256 private key as base64 DER (PKCS #8 or SEC 1)
-// or PEM, which also signs. Keys added with [WithSecret] are public keys
-// tried after the first.
-func NewSendGrid(key string, opts ...Option) (*SendGrid, error) {
+func newSendGrid(key string, opts ...Option) (*sendgrid, error) {
 	const name = "sendgrid"
 	c, err := newPresetConfig(name, key, opts, 0)
 	if err != nil {
 		return nil, err
 	}
-	s := &SendGrid{timing: newTiming(c), insecure: c.insecure}
+	s := &sendgrid{timing: newTiming(c), insecure: c.insecure}
 	pubs, priv, err := p256Keys(name, c.secrets)
 	if err != nil {
 		return nil, err
@@ -94,14 +99,14 @@ func p256TestKey() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return verify.MarshalP256PrivateKey(k)
+	return keys.MarshalP256PrivateKey(k)
 }
 
 // Name returns "sendgrid".
-func (*SendGrid) Name() string { return "sendgrid" }
+func (*sendgrid) Name() string { return "sendgrid" }
 
 // Info describes the SendGrid preset.
-func (*SendGrid) Info() Info {
+func (*sendgrid) Info() Info {
 	return Info{
 		Name:            "sendgrid",
 		Title:           "SendGrid Event Webhook",
@@ -115,19 +120,19 @@ func (*SendGrid) Info() Info {
 
 // Verify checks req's signature against the timestamp header and the body,
 // and the timestamp against the window around now.
-func (s *SendGrid) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (s *sendgrid) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "sendgrid"
 	d := verify.Delivery{Provider: name}
 	ts, tsPresent, tsSingle := single(req.Header, sendgridTimestampHeader)
 	if s.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Timestamp = lenientUnixTime(ts, tsSingle)
 	} else {
 		sig, present, ok := single(req.Header, sendgridSignatureHeader)
 		if !present {
 			return d, verify.Fail(name, verify.ErrMissingSignature, "no X-Twilio-Email-Event-Webhook-Signature header: enable Signed Event Webhook Requests in the SendGrid Mail Settings")
 		}
-		if !ok || len(sig) > 2*verify.MaxDERSignatureSize {
+		if !ok || len(sig) > 2*keys.MaxDERSignatureSize {
 			return d, verify.Fail(name, verify.ErrMalformedSignature, "X-Twilio-Email-Event-Webhook-Signature must be one base64 DER signature")
 		}
 		t, err := unixHeaderTime(name, "X-Twilio-Email-Event-Webhook-Timestamp", ts, tsPresent, tsSingle)
@@ -147,7 +152,7 @@ func (s *SendGrid) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "the signature does not verify under the configured verification key: check the key, and that nothing re-encoded the body (its trailing CRLF is signed)")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	var err error
 	if d.ID, err = firstElement(name, req.Body, "sg_event_id"); err != nil {
@@ -159,23 +164,23 @@ func (s *SendGrid) Verify(req verify.Request, now time.Time) (verify.Delivery, e
 	if d.ID == "" {
 		// Fingerprint what was signed, never the signature: (r, n-s)
 		// verifies as well as (r, s).
-		d.Digest = signedDigest(d.Secret, &verify.Message{Prefix: [4]string{ts}, Body: req.Body})
+		d.Digest = signedDigest(d.SecretIndex, &verify.Message{Prefix: [4]string{ts}, Body: req.Body})
 	}
 	return d, nil
 }
 
 // decodeDERSignature decodes a base64 DER signature of at most
-// verify.MaxDERSignatureSize bytes that starts with a SEQUENCE tag.
+// keys.MaxDERSignatureSize bytes that starts with a SEQUENCE tag.
 func decodeDERSignature(s string) ([]byte, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" || base64.StdEncoding.DecodedLen(len(s)) > verify.MaxDERSignatureSize+3 {
+	if s == "" || base64.StdEncoding.DecodedLen(len(s)) > keys.MaxDERSignatureSize+3 {
 		return nil, false
 	}
 	der, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil {
 		der, err = base64.RawStdEncoding.Strict().DecodeString(s)
 	}
-	if err != nil || len(der) < 8 || len(der) > verify.MaxDERSignatureSize || der[0] != 0x30 {
+	if err != nil || len(der) < 8 || len(der) > keys.MaxDERSignatureSize || der[0] != 0x30 {
 		return nil, false
 	}
 	return der, true
@@ -184,12 +189,12 @@ func decodeDERSignature(s string) ([]byte, bool) {
 // Sign returns the headers SendGrid would send with o: the timestamp, the
 // base64 DER signature under the private key, and Content-Type. It returns
 // an error wrapping [ErrCannotSign] for a verifier built from a public key.
-func (s *SendGrid) Sign(o Outgoing) (http.Header, error) {
+func (s *sendgrid) Sign(o Outgoing) (http.Header, error) {
 	if s.priv == nil {
 		return nil, fmt.Errorf("sendgrid: %w: a verification (public) key only verifies; sign with a P-256 private key", ErrCannotSign)
 	}
 	ts := strconv.FormatInt(outgoingTime(o).Unix(), 10)
-	sig, err := verify.SignP256(s.priv, &verify.Message{Prefix: [4]string{ts}, Body: o.Body})
+	sig, err := keys.SignP256(s.priv, &verify.Message{Prefix: [4]string{ts}, Body: o.Body})
 	if err != nil {
 		return nil, fmt.Errorf("sendgrid: %w", err)
 	}

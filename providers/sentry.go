@@ -7,20 +7,10 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Sentry verifies webhooks of Sentry integrations (the integration
-// platform): HMAC-SHA256 of the raw body under the integration's client
-// secret, hex-encoded in Sentry-Hook-Signature.
-//
-// The event ID is the Request-ID header and the type the
-// Sentry-Hook-Resource header ("issue", "event_alert", "installation",
-// ...). Sentry sends a Sentry-Hook-Timestamp header but does not sign it,
-// so this preset does not check it: [verify.Delivery.Replayable] is true
-// and [verify.Delivery.Digest] fingerprints the signed body for dedupe.
-//
-// A Sentry is safe for concurrent use by multiple goroutines.
-type Sentry struct{ bodyHMAC }
+// sentry implements the Sentry preset behind a [Preset]; see [NewSentry].
+type sentry struct{ bodyHMAC }
 
-var _ Provider = (*Sentry)(nil)
+var _ Provider = (*sentry)(nil)
 
 var sentrySpec = bodySpec{
 	name:       "sentry",
@@ -50,10 +40,24 @@ var sentrySpec = bodySpec{
 // NewSentry returns a Sentry verifier for the integration's client
 // secret. [WithTolerance] and [WithoutTimestampCheck] have no effect:
 // Sentry signs no timestamp.
-func NewSentry(secret string, opts ...Option) (*Sentry, error) {
+//
+// The preset verifies webhooks of Sentry integrations (the integration
+// platform): HMAC-SHA256 of the raw body under the integration's client
+// secret, hex-encoded in Sentry-Hook-Signature.
+//
+// The event ID is the Request-ID header and the type the
+// Sentry-Hook-Resource header ("issue", "event_alert", "installation",
+// ...). Sentry sends a Sentry-Hook-Timestamp header but does not sign it,
+// so this preset does not check it: [verify.Delivery.Replayable] is true
+// and [verify.Delivery.Digest] fingerprints the signed body for dedupe.
+func NewSentry(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newSentry(secret, opts...))
+}
+
+func newSentry(secret string, opts ...Option) (*sentry, error) {
 	b, err := newBodyHMAC(&sentrySpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Sentry{b}, nil
+	return &sentry{b}, nil
 }

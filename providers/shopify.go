@@ -17,7 +17,20 @@ const (
 	shopifyTopicHeader     = "X-Shopify-Topic"
 )
 
-// Shopify verifies Shopify webhook deliveries: HMAC-SHA256 of the raw body
+// shopify implements the Shopify preset behind a [Preset]; see [NewShopify].
+type shopify struct {
+	mac      *verify.HMAC
+	insecure bool
+}
+
+var _ Provider = (*shopify)(nil)
+
+// NewShopify returns a Shopify verifier for the app's client secret. After
+// rotating the client secret, pass the old one with [WithSecret]: Shopify
+// may sign with it for up to an hour. [WithTolerance] and
+// [WithoutTimestampCheck] have no effect: Shopify signs no timestamp.
+//
+// The preset verifies Shopify webhook deliveries: HMAC-SHA256 of the raw body
 // under the app's client secret, base64-encoded in X-Shopify-Hmac-Sha256
 // (Shopify-Hmac-Sha256 is accepted too).
 //
@@ -25,20 +38,11 @@ const (
 // absent; the type is X-Shopify-Topic. None of these headers is signed and
 // Shopify signs no timestamp, so [verify.Delivery.Replayable] is true and
 // [verify.Delivery.Digest] fingerprints the signed body for dedupe.
-//
-// A Shopify is safe for concurrent use by multiple goroutines.
-type Shopify struct {
-	mac      *verify.HMAC
-	insecure bool
+func NewShopify(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newShopify(secret, opts...))
 }
 
-var _ Provider = (*Shopify)(nil)
-
-// NewShopify returns a Shopify verifier for the app's client secret. After
-// rotating the client secret, pass the old one with [WithSecret]: Shopify
-// may sign with it for up to an hour. [WithTolerance] and
-// [WithoutTimestampCheck] have no effect: Shopify signs no timestamp.
-func NewShopify(secret string, opts ...Option) (*Shopify, error) {
+func newShopify(secret string, opts ...Option) (*shopify, error) {
 	c, err := newConfig("shopify", secret, opts)
 	if err != nil {
 		return nil, err
@@ -53,14 +57,14 @@ func NewShopify(secret string, opts ...Option) (*Shopify, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Shopify{mac: mac, insecure: c.insecure}, nil
+	return &shopify{mac: mac, insecure: c.insecure}, nil
 }
 
 // Name returns "shopify".
-func (*Shopify) Name() string { return "shopify" }
+func (*shopify) Name() string { return "shopify" }
 
 // Info describes the Shopify preset.
-func (*Shopify) Info() Info {
+func (*shopify) Info() Info {
 	return Info{
 		Name:            "shopify",
 		Title:           "Shopify",
@@ -86,11 +90,11 @@ func parseBase64Values(vals []string, size int, sigs *verify.Signatures) bool {
 
 // Verify checks req's X-Shopify-Hmac-Sha256 against the body. now is
 // unused: Shopify signs no timestamp.
-func (s *Shopify) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (s *shopify) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "shopify"
 	d := verify.Delivery{Provider: name, Replayable: true}
 	if s.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		vals := header(req.Header, shopifyHmacHeader)
@@ -112,7 +116,7 @@ func (s *Shopify) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Shopify-Hmac-Sha256 does not match any configured secret: check the app's client secret, and that nothing re-encoded the body")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	d.ID = first(req.Header, shopifyEventIDHeader)
 	if d.ID == "" {
@@ -127,7 +131,7 @@ func (s *Shopify) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 // or a random one), X-Shopify-Triggered-At (o.Timestamp, RFC 3339),
 // X-Shopify-Shop-Domain, X-Shopify-Hmac-Sha256 under the first secret and
 // Content-Type.
-func (s *Shopify) Sign(o Outgoing) (http.Header, error) {
+func (s *shopify) Sign(o Outgoing) (http.Header, error) {
 	m := verify.Message{Body: o.Body}
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -20,7 +21,7 @@ func TestTimestampSkew(t *testing.T) {
 	t0 := time.Unix(1700000000, 0)
 	checked := map[string]bool{}
 	for _, name := range providers.Names() {
-		secret, err := providers.TestSecret(name)
+		secret, err := testsecret.For(name)
 		if err != nil {
 			t.Fatal(err)
 		}

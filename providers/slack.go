@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -14,7 +15,19 @@ const (
 	slackTimestampHeader = "X-Slack-Request-Timestamp"
 )
 
-// Slack verifies Slack requests (Events API, slash commands,
+// slack implements the Slack preset behind a [Preset]; see [NewSlack].
+type slack struct {
+	mac      *verify.HMAC
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*slack)(nil)
+
+// NewSlack returns a Slack verifier for the app's signing secret (not the
+// deprecated verification token).
+//
+// The preset verifies Slack requests (Events API, slash commands,
 // interactivity): HMAC-SHA256 over "v0:" + timestamp + ":" + body, sent as
 // X-Slack-Signature: v0=<hex> with X-Slack-Request-Timestamp. A timestamp
 // more than five minutes from now, either way, is rejected.
@@ -27,19 +40,11 @@ const (
 // request sent again inside the window is a duplicate. A verified
 // url_verification request gets a [verify.Delivery.Reply] that echoes the
 // challenge, as Slack requires when the request URL is registered.
-//
-// A Slack is safe for concurrent use by multiple goroutines.
-type Slack struct {
-	mac      *verify.HMAC
-	timing   timing
-	insecure bool
+func NewSlack(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newSlack(secret, opts...))
 }
 
-var _ Provider = (*Slack)(nil)
-
-// NewSlack returns a Slack verifier for the app's signing secret (not the
-// deprecated verification token).
-func NewSlack(secret string, opts ...Option) (*Slack, error) {
+func newSlack(secret string, opts ...Option) (*slack, error) {
 	c, err := newConfig("slack", secret, opts)
 	if err != nil {
 		return nil, err
@@ -51,14 +56,14 @@ func NewSlack(secret string, opts ...Option) (*Slack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Slack{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
+	return &slack{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
 // Name returns "slack".
-func (*Slack) Name() string { return "slack" }
+func (*slack) Name() string { return "slack" }
 
 // Info describes the Slack preset.
-func (*Slack) Info() Info {
+func (*slack) Info() Info {
 	return Info{
 		Name:            "slack",
 		Title:           "Slack",
@@ -74,7 +79,7 @@ func (*Slack) Info() Info {
 // Verify checks req's X-Slack-Signature against the body and
 // X-Slack-Request-Timestamp, and that timestamp against the window around
 // now.
-func (s *Slack) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (s *slack) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	d := verify.Delivery{Provider: "slack"}
 	// A form body (slash command, interactive payload) carries no
 	// event_id: take its Digest from the MAC that verifies it.
@@ -85,12 +90,12 @@ func (s *Slack) Verify(req verify.Request, now time.Time) (verify.Delivery, erro
 	if err := slackScheme.verify(s.mac, s.timing, s.insecure, req, now, &d, digest); err != nil {
 		return d, err
 	}
-	// One forward pass finds all four members: a JSONField call for each
+	// One forward pass finds all four members: a jsonscan.Field call for each
 	// of event_id, type and event.type scanned past the event object
 	// three times. The array stays on the stack. A body that holds one of
 	// them twice (or in another case) is refused: see bodyField.
-	ms := [...]verify.JSONMember{{Key: "event_id"}, {Key: "type"}, {Key: "event"}, {Key: "challenge"}}
-	if err := verify.JSONMembers(req.Body, ms[:]); err != nil {
+	ms := [...]jsonscan.Member{{Key: "event_id"}, {Key: "type"}, {Key: "event"}, {Key: "challenge"}}
+	if err := jsonscan.Members(req.Body, ms[:]); err != nil {
 		return d, bodyJSONError("slack", err)
 	}
 	d.ID, d.Type = ms[0].Value, ms[1].Value
@@ -109,7 +114,7 @@ func (s *Slack) Verify(req verify.Request, now time.Time) (verify.Delivery, erro
 		}
 	}
 	if d.ID == "" && d.Reply == nil && d.Digest == ([32]byte{}) {
-		d.Digest = slackScheme.digest(s.mac, d.Secret, req)
+		d.Digest = slackScheme.digest(s.mac, d.SecretIndex, req)
 	}
 	return d, nil
 }
@@ -117,11 +122,11 @@ func (s *Slack) Verify(req verify.Request, now time.Time) (verify.Delivery, erro
 // ReadsURL returns false: Slack signs the timestamp and body only, so a
 // hookguard receiver need not build the request URL for it (see
 // hookguard.URLReader).
-func (*Slack) ReadsURL() bool { return false }
+func (*slack) ReadsURL() bool { return false }
 
 // Sign returns the headers Slack would send with o: X-Slack-Request-Timestamp,
 // X-Slack-Signature under the first secret, and Content-Type.
-func (s *Slack) Sign(o Outgoing) (http.Header, error) {
+func (s *slack) Sign(o Outgoing) (http.Header, error) {
 	return slackScheme.sign(s.mac, o), nil
 }
 
@@ -153,13 +158,13 @@ type v0Scheme struct {
 
 // verify checks req's signature against its timestamp and body, and the
 // timestamp against the window around now, setting d.Timestamp and
-// d.Secret, and *digest when digest is not nil (see macDigest). With
+// d.SecretIndex, and *digest when digest is not nil (see macDigest). With
 // insecure it checks nothing and reports the timestamp when it parses.
 func (v *v0Scheme) verify(mac *verify.HMAC, tm timing, insecure bool, req verify.Request, now time.Time, d *verify.Delivery, digest *[32]byte) error {
 	name := v.name
 	ts, tsPresent, tsSingle := single(req.Header, v.tsHeader)
 	if insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Timestamp = lenientUnixTime(ts, tsSingle)
 		return nil
 	}
@@ -187,7 +192,7 @@ func (v *v0Scheme) verify(mac *verify.HMAC, tm timing, insecure bool, req verify
 	if err != nil {
 		return verify.Fail(name, verify.ErrSignatureMismatch, v.mismatch)
 	}
-	d.Secret = i
+	d.SecretIndex = i
 	return nil
 }
 

@@ -16,7 +16,18 @@ const squareSignatureHeader = "X-Square-Hmacsha256-Signature"
 // maxSignedURL bounds the URL a signature covers.
 const maxSignedURL = 8 << 10
 
-// Square verifies Square webhooks: x-square-hmacsha256-signature is the
+// square implements the Square preset behind a [Preset]; see [NewSquare].
+type square struct {
+	mac      *verify.HMAC
+	insecure bool
+}
+
+var _ Provider = (*square)(nil)
+
+// NewSquare returns a Square verifier for the subscription's signature
+// key. [WithTolerance] and [WithoutTimestampCheck] have no effect.
+//
+// The preset verifies Square webhooks: x-square-hmacsha256-signature is the
 // base64 HMAC-SHA256 of the notification URL followed by the body, keyed
 // with the subscription's signature key.
 //
@@ -28,18 +39,11 @@ const maxSignedURL = 8 << 10
 // [verify.Delivery.Digest] fingerprints the signed content. The event ID
 // is the body's "event_id" (the same on every retry) and the type its
 // "type".
-//
-// A Square is safe for concurrent use by multiple goroutines.
-type Square struct {
-	mac      *verify.HMAC
-	insecure bool
+func NewSquare(signatureKey string, opts ...Option) (*Preset, error) {
+	return wrap(newSquare(signatureKey, opts...))
 }
 
-var _ Provider = (*Square)(nil)
-
-// NewSquare returns a Square verifier for the subscription's signature
-// key. [WithTolerance] and [WithoutTimestampCheck] have no effect.
-func NewSquare(signatureKey string, opts ...Option) (*Square, error) {
+func newSquare(signatureKey string, opts ...Option) (*square, error) {
 	const name = "square"
 	c, mac, err := newHMACPreset(name, signatureKey, opts, 0)
 	if err != nil {
@@ -48,14 +52,14 @@ func NewSquare(signatureKey string, opts ...Option) (*Square, error) {
 	if err := c.rejectTiming(name); err != nil {
 		return nil, err
 	}
-	return &Square{mac: mac, insecure: c.insecure}, nil
+	return &square{mac: mac, insecure: c.insecure}, nil
 }
 
 // Name returns "square".
-func (*Square) Name() string { return "square" }
+func (*square) Name() string { return "square" }
 
 // Info describes the Square preset.
-func (*Square) Info() Info {
+func (*square) Info() Info {
 	return Info{
 		Name:            "square",
 		Title:           "Square",
@@ -68,11 +72,11 @@ func (*Square) Info() Info {
 
 // Verify checks req's x-square-hmacsha256-signature against req.URL and
 // the body. now is unused: Square signs no timestamp.
-func (s *Square) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (s *square) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "square"
 	d := verify.Delivery{Provider: name, Replayable: true}
 	if s.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		sig, present, ok := single(req.Header, squareSignatureHeader)
@@ -91,7 +95,7 @@ func (s *Square) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "x-square-hmacsha256-signature does not match the notification URL and body under any configured signature key: check the key, and that the URL is exactly the subscription's notification URL (set hookguard.WithPublicURL behind a proxy)")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	var err error
 	if d.ID, d.Type, err = idAndType(name, req.Body, squareIDPath, "type"); err != nil {
@@ -103,7 +107,7 @@ func (s *Square) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 // Sign returns the headers Square would send with o:
 // x-square-hmacsha256-signature over o.URL and the body, and Content-Type.
 // o.URL is required.
-func (s *Square) Sign(o Outgoing) (http.Header, error) {
+func (s *square) Sign(o Outgoing) (http.Header, error) {
 	if o.URL == "" {
 		return nil, fmt.Errorf("square: %w: Square signs the notification URL; set Outgoing.URL", ErrInvalidOption)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -31,7 +32,30 @@ const (
 	keyPrivate                      // whsk_: v1a, Ed25519, sign and verify
 )
 
-// StandardWebhooks verifies deliveries that follow the Standard Webhooks
+// standardWebhooks implements the StandardWebhooks preset behind a [Preset]; see [NewStandardWebhooks].
+type standardWebhooks struct {
+	name     string
+	kind     keyKind
+	mac      *verify.HMAC       // keySymmetric
+	ed       *verify.Ed25519    // keyPublic, keyPrivate
+	priv     ed25519.PrivateKey // keyPrivate
+	timing   timing
+	insecure bool
+	idH      string // header names, svix-* or webhook-*
+	tsH      string
+	sigH     string
+}
+
+var _ Provider = (*standardWebhooks)(nil)
+
+// NewStandardWebhooks returns a Standard Webhooks verifier. secret is the
+// endpoint's "whsec_<base64>" secret (the prefix may be omitted), a
+// "whpk_<base64>" Ed25519 public key, or a "whsk_<base64>" Ed25519 private
+// key. Secrets added with [WithSecret] must be of the same kind. It
+// returns an error wrapping [verify.ErrEmptySecret] or
+// [verify.ErrInvalidSecret] for a secret it cannot use.
+//
+// The preset verifies deliveries that follow the Standard Webhooks
 // specification (https://www.standardwebhooks.com), and, under the name
 // "svix", deliveries from Svix and the services built on it (Resend,
 // Clerk, ...). The signed content is webhook-id + "." + webhook-timestamp +
@@ -46,42 +70,19 @@ const (
 // the public key as an HMAC secret.
 //
 // The event ID is the webhook-id header and the type the body's "type".
-//
-// A StandardWebhooks is safe for concurrent use by multiple goroutines.
-type StandardWebhooks struct {
-	name     string
-	kind     keyKind
-	mac      *verify.HMAC       // keySymmetric
-	ed       *verify.Ed25519    // keyPublic, keyPrivate
-	priv     ed25519.PrivateKey // keyPrivate
-	timing   timing
-	insecure bool
-	idH      string // header names, svix-* or webhook-*
-	tsH      string
-	sigH     string
-}
-
-var _ Provider = (*StandardWebhooks)(nil)
-
-// NewStandardWebhooks returns a Standard Webhooks verifier. secret is the
-// endpoint's "whsec_<base64>" secret (the prefix may be omitted), a
-// "whpk_<base64>" Ed25519 public key, or a "whsk_<base64>" Ed25519 private
-// key. Secrets added with [WithSecret] must be of the same kind. It
-// returns an error wrapping [verify.ErrEmptySecret] or
-// [verify.ErrInvalidSecret] for a secret it cannot use.
-func NewStandardWebhooks(secret string, opts ...Option) (*StandardWebhooks, error) {
-	return newStandard("standardwebhooks", standardIDHeader, standardTimestampHeader, standardSignatureHeader, secret, opts)
+func NewStandardWebhooks(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newStandard("standardwebhooks", standardIDHeader, standardTimestampHeader, standardSignatureHeader, secret, opts))
 }
 
 // NewSvix returns a verifier for Svix deliveries: the Standard Webhooks
 // scheme under the svix-id, svix-timestamp and svix-signature headers,
 // falling back to the webhook-* headers of white-labelled senders when a
 // svix-* header is missing. Its Name is "svix".
-func NewSvix(secret string, opts ...Option) (*StandardWebhooks, error) {
-	return newStandard("svix", svixIDHeader, svixTimestampHeader, svixSignatureHeader, secret, opts)
+func NewSvix(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newStandard("svix", svixIDHeader, svixTimestampHeader, svixSignatureHeader, secret, opts))
 }
 
-func newStandard(name, idH, tsH, sigH, secret string, opts []Option) (*StandardWebhooks, error) {
+func newStandard(name, idH, tsH, sigH, secret string, opts []Option) (*standardWebhooks, error) {
 	c, err := newConfig(name, secret, opts)
 	if err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ func newStandard(name, idH, tsH, sigH, secret string, opts []Option) (*StandardW
 	if err := c.rejectLegacy(name); err != nil {
 		return nil, err
 	}
-	s := &StandardWebhooks{name: name, timing: newTiming(c), insecure: c.insecure, idH: idH, tsH: tsH, sigH: sigH}
+	s := &standardWebhooks{name: name, timing: newTiming(c), insecure: c.insecure, idH: idH, tsH: tsH, sigH: sigH}
 	s.kind = kindOf(c.secrets[0])
 	var (
 		macKeys []verify.Secret
@@ -113,7 +114,7 @@ func newStandard(name, idH, tsH, sigH, secret string, opts []Option) (*StandardW
 			}
 			pubKeys = append(pubKeys, k)
 		case keyPrivate:
-			k, err := verify.ParseEd25519PrivateKey(raw)
+			k, err := keys.ParseEd25519PrivateKey(raw)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
@@ -139,19 +140,19 @@ func newStandard(name, idH, tsH, sigH, secret string, opts []Option) (*StandardW
 
 func kindOf(secret string) keyKind {
 	switch {
-	case strings.HasPrefix(secret, verify.PublicKeyPrefix):
+	case strings.HasPrefix(secret, keys.PublicKeyPrefix):
 		return keyPublic
-	case strings.HasPrefix(secret, verify.PrivateKeyPrefix):
+	case strings.HasPrefix(secret, keys.PrivateKeyPrefix):
 		return keyPrivate
 	}
 	return keySymmetric
 }
 
 // Name returns "standardwebhooks", or "svix" for a verifier from [NewSvix].
-func (s *StandardWebhooks) Name() string { return s.name }
+func (s *standardWebhooks) Name() string { return s.name }
 
 // Info describes the preset.
-func (s *StandardWebhooks) Info() Info {
+func (s *standardWebhooks) Info() Info {
 	title, id := "Standard Webhooks", "webhook-id"
 	if s.name == "svix" {
 		title, id = "Svix", "svix-id"
@@ -172,7 +173,7 @@ func (s *StandardWebhooks) Info() Info {
 }
 
 // version returns the signature version this verifier checks.
-func (s *StandardWebhooks) version() string {
+func (s *standardWebhooks) version() string {
 	if s.kind == keySymmetric {
 		return "v1"
 	}
@@ -250,7 +251,7 @@ func displayName(canonical string) string {
 // headers picks the header names to read and returns them with their
 // values, looking each up once: Svix falls back to webhook-* when any
 // svix-* header is missing, as the Svix libraries do.
-func (s *StandardWebhooks) headers(h http.Header) (idH, tsH, sigH string, idV, tsV, sigV []string) {
+func (s *standardWebhooks) headers(h http.Header) (idH, tsH, sigH string, idV, tsV, sigV []string) {
 	idV, tsV, sigV = header(h, s.idH), header(h, s.tsH), header(h, s.sigH)
 	if s.name == "svix" && (idV == nil || tsV == nil || sigV == nil) {
 		return standardIDHeader, standardTimestampHeader, standardSignatureHeader,
@@ -261,14 +262,14 @@ func (s *StandardWebhooks) headers(h http.Header) (idH, tsH, sigH string, idV, t
 
 // Verify checks req's signature header against the ID, timestamp and body,
 // and the timestamp against the window around now.
-func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (s *standardWebhooks) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	name := s.name
 	d := verify.Delivery{Provider: name}
 	idH, tsH, sigH, idV, tsV, vals := s.headers(req.Header)
 	id, idPresent, idSingle := singleValue(idV)
 	ts, tsPresent, tsSingle := singleValue(tsV)
 	if s.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Timestamp = lenientUnixTime(ts, tsSingle)
 	} else {
 		lower := displayName
@@ -317,7 +318,7 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "no "+s.version()+" signature matches any configured key: check the endpoint's signing secret")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	d.ID = id
 	var err error
@@ -325,7 +326,7 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 		return d, err
 	}
 	if id == "" { // unverified: InsecureSkipVerification
-		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+		d.Digest = signedDigest(d.SecretIndex, &verify.Message{Body: req.Body})
 	}
 	return d, nil
 }
@@ -334,7 +335,7 @@ func (s *StandardWebhooks) Verify(req verify.Request, now time.Time) (verify.Del
 // (o.ID, or a random "msg_" ID), the timestamp header, the signature
 // header (v1 with a whsec_ secret, v1a with a whsk_ key) and Content-Type.
 // It returns an error wrapping [ErrCannotSign] for a whpk_ public key.
-func (s *StandardWebhooks) Sign(o Outgoing) (http.Header, error) {
+func (s *standardWebhooks) Sign(o Outgoing) (http.Header, error) {
 	if s.kind == keyPublic {
 		return nil, fmt.Errorf("%s: %w: a whpk_ public key only verifies; sign with the whsk_ private key", s.name, ErrCannotSign)
 	}
@@ -348,7 +349,7 @@ func (s *StandardWebhooks) Sign(o Outgoing) (http.Header, error) {
 	if s.kind == keySymmetric {
 		sig = verify.Base64.AppendEncode([]byte("v1,"), s.mac.AppendSum(nil, 0, &m))
 	} else {
-		sig = verify.Base64.AppendEncode([]byte("v1a,"), verify.SignEd25519(s.priv, &m))
+		sig = verify.Base64.AppendEncode([]byte("v1a,"), keys.SignEd25519(s.priv, &m))
 	}
 	h := http.Header{}
 	h.Set("Content-Type", contentType(o))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/unixtime"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -14,7 +15,20 @@ const (
 	stripeSignatureHeader = "Stripe-Signature"
 )
 
-// Stripe verifies Stripe webhook deliveries: HMAC-SHA256 over t + "." +
+// stripe implements the Stripe preset behind a [Preset]; see [NewStripe].
+type stripe struct {
+	mac      *verify.HMAC
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*stripe)(nil)
+
+// NewStripe returns a Stripe verifier for the endpoint's signing secret.
+// It returns an error wrapping [verify.ErrEmptySecret] when a secret is
+// empty and one wrapping [ErrInvalidOption] for a bad option.
+//
+// The preset verifies Stripe webhook deliveries: HMAC-SHA256 over t + "." +
 // body, sent as Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...].
 //
 // The signing secret ("whsec_...") is the HMAC key as written, prefix
@@ -24,20 +38,11 @@ const (
 //
 // Stripe's own libraries check only how old a timestamp is; this preset
 // also rejects timestamps too far in the future.
-//
-// A Stripe is safe for concurrent use by multiple goroutines.
-type Stripe struct {
-	mac      *verify.HMAC
-	timing   timing
-	insecure bool
+func NewStripe(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newStripe(secret, opts...))
 }
 
-var _ Provider = (*Stripe)(nil)
-
-// NewStripe returns a Stripe verifier for the endpoint's signing secret.
-// It returns an error wrapping [verify.ErrEmptySecret] when a secret is
-// empty and one wrapping [ErrInvalidOption] for a bad option.
-func NewStripe(secret string, opts ...Option) (*Stripe, error) {
+func newStripe(secret string, opts ...Option) (*stripe, error) {
 	c, err := newConfig("stripe", secret, opts)
 	if err != nil {
 		return nil, err
@@ -49,14 +54,14 @@ func NewStripe(secret string, opts ...Option) (*Stripe, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stripe{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
+	return &stripe{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
 // Name returns "stripe".
-func (*Stripe) Name() string { return "stripe" }
+func (*stripe) Name() string { return "stripe" }
 
 // Info describes the Stripe preset.
-func (*Stripe) Info() Info {
+func (*stripe) Info() Info {
 	return Info{
 		Name:            "stripe",
 		Title:           "Stripe",
@@ -121,7 +126,7 @@ func cut(s string, sep byte) (before, after string) {
 
 // Verify checks req's Stripe-Signature against the body and the window
 // around now.
-func (s *Stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (s *stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "stripe"
 	d := verify.Delivery{Provider: name}
 	vals := header(req.Header, stripeSignatureHeader)
@@ -142,7 +147,7 @@ func (s *Stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 			return d, verify.Fail(name, verify.ErrMissingTimestamp, "Stripe-Signature has no t= timestamp")
 		}
 	} else {
-		ts, err := verify.ParseUnix(p.t)
+		ts, err := unixtime.Parse(p.t)
 		if err != nil || p.dupT {
 			if !s.insecure {
 				return d, verify.Fail(name, verify.ErrMalformedTimestamp, "Stripe-Signature t= must be one Unix time in seconds")
@@ -153,7 +158,7 @@ func (s *Stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 	}
 	m := verify.Message{Prefix: [4]string{p.t, "."}, Body: req.Body}
 	if s.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 	} else {
 		if err := s.timing.checkTime(name, "Stripe-Signature t=", d.Timestamp, now); err != nil {
 			return d, err
@@ -162,21 +167,21 @@ func (s *Stripe) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "no v1 signature matches any configured secret: check the endpoint's signing secret (whsec_...)")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	var err error
 	if d.ID, d.Type, err = idAndType(name, req.Body, stripeIDPath, "type"); err != nil {
 		return d, err
 	}
 	if d.ID == "" {
-		d.Digest = macDigest(s.mac, d.Secret, &m, &p.sigs)
+		d.Digest = macDigest(s.mac, d.SecretIndex, &m, &p.sigs)
 	}
 	return d, nil
 }
 
 // Sign returns the headers Stripe would send with o: Stripe-Signature with
 // one v1 signature under the first secret, Content-Type and User-Agent.
-func (s *Stripe) Sign(o Outgoing) (http.Header, error) {
+func (s *stripe) Sign(o Outgoing) (http.Header, error) {
 	t := strconv.FormatInt(outgoingTime(o).Unix(), 10)
 	m := verify.Message{Prefix: [4]string{t, "."}, Body: o.Body}
 	sig := make([]byte, 0, len("t=,v1=")+len(t)+64)

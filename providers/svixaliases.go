@@ -10,36 +10,36 @@ package providers
 // Sign and the options behave as for [NewSvix].
 //
 // A SvixAlias is safe for concurrent use by multiple goroutines.
-type SvixAlias struct {
-	*StandardWebhooks
+type svixAlias struct {
+	*standardWebhooks
 	title string
 }
 
-var _ Provider = (*SvixAlias)(nil)
+var _ Provider = (*svixAlias)(nil)
 
 // Info describes the alias.
-func (a *SvixAlias) Info() Info {
-	i := a.StandardWebhooks.Info()
+func (a *svixAlias) Info() Info {
+	i := a.standardWebhooks.Info()
 	i.Name, i.Title, i.SignatureHeader, i.IDSource = a.Name(), a.title, "svix-signature", "svix-id header"
 	return i
 }
 
-func newSvixAlias(name, title, secret string, opts []Option) (*SvixAlias, error) {
+func newSvixAlias(name, title, secret string, opts []Option) (*svixAlias, error) {
 	s, err := newStandard(name, svixIDHeader, svixTimestampHeader, svixSignatureHeader, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &SvixAlias{StandardWebhooks: s, title: title}, nil
+	return &svixAlias{standardWebhooks: s, title: title}, nil
 }
 
 // NewClerk returns a verifier for Clerk webhooks, which Clerk sends
 // through Svix: pass the endpoint's signing secret ("whsec_...").
-func NewClerk(secret string, opts ...Option) (*SvixAlias, error) {
-	return newSvixAlias("clerk", "Clerk", secret, opts)
+func NewClerk(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newSvixAlias("clerk", "Clerk", secret, opts))
 }
 
 // NewResend returns a verifier for Resend webhooks, which Resend signs
 // with the Svix scheme: pass the webhook's signing secret ("whsec_...").
-func NewResend(secret string, opts ...Option) (*SvixAlias, error) {
-	return newSvixAlias("resend", "Resend", secret, opts)
+func NewResend(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newSvixAlias("resend", "Resend", secret, opts))
 }

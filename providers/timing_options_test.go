@@ -19,7 +19,7 @@ func TestTimingOptionsRefusedWithoutTimestamp(t *testing.T) {
 	}
 	untimed := 0
 	for _, name := range Names() {
-		secret, err := TestSecret(name)
+		secret, err := testSecret(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,7 +29,22 @@ const twilioSHA256 = "HMAC_SHA256"
 // maxTwilioURL bounds the URL a Twilio signature covers.
 const maxTwilioURL = 8 << 10
 
-// Twilio verifies Twilio webhooks (Messaging, Voice, status callbacks):
+// twilio implements the Twilio preset behind a [Preset]; see [NewTwilio].
+type twilio struct {
+	mac      *verify.HMAC
+	keys     []string // SharedKey IDs; nil for the auth-token scheme
+	insecure bool
+}
+
+var _ Provider = (*twilio)(nil)
+
+// NewTwilio returns a Twilio verifier for the account's auth token (add
+// the secondary token with [WithSecret] while rotating), or, with
+// [WithSharedKey], for a SharedKey's secret.
+// [WithTolerance] and [WithoutTimestampCheck] have no effect: Twilio signs
+// no timestamp.
+//
+// The preset verifies Twilio webhooks (Messaging, Voice, status callbacks):
 // X-Twilio-Signature is the base64 HMAC, keyed with the account's auth
 // token, of the full URL Twilio called followed, for a form-encoded POST,
 // by every parameter's name and value sorted by name. For other bodies
@@ -56,22 +71,11 @@ const maxTwilioURL = 8 << 10
 // and [verify.Delivery.Digest] fingerprints the signed content. The event
 // ID is the I-Twilio-Idempotency-Token header (unsigned), and the type the
 // form's MessageStatus, CallStatus or SmsStatus when present.
-//
-// A Twilio is safe for concurrent use by multiple goroutines.
-type Twilio struct {
-	mac      *verify.HMAC
-	keys     []string // SharedKey IDs; nil for the auth-token scheme
-	insecure bool
+func NewTwilio(authToken string, opts ...Option) (*Preset, error) {
+	return wrap(newTwilio(authToken, opts...))
 }
 
-var _ Provider = (*Twilio)(nil)
-
-// NewTwilio returns a Twilio verifier for the account's auth token (add
-// the secondary token with [WithSecret] while rotating), or, with
-// [WithSharedKey], for a SharedKey's secret.
-// [WithTolerance] and [WithoutTimestampCheck] have no effect: Twilio signs
-// no timestamp.
-func NewTwilio(authToken string, opts ...Option) (*Twilio, error) {
+func newTwilio(authToken string, opts ...Option) (*twilio, error) {
 	const name = "twilio"
 	c, err := newPresetConfig(name, authToken, opts, optSharedKey)
 	if err != nil {
@@ -88,14 +92,14 @@ func NewTwilio(authToken string, opts ...Option) (*Twilio, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Twilio{mac: mac, keys: slices.Clone(c.asym.sharedKeys), insecure: c.insecure}, nil
+	return &twilio{mac: mac, keys: slices.Clone(c.asym.sharedKeys), insecure: c.insecure}, nil
 }
 
 // Name returns "twilio".
-func (*Twilio) Name() string { return "twilio" }
+func (*twilio) Name() string { return "twilio" }
 
 // Info describes the Twilio preset as configured.
-func (t *Twilio) Info() Info {
+func (t *twilio) Info() Info {
 	alg := "HMAC-SHA1 (base64) of URL + sorted form parameters"
 	if len(t.keys) > 0 {
 		alg = "SharedKey HMAC-SHA256 (base64) of URL + sorted form parameters, X-Twilio-Webhooks-Signature-Settings"
@@ -153,7 +157,7 @@ func parseTwilioSettings(v string) (twilioSettings, bool) {
 // checkSettings applies the receiver's scheme to the settings header: an
 // auth-token receiver refuses any, a SharedKey receiver wants one naming
 // a configured key and HMAC_SHA256.
-func (t *Twilio) checkSettings(h http.Header) error {
+func (t *twilio) checkSettings(h http.Header) error {
 	const name = "twilio"
 	vals := header(h, twilioSettingsHeader)
 	if len(t.keys) == 0 {
@@ -241,7 +245,7 @@ func urlVariants(raw string) []string {
 // Verify checks req's X-Twilio-Signature against req.URL and, for a form
 // POST, the form parameters; for other bodies, the bodySHA256 parameter
 // against the body. now is unused: Twilio signs no timestamp.
-func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (t *twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "twilio"
 	d := verify.Delivery{Provider: name, Replayable: true}
 	form := isForm(req.Header) && req.Method != http.MethodGet
@@ -255,7 +259,7 @@ func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 		}
 	}
 	if t.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		d.Digest = sha256.Sum256(req.Body)
 	} else {
 		sig, present, ok := single(req.Header, twilioSignatureHeader)
@@ -306,7 +310,7 @@ func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 			}
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "X-Twilio-Signature does not match the URL and parameters under any configured auth token: check the token, and that the URL is exactly the one configured in Twilio (scheme, host, path and query; set hookguard.WithPublicURL behind a proxy)")
 		}
-		d.Secret = matched
+		d.SecretIndex = matched
 	}
 	d.ID = first(req.Header, twilioIdempotencyHeader)
 	for _, k := range []string{"MessageStatus", "CallStatus", "SmsStatus"} {
@@ -325,7 +329,7 @@ func (t *Twilio) Verify(req verify.Request, now time.Time) (verify.Delivery, err
 // one); and Content-Type.
 // o.URL is required. For a non-form body o.URL must already carry the
 // bodySHA256 parameter (see [TwilioBodyURL]); Sign cannot change the URL.
-func (t *Twilio) Sign(o Outgoing) (http.Header, error) {
+func (t *twilio) Sign(o Outgoing) (http.Header, error) {
 	if o.URL == "" {
 		return nil, fmt.Errorf("twilio: %w: Twilio signs the URL; set Outgoing.URL", ErrInvalidOption)
 	}

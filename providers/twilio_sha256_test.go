@@ -96,7 +96,7 @@ func TestTwilioSharedKeyVectors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if d.Secret != 0 || !d.Replayable || d.Digest == ([32]byte{}) {
+			if d.SecretIndex != 0 || !d.Replayable || d.Digest == ([32]byte{}) {
 				t.Errorf("delivery = %+v; want secret 0, replayable, with a digest", d)
 			}
 		})
@@ -177,8 +177,8 @@ func TestTwilioSharedKeyBinding(t *testing.T) {
 			}
 			d, err := tt.p.Verify(req, t0)
 			wantErr(t, err, tt.want, "twilio")
-			if err == nil && tt.p == rotating && d.Secret != 1 {
-				t.Errorf("rotation: Secret = %d, want 1", d.Secret)
+			if err == nil && tt.p == rotating && d.SecretIndex != 1 {
+				t.Errorf("rotation: SecretIndex = %d, want 1", d.SecretIndex)
 			}
 			if err != nil && strings.Contains(err.Error(), twSecret) {
 				t.Errorf("error %q echoes the secret", err)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -23,7 +24,19 @@ const twitchDefaultPast = 10 * time.Minute
 // maxTwitchTimestamp bounds the RFC 3339 timestamp header.
 const maxTwitchTimestamp = 64
 
-// Twitch verifies Twitch EventSub webhook messages:
+// twitch implements the Twitch preset behind a [Preset]; see [NewTwitch].
+type twitch struct {
+	mac      *verify.HMAC
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*twitch)(nil)
+
+// NewTwitch returns a Twitch EventSub verifier for the subscription
+// secret.
+//
+// The preset verifies Twitch EventSub webhook messages:
 // Twitch-Eventsub-Message-Signature is "sha256=" and the hex HMAC-SHA256
 // of message ID + timestamp + body, keyed with the secret given when the
 // subscription was created. The timestamp is RFC 3339 with nanoseconds;
@@ -37,19 +50,11 @@ const maxTwitchTimestamp = 64
 // The event ID is Twitch-Eventsub-Message-Id (the same on every retry) and
 // the type Twitch-Eventsub-Subscription-Type, for example
 // "channel.follow"; a revocation's type is "revocation".
-//
-// A Twitch is safe for concurrent use by multiple goroutines.
-type Twitch struct {
-	mac      *verify.HMAC
-	timing   timing
-	insecure bool
+func NewTwitch(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newTwitch(secret, opts...))
 }
 
-var _ Provider = (*Twitch)(nil)
-
-// NewTwitch returns a Twitch EventSub verifier for the subscription
-// secret.
-func NewTwitch(secret string, opts ...Option) (*Twitch, error) {
+func newTwitch(secret string, opts ...Option) (*twitch, error) {
 	const name = "twitch"
 	c, mac, err := newHMACPreset(name, secret, opts, 0)
 	if err != nil {
@@ -58,14 +63,14 @@ func NewTwitch(secret string, opts ...Option) (*Twitch, error) {
 	if c.window == (verify.Window{}) {
 		c.window = verify.Window{Past: twitchDefaultPast, Future: verify.DefaultTolerance}
 	}
-	return &Twitch{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
+	return &twitch{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
 // Name returns "twitch".
-func (*Twitch) Name() string { return "twitch" }
+func (*twitch) Name() string { return "twitch" }
 
 // Info describes the Twitch preset.
-func (*Twitch) Info() Info {
+func (*twitch) Info() Info {
 	return Info{
 		Name:            "twitch",
 		Title:           "Twitch EventSub",
@@ -90,13 +95,13 @@ func parseTwitchTime(s string) (time.Time, bool) {
 // Verify checks req's signature against the message ID, timestamp and
 // body, the timestamp against the window around now, and answers the
 // callback verification.
-func (tw *Twitch) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (tw *twitch) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "twitch"
 	d := verify.Delivery{Provider: name}
 	id, idPresent, idSingle := single(req.Header, twitchIDHeader)
 	ts, tsPresent, tsSingle := single(req.Header, twitchTimestampHeader)
 	if tw.insecure {
-		d.Secret = -1
+		d.SecretIndex = -1
 		if t, ok := parseTwitchTime(ts); ok && tsSingle {
 			d.Timestamp = t
 		}
@@ -131,16 +136,16 @@ func (tw *Twitch) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 		if err != nil {
 			return d, verify.Fail(name, verify.ErrSignatureMismatch, "Twitch-Eventsub-Message-Signature does not match any configured secret: check the subscription secret, and that nothing re-encoded the body")
 		}
-		d.Secret = i
+		d.SecretIndex = i
 	}
 	d.ID = id
 	if id == "" { // unverified: InsecureSkipVerification
-		d.Digest = signedDigest(d.Secret, &verify.Message{Body: req.Body})
+		d.Digest = signedDigest(d.SecretIndex, &verify.Message{Body: req.Body})
 	}
 	d.Type = first(req.Header, twitchSubTypeHeader)
 	switch first(req.Header, twitchTypeHeader) {
 	case "webhook_callback_verification":
-		c, ok := verify.JSONField(req.Body, "challenge")
+		c, ok := jsonscan.Field(req.Body, "challenge")
 		if !ok || c == "" || len(c) > maxChallenge {
 			return d, verify.Fail(name, verify.ErrMissingHeader, "webhook_callback_verification has no challenge")
 		}
@@ -156,7 +161,7 @@ func (tw *Twitch) Verify(req verify.Request, now time.Time) (verify.Delivery, er
 // or a random UUID), the timestamp, Twitch-Eventsub-Message-Type (see
 // [twitchMessageType]), the subscription type (o.Type, when set), the
 // signature under the first secret, and Content-Type.
-func (tw *Twitch) Sign(o Outgoing) (http.Header, error) {
+func (tw *twitch) Sign(o Outgoing) (http.Header, error) {
 	id := o.ID
 	if id == "" {
 		id = uuid()
@@ -180,14 +185,14 @@ func (tw *Twitch) Sign(o Outgoing) (http.Header, error) {
 // "event" a notification, and one with only a "subscription" a
 // revocation.
 func twitchMessageType(body []byte) string {
-	if _, ok := verify.JSONField(body, "challenge"); ok {
+	if _, ok := jsonscan.Field(body, "challenge"); ok {
 		return "webhook_callback_verification"
 	}
 	hasEvent := false
 	for _, k := range topLevelKeys(body, 8) {
 		hasEvent = hasEvent || k == "event"
 	}
-	if _, ok := verify.JSONField(body, "subscription", "status"); ok && !hasEvent {
+	if _, ok := jsonscan.Field(body, "subscription", "status"); ok && !hasEvent {
 		return "revocation"
 	}
 	return "notification"

@@ -6,19 +6,10 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Typeform verifies Typeform webhook deliveries from a webhook that has a
-// secret: HMAC-SHA256 of the raw body, base64-encoded (not hex) after a
-// "sha256=" prefix in Typeform-Signature.
-//
-// The event ID is the body's "event_id" and the type its "event_type"
-// ("form_response"). Typeform signs no timestamp, so
-// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
-// fingerprints the signed body for dedupe.
-//
-// A Typeform is safe for concurrent use by multiple goroutines.
-type Typeform struct{ bodyHMAC }
+// typeform implements the Typeform preset behind a [Preset]; see [NewTypeform].
+type typeform struct{ bodyHMAC }
 
-var _ Provider = (*Typeform)(nil)
+var _ Provider = (*typeform)(nil)
 
 var typeformSpec = bodySpec{
 	name:       "typeform",
@@ -41,10 +32,23 @@ var typeformSpec = bodySpec{
 // NewTypeform returns a Typeform verifier for the webhook's secret.
 // [WithTolerance] and [WithoutTimestampCheck] have no effect: Typeform
 // signs no timestamp.
-func NewTypeform(secret string, opts ...Option) (*Typeform, error) {
+//
+// The preset verifies Typeform webhook deliveries from a webhook that has a
+// secret: HMAC-SHA256 of the raw body, base64-encoded (not hex) after a
+// "sha256=" prefix in Typeform-Signature.
+//
+// The event ID is the body's "event_id" and the type its "event_type"
+// ("form_response"). Typeform signs no timestamp, so
+// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
+// fingerprints the signed body for dedupe.
+func NewTypeform(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newTypeform(secret, opts...))
+}
+
+func newTypeform(secret string, opts ...Option) (*typeform, error) {
 	b, err := newBodyHMAC(&typeformSpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Typeform{b}, nil
+	return &typeform{b}, nil
 }

@@ -140,8 +140,8 @@ func TestPublishedVectors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify (%s): %v", v.source, err)
 			}
-			if d.Provider != v.provider || d.ID != v.wantID || d.Type != v.wantType || d.Secret != 0 {
-				t.Errorf("Delivery = {Provider:%q ID:%q Type:%q Secret:%d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.Secret, v.provider, v.wantID, v.wantType)
+			if d.Provider != v.provider || d.ID != v.wantID || d.Type != v.wantType || d.SecretIndex != 0 {
+				t.Errorf("Delivery = {Provider:%q ID:%q Type:%q SecretIndex:%d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.SecretIndex, v.provider, v.wantID, v.wantType)
 			}
 			if info := p.Info(); info.Timestamped && !d.Timestamp.Equal(v.now) && v.provider != "stripe" {
 				t.Errorf("Timestamp = %v, want %v", d.Timestamp, v.now)

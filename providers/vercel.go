@@ -6,20 +6,10 @@ import (
 	"github.com/hookguard/hookguard/verify"
 )
 
-// Vercel verifies Vercel webhook deliveries: HMAC-SHA1 of the raw body,
-// hex-encoded in x-vercel-signature. Account webhooks are signed with the
-// secret Vercel shows once when the webhook is created; integration
-// webhooks with the integration's client secret.
-//
-// The event ID is the body's "id" and the type its "type", for example
-// "deployment.created". Vercel signs no timestamp, so
-// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
-// fingerprints the signed body for dedupe.
-//
-// A Vercel is safe for concurrent use by multiple goroutines.
-type Vercel struct{ bodyHMAC }
+// vercel implements the Vercel preset behind a [Preset]; see [NewVercel].
+type vercel struct{ bodyHMAC }
 
-var _ Provider = (*Vercel)(nil)
+var _ Provider = (*vercel)(nil)
 
 var vercelSpec = bodySpec{
 	name:       "vercel",
@@ -41,10 +31,24 @@ var vercelSpec = bodySpec{
 // NewVercel returns a Vercel verifier for the webhook's secret.
 // [WithTolerance] and [WithoutTimestampCheck] have no effect: Vercel signs
 // no timestamp.
-func NewVercel(secret string, opts ...Option) (*Vercel, error) {
+//
+// The preset verifies Vercel webhook deliveries: HMAC-SHA1 of the raw body,
+// hex-encoded in x-vercel-signature. Account webhooks are signed with the
+// secret Vercel shows once when the webhook is created; integration
+// webhooks with the integration's client secret.
+//
+// The event ID is the body's "id" and the type its "type", for example
+// "deployment.created". Vercel signs no timestamp, so
+// [verify.Delivery.Replayable] is true and [verify.Delivery.Digest]
+// fingerprints the signed body for dedupe.
+func NewVercel(secret string, opts ...Option) (*Preset, error) {
+	return wrap(newVercel(secret, opts...))
+}
+
+func newVercel(secret string, opts ...Option) (*vercel, error) {
 	b, err := newBodyHMAC(&vercelSpec, secret, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Vercel{b}, nil
+	return &vercel{b}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -15,7 +16,19 @@ const (
 	zoomTimestampHeader = "X-Zm-Request-Timestamp"
 )
 
-// Zoom verifies Zoom webhooks: x-zm-signature is "v0=" and the hex
+// zoom implements the Zoom preset behind a [Preset]; see [NewZoom].
+type zoom struct {
+	mac      *verify.HMAC
+	timing   timing
+	insecure bool
+}
+
+var _ Provider = (*zoom)(nil)
+
+// NewZoom returns a Zoom verifier for the app's Secret Token (not the
+// deprecated Verification Token).
+//
+// The preset verifies Zoom webhooks: x-zm-signature is "v0=" and the hex
 // HMAC-SHA256 of "v0:" + x-zm-request-timestamp + ":" + body, keyed with
 // the app's Secret Token. Zoom documents no replay window; the preset
 // applies the usual one (five minutes each way, see [WithTolerance]) to
@@ -30,32 +43,24 @@ const (
 // the event's "event_ts" in milliseconds), so a retry of the same event is
 // a duplicate. The type is the body's "event", for example
 // "meeting.started".
-//
-// A Zoom is safe for concurrent use by multiple goroutines.
-type Zoom struct {
-	mac      *verify.HMAC
-	timing   timing
-	insecure bool
+func NewZoom(secretToken string, opts ...Option) (*Preset, error) {
+	return wrap(newZoom(secretToken, opts...))
 }
 
-var _ Provider = (*Zoom)(nil)
-
-// NewZoom returns a Zoom verifier for the app's Secret Token (not the
-// deprecated Verification Token).
-func NewZoom(secretToken string, opts ...Option) (*Zoom, error) {
+func newZoom(secretToken string, opts ...Option) (*zoom, error) {
 	const name = "zoom"
 	c, mac, err := newHMACPreset(name, secretToken, opts, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &Zoom{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
+	return &zoom{mac: mac, timing: newTiming(c), insecure: c.insecure}, nil
 }
 
 // Name returns "zoom".
-func (*Zoom) Name() string { return "zoom" }
+func (*zoom) Name() string { return "zoom" }
 
 // Info describes the Zoom preset.
-func (*Zoom) Info() Info {
+func (*zoom) Info() Info {
 	return Info{
 		Name:            "zoom",
 		Title:           "Zoom",
@@ -71,19 +76,19 @@ func (*Zoom) Info() Info {
 // Verify checks req's x-zm-signature against x-zm-request-timestamp and
 // the body, the timestamp against the window around now, and answers the
 // URL validation.
-func (z *Zoom) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
+func (z *zoom) Verify(req verify.Request, now time.Time) (verify.Delivery, error) {
 	const name = "zoom"
 	d := verify.Delivery{Provider: name}
 	if err := zoomScheme.verify(z.mac, z.timing, z.insecure, req, now, &d, nil); err != nil {
 		return d, err
 	}
-	matched := max(d.Secret, 0) // the secret that answers the URL validation
+	matched := max(d.SecretIndex, 0) // the secret that answers the URL validation
 	var err error
 	if d.Type, err = bodyField(name, req.Body, "event"); err != nil {
 		return d, err
 	}
 	if d.Type == "endpoint.url_validation" {
-		plain, ok := verify.JSONField(req.Body, "payload", "plainToken")
+		plain, ok := jsonscan.Field(req.Body, "payload", "plainToken")
 		if !ok || plain == "" || len(plain) > maxChallenge {
 			return d, verify.Fail(name, verify.ErrMissingHeader, "endpoint.url_validation has no payload.plainToken")
 		}
@@ -104,7 +109,7 @@ func (z *Zoom) Verify(req verify.Request, now time.Time) (verify.Delivery, error
 
 // Sign returns the headers Zoom would send with o: x-zm-request-timestamp,
 // x-zm-signature under the first secret, and Content-Type.
-func (z *Zoom) Sign(o Outgoing) (http.Header, error) {
+func (z *zoom) Sign(o Outgoing) (http.Header, error) {
 	return zoomScheme.sign(z.mac, o), nil
 }
 

@@ -39,35 +39,53 @@ type config struct {
 	wait  time.Duration
 	grace time.Duration
 	n     int
+	err   error // the first invalid option, reported by Run
+}
+
+// invalidOption records the first invalid option's error.
+func (c *config) invalidOption(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("queuetest: invalid option: "+format, args...)
+	}
 }
 
 // WithTimeout bounds how long Run waits for the events of one subtest to
-// be handled (default 20s). Panics if d <= 0.
+// be handled (default 20s). d <= 0 fails the test when Run starts.
 func WithTimeout(d time.Duration) Option {
-	if d <= 0 {
-		panic("queuetest: WithTimeout expects d > 0")
+	return func(c *config) {
+		if d <= 0 {
+			c.invalidOption("WithTimeout(%v): the timeout must be positive", d)
+			return
+		}
+		c.wait = d
 	}
-	return func(c *config) { c.wait = d }
 }
 
 // WithGrace sets how long Run watches, after an event was handled or given
 // up on, that the queue does not hand it to the handler again (default
 // 300ms). For a queue that redelivers unacknowledged events after a
-// visibility timeout, make it longer than that timeout. Panics if d < 0.
+// visibility timeout, make it longer than that timeout. d < 0 fails the
+// test when Run starts.
 func WithGrace(d time.Duration) Option {
-	if d < 0 {
-		panic("queuetest: WithGrace expects d >= 0")
+	return func(c *config) {
+		if d < 0 {
+			c.invalidOption("WithGrace(%v): the grace period must not be negative", d)
+			return
+		}
+		c.grace = d
 	}
-	return func(c *config) { c.grace = d }
 }
 
 // WithEvents sets how many events the bulk subtests enqueue (default 100).
-// Panics if n < 10.
+// n < 10 fails the test when Run starts.
 func WithEvents(n int) Option {
-	if n < 10 {
-		panic("queuetest: WithEvents expects n >= 10")
+	return func(c *config) {
+		if n < 10 {
+			c.invalidOption("WithEvents(%d): the bulk subtests need at least 10 events", n)
+			return
+		}
+		c.n = n
 	}
-	return func(c *config) { c.n = n }
 }
 
 // Run tests that the queues newQueue builds behave as a [hookguard.Queue]
@@ -94,7 +112,12 @@ func Run(t *testing.T, newQueue func(t *testing.T, c Config) Queue, opts ...Opti
 	t.Helper()
 	c := config{wait: 20 * time.Second, grace: 300 * time.Millisecond, n: 100}
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.err != nil {
+		t.Fatalf("%v", c.err)
 	}
 	r := &runner{cfg: c, newQueue: newQueue}
 	for _, tc := range []struct {

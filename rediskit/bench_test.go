@@ -72,7 +72,7 @@ func BenchmarkReceiver(b *testing.B) {
 		})
 	}
 	b.Run("memory", func(b *testing.B) {
-		r, err := hookguard.New(idVerifier{}, noop, hookguard.WithQueueOptions(hookguard.WithCapacity(1<<20)))
+		r, err := hookguard.New(idVerifier{}, noop, hookguard.WithCapacity(1<<20))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func BenchmarkReceiver(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer q.Shutdown(context.Background())
-		r, err := hookguard.New(idVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(rediskit.NewStore(rdb)))
+		r, err := hookguard.New(idVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(newTestStore(b, rdb)))
 		if err != nil {
 			b.Fatal(err)
 		}

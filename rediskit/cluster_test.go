@@ -38,7 +38,7 @@ func TestClusterReceiver(t *testing.T) {
 			q := newTestQueue(t, cc, cnt)
 			store := q.Store()
 			if !tc.atomic {
-				store = rediskit.NewStore(cc, rediskit.WithPrefix("plain:"))
+				store = newTestStore(t, cc, rediskit.WithPrefix("plain:"))
 			}
 			r, err := hookguard.New(idVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(store),
 				hookguard.WithAckTimeout(10*time.Second))

@@ -24,6 +24,10 @@ const (
 	fError    = "error"    // dead letters: the last error
 	fAttempts = "attempts" // dead letters: attempts made
 	fSource   = "source"   // dead letters: the entry ID in the event stream
+	fKeys     = "dedupe"   // JSON array of Event.DedupeKeys; absent when none
+	// fKeysHere is "1" when EnqueueOnce recorded the keys in the queue's
+	// own store: a dead letter then releases them itself.
+	fKeysHere = "dedupe_here"
 )
 
 // errBadEntry is wrapped by the error of an entry that does not decode:
@@ -40,7 +44,8 @@ func encode(e hookguard.Event) ([]any, error) {
 	if !e.Timestamp.IsZero() {
 		ts = strconv.FormatInt(e.Timestamp.UnixNano(), 10)
 	}
-	return []any{
+	vals := make([]any, 0, 18)
+	vals = append(vals,
 		fVersion, "1",
 		fProvider, e.Provider,
 		fID, e.ID,
@@ -49,7 +54,15 @@ func encode(e hookguard.Event) ([]any, error) {
 		fReceived, strconv.FormatInt(e.ReceivedAt.UnixNano(), 10),
 		fHeader, hdr,
 		fBody, e.Body,
-	}, nil
+	)
+	if len(e.DedupeKeys) > 0 {
+		keys, err := json.Marshal(e.DedupeKeys)
+		if err != nil {
+			return nil, fmt.Errorf("rediskit: encode dedupe keys: %w", err)
+		}
+		vals = append(vals, fKeys, keys)
+	}
+	return vals, nil
 }
 
 // decode turns a stream entry back into the event it holds.
@@ -77,6 +90,11 @@ func decode(vals map[string]any) (hookguard.Event, error) {
 			return hookguard.Event{}, fmt.Errorf("%w: header: %v", errBadEntry, err)
 		}
 		e.Header = hdr
+	}
+	if k := str(fKeys); k != "" {
+		if err := json.Unmarshal([]byte(k), &e.DedupeKeys); err != nil {
+			return hookguard.Event{}, fmt.Errorf("%w: dedupe keys: %v", errBadEntry, err)
+		}
 	}
 	return e, nil
 }

@@ -55,6 +55,16 @@
 // may have been running there, so an event that kills its worker ends in
 // the dead-letter stream after the maximum attempts.
 //
+// A dead letter releases the event's dedupe records (hookguard.Event's
+// DedupeKeys) in the same script that moves it to the dead-letter stream,
+// when the receiver recorded them in this queue's store ([Queue.Store],
+// the one-round-trip path): the sender's redelivery of the event, once the
+// handler is fixed, is then handled instead of answered as a duplicate.
+// With another store, the keys travel with the event to the dead-letter
+// hook; call the receiver's Forget there. A receiver built with
+// hookguard.WithKeepDedupeOnDeadLetter passes no keys, and nothing is
+// released.
+//
 // Trimming ([WithTrim], default every minute) removes handled entries with
 // XTRIM MINID below the oldest entry any consumer group still needs: its
 // oldest pending entry and everything after its last delivered entry are

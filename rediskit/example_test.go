@@ -55,7 +55,11 @@ func ExampleNewStore() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	store, err := rediskit.NewStore(rdb, rediskit.WithPrefix("myapp:dedupe:"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	_, err = hookguard.New(github, hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return nil }),
-		hookguard.WithStore(rediskit.NewStore(rdb, rediskit.WithPrefix("myapp:dedupe:"))))
+		hookguard.WithStore(store))
 	fmt.Println(err)
 }

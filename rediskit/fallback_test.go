@@ -11,7 +11,6 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/redistest"
-	"github.com/hookguard/hookguard/rediskit"
 )
 
 // TestStoreDownPolicy: with a Redis store beside the in-memory queue, a
@@ -21,7 +20,7 @@ import (
 func TestStoreDownPolicy(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(func(o *redis.Options) { o.MaxRetries = -1; o.DialTimeout = 100 * time.Millisecond })
-	store := rediskit.NewStore(rdb)
+	store := newTestStore(t, rdb)
 	var fallbacks, handled atomic.Int64
 	h := hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { handled.Add(1); return nil })
 	open, err := hookguard.New(idVerifier{}, h, hookguard.WithStore(store), hookguard.WithAckTimeout(300*time.Millisecond),

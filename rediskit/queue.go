@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,14 @@ type queueConfig struct {
 	logger         *slog.Logger
 	waitReplicas   int           // 0: no WAIT; see WithWaitReplicas
 	waitTimeout    time.Duration // WAIT's timeout
+	err            error         // the first invalid option, for NewQueue to report
+}
+
+// invalidOption records the first invalid option's error.
+func (c *queueConfig) invalidOption(format string, args ...any) {
+	if c.err == nil {
+		c.err = invalid(format, args...)
+	}
 }
 
 // WithName sets the name in the queue's keys (default [DefaultName]):
@@ -65,70 +74,95 @@ type queueConfig struct {
 // "hookguard:{NAME}:dead", the attempt counts "hookguard:{NAME}:attempts"
 // and the dedupe records of [Queue.Store], "hookguard:{NAME}:seen:...".
 // The braces make NAME a Redis Cluster hash tag: all of them live in one
-// slot, as the atomic reserve-and-enqueue script requires. Panics if name
-// is empty or holds a brace.
+// slot, as the atomic reserve-and-enqueue script requires. An empty name,
+// or one that holds a brace, is a configuration error (see [NewQueue]).
 func WithName(name string) QueueOption {
-	if name == "" || strings.ContainsAny(name, "{}") {
-		panic("rediskit: WithName needs a non-empty name without braces")
+	return func(c *queueConfig) {
+		if name == "" || strings.ContainsAny(name, "{}") {
+			c.invalidOption("WithName(%q): the name must be non-empty and hold no brace", name)
+			return
+		}
+		c.name = name
 	}
-	return func(c *queueConfig) { c.name = name }
 }
 
 // WithGroup sets the consumer group (default [DefaultGroup]). Processes
-// that share a group share the work; each group gets every event.
+// that share a group share the work; each group gets every event. An
+// empty group is a configuration error (see [NewQueue]).
 func WithGroup(group string) QueueOption {
-	if group == "" {
-		panic("rediskit: WithGroup needs a non-empty group")
+	return func(c *queueConfig) {
+		if group == "" {
+			c.invalidOption("WithGroup(%q): the consumer group must be non-empty", group)
+			return
+		}
+		c.group = group
 	}
-	return func(c *queueConfig) { c.group = group }
 }
 
 // WithConsumer sets this process's consumer name (default: host name,
 // process ID and a random suffix, unique per process). Two live processes
 // must never share a name: each would take the other's entries for its own.
+// An empty name is a configuration error (see [NewQueue]).
 func WithConsumer(name string) QueueOption {
-	if name == "" {
-		panic("rediskit: WithConsumer needs a non-empty name")
+	return func(c *queueConfig) {
+		if name == "" {
+			c.invalidOption("WithConsumer(%q): the consumer name must be non-empty", name)
+			return
+		}
+		c.consumer = name
 	}
-	return func(c *queueConfig) { c.consumer = name }
 }
 
 // WithWorkers sets how many handlers run at once in this process (default
-// [DefaultWorkers]). Panics if n < 1.
+// [DefaultWorkers]). n < 1 is a configuration error (see [NewQueue]).
 func WithWorkers(n int) QueueOption {
-	if n < 1 {
-		panic("rediskit: WithWorkers needs n >= 1")
+	return func(c *queueConfig) {
+		if n < 1 {
+			c.invalidOption("WithWorkers(%d): at least one worker must run the handler", n)
+			return
+		}
+		c.workers = n
 	}
-	return func(c *queueConfig) { c.workers = n }
 }
 
 // WithMaxAttempts sets how many times an event is tried before it is
-// dead-lettered (default [hookguard.DefaultMaxAttempts]). Panics if n < 1.
+// dead-lettered (default [hookguard.DefaultMaxAttempts]). n < 1 is a
+// configuration error (see [NewQueue]).
 func WithMaxAttempts(n int) QueueOption {
-	if n < 1 {
-		panic("rediskit: WithMaxAttempts needs n >= 1")
+	return func(c *queueConfig) {
+		if n < 1 {
+			c.invalidOption("WithMaxAttempts(%d): an event must be tried at least once", n)
+			return
+		}
+		c.maxAttempts = n
 	}
-	return func(c *queueConfig) { c.maxAttempts = n }
 }
 
 // WithBackoff sets the retry backoff: before retry n the worker waits a
 // random duration in [0, min(maxWait, base*2^(n-1))) (full jitter).
 // Defaults: [hookguard.DefaultBaseBackoff], [hookguard.DefaultMaxBackoff].
-// Panics if base <= 0 or maxWait < base.
+// base <= 0 or maxWait < base is a configuration error (see [NewQueue]).
 func WithBackoff(base, maxWait time.Duration) QueueOption {
-	if base <= 0 || maxWait < base {
-		panic("rediskit: WithBackoff needs 0 < base <= maxWait")
+	return func(c *queueConfig) {
+		if base <= 0 || maxWait < base {
+			c.invalidOption("WithBackoff(%v, %v): want 0 < base <= maxWait", base, maxWait)
+			return
+		}
+		c.baseBackoff, c.maxBackoff = base, maxWait
 	}
-	return func(c *queueConfig) { c.baseBackoff, c.maxBackoff = base, maxWait }
 }
 
 // WithAttemptTimeout bounds each handler call (default
-// [hookguard.DefaultAttemptTimeout]). Panics if d <= 0.
+// [hookguard.DefaultAttemptTimeout]). d <= 0 is a configuration error
+// (see [NewQueue]).
 func WithAttemptTimeout(d time.Duration) QueueOption {
-	if d <= 0 {
-		panic("rediskit: WithAttemptTimeout needs d > 0")
+	return func(c *queueConfig) {
+		if d <= 0 {
+			c.invalidOption("WithAttemptTimeout(%v): the timeout must be positive", d)
+			return
+		}
+		c.attemptTimeout = d
 	}
-	return func(c *queueConfig) { c.attemptTimeout = d }
 }
 
 // WithVisibilityTimeout sets how long an entry held by a consumer that
@@ -136,22 +170,29 @@ func WithAttemptTimeout(d time.Duration) QueueOption {
 // consumer reclaims it (default [DefaultVisibilityTimeout]). A live
 // consumer refreshes its entries every third of d, however long its
 // handler runs, so d does not bound handler time; it is the delay before a
-// dead consumer's events are retried elsewhere. Panics if d < 30ms.
+// dead consumer's events are retried elsewhere. d < 30ms is a
+// configuration error (see [NewQueue]).
 func WithVisibilityTimeout(d time.Duration) QueueOption {
-	if d < 30*time.Millisecond {
-		panic("rediskit: WithVisibilityTimeout needs d >= 30ms")
+	return func(c *queueConfig) {
+		if d < 30*time.Millisecond {
+			c.invalidOption("WithVisibilityTimeout(%v): the timeout must be at least 30ms", d)
+			return
+		}
+		c.visibility = d
 	}
-	return func(c *queueConfig) { c.visibility = d }
 }
 
 // WithBlock bounds one blocking read of new entries (default
 // [DefaultBlock]). Shutdown waits up to d for the read in progress.
-// Panics if d < 1ms.
+// d < 1ms is a configuration error (see [NewQueue]).
 func WithBlock(d time.Duration) QueueOption {
-	if d < time.Millisecond {
-		panic("rediskit: WithBlock needs d >= 1ms")
+	return func(c *queueConfig) {
+		if d < time.Millisecond {
+			c.invalidOption("WithBlock(%v): a blocking read must last at least 1ms", d)
+			return
+		}
+		c.block = d
 	}
-	return func(c *queueConfig) { c.block = d }
 }
 
 // WithTrim sets how often the stream is trimmed (default
@@ -254,11 +295,14 @@ var (
 // NewQueue creates the consumer group if it is missing, checks and logs
 // whether the server may lose events (see [CheckDurability]), and starts
 // the workers, which call h. It fails when Redis cannot be reached within
-// ctx. Panics if rdb or h is nil.
+// ctx.
+//
+// Before it touches Redis, NewQueue returns an error wrapping
+// [ErrInvalidOption] that names the first invalid option and its value,
+// [ErrNilClient] if rdb is nil, and an error wrapping
+// [hookguard.ErrNilHandler] if h is nil. It never panics on a value that
+// may come from configuration.
 func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handler, opts ...QueueOption) (*Queue, error) {
-	if rdb == nil || h == nil {
-		panic("rediskit: NewQueue needs a non-nil Redis client and Handler")
-	}
 	cfg := queueConfig{
 		name:           DefaultName,
 		group:          DefaultGroup,
@@ -277,15 +321,27 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 			o(&cfg)
 		}
 	}
+	switch {
+	case cfg.err != nil:
+		return nil, cfg.err
+	case rdb == nil:
+		return nil, ErrNilClient
+	case h == nil:
+		return nil, fmt.Errorf("rediskit: NewQueue needs a Handler for its workers: %w", hookguard.ErrNilHandler)
+	}
 	if cfg.consumer == "" {
 		cfg.consumer = consumerName()
 	}
 	base := "hookguard:{" + cfg.name + "}:"
+	store, err := NewStore(rdb, WithPrefix(base+"seen:"))
+	if err != nil {
+		return nil, err
+	}
 	q := &Queue{
 		rdb:      rdb,
 		h:        h,
 		cfg:      cfg,
-		store:    NewStore(rdb, WithPrefix(base+"seen:")),
+		store:    store,
 		stream:   base + "events",
 		dead:     base + "dead",
 		attempts: base + "attempts",
@@ -294,7 +350,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		held:     make(map[string]bool),
 		done:     make(chan struct{}),
 	}
-	err := rdb.XGroupCreateMkStream(ctx, q.stream, cfg.group, "0").Err()
+	err = rdb.XGroupCreateMkStream(ctx, q.stream, cfg.group, "0").Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return nil, fmt.Errorf("rediskit: create consumer group %q on %q: %w", cfg.group, q.stream, err)
 	}
@@ -413,7 +469,7 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 // EnqueueOnce implements [hookguard.AtomicQueue] with one Lua script: it
 // checks the records of keys in [Queue.Store], and only when none is held
 // or seen adds e to the stream and records every key as seen for ttl, with
-// token and a per-call nonce as the value. A go-redis retry of the script
+// a per-call nonce and the consumer's name as the value. A go-redis retry of the script
 // after a lost reply finds the records this call wrote and reports
 // success, without adding the event twice.
 //
@@ -423,7 +479,8 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 // the records and the entry it wrote, if they are still its own, and
 // returns an error wrapping [ErrNotReplicated]: the receiver answers 503
 // and the sender's retry is not mistaken for a duplicate.
-func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []string, token string, ttl time.Duration) (dedupe.Status, error) {
+func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []string, ttl time.Duration) (dedupe.Status, error) {
+	token := q.cfg.consumer // names the writer in the record; the nonce makes it unique
 	if len(keys) == 0 {
 		return 0, fmt.Errorf("rediskit: EnqueueOnce needs at least one key: %w", dedupe.ErrEmptyKey)
 	}
@@ -440,6 +497,9 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 	vals, err := encode(e)
 	if err != nil {
 		return 0, err
+	}
+	if len(e.DedupeKeys) > 0 && slices.Equal(e.DedupeKeys, keys) {
+		vals = append(vals, fKeysHere, "1") // released by the dead letter
 	}
 	rkeys := make([]string, 0, 1+len(keys))
 	rkeys = append(rkeys, q.stream)
@@ -943,7 +1003,17 @@ func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause erro
 	for k, v := range e.vals {
 		args = append(args, k, v)
 	}
-	moved, err := deadLetterScript.Run(ctx, q.rdb, []string{q.stream, q.dead, q.attempts}, args...).Int()
+	keys := []string{q.stream, q.dead, q.attempts}
+	if here, _ := e.vals[fKeysHere].(string); here == "1" {
+		// EnqueueOnce recorded them in this queue's store: release them
+		// with the move, so that the sender's redelivery is handled.
+		for _, k := range ev.DedupeKeys {
+			if k != "" {
+				keys = append(keys, q.store.Key(k))
+			}
+		}
+	}
+	moved, err := deadLetterScript.Run(ctx, q.rdb, keys, args...).Int()
 	if err != nil {
 		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: could not move an event to the dead-letter stream; it stays pending and is retried after the visibility timeout",
 			slog.String("entry", e.id), slog.String("event_id", ev.ID), slog.Any("error", err))

@@ -132,7 +132,7 @@ func TestTwoReceiversShareRedis(t *testing.T) {
 // must not delete B's record.
 func TestReleaseAfterFailedEnqueueKeepsOthersReservation(t *testing.T) {
 	srv := redistest.Start(t)
-	store := rediskit.NewStore(srv.Client())
+	store := newTestStore(t, srv.Client())
 	stall := &stallQueue{entered: make(chan struct{}), release: make(chan struct{})}
 	rA, err := hookguard.New(idVerifier{}, nil, hookguard.WithQueue(stall), hookguard.WithStore(store),
 		hookguard.WithPendingTTL(50*time.Millisecond), hookguard.WithAckTimeout(5*time.Second))

@@ -111,13 +111,13 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 	const n = 50
 	cases := []struct {
 		name      string
-		store     func(q *rediskit.Queue, rdb *redis.Client) dedupe.Store
+		store     func(t *testing.T, q *rediskit.Queue, rdb *redis.Client) dedupe.Store
 		perAccept int
 	}{
 		// One script: reserve and enqueue atomically.
-		{"atomic", func(q *rediskit.Queue, _ *redis.Client) dedupe.Store { return q.Store() }, 1},
+		{"atomic", func(_ *testing.T, q *rediskit.Queue, _ *redis.Client) dedupe.Store { return q.Store() }, 1},
 		// Reserve, enqueue, commit: three round trips.
-		{"store-then-queue", func(_ *rediskit.Queue, rdb *redis.Client) dedupe.Store { return rediskit.NewStore(rdb) }, 3},
+		{"store-then-queue", func(t *testing.T, _ *rediskit.Queue, rdb *redis.Client) dedupe.Store { return newTestStore(t, rdb) }, 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -146,7 +146,7 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 				rediskit.WithTrim(0, 0))
 			t.Cleanup(func() { close(gate) }) // runs before the queue's Shutdown
 			r, err := hookguard.New(idVerifier{}, nil, hookguard.WithQueue(q),
-				hookguard.WithStore(c.store(q, rdb)), hookguard.WithAckTimeout(10*time.Second))
+				hookguard.WithStore(c.store(t, q, rdb)), hookguard.WithAckTimeout(10*time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}

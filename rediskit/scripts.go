@@ -61,13 +61,17 @@ return n
 `)
 
 	// deadLetterScript: KEYS[1] stream, KEYS[2] dead-letter stream,
-	// KEYS[3] attempts hash; ARGV group, entry ID, then the dead letter's
-	// fields and values. Moves the entry only if it was still pending, so
-	// that it is dead-lettered once. Returns 1 moved, 0 not pending.
+	// KEYS[3] attempts hash, KEYS[4..] the event's dedupe records to
+	// release; ARGV group, entry ID, then the dead letter's fields and
+	// values. Moves the entry only if it was still pending, so that it is
+	// dead-lettered once, and releases the records in the same step, so
+	// that a redelivery is taken in from the moment the event is a dead
+	// letter. Returns 1 moved, 0 not pending.
 	deadLetterScript = redis.NewScript(`
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[2])
 redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 `)
 

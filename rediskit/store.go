@@ -92,10 +92,10 @@ var _ dedupe.Store = (*Store)(nil)
 
 // NewStore returns a Store that keeps its records in rdb. It does no I/O;
 // call [CheckDurability] at start to learn whether the server may lose
-// records. Panics if rdb is nil.
-func NewStore(rdb redis.UniversalClient, opts ...StoreOption) *Store {
+// records. It returns [ErrNilClient] if rdb is nil, and never panics.
+func NewStore(rdb redis.UniversalClient, opts ...StoreOption) (*Store, error) {
 	if rdb == nil {
-		panic("rediskit: NewStore needs a non-nil Redis client")
+		return nil, ErrNilClient
 	}
 	s := &Store{rdb: rdb, prefix: DefaultStorePrefix}
 	for _, o := range opts {
@@ -103,7 +103,7 @@ func NewStore(rdb redis.UniversalClient, opts ...StoreOption) *Store {
 			o(s)
 		}
 	}
-	return s
+	return s, nil
 }
 
 // Key returns the Redis key of the record of a dedupe key.
@@ -190,6 +190,21 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 	}
 	if err := releaseScript.Run(ctx, s.rdb, []string{s.Key(key)}, token).Err(); err != nil {
 		return fmt.Errorf("rediskit: release: %w", err)
+	}
+	return nil
+}
+
+// Forget deletes key's record, pending or seen, whoever holds it (one DEL):
+// the next Reserve of key succeeds. See [dedupe.Store].
+func (s *Store) Forget(ctx context.Context, key string) error {
+	if key == "" {
+		return dedupe.ErrEmptyKey
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.rdb.Del(ctx, s.Key(key)).Err(); err != nil {
+		return fmt.Errorf("rediskit: forget: %w", err)
 	}
 	return nil
 }

@@ -20,13 +20,24 @@ import (
 	"github.com/hookguard/hookguard/rediskit"
 )
 
+// newTestStore returns rediskit.NewStore(rdb, opts...) and stops the test
+// if it returns an error.
+func newTestStore(tb testing.TB, rdb redis.UniversalClient, opts ...rediskit.StoreOption) *rediskit.Store {
+	tb.Helper()
+	s, err := rediskit.NewStore(rdb, opts...)
+	if err != nil {
+		tb.Fatalf("NewStore: %v", err)
+	}
+	return s
+}
+
 func TestStoreConformance(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
 	var n atomic.Int64
 	dedupetest.Run(t, func(t *testing.T) dedupe.Store {
 		// A fresh prefix per subtest: records never leak between them.
-		return rediskit.NewStore(rdb, rediskit.WithPrefix("conformance:"+t.Name()+":"+string(rune('a'+n.Add(1)%26))+":"))
+		return newTestStore(t, rdb, rediskit.WithPrefix("conformance:"+t.Name()+":"+string(rune('a'+n.Add(1)%26))+":"))
 	}, dedupetest.WithShortTTL(100*time.Millisecond))
 }
 
@@ -36,7 +47,7 @@ func TestStoreRecordsShape(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
 	ctx := t.Context()
-	s := rediskit.NewStore(rdb, rediskit.WithPrefix("app:"))
+	s := newTestStore(t, rdb, rediskit.WithPrefix("app:"))
 	if st, err := s.Reserve(ctx, "stripe:evt_1", "tok", 5*time.Minute); err != nil || st != dedupe.Reserved {
 		t.Fatalf("Reserve = %v, %v", st, err)
 	}
@@ -153,7 +164,7 @@ func TestStoreRetryOfOwnWrite(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), PoolSize: 1, MaxRetries: 3, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 2 * time.Millisecond})
 	t.Cleanup(func() { rdb.Close() })
 	ctx := t.Context()
-	s := rediskit.NewStore(rdb)
+	s := newTestStore(t, rdb)
 	// Load the scripts first, so the armed drop hits the EVALSHA that
 	// writes, not a NOSCRIPT round.
 	if _, err := s.Reserve(ctx, "warm", "w", time.Minute); err != nil {
@@ -179,7 +190,7 @@ func TestStoreRetryOfOwnWrite(t *testing.T) {
 	// "pending" or "reserved".
 	rdb0 := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), PoolSize: 1, MaxRetries: -1})
 	t.Cleanup(func() { rdb0.Close() })
-	s0 := rediskit.NewStore(rdb0)
+	s0 := newTestStore(t, rdb0)
 	p.armed.Store(true)
 	if st, err := s0.Reserve(ctx, "k2", "mine", time.Minute); err == nil {
 		t.Fatalf("Reserve with a lost reply and no retries = %v, nil; want an error", st)
@@ -189,7 +200,7 @@ func TestStoreRetryOfOwnWrite(t *testing.T) {
 func TestStoreUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(func(o *redis.Options) { o.MaxRetries = -1; o.DialTimeout = 200 * time.Millisecond })
-	s := rediskit.NewStore(rdb)
+	s := newTestStore(t, rdb)
 	srv.Kill()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
@@ -202,7 +213,7 @@ func TestStoreUnavailable(t *testing.T) {
 
 // TestEnqueueOnceRetryOfOwnWrite: the atomic script's reply is lost and
 // go-redis retries it. The retry finds the records the first run wrote
-// (their nonce and token are ours) and reports success, and the event is
+// (their nonce is ours) and reports success, and the event is
 // in the stream once, not twice.
 func TestEnqueueOnceRetryOfOwnWrite(t *testing.T) {
 	srv := redistest.Start(t)
@@ -214,18 +225,18 @@ func TestEnqueueOnceRetryOfOwnWrite(t *testing.T) {
 	ctx := t.Context()
 	ev := hookguard.Event{Provider: "test", ID: "evt_1", ReceivedAt: time.Now()}
 	warm := hookguard.Event{Provider: "test", ID: "warm", ReceivedAt: time.Now()}
-	if st, err := q.EnqueueOnce(ctx, warm, []string{"test:warm"}, "w", time.Hour); err != nil || st != dedupe.Reserved {
+	if st, err := q.EnqueueOnce(ctx, warm, []string{"test:warm"}, time.Hour); err != nil || st != dedupe.Reserved {
 		t.Fatalf("warm-up EnqueueOnce = %v, %v", st, err) // loads the script
 	}
 	p.armed.Store(true)
-	st, err := q.EnqueueOnce(ctx, ev, []string{"test:evt_1"}, "mine", time.Hour)
+	st, err := q.EnqueueOnce(ctx, ev, []string{"test:evt_1"}, time.Hour)
 	if p.drops.Load() != 1 {
 		t.Fatalf("proxy dropped %d replies; want 1", p.drops.Load())
 	}
 	if err != nil || st != dedupe.Reserved {
 		t.Fatalf("EnqueueOnce whose first reply was lost = %v, %v; want reserved", st, err)
 	}
-	if st, err := q.EnqueueOnce(ctx, ev, []string{"test:evt_1"}, "other", time.Hour); err != nil || st != dedupe.Seen {
+	if st, err := q.EnqueueOnce(ctx, ev, []string{"test:evt_1"}, time.Hour); err != nil || st != dedupe.Seen {
 		t.Fatalf("EnqueueOnce by another delivery = %v, %v; want seen", st, err)
 	}
 	cnt.WaitDistinct(t, 2, 10*time.Second)

@@ -34,12 +34,16 @@ var ErrNotReplicated = errors.New("rediskit: event not confirmed by enough repli
 // replicas, so that losing one replica does not stop intake; keep timeout
 // short (a few hundred milliseconds) and below the client's ReadTimeout.
 //
-// Panics if n < 1 or timeout < 1ms (WAIT with 0 would block forever).
+// n < 1 or timeout < 1ms (WAIT with 0 would block forever) is a
+// configuration error (see [NewQueue]).
 func WithWaitReplicas(n int, timeout time.Duration) QueueOption {
-	if n < 1 || timeout < time.Millisecond {
-		panic("rediskit: WithWaitReplicas needs n >= 1 and timeout >= 1ms")
+	return func(c *queueConfig) {
+		if n < 1 || timeout < time.Millisecond {
+			c.invalidOption("WithWaitReplicas(%d, %v): want n >= 1 and timeout >= 1ms (WAIT with 0 would block forever)", n, timeout)
+			return
+		}
+		c.waitReplicas, c.waitTimeout = n, timeout
 	}
-	return func(c *queueConfig) { c.waitReplicas, c.waitTimeout = n, timeout }
 }
 
 // waitTarget returns the client whose pipeline carries a write and its

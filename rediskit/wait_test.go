@@ -96,7 +96,7 @@ func TestWaitReplicas(t *testing.T) {
 			prefix := "hookguard:{" + testName(t) + "}:seen:"
 			if !tc.atomic {
 				prefix = "plain:"
-				store = rediskit.NewStore(rdb, rediskit.WithPrefix(prefix))
+				store = newTestStore(t, rdb, rediskit.WithPrefix(prefix))
 			}
 			r, err := hookguard.New(idVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(store))
 			if err != nil {

@@ -41,6 +41,27 @@ var (
 	ErrInvalidSecret = errors.New("verify: invalid secret")
 )
 
+// Sentinel errors for a JSON body that decoders would not agree on. The
+// presets read an event's ID and type with a scanner that refuses such a
+// body, wrapping one of these in an error whose text names the member. A
+// body from a genuine sender never triggers them; a receiver refuses the
+// delivery with a 400. Match them with [errors.Is].
+var (
+	// ErrAmbiguousJSON means an object along the path holds two or more
+	// members whose names match the wanted one as encoding/json matches a
+	// name to a struct field (ignoring case, with Unicode simple folding,
+	// so "ID", "Id" and "\u0069d" all match "id"), or a single member whose
+	// name matches only that way. encoding/json decodes the last such
+	// member into a struct, a map keeps only the exact name, and other
+	// decoders take the first: the body has no one value for the name.
+	ErrAmbiguousJSON = errors.New("verify: ambiguous JSON member")
+	// ErrInvalidJSONString means the value looked for is a string that
+	// holds invalid UTF-8 or an escaped lone surrogate ("\ud800"), which
+	// encoding/json decodes to U+FFFD: two different values would read as
+	// the same string, and an event ID must not.
+	ErrInvalidJSONString = errors.New("verify: JSON string is not valid Unicode")
+)
+
 // Error is the error a provider preset returns when a request fails
 // verification. Its text is safe to send to the client: it never holds a
 // computed signature, a secret or the body.

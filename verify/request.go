@@ -30,9 +30,10 @@ type Delivery struct {
 	Type string
 	// Timestamp is the signed timestamp; zero when the scheme signs none.
 	Timestamp time.Time
-	// Secret is the index of the secret or key that matched, so that an old
-	// secret can be retired once it stops matching.
-	Secret int
+	// SecretIndex is the index, in the order they were configured, of the
+	// secret or key that matched, so that an old secret can be retired once
+	// it stops matching; -1 when verification was skipped.
+	SecretIndex int
 	// Replayable is true when the scheme signs neither a timestamp nor the
 	// ID (GitHub, Shopify): a captured request could be sent again under a
 	// fresh ID at any time, and only a dedupe on Digest stops it.

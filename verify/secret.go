@@ -1,10 +1,11 @@
 package verify
 
 import (
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/hookguard/hookguard/internal/keyfmt"
 )
 
 const redacted = "verify.Secret(REDACTED)"
@@ -51,8 +52,8 @@ func SecretFromBytes(key []byte) (Secret, error) {
 	return Secret{key: &k}, nil
 }
 
-// WhsecPrefix is the prefix of Standard Webhooks and Svix secrets.
-const WhsecPrefix = "whsec_"
+// whsecPrefix is the prefix of Standard Webhooks and Svix secrets.
+const whsecPrefix = "whsec_"
 
 // ParseWhsec decodes a Standard Webhooks or Svix secret: "whsec_" followed by
 // base64 (the prefix is optional, as the reference libraries accept both).
@@ -60,25 +61,16 @@ const WhsecPrefix = "whsec_"
 // secret and an error wrapping [ErrInvalidSecret] when the rest is not
 // base64.
 func ParseWhsec(s string) (Secret, error) {
-	b64 := strings.TrimPrefix(s, WhsecPrefix)
+	b64 := strings.TrimPrefix(s, whsecPrefix)
 	if b64 == "" {
 		return Secret{}, ErrEmptySecret
 	}
-	key, err := decodeBase64Loose(b64)
+	key, err := keyfmt.Base64Loose(b64)
 	if err != nil || len(key) == 0 {
-		return Secret{}, fmt.Errorf("%w: a Standard Webhooks secret is %q followed by base64; copy it whole from the sender's dashboard", ErrInvalidSecret, WhsecPrefix)
+		return Secret{}, fmt.Errorf("%w: a Standard Webhooks secret is %q followed by base64; copy it whole from the sender's dashboard", ErrInvalidSecret, whsecPrefix)
 	}
 	k := string(key)
 	return Secret{key: &k}, nil
-}
-
-// decodeBase64Loose decodes standard or URL-safe base64, padded or not.
-func decodeBase64Loose(s string) ([]byte, error) {
-	enc := base64.RawStdEncoding
-	if strings.ContainsAny(s, "-_") {
-		enc = base64.RawURLEncoding
-	}
-	return enc.DecodeString(strings.TrimRight(s, "="))
 }
 
 // IsZero reports whether s holds no key.

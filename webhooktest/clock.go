@@ -6,9 +6,10 @@ import (
 )
 
 // Clock is a fake clock for tests: it stands still until told to move.
-// Pass its Now method to a receiver with hookguard.WithClock(c.Now), and
-// the same clock to [NewRequest] with [WithClock], so that signing time
-// and receiving time are under the test's control.
+// Pass its Now method to a receiver with hookguard.WithClock(c.Now) and to
+// [NewRequest] with [WithClock](c.Now): every WithClock in hookguard takes
+// a func() time.Time, so that signing time and receiving time are under
+// the test's control.
 //
 // A Clock is safe for concurrent use.
 type Clock struct {

@@ -1,16 +1,22 @@
 // Package webhooktest makes testing a webhook receiver a few lines of
 // code: it signs requests exactly as each provider would, ships realistic
 // event bodies for every built-in provider, fakes the clock, and records
-// the events a receiver hands on so that a test can wait for them without
-// sleeping.
+// what the production pipeline made of each event (handled, after how
+// many attempts, or dead-lettered, and why) so that a test can wait for
+// it without sleeping.
 //
 //	func TestStripeWebhook(t *testing.T) {
 //		p, _ := providers.NewStripe("whsec_test")
-//		rec := webhooktest.NewRecorder(webhooktest.Then(myHandler))
-//		recv, _ := hookguard.New(p, nil, hookguard.WithQueue(rec))
+//		rec := webhooktest.NewRecorder()
+//		recv, err := hookguard.New(p, myHandler, rec.Options()...)
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		t.Cleanup(func() { recv.Shutdown(context.Background()) })
 //
 //		res := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded"))
-//		// res.Status == 200, res.Events[0].Type == "payment_intent.succeeded"
+//		// res.Status == 200; res.Handled.Type == "payment_intent.succeeded", or
+//		// res.DeadLetter.Err says why myHandler gave up
 //	}
 //
 // # Requests
@@ -25,12 +31,22 @@
 //
 // # Receiving
 //
-// A [Recorder] is both a hookguard.Handler and a hookguard.Queue. As the
-// queue it records each event before the receiver answers; as the handler
-// it records it when the receiver's queue runs it. [Then] puts the
-// application's own handler in front, so the code under test runs.
-// [Recorder.Do] serves one request and returns the status, response and
-// the events it caused; [Recorder.Wait] waits, bounded, for N events.
+// The receiver under test is the production one: hookguard.New with the
+// application's own handler, its own queue and its retry policy. A
+// [Recorder] only watches it, through the hooks that [Recorder.Options]
+// adds, and makes its queue retry at once (hookguard.WithBackoff(0, 0))
+// so that no test waits for a backoff. A handler error is therefore
+// retried after a 200, exactly as in production, up to
+// hookguard.DefaultMaxAttempts attempts; a [hookguard.Permanent] error or
+// the last failed attempt ends in a dead letter.
+//
+// [Recorder.Do] serves one request and returns the answer together with
+// the outcome of the event it carried: Result.Handled, or
+// Result.DeadLetter with the error. [Recorder.WaitHandled] and
+// [Recorder.WaitDeadLetters] wait, bounded by [WaitTimeout], for events
+// sent some other way (by the package-level [Do], an httptest server or
+// "hookguard send"), and fail the test saying what arrived instead.
+// Every helper takes a testing.TB, so the package works beside testify.
 //
 // # Fixtures
 //

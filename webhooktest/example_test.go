@@ -2,12 +2,14 @@ package webhooktest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/hookguard/hookguard/verify"
 	"github.com/hookguard/hookguard/webhooktest"
 )
 
@@ -19,9 +21,9 @@ func (exampleT) Helper()                      {}
 func (exampleT) Fatal(args ...any)            { panic(fmt.Sprint(args...)) }
 func (exampleT) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
 
-// A Stripe receiver tested in a few lines: a signed fixture goes in, and
-// the event the application's handler got comes out. In a test, t is the
-// test's *testing.T.
+// A Stripe receiver tested in a few lines: a signed fixture goes through
+// the production receiver, its queue and the application's handler, and
+// the handled event comes out. In a test, t is the test's *testing.T.
 func Example_stripe() {
 	var t testing.TB = exampleT{}
 
@@ -35,46 +37,90 @@ func Example_stripe() {
 	})
 
 	p, _ := providers.NewStripe("whsec_test_secret")
-	rec := webhooktest.NewRecorder(webhooktest.Then(app))
-	recv, _ := hookguard.New(p, nil, hookguard.WithQueue(rec))
+	rec := webhooktest.NewRecorder()
+	recv, _ := hookguard.New(p, app, rec.Options()...)
+	defer recv.Shutdown(context.Background())
 
 	res := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded"))
-	fmt.Println(res.Status, res.Events[0].Type, paid)
+	fmt.Println(res.Status, res.Handled.Type, paid)
 
 	// The same event with a wrong signature never reaches the handler.
-	res = webhooktest.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded", webhooktest.WithWrongSecret()))
-	fmt.Println(res.Status, len(paid))
+	res = rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded", webhooktest.WithWrongSecret()))
+	fmt.Println(res.Status, errors.Is(res.Err, verify.ErrSignatureMismatch), len(paid))
 	// Output:
 	// 200 payment_intent.succeeded [evt_3PJk2aLkdIwHu7ix0Qm9x2Tb]
-	// 401 1
+	// 401 true 1
 }
 
-// A GitHub receiver running its handler on the default in-memory queue:
-// Recorder.Do waits, bounded, for the handled event instead of sleeping.
-// GitHub signs no timestamp, so a replay of the same body under a fresh
-// delivery ID is caught by content dedupe.
+// A GitHub receiver with a typed handler. GitHub signs no timestamp, so a
+// replay of the same body under a fresh delivery ID is caught by content
+// dedupe, and Recorder.Do returns at once: nothing was handed on.
 func Example_gitHub() {
 	var t testing.TB = exampleT{}
 
+	type pullRequest struct {
+		Action string `json:"action"`
+		Number int    `json:"number"`
+	}
+	var opened []int
+	app := hookguard.Typed(func(_ context.Context, _ hookguard.Event, pr pullRequest) error {
+		if pr.Action == "opened" {
+			opened = append(opened, pr.Number)
+		}
+		return nil
+	})
+
 	p, _ := providers.NewGitHub("It's a Secret to Everybody")
 	rec := webhooktest.NewRecorder()
-	recv, _ := hookguard.New(p, rec)
+	recv, _ := hookguard.New(p, app, rec.Options()...)
 	defer recv.Shutdown(context.Background())
 
 	res := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "github/pull_request.opened",
 		webhooktest.WithID("4c8e7a10-19f2-11ef-8d3a-6f1e2b9c0d44")))
-	var pr struct {
-		Action string `json:"action"`
-		Number int    `json:"number"`
-	}
-	_ = res.Events[0].Decode(&pr)
-	fmt.Println(res.Status, res.Events[0].Type, pr.Action, pr.Number)
+	fmt.Println(res.Status, res.Handled.Type, opened)
 
-	replay := webhooktest.Do(t, recv, webhooktest.FixtureRequest(t, p, "github/pull_request.opened"))
-	fmt.Println(replay.Status, replay.Duplicate, rec.Len())
+	replay := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "github/pull_request.opened"))
+	fmt.Println(replay.Status, replay.Duplicate, len(rec.Handled()))
 	// Output:
-	// 200 pull_request opened 42
+	// 200 pull_request [42]
 	// 200 true 1
+}
+
+// errUnknownCharge is what the example's handler fails with for a refund.
+var errUnknownCharge = errors.New("unknown charge")
+
+// Recorder.Do drives the production queue: a handler error is retried
+// after a 200 answer, as in production, but without a backoff, so the
+// test never sleeps; a Permanent error goes to the dead-letter hook after
+// one attempt, and Do reports it with its error.
+func ExampleRecorder_Do() {
+	var t testing.TB = exampleT{}
+
+	app := hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {
+		switch {
+		case e.Type == "charge.refunded":
+			return hookguard.Permanent(fmt.Errorf("refund %s: %w", e.ID, errUnknownCharge))
+		case e.Attempt < 3:
+			return errors.New("ledger unavailable") // retried
+		}
+		return nil
+	})
+
+	p, _ := providers.NewStripe("whsec_test_secret")
+	rec := webhooktest.NewRecorder()
+	recv, _ := hookguard.New(p, app, rec.Options()...)
+	defer recv.Shutdown(context.Background())
+
+	res := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded"))
+	fmt.Println(res.Status, "handled on attempt", res.Handled.Attempt)
+
+	res = rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/charge.refunded"))
+	fmt.Println(res.Status, res.DeadLetter)
+	fmt.Println(errors.Is(res.DeadLetter.Err, errUnknownCharge))
+	// Output:
+	// 200 handled on attempt 3
+	// 200 stripe charge.refunded evt_3PKb7cLkdIwHu7ix1Vn4Hs8Q dead-lettered after 1 attempt: refund evt_3PKb7cLkdIwHu7ix1Vn4Hs8Q: unknown charge
+	// true
 }
 
 // A fake clock drives both the signer and the receiver, so replay-window
@@ -84,13 +130,17 @@ func ExampleClock() {
 
 	clock := webhooktest.NewClock(time.Date(2024, 5, 24, 12, 0, 0, 0, time.UTC))
 	p, _ := providers.NewSlack("8f742231b10e8888abcd99yyyzzz85a5")
-	recv, _ := hookguard.New(p, nil, hookguard.WithQueue(webhooktest.NewRecorder()), hookguard.WithClock(clock.Now))
+	rec := webhooktest.NewRecorder()
+	app := hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return nil })
+	recv, _ := hookguard.New(p, app, rec.Options(hookguard.WithClock(clock.Now))...)
+	defer recv.Shutdown(context.Background())
 
-	req := webhooktest.FixtureRequest(t, p, "slack/event_callback.message", webhooktest.WithClock(clock))
+	req := webhooktest.FixtureRequest(t, p, "slack/event_callback.message", webhooktest.WithClock(clock.Now))
 	clock.Advance(6 * time.Minute) // past Slack's five-minute window
-	fmt.Println(webhooktest.Do(t, recv, req).Status)
+	res := rec.Do(t, recv, req)
+	fmt.Println(res.Status, errors.Is(res.Err, verify.ErrTimestampTooOld))
 	// Output:
-	// 401
+	// 401 true
 }
 
 // Fixtures are listed by name, PROVIDER/EVENT.

@@ -31,8 +31,17 @@ type config struct {
 	spec   sign.Spec
 }
 
-// WithClock signs at c's current time instead of time.Now.
-func WithClock(c *Clock) Option { return func(o *config) { o.clock = c.Now } }
+// WithClock signs at now() instead of time.Now(): pass a [Clock]'s Now,
+// the same function the receiver under test gets from hookguard.WithClock,
+// so that one clock drives both. A nil now restores time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *config) {
+		if now == nil {
+			now = time.Now
+		}
+		o.clock = now
+	}
+}
 
 // WithTime signs at t instead of time.Now.
 func WithTime(t time.Time) Option { return func(o *config) { o.clock = func() time.Time { return t } } }

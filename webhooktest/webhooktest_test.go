@@ -2,7 +2,6 @@ package webhooktest_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 	"github.com/hookguard/hookguard/webhooktest"
@@ -20,7 +20,7 @@ import (
 // newProvider returns name's preset with a fresh test secret.
 func newProvider(t *testing.T, name string) providers.Provider {
 	t.Helper()
-	secret, err := providers.TestSecret(name)
+	secret, err := testsecret.For(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestTamper(t *testing.T) {
 			}
 			p := newProvider(t, name)
 			b, ct := body(name)
-			valid := webhooktest.NewRequest(t, p, b, ct, webhooktest.WithClock(clock), webhooktest.WithID("id-0001"))
+			valid := webhooktest.NewRequest(t, p, b, ct, webhooktest.WithClock(clock.Now), webhooktest.WithID("id-0001"))
 			if _, err := check(p, valid, clock.Now()); err != nil {
 				t.Fatalf("valid request: %v", err)
 			}
@@ -101,7 +101,7 @@ func TestTamper(t *testing.T) {
 					}{"future", webhooktest.WithTimestampOffset(time.Hour), []error{verify.ErrTimestampTooNew}})
 			}
 			for _, c := range cases {
-				req, err := webhooktest.Sign(p, b, ct, webhooktest.WithClock(clock), c.opt)
+				req, err := webhooktest.Sign(p, b, ct, webhooktest.WithClock(clock.Now), c.opt)
 				if errors.Is(err, webhooktest.ErrCannotTamper) && !core[name] {
 					// A token scheme signs no body; Mailgun's
 					// signature is no header. Sign says so.
@@ -127,7 +127,7 @@ func TestTamper(t *testing.T) {
 				}
 			}
 			if !p.Info().Timestamped {
-				req := webhooktest.NewRequest(t, p, b, ct, webhooktest.WithClock(clock), webhooktest.WithTimestampOffset(-time.Hour))
+				req := webhooktest.NewRequest(t, p, b, ct, webhooktest.WithClock(clock.Now), webhooktest.WithTimestampOffset(-time.Hour))
 				if _, err := check(p, req, clock.Now()); err != nil {
 					t.Errorf("%s signs no timestamp, yet an old request fails: %v", name, err)
 				}
@@ -143,25 +143,21 @@ func TestFixturesThroughReceiver(t *testing.T) {
 	for _, f := range webhooktest.AllFixtures() {
 		t.Run(f.Name, func(t *testing.T) {
 			p := newProvider(t, f.Provider)
-			rec := webhooktest.NewRecorder()
-			recv, err := hookguard.New(p, nil, hookguard.WithQueue(rec))
-			if err != nil {
-				t.Fatal(err)
-			}
+			rec, recv := newReceiver(t, p, accept)
 			req := webhooktest.FixtureRequest(t, p, f.Name)
 			if f.Provider == "slack" && strings.Contains(string(f.Body), `"url_verification"`) {
-				res := webhooktest.Do(t, recv, req)
-				if res.Status != 200 || !strings.Contains(string(f.Body), string(res.Body)) || len(res.Body) < 20 || rec.Len() != 0 {
-					t.Errorf("handshake answered %d %q, %d events; want 200 with the challenge and none", res.Status, res.Body, rec.Len())
+				res := rec.Do(t, recv, req) // returns at once: a handshake hands nothing on
+				if res.Status != 200 || !strings.Contains(string(f.Body), string(res.Body)) || len(res.Body) < 20 || res.Handled != nil || len(rec.Handled()) != 0 {
+					t.Errorf("handshake answered %d %q, %d events; want 200 with the challenge and none", res.Status, res.Body, len(rec.Handled()))
 				}
 				return
 			}
 			res := rec.Do(t, recv, req)
-			if res.Status != http.StatusOK || len(res.Events) != 1 {
-				t.Fatalf("answered %d %q with %d events; want 200 and 1", res.Status, res.Body, len(res.Events))
+			if res.Status != http.StatusOK || res.Handled == nil {
+				t.Fatalf("answered %d %q, dead letter %v; want 200 and a handled event", res.Status, res.Body, res.DeadLetter)
 			}
-			ev := res.Events[0]
-			if _, signsInBody := p.(providers.BodySigner); ev.Provider != f.Provider || !signsInBody && !bytes.Equal(ev.Body, f.Body) {
+			ev := *res.Handled
+			if ev.Provider != f.Provider || !p.Info().SignedInBody && !bytes.Equal(ev.Body, f.Body) {
 				t.Errorf("event body or provider differs from the fixture")
 			}
 			if f.Type != "" && ev.Type != f.Type {
@@ -186,8 +182,8 @@ func TestFixturesThroughReceiver(t *testing.T) {
 			}
 			// The same event again is a duplicate and hands nothing on.
 			again := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, f.Name, webhooktest.WithID(ev.ID)))
-			if again.Status != http.StatusOK || !again.Duplicate || len(again.Events) != 0 {
-				t.Errorf("second copy answered %d duplicate=%v with %d events", again.Status, again.Duplicate, len(again.Events))
+			if again.Status != http.StatusOK || !again.Duplicate || again.Handled != nil || len(rec.Handled()) != 1 {
+				t.Errorf("second copy answered %d duplicate=%v, handled %v", again.Status, again.Duplicate, rec.Handled())
 			}
 		})
 	}
@@ -272,161 +268,15 @@ func TestClock(t *testing.T) {
 func TestClockDrivesReceiver(t *testing.T) {
 	clock := webhooktest.NewClock(time.Unix(1716480205, 0))
 	p := newProvider(t, "stripe")
-	rec := webhooktest.NewRecorder()
-	recv, err := hookguard.New(p, nil, hookguard.WithQueue(rec), hookguard.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := webhooktest.FixtureRequest(t, p, "stripe/charge.refunded", webhooktest.WithClock(clock))
+	rec, recv := newReceiver(t, p, accept, hookguard.WithClock(clock.Now))
+	old := webhooktest.FixtureRequest(t, p, "stripe/charge.refunded", webhooktest.WithClock(clock.Now))
 	clock.Advance(6 * time.Minute)
-	if res := webhooktest.Do(t, recv, old); res.Status != http.StatusUnauthorized {
-		t.Errorf("request 6 minutes old answered %d; want 401", res.Status)
+	if res := rec.Do(t, recv, old); res.Status != http.StatusUnauthorized || !errors.Is(res.Err, verify.ErrTimestampTooOld) {
+		t.Errorf("request 6 minutes old answered %d (%v); want 401 and ErrTimestampTooOld", res.Status, res.Err)
 	}
-	fresh := webhooktest.FixtureRequest(t, p, "stripe/charge.refunded", webhooktest.WithClock(clock))
-	if res := rec.Do(t, recv, fresh); res.Status != http.StatusOK || len(res.Events) != 1 || !res.Events[0].ReceivedAt.Equal(clock.Now()) {
-		t.Errorf("fresh request answered %d with %d events", res.Status, len(res.Events))
-	}
-}
-
-// TestRecorderAsHandler runs the Recorder behind the receiver's own
-// MemoryQueue: events arrive after the answer and Wait waits for them.
-func TestRecorderAsHandler(t *testing.T) {
-	p := newProvider(t, "standardwebhooks")
-	var mu sync.Mutex
-	var seen []string
-	app := hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {
-		mu.Lock()
-		defer mu.Unlock()
-		seen = append(seen, e.ID)
-		return nil
-	})
-	rec := webhooktest.NewRecorder(webhooktest.Then(app), webhooktest.WaitTimeout(10*time.Second))
-	recv, err := hookguard.New(p, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = recv.Shutdown(context.Background()) })
-	for i, name := range []string{"standardwebhooks/invoice.paid", "standardwebhooks/invoice.payment_failed", "standardwebhooks/subscription.canceled"} {
-		res := webhooktest.Do(t, recv, webhooktest.FixtureRequest(t, p, name, webhooktest.WithID("msg_"+string(rune('a'+i)))))
-		if res.Status != http.StatusOK {
-			t.Fatalf("%s answered %d", name, res.Status)
-		}
-	}
-	evs := rec.Wait(t, 3, 10*time.Second)
-	types := map[string]bool{}
-	for _, e := range evs {
-		types[e.Type] = true
-	}
-	if len(types) != 3 || !types["invoice.paid"] || !types["subscription.canceled"] {
-		t.Errorf("recorded types %v", types)
-	}
-	mu.Lock()
-	if len(seen) != 3 {
-		t.Errorf("the application handler saw %d events", len(seen))
-	}
-	mu.Unlock()
-
-	res := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "standardwebhooks/invoice.paid", webhooktest.WithID("msg_d")))
-	if len(res.Events) != 1 || res.Events[0].ID != "msg_d" {
-		t.Errorf("Do through the MemoryQueue returned %d events", len(res.Events))
-	}
-}
-
-func TestRecorderHandlerError(t *testing.T) {
-	boom := errors.New("boom")
-	rec := webhooktest.NewRecorder(webhooktest.Then(hookguard.HandlerFunc(func(context.Context, hookguard.Event) error { return boom })))
-	if err := rec.HandleEvent(context.Background(), hookguard.Event{ID: "1"}); !errors.Is(err, boom) {
-		t.Errorf("HandleEvent = %v", err)
-	}
-	if err := rec.Enqueue(context.Background(), hookguard.Event{ID: "1"}); !errors.Is(err, boom) {
-		t.Errorf("Enqueue = %v", err)
-	}
-	if rec.Len() != 0 {
-		t.Errorf("recorded %d events of a failing handler", rec.Len())
-	}
-	// Through a receiver: the failing handler makes the answer 503, and
-	// the event is not marked seen, so the retry goes through later.
-	p := newProvider(t, "stripe")
-	recv, err := hookguard.New(p, nil, hookguard.WithQueue(rec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res := webhooktest.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/charge.refunded")); res.Status != http.StatusServiceUnavailable {
-		t.Errorf("failing handler answered %d; want 503", res.Status)
-	}
-}
-
-func TestRecorderWaitContext(t *testing.T) {
-	rec := webhooktest.NewRecorder()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := rec.WaitContext(ctx, 2)
-		done <- err
-	}()
-	_ = rec.Enqueue(context.Background(), hookguard.Event{ID: "1"})
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("WaitContext = %v; want context.Canceled", err)
-	}
-	_ = rec.HandleEvent(context.Background(), hookguard.Event{ID: "2"})
-	evs, err := rec.WaitContext(context.Background(), 2)
-	if err != nil || len(evs) != 2 || evs[0].ID != "1" || evs[1].ID != "2" {
-		t.Errorf("WaitContext = %v, %v", evs, err)
-	}
-	rec.Reset()
-	if rec.Len() != 0 || len(rec.Events()) != 0 {
-		t.Error("Reset kept events")
-	}
-}
-
-func TestRecorderFull(t *testing.T) {
-	rec := webhooktest.NewRecorder()
-	for i := 0; i < webhooktest.MaxRecorded; i++ {
-		if err := rec.Enqueue(context.Background(), hookguard.Event{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := rec.Enqueue(context.Background(), hookguard.Event{}); !errors.Is(err, webhooktest.ErrRecorderFull) {
-		t.Errorf("Enqueue past the cap = %v", err)
-	}
-	if err := rec.HandleEvent(context.Background(), hookguard.Event{}); !errors.Is(err, webhooktest.ErrRecorderFull) || !hookguard.IsPermanent(err) {
-		t.Errorf("HandleEvent past the cap = %v; want a permanent ErrRecorderFull", err)
-	}
-}
-
-// fakeTB records failures instead of stopping a test, to test the helpers'
-// failure paths.
-type fakeTB struct {
-	testing.TB
-	mu     sync.Mutex
-	failed []string
-}
-
-func (f *fakeTB) Helper() {}
-func (f *fakeTB) Fatalf(format string, args ...any) {
-	f.mu.Lock()
-	f.failed = append(f.failed, format)
-	f.mu.Unlock()
-}
-func (f *fakeTB) Fatal(args ...any) { f.Fatalf("fatal") }
-
-func TestRecorderFailures(t *testing.T) {
-	tb := &fakeTB{TB: t}
-	rec := webhooktest.NewRecorder(webhooktest.WaitTimeout(10 * time.Millisecond))
-	if evs := rec.Wait(tb, 1, 10*time.Millisecond); len(evs) != 0 || len(tb.failed) != 1 {
-		t.Errorf("Wait for a missing event: %d events, %d failures", len(evs), len(tb.failed))
-	}
-	// A handler that answers 200 but records nothing makes Recorder.Do
-	// fail the test instead of hanging.
-	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	req, _ := http.NewRequest(http.MethodPost, "http://example.com/", nil)
-	if res := rec.Do(tb, ok, req); res.Status != 200 || len(tb.failed) != 2 {
-		t.Errorf("Do with no event: %d, %d failures", res.Status, len(tb.failed))
-	}
-	webhooktest.MustFixture(tb, "nope/nope")
-	if len(tb.failed) != 3 {
-		t.Errorf("MustFixture of an unknown name did not fail the test")
+	fresh := webhooktest.FixtureRequest(t, p, "stripe/charge.refunded", webhooktest.WithClock(clock.Now))
+	if res := rec.Do(t, recv, fresh); res.Status != http.StatusOK || res.Handled == nil || !res.Handled.ReceivedAt.Equal(clock.Now()) {
+		t.Errorf("fresh request answered %d, handled %v", res.Status, res.Handled)
 	}
 }
 

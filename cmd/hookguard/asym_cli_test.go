@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hookguard/hookguard/providers"
-	"github.com/hookguard/hookguard/verify"
+	"github.com/hookguard/hookguard/internal/keys"
+	"github.com/hookguard/hookguard/internal/testsecret"
 )
 
 // TestVerifyMethodAndURL signs a HubSpot v3 request for one method and URL
@@ -74,32 +74,32 @@ func TestVerifyPublishedVectorsCLI(t *testing.T) {
 // TestAsymmetricSignVerifyCLI signs with a private key and verifies with
 // the public key in the form the provider hands it out.
 func TestAsymmetricSignVerifyCLI(t *testing.T) {
-	priv, err := providers.TestSecret("discord")
+	priv, err := testsecret.For("discord")
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := hex.DecodeString(priv)
 	pub := hex.EncodeToString(ed25519.PrivateKey(raw).Public().(ed25519.PublicKey))
 
-	sgPriv, _ := providers.TestSecret("sendgrid")
-	k, err := verify.ParseP256PrivateKey(sgPriv)
+	sgPriv, _ := testsecret.For("sendgrid")
+	k, err := keys.ParseP256PrivateKey(sgPriv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sgPub, _ := verify.MarshalP256PublicKey(&k.PublicKey)
+	sgPub, _ := keys.MarshalP256PublicKey(&k.PublicKey)
 
-	for name, keys := range map[string][2]string{"discord": {priv, pub}, "sendgrid": {sgPriv, sgPub}} {
+	for name, pair := range map[string][2]string{"discord": {priv, pub}, "sendgrid": {sgPriv, sgPub}} {
 		body := `{"id":"1180000000000000001","type":2}`
-		s := runCmd(t, body, "sign", "--provider", name, "--secret", keys[0], "--timestamp", "1700000000")
+		s := runCmd(t, body, "sign", "--provider", name, "--secret", pair[0], "--timestamp", "1700000000")
 		if s.code != exitOK {
 			t.Fatalf("%s sign: %d %s", name, s.code, s.stderr)
 		}
-		args := append([]string{"verify", "--provider", name, "--secret", keys[1], "--now", "1700000000"}, headerArgs(s.stdout)...)
+		args := append([]string{"verify", "--provider", name, "--secret", pair[1], "--now", "1700000000"}, headerArgs(s.stdout)...)
 		if r := runCmd(t, body, args...); r.code != exitOK {
 			t.Errorf("%s verify with the public key: %d\n%s%s", name, r.code, r.stdout, r.stderr)
 		}
 		// The public key cannot sign.
-		if r := runCmd(t, body, "sign", "--provider", name, "--secret", keys[1]); r.code != exitUsage || !strings.Contains(r.stderr, "cannot sign") {
+		if r := runCmd(t, body, "sign", "--provider", name, "--secret", pair[1]); r.code != exitUsage || !strings.Contains(r.stderr, "cannot sign") {
 			t.Errorf("%s sign with the public key: %d %s", name, r.code, r.stderr)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -53,11 +54,11 @@ var bodyUnsigned = map[string]bool{"gitlab": true, "okta": true, "postmark": tru
 func TestSignThenVerify(t *testing.T) {
 	for _, name := range providers.Names() {
 		t.Run(name, func(t *testing.T) {
-			secret, err := providers.TestSecret(name)
+			secret, err := testsecret.For(name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			other, _ := providers.TestSecret(name)
+			other, _ := testsecret.For(name)
 			p, err := providers.New(name, secret)
 			if err != nil {
 				t.Fatal(err)
@@ -74,7 +75,7 @@ func TestSignThenVerify(t *testing.T) {
 			if spec.Type != "" {
 				args = append(args, "--type", spec.Type)
 			}
-			if _, ok := p.(providers.BodySigner); ok {
+			if p.Info().SignedInBody {
 				out := filepath.Join(t.TempDir(), "signed")
 				args = append(args, "--body-out", out)
 				body = out

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/sign"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 	"github.com/hookguard/hookguard/webhooktest"
@@ -103,7 +104,7 @@ func runDemoCases(ctx context.Context, out, logw io.Writer) ([]demoRow, error) {
 	provs := make([]providers.Provider, 0, len(names))
 	var rows []demoRow
 	for _, name := range names {
-		secret, err := providers.TestSecret(name)
+		secret, err := testsecret.For(name)
 		var p providers.Provider
 		if err == nil {
 			p, err = providers.New(name, secret)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -48,7 +49,7 @@ func TestGoldenSign(t *testing.T) {
 			if !exists {
 				secret = goldenSecret
 				if _, err := providers.New(name, secret); err != nil || signGolden(t, name, secret, bodies).code != 0 {
-					if secret, err = providers.TestSecret(name); err != nil {
+					if secret, err = testsecret.For(name); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -94,7 +95,7 @@ func signGolden(t *testing.T, provider, secret string, bodies []goldenInput) res
 	t.Helper()
 	var bodyOut string
 	if p, err := providers.New(provider, secret); err == nil {
-		if _, ok := p.(providers.BodySigner); ok {
+		if p.Info().SignedInBody {
 			bodyOut = filepath.Join(t.TempDir(), "signed")
 		}
 	}

@@ -244,7 +244,7 @@ func (in *inspector) hooks() hookguard.Hooks {
 				d.provider = a.Provider
 			}
 			d.id, d.typ, d.status, d.outcome = a.ID, a.Type, a.Status, a.Outcome
-			d.secret, d.ack = a.Secret, a.Latency
+			d.secret, d.ack = a.SecretIndex, a.Latency
 			d.reason = otelhook.Reason(a.Err)
 			if a.Err != nil {
 				d.detail = a.Err.Error()

@@ -27,7 +27,7 @@ import (
 // the Prometheus format) and, unless --no-ui, the inspector page at /.
 type observer struct {
 	mp    *sdkmetric.MeterProvider
-	rec   *otelhook.Recorder
+	rec   *otelhook.Telemetry
 	reg   *prometheus.Registry
 	insp  *inspector // nil with --no-ui
 	names []string

@@ -33,7 +33,7 @@ func (f providerFlags) check() error { return checkProviderFlags(*f.name, *f.sch
 
 // provider returns the provider the flags select, for secret and opts,
 // as [newProvider] does.
-func (f providerFlags) provider(e *env, secret string, opts ...providers.Option) (providers.Provider, error) {
+func (f providerFlags) provider(e *env, secret string, opts ...providers.Option) (*providers.Preset, error) {
 	return newProvider(e, *f.name, *f.scheme, secret, opts...)
 }
 
@@ -66,7 +66,7 @@ func readScheme(e *env, path string) (providers.Scheme, error) {
 
 // newProvider returns the provider that --provider NAME or --scheme FILE
 // selects, for secret and opts. Call [checkProviderFlags] first.
-func newProvider(e *env, name, schemePath, secret string, opts ...providers.Option) (providers.Provider, error) {
+func newProvider(e *env, name, schemePath, secret string, opts ...providers.Option) (*providers.Preset, error) {
 	if err := checkProviderFlags(name, schemePath); err != nil {
 		return nil, err
 	}
@@ -82,12 +82,8 @@ func newProvider(e *env, name, schemePath, secret string, opts ...providers.Opti
 
 // newCustomProvider is [providers.NewCustom] returning a Provider: a nil
 // *Custom in the interface would not be nil.
-func newCustomProvider(s providers.Scheme, secret string, opts ...providers.Option) (providers.Provider, error) {
-	p, err := providers.NewCustom(s, secret, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+func newCustomProvider(s providers.Scheme, secret string, opts ...providers.Option) (*providers.Preset, error) {
+	return providers.NewCustom(s, secret, opts...)
 }
 
 // readSchemes reads serve's --scheme files. Two schemes cannot share a

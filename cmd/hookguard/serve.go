@@ -262,17 +262,15 @@ gracefully.
 var urlSignedPresets = []string{"hubspot", "square", "twilio"}
 
 // urlSigned returns the names of the providers in provs that sign the URL
-// the sender called.
+// the sender called: the presets of urlSignedPresets, and the custom
+// schemes (names that are not built-in presets) that sign {url}, which
+// their ReadsURL reports.
 func urlSigned(provs []providers.Provider) []string {
 	var out []string
 	for _, p := range provs {
-		if c, ok := p.(*providers.Custom); ok {
-			if c.ReadsURL() {
-				out = append(out, p.Name())
-			}
-			continue
-		}
-		if slices.Contains(urlSignedPresets, p.Name()) {
+		pr, ok := p.(*providers.Preset)
+		custom := ok && !slices.Contains(providers.Names(), p.Name())
+		if slices.Contains(urlSignedPresets, p.Name()) || custom && pr.ReadsURL() {
 			out = append(out, p.Name())
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -133,7 +134,7 @@ func TestUIGuardHosts(t *testing.T) {
 // provider documents.
 func TestServeGETHandshakes(t *testing.T) {
 	const token = "my-verify-token"
-	okta, err := providers.TestSecret("okta")
+	okta, err := testsecret.For("okta")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,12 +373,11 @@ func TestVerifyEscapesRequestFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs, ok := p.(providers.BodySigner)
-	if !ok {
-		t.Fatal("mailgun is not a BodySigner")
+	if !p.Info().SignedInBody {
+		t.Fatal("mailgun does not report its signature in the body")
 	}
 	evil := `\u001b]0;pwned\u0007\u001b[2J\u009b31m\u202e\nsecret:    0 (primary)\r`
-	body, _, err := bs.SignBody(providers.Outgoing{Body: []byte(`{"event-data":{"id":"ev\u001b[1m1","event":"` + evil + `"}}`), Timestamp: time.Unix(1700000000, 0)})
+	body, _, err := p.SignBody(providers.Outgoing{Body: []byte(`{"event-data":{"id":"ev\u001b[1m1","event":"` + evil + `"}}`), Timestamp: time.Unix(1700000000, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

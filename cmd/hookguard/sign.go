@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/hookguard/hookguard/internal/sign"
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -61,14 +62,14 @@ func runSign(_ context.Context, e *env, args []string) int {
 		ContentType: *contentType,
 	}
 	var h http.Header
-	if bs, ok := p.(providers.BodySigner); ok {
+	if p.Info().SignedInBody {
 		// The signature (or the signed timestamp) lives in the body, so
 		// headers alone would be a request that never verifies.
 		if *bodyOut == "" {
 			return fs.fail(e, fmt.Errorf("%s signs inside the body: pass --body-out FILE to get the body to send", p.Name()))
 		}
 		var signed []byte
-		if signed, h, err = bs.SignBody(out); err == nil {
+		if signed, h, err = p.SignBody(out); err == nil {
 			err = os.WriteFile(*bodyOut, signed, 0o644)
 		}
 	} else {
@@ -98,7 +99,7 @@ func providerList(w io.Writer) {
 	fmt.Fprintln(w, "Providers:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, name := range providers.Names() {
-		secret, err := providers.TestSecret(name)
+		secret, err := testsecret.For(name)
 		var p providers.Provider
 		if err == nil {
 			p, err = providers.New(name, secret)

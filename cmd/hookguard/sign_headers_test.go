@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 )
 
@@ -14,7 +15,7 @@ import (
 // arguments and returns the header names it printed, canonicalised.
 func signedHeaderNames(t *testing.T, name string, extra ...string) []string {
 	t.Helper()
-	secret, err := providers.TestSecret(name)
+	secret, err := testsecret.For(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,10 +131,10 @@ func writeDelivery(w io.Writer, d verify.Delivery, secrets int) error {
 		ts = d.Timestamp.UTC().Format(time.RFC3339)
 	}
 	field("timestamp", ts)
-	secret := fmt.Sprintf("%d", d.Secret)
+	secret := fmt.Sprintf("%d", d.SecretIndex)
 	switch {
-	case d.Secret == 0 && secrets == 1:
-	case d.Secret == 0:
+	case d.SecretIndex == 0 && secrets == 1:
+	case d.SecretIndex == 0:
 		secret += " (primary)"
 	default:
 		secret += " (rotation secret)"

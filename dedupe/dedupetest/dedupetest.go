@@ -19,6 +19,14 @@ type config struct {
 	shortTTL   time.Duration
 	goroutines int
 	wait       time.Duration
+	err        error // the first invalid option, reported by Run
+}
+
+// invalidOption records the first invalid option's error.
+func (c *config) invalidOption(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("dedupetest: invalid option: "+format, args...)
+	}
 }
 
 // WithAdvance tells Run that the stores newStore returns read a fake clock,
@@ -33,31 +41,40 @@ func WithAdvance(advance func(d time.Duration)) Option {
 // WithShortTTL sets the TTL that Run expects to end during a subtest
 // (default 100ms). Without [WithAdvance] Run waits for it in real time, so
 // pick the shortest TTL the store keeps precisely; Redis, for example,
-// handles milliseconds. It panics if d <= 0.
+// handles milliseconds. d <= 0 fails the test when Run starts.
 func WithShortTTL(d time.Duration) Option {
-	if d <= 0 {
-		panic("dedupetest: WithShortTTL expects d > 0")
+	return func(c *config) {
+		if d <= 0 {
+			c.invalidOption("WithShortTTL(%v): the TTL must be positive", d)
+			return
+		}
+		c.shortTTL = d
 	}
-	return func(c *config) { c.shortTTL = d }
 }
 
 // WithGoroutines sets how many goroutines race for one key in the
-// contention subtests (default 32). It panics if n < 2.
+// contention subtests (default 32). n < 2 fails the test when Run starts.
 func WithGoroutines(n int) Option {
-	if n < 2 {
-		panic("dedupetest: WithGoroutines expects n >= 2")
+	return func(c *config) {
+		if n < 2 {
+			c.invalidOption("WithGoroutines(%d): at least 2 goroutines must race for a key", n)
+			return
+		}
+		c.goroutines = n
 	}
-	return func(c *config) { c.goroutines = n }
 }
 
 // WithExpiryTimeout bounds how long Run waits in real time for a record with
 // the short TTL to expire before it reports a failure (default 50 times the
-// short TTL, at least 5s). It panics if d <= 0.
+// short TTL, at least 5s). d <= 0 fails the test when Run starts.
 func WithExpiryTimeout(d time.Duration) Option {
-	if d <= 0 {
-		panic("dedupetest: WithExpiryTimeout expects d > 0")
+	return func(c *config) {
+		if d <= 0 {
+			c.invalidOption("WithExpiryTimeout(%v): the timeout must be positive", d)
+			return
+		}
+		c.wait = d
 	}
-	return func(c *config) { c.wait = d }
 }
 
 // longTTL is a TTL that never ends during a run.
@@ -83,7 +100,12 @@ func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, opts ...Option)
 	t.Helper()
 	c := config{shortTTL: 100 * time.Millisecond, goroutines: 32}
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.err != nil {
+		t.Fatalf("%v", c.err)
 	}
 	if c.wait == 0 {
 		c.wait = max(50*c.shortTTL, 5*time.Second)
@@ -104,6 +126,8 @@ func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, opts ...Option)
 		{"ReleasePendingThenReserve", r.releasePendingThenReserve},
 		{"ReleaseSeenThenReserve", r.releaseSeenThenReserve},
 		{"ReleaseUnreservedKey", r.releaseUnreservedKey},
+		{"ForgetPendingAndSeen", r.forgetPendingAndSeen},
+		{"ForgetUnknownKey", r.forgetUnknownKey},
 		{"PendingExpires", r.pendingExpires},
 		{"SeenExpires", r.seenExpires},
 		{"ExpiredOwnerCannotCommitOrRelease", r.expiredOwner},
@@ -304,6 +328,38 @@ func (r *runner) releaseUnreservedKey(t *testing.T, s dedupe.Store) {
 	reserve(t, s, "never-reserved", "b", longTTL, dedupe.Reserved)
 }
 
+func forget(t *testing.T, s dedupe.Store, key string) {
+	t.Helper()
+	if err := s.Forget(t.Context(), key); err != nil {
+		t.Fatalf("Forget(%q) = %v, want nil", key, err)
+	}
+}
+
+// forgetPendingAndSeen: Forget frees a key whoever holds it, pending or
+// seen, and leaves other keys alone.
+func (r *runner) forgetPendingAndSeen(t *testing.T, s dedupe.Store) {
+	reserve(t, s, "pending", "a", longTTL, dedupe.Reserved)
+	reserve(t, s, "seen", "a", longTTL, dedupe.Reserved)
+	commit(t, s, "seen", "a", longTTL, nil)
+	reserve(t, s, "other", "a", longTTL, dedupe.Reserved)
+	commit(t, s, "other", "a", longTTL, nil)
+	forget(t, s, "pending")
+	forget(t, s, "seen")
+	reserve(t, s, "pending", "b", longTTL, dedupe.Reserved)
+	reserve(t, s, "seen", "b", longTTL, dedupe.Reserved)
+	reserve(t, s, "other", "b", longTTL, dedupe.Seen)
+	// The old holder no longer owns the key it lost.
+	commit(t, s, "pending", "a", longTTL, dedupe.ErrNotOwner)
+	reserve(t, s, "pending", "c", longTTL, dedupe.Pending)
+}
+
+// forgetUnknownKey: forgetting a key with no record is not an error and
+// does not block the key.
+func (r *runner) forgetUnknownKey(t *testing.T, s dedupe.Store) {
+	forget(t, s, "never-reserved")
+	reserve(t, s, "never-reserved", "a", longTTL, dedupe.Reserved)
+}
+
 func (r *runner) pendingExpires(t *testing.T, s dedupe.Store) {
 	reserve(t, s, "k", "a", r.cfg.shortTTL, dedupe.Reserved)
 	reserve(t, s, "k", "b", longTTL, dedupe.Pending)
@@ -373,6 +429,9 @@ func (r *runner) contextDone(t *testing.T, s dedupe.Store) {
 	if err := s.Release(ctx, "k", "b"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Release with a cancelled context = %v; want an error matching context.Canceled", err)
 	}
+	if err := s.Forget(ctx, "k"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Forget with a cancelled context = %v; want an error matching context.Canceled", err)
+	}
 	// Neither cancelled call committed or released the reservation.
 	reserve(t, s, "k", "c", longTTL, dedupe.Pending)
 
@@ -399,6 +458,7 @@ func (r *runner) invalidArguments(t *testing.T, s dedupe.Store) {
 		{"Commit zero TTL", func() error { return s.Commit(ctx, "k", "a", 0) }, dedupe.ErrInvalidTTL},
 		{"Release empty key", func() error { return s.Release(ctx, "", "a") }, dedupe.ErrEmptyKey},
 		{"Release empty token", func() error { return s.Release(ctx, "k", "") }, dedupe.ErrEmptyToken},
+		{"Forget empty key", func() error { return s.Forget(ctx, "") }, dedupe.ErrEmptyKey},
 	} {
 		if err := tc.call(); !errors.Is(err, tc.want) {
 			t.Errorf("%s = %v; want an error matching %v", tc.name, err, tc.want)

@@ -102,6 +102,19 @@ func (s *mapStore) Commit(ctx context.Context, key, token string, ttl time.Durat
 	return nil
 }
 
+func (s *mapStore) Forget(ctx context.Context, key string) error {
+	if err := s.check(ctx, key, "x", 0, false); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.recs[key]
+	if ok && (s.bug != "forget-pending-only" || !r.seen) {
+		delete(s.recs, key)
+	}
+	return nil
+}
+
 func (s *mapStore) Release(ctx context.Context, key, token string) error {
 	if err := s.check(ctx, key, token, 0, false); err != nil {
 		return err
@@ -184,6 +197,7 @@ func TestRunCatchesBrokenStores(t *testing.T) {
 		{"expired-owner-commits", []string{"ExpiredOwnerCannotCommitOrRelease"}},
 		{"empty-key-ok", []string{"InvalidArguments"}},
 		{"ignore-ctx", []string{"ContextDone"}},
+		{"forget-pending-only", []string{"ForgetPendingAndSeen"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {

@@ -67,6 +67,11 @@ func run(logger *slog.Logger) error {
 }
 
 func newRouter(logger *slog.Logger, stripe, slack hookguard.Verifier) (chi.Router, *hookguard.Receiver, error) {
+	// Built first: a configuration error leaves no queue to stop.
+	slackMW, err := hookguard.Middleware(slack, hookguard.WithLogger(logger))
+	if err != nil {
+		return nil, nil, err
+	}
 	recv, err := hookguard.New(stripe,
 		hookguard.HandlerFunc(func(ctx context.Context, e hookguard.Event) error {
 			logger.Info("stripe event", "type", e.Type, "id", e.ID)
@@ -81,7 +86,7 @@ func newRouter(logger *slog.Logger, stripe, slack hookguard.Verifier) (chi.Route
 	r.Use(middleware.Recoverer)
 	r.Method(http.MethodPost, "/webhooks/stripe", recv)
 	r.Route("/slack", func(r chi.Router) {
-		r.Use(hookguard.Middleware(slack, hookguard.WithLogger(logger)))
+		r.Use(slackMW)
 		r.Post("/commands", func(w http.ResponseWriter, r *http.Request) {
 			// Only verified requests get here; the body reads as sent.
 			body, _ := io.ReadAll(r.Body)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -18,7 +19,7 @@ func TestBuildAddsSenderHeaders(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			secret, err := providers.TestSecret(name)
+			secret, err := testsecret.For(name)
 			if err != nil {
 				t.Fatal(err)
 			}

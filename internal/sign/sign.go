@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 )
@@ -212,12 +213,13 @@ func Build(p providers.Provider, s Spec) (Delivery, error) {
 	return d, nil
 }
 
-// signWith signs out with p, through SignBody for presets whose signature
-// lives in the body (providers.BodySigner). The body returned is a new
-// slice.
+// signWith signs out with p, through [providers.Preset.SignBody] for a
+// preset, so that the senders whose signature lives in the body (Mailgun,
+// Linear) get a body that carries it. The body returned is a new slice.
 func signWith(p providers.Provider, out providers.Outgoing) ([]byte, http.Header, error) {
-	if bs, ok := p.(providers.BodySigner); ok {
-		return bs.SignBody(out)
+	if pr, ok := p.(*providers.Preset); ok {
+		body, h, err := pr.SignBody(out)
+		return bytes.Clone(body), h, err
 	}
 	h, err := p.Sign(out)
 	return bytes.Clone(out.Body), h, err
@@ -277,7 +279,7 @@ func flipBody(p providers.Provider, d *Delivery, now time.Time) error {
 
 // otherSigner returns p's preset with a fresh random secret.
 func otherSigner(p providers.Provider) (providers.Provider, error) {
-	secret, err := providers.TestSecret(p.Name())
+	secret, err := testsecret.For(p.Name())
 	if err != nil {
 		return nil, fmt.Errorf("wrong secret for %s: %w", p.Name(), err)
 	}

@@ -32,7 +32,15 @@ type FlakyStore struct {
 }
 
 // NewFlakyStore returns a FlakyStore that is up and empty.
-func NewFlakyStore() *FlakyStore { return &FlakyStore{Memory: dedupe.NewMemory()} }
+func NewFlakyStore() *FlakyStore {
+	m, err := dedupe.NewMemory()
+	if err != nil {
+		// An internal invariant: NewMemory fails only on an invalid
+		// option, and none is given.
+		panic("testkit: " + err.Error())
+	}
+	return &FlakyStore{Memory: m}
+}
 
 func (s *FlakyStore) err() error {
 	if s.Err != nil {
@@ -65,4 +73,12 @@ func (s *FlakyStore) Release(ctx context.Context, key, token string) error {
 		return s.err()
 	}
 	return s.Memory.Release(ctx, key, token)
+}
+
+// Forget fails while s is down, else forgets in memory.
+func (s *FlakyStore) Forget(ctx context.Context, key string) error {
+	if s.Down.Load() {
+		return s.err()
+	}
+	return s.Memory.Forget(ctx, key)
 }

@@ -155,8 +155,8 @@ func TestFlakyStoreConformance(t *testing.T) {
 	var nanos atomic.Int64 // the stores' clock, moved by the kit
 	nanos.Store(time.Unix(1700000000, 0).UnixNano())
 	now := func() time.Time { return time.Unix(0, nanos.Load()) }
-	dedupetest.Run(t, func(*testing.T) dedupe.Store {
-		return &testkit.FlakyStore{Memory: dedupe.NewMemory(dedupe.WithClock(now))}
+	dedupetest.Run(t, func(t *testing.T) dedupe.Store {
+		return &testkit.FlakyStore{Memory: testkit.NewMemory(t, dedupe.WithClock(now))}
 	}, dedupetest.WithAdvance(func(d time.Duration) { nanos.Add(int64(d)) }))
 }
 

@@ -1,4 +1,4 @@
-package verify_test
+package jsonscan_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -65,17 +66,17 @@ func TestFindJSONField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok, err := verify.FindJSONField([]byte(tt.body), tt.path...)
+			got, ok, err := jsonscan.Find([]byte(tt.body), tt.path...)
 			if got != tt.want || ok != tt.ok || !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
 				t.Fatalf("FindJSONField(%q, %q) = %q, %v, %v; want %q, %v, %v", tt.body, tt.path, got, ok, err, tt.want, tt.ok, tt.err)
 			}
-			var je *verify.JSONError
+			var je *jsonscan.Error
 			if err != nil && (!errors.As(err, &je) || je.Path != strings.Join(tt.path[:strings.Count(je.Path, ".")+1], ".")) {
 				t.Fatalf("error %v is not a *JSONError naming a prefix of %q", err, tt.path)
 			}
 			// JSONField agrees, except that it decodes a lossy string
 			// as encoding/json does.
-			jf, jok := verify.JSONField([]byte(tt.body), tt.path...)
+			jf, jok := jsonscan.Field([]byte(tt.body), tt.path...)
 			if errors.Is(err, verify.ErrInvalidJSONString) {
 				if !jok || !strings.ContainsRune(jf, unicode.ReplacementChar) {
 					t.Fatalf("JSONField(%q) = %q, %v; want the value with U+FFFD", tt.body, jf, jok)
@@ -97,7 +98,7 @@ func TestJSONKeysDistinct(t *testing.T) {
 	seen := map[string]string{}
 	for _, id := range []string{"evt_\xff", "evt_\xfe", "evt_\xc3", `evt_\ud800`, `evt_\udfff`, "evt_\ufffd", `evt_\ufffd`} {
 		body := `{"id":"` + id + `"}`
-		got, ok, err := verify.FindJSONField([]byte(body), "id")
+		got, ok, err := jsonscan.Find([]byte(body), "id")
 		if err != nil {
 			continue
 		}
@@ -121,12 +122,12 @@ func TestJSONKeysDistinct(t *testing.T) {
 // its signature was checked. Key comparison must not allocate at all.
 func TestJSONEscapedKeysAllocationFree(t *testing.T) {
 	body := forgedKeys(1<<20, true)
-	ms := []verify.JSONMember{{Key: "signature"}, {Key: "event-data"}}
+	ms := []jsonscan.Member{{Key: "signature"}, {Key: "event-data"}}
 	allocs := testing.AllocsPerRun(3, func() {
-		if _, ok, err := verify.FindJSONField(body, "signature", "signature"); ok || err != nil {
+		if _, ok, err := jsonscan.Find(body, "signature", "signature"); ok || err != nil {
 			panic("found a signature in the forged body")
 		}
-		if err := verify.JSONMembers(body, ms); err != nil || ms[0].Found {
+		if err := jsonscan.Members(body, ms); err != nil || ms[0].Found {
 			panic("found a signature in the forged body")
 		}
 	})
@@ -170,7 +171,7 @@ func BenchmarkJSONForgedKeys(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, ok := verify.JSONField(body, "signature", "signature"); ok {
+				if _, ok := jsonscan.Field(body, "signature", "signature"); ok {
 					b.Fatal("found")
 				}
 			}
@@ -312,8 +313,8 @@ func FuzzJSONFieldMatchesEncodingJSON(f *testing.F) {
 		if nested {
 			path = append(path, k2)
 		}
-		got, ok, err := verify.FindJSONField(body, path...)
-		jf, jok := verify.JSONField(body, path...)
+		got, ok, err := jsonscan.Find(body, path...)
+		jf, jok := jsonscan.Field(body, path...)
 		switch {
 		case err == nil:
 			if jf != got || jok != ok {

@@ -1,64 +1,66 @@
-package verify
+package jsonscan
 
-// JSONMember names one top-level member for [JSONMembers] and receives
+import "github.com/hookguard/hookguard/verify"
+
+// Member names one top-level member for [Members] and receives
 // what was found.
-type JSONMember struct {
+type Member struct {
 	// Key is the member's name.
 	Key string
 	// Value is the member's value when it is a string, number, true, false
-	// or null, exactly as [JSONField] would return it. [AppendJSONMembers]
+	// or null, exactly as [Field] would return it. [AppendMembers]
 	// leaves it empty and sets Start and End instead.
 	Value string
 	// Raw is the member's value as written when it is an object or an
-	// array; read inside it with JSONField(Raw, ...).
+	// array; read inside it with Field(Raw, ...).
 	Raw []byte
 	// Found reports that Value (or Start and End) or Raw was set.
 	Found bool
-	// Start and End, set by [AppendJSONMembers] for a scalar value, give
-	// its place in the slice that AppendJSONMembers returns:
+	// Start and End, set by [AppendMembers] for a scalar value, give
+	// its place in the slice that AppendMembers returns:
 	// buf[Start:End].
 	Start, End int
 }
 
-// maxMembers bounds how many members one JSONMembers call looks for: the
+// maxMembers bounds how many members one Members call looks for: the
 // ones already met are tracked in a uint64.
 const maxMembers = 64
 
-// JSONMembers reads several members of the top-level object of body in one
-// forward pass over that object, where a [JSONField] call per key would
-// scan it once per key. For each member it sets what JSONField(body, Key)
+// Members reads several members of the top-level object of body in one
+// forward pass over that object, where a [Field] call per key would
+// scan it once per key. For each member it sets what Field(body, Key)
 // would return (Value for a scalar, Raw for an object or array); a member
-// that JSONField would not find is left not found, and so is every member
+// that Field would not find is left not found, and so is every member
 // when body is not a well-formed JSON object (read as far as its closing
 // brace).
 //
-// It returns a [*JSONError], with every member left not found, where
-// [FindJSONField] would for one of the keys: a name that occurs more than
-// once in the object, or only in another case ([ErrAmbiguousJSON]), or a
+// It returns a [*Error], with every member left not found, where
+// [Find] would for one of the keys: a name that occurs more than
+// once in the object, or only in another case ([verify.ErrAmbiguousJSON]), or a
 // string value that decodes with U+FFFD replacements
-// ([ErrInvalidJSONString]). Key comparison does not allocate and reads a
+// ([verify.ErrInvalidJSONString]). Key comparison does not allocate and reads a
 // key only until it differs, so the pass stays linear in the body however
 // its keys are escaped. Panics if ms holds more than 64 members.
-func JSONMembers(body []byte, ms []JSONMember) error {
+func Members(body []byte, ms []Member) error {
 	_, err := scanMembers(nil, body, ms, false)
 	return err
 }
 
-// AppendJSONMembers is [JSONMembers] without an allocation per value: it
+// AppendMembers is [Members] without an allocation per value: it
 // appends each scalar value found to dst, in the order of ms, and sets the
 // member's Start and End to its place in the returned slice, leaving Value
 // empty. When it returns an error, or finds nothing, dst is returned
 // unchanged.
-func AppendJSONMembers(dst, body []byte, ms []JSONMember) ([]byte, error) {
+func AppendMembers(dst, body []byte, ms []Member) ([]byte, error) {
 	return scanMembers(dst, body, ms, true)
 }
 
-func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, error) {
+func scanMembers(dst, body []byte, ms []Member, appendValues bool) ([]byte, error) {
 	if len(ms) > maxMembers {
-		panic("verify: JSONMembers looks for at most 64 members")
+		panic("jsonscan: Members looks for at most 64 members")
 	}
 	for i := range ms {
-		ms[i] = JSONMember{Key: ms[i].Key}
+		ms[i] = Member{Key: ms[i].Key}
 	}
 	if len(ms) == 0 {
 		return dst, nil
@@ -75,7 +77,7 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 	var met, scalars, strs uint64
 	malformed := func() ([]byte, error) {
 		for i := range ms {
-			ms[i] = JSONMember{Key: ms[i].Key}
+			ms[i] = Member{Key: ms[i].Key}
 		}
 		return dst, nil
 	}
@@ -114,12 +116,12 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 			case keyExact:
 				if met&(1<<i) != 0 {
 					malformed()
-					return dst, &JSONError{Path: ms[i].Key, Err: ErrAmbiguousJSON}
+					return dst, &Error{Path: ms[i].Key, Err: verify.ErrAmbiguousJSON}
 				}
 				hit |= 1 << i
 			case keyFolded:
 				malformed()
-				return dst, &JSONError{Path: ms[i].Key, Err: ErrAmbiguousJSON, folded: true}
+				return dst, &Error{Path: ms[i].Key, Err: verify.ErrAmbiguousJSON, folded: true}
 			}
 		}
 		switch {
@@ -140,7 +142,7 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 		default:
 			v, next, ok := scalarValueAt(body, at)
 			if !ok {
-				// A malformed value is not found, as JSONField would
+				// A malformed value is not found, as Field would
 				// not find it; the pass goes on as it would for
 				// another key.
 				if next, ok = skipValueAt(body, at); !ok {
@@ -175,7 +177,7 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 		// A string of class 0 (printable ASCII, no escape) is not lossy.
 		if scalars&(1<<i) != 0 && cls[i] != 0 && storedValue(ms, &cls, strs, i).lossy(body) {
 			malformed()
-			return dst, &JSONError{Path: ms[i].Key, Err: ErrInvalidJSONString}
+			return dst, &Error{Path: ms[i].Key, Err: verify.ErrInvalidJSONString}
 		}
 	}
 	for i := range ms {
@@ -198,6 +200,6 @@ func scanMembers(dst, body []byte, ms []JSONMember, appendValues bool) ([]byte, 
 
 // storedValue returns the scalar value scanMembers found for ms[i], from
 // where it keeps it until the pass ends.
-func storedValue(ms []JSONMember, cls *[maxMembers]uint8, strs uint64, i int) jsonValue {
+func storedValue(ms []Member, cls *[maxMembers]uint8, strs uint64, i int) jsonValue {
 	return jsonValue{start: ms[i].Start, end: ms[i].End, cls: cls[i], str: strs&(1<<i) != 0, ok: true}
 }

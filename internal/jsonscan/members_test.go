@@ -1,4 +1,4 @@
-package verify_test
+package jsonscan_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
 )
 
@@ -16,13 +17,13 @@ import (
 // keys; and that AppendJSONMembers finds the same.
 func checkMembersAgainstJSONField(t *testing.T, body []byte, keys []string) {
 	t.Helper()
-	ms := make([]verify.JSONMember, len(keys))
+	ms := make([]jsonscan.Member, len(keys))
 	for i, k := range keys {
 		ms[i].Key = k
 	}
-	err := verify.JSONMembers(body, ms)
+	err := jsonscan.Members(body, ms)
 	ams := slices.Clone(ms)
-	buf, aerr := verify.AppendJSONMembers([]byte("pre"), body, ams)
+	buf, aerr := jsonscan.AppendMembers([]byte("pre"), body, ams)
 	if !json.Valid(body) {
 		// encoding/json refuses the whole body; the readers need only
 		// not panic, and may stop at different places in it.
@@ -32,11 +33,11 @@ func checkMembersAgainstJSONField(t *testing.T, body []byte, keys []string) {
 		t.Fatalf("body %q: JSONMembers error %v, AppendJSONMembers error %v", body, err, aerr)
 	}
 	if err != nil {
-		var je *verify.JSONError
+		var je *jsonscan.Error
 		if !errors.As(err, &je) {
 			t.Fatalf("body %q: error %v is not a *JSONError", body, err)
 		}
-		if _, _, ferr := verify.FindJSONField(body, je.Path); ferr == nil {
+		if _, _, ferr := jsonscan.Find(body, je.Path); ferr == nil {
 			t.Fatalf("body %q: JSONMembers refused %q (%v), FindJSONField does not", body, je.Path, err)
 		}
 		for i := range ms {
@@ -50,7 +51,7 @@ func checkMembersAgainstJSONField(t *testing.T, body []byte, keys []string) {
 		return
 	}
 	for i, m := range ms {
-		want, wantOK, ferr := verify.FindJSONField(body, m.Key)
+		want, wantOK, ferr := jsonscan.Find(body, m.Key)
 		if ferr != nil {
 			t.Fatalf("body %q: FindJSONField(%q) refuses it (%v), JSONMembers does not", body, m.Key, ferr)
 		}
@@ -68,8 +69,8 @@ func checkMembersAgainstJSONField(t *testing.T, body []byte, keys []string) {
 		if m.Raw != nil && !bytes.Contains(body, m.Raw) {
 			t.Fatalf("body %q: member %q Raw %q is not part of the body", body, m.Key, m.Raw)
 		}
-		inner, innerOK := verify.JSONField(m.Raw, "type")
-		wantInner, wantInnerOK := verify.JSONField(body, m.Key, "type")
+		inner, innerOK := jsonscan.Field(m.Raw, "type")
+		wantInner, wantInnerOK := jsonscan.Field(body, m.Key, "type")
 		if inner != wantInner || innerOK != wantInnerOK {
 			t.Fatalf("body %q: %q.type from Raw = %q, %v; JSONField = %q, %v", body, m.Key, inner, innerOK, wantInner, wantInnerOK)
 		}
@@ -101,8 +102,8 @@ func TestJSONMembers(t *testing.T) {
 // its end, where a repeated name may come: a body that is not a
 // well-formed object after the members yields none of them.
 func TestJSONMembersReadsToTheEnd(t *testing.T) {
-	ms := []verify.JSONMember{{Key: "type"}, {Key: "event_id"}}
-	if err := verify.JSONMembers([]byte(`{"type":"t","event_id":"e",this is not JSON`), ms); err != nil {
+	ms := []jsonscan.Member{{Key: "type"}, {Key: "event_id"}}
+	if err := jsonscan.Members([]byte(`{"type":"t","event_id":"e",this is not JSON`), ms); err != nil {
 		t.Fatalf("malformed body: error %v, want none", err)
 	}
 	if ms[0].Found || ms[1].Found {
@@ -125,18 +126,18 @@ func BenchmarkJSONMembersSlack(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			verify.JSONField(body, "event_id")
-			verify.JSONField(body, "type")
-			verify.JSONField(body, "event", "type")
+			jsonscan.Field(body, "event_id")
+			jsonscan.Field(body, "type")
+			jsonscan.Field(body, "event", "type")
 		}
 	})
 	b.Run("JSONMembers", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			ms := [...]verify.JSONMember{{Key: "event_id"}, {Key: "type"}, {Key: "event"}, {Key: "challenge"}}
-			verify.JSONMembers(body, ms[:])
-			verify.JSONField(ms[2].Raw, "type")
+			ms := [...]jsonscan.Member{{Key: "event_id"}, {Key: "type"}, {Key: "event"}, {Key: "challenge"}}
+			jsonscan.Members(body, ms[:])
+			jsonscan.Field(ms[2].Raw, "type")
 		}
 	})
 }
@@ -169,11 +170,11 @@ func TestJSONMembersNamesOfOtherLengths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ms := make([]verify.JSONMember, len(tt.keys))
+			ms := make([]jsonscan.Member, len(tt.keys))
 			for i, k := range tt.keys {
 				ms[i].Key = k
 			}
-			buf, err := verify.AppendJSONMembers(nil, []byte(tt.body), ms)
+			buf, err := jsonscan.AppendMembers(nil, []byte(tt.body), ms)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("AppendJSONMembers(%s) error = %v, want %v", tt.body, err, tt.wantErr)
 			}

@@ -1,59 +1,46 @@
-package verify
+// Package jsonscan reads the few values hookguard needs from a JSON
+// body (an event's ID and type, a handshake's challenge) without
+// decoding it: flat scans in constant memory and linear time, refusing
+// bodies that decoders would read differently. Its errors wrap
+// [verify.ErrAmbiguousJSON] and [verify.ErrInvalidJSONString], which
+// users match; package verify does not import it.
+package jsonscan
 
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/hookguard/hookguard/verify"
 )
 
-// Sentinel errors of the JSON readers ([FindJSONField], [JSONMembers],
-// [AppendJSONMembers]), wrapped in a [*JSONError]. A body from a genuine
-// sender never triggers them; a receiver should refuse the delivery with a
-// 400, since decoders would not agree on what it says.
-var (
-	// ErrAmbiguousJSON means an object along the path holds two or more
-	// members whose names match the wanted one as encoding/json matches a
-	// name to a struct field (ignoring case, with Unicode simple folding,
-	// so "ID", "Id" and "\u0069d" all match "id"), or a single member whose
-	// name matches only that way. encoding/json decodes the last such
-	// member into a struct, a map keeps only the exact name, and other
-	// decoders take the first: the body has no one value for the name.
-	ErrAmbiguousJSON = errors.New("verify: ambiguous JSON member")
-	// ErrInvalidJSONString means the value looked for is a string that
-	// holds invalid UTF-8 or an escaped lone surrogate ("\ud800"), which
-	// encoding/json decodes to U+FFFD: two different values would read as
-	// the same string, and an event ID must not.
-	ErrInvalidJSONString = errors.New("verify: JSON string is not valid Unicode")
-)
-
-// JSONError is the error the JSON readers return for a body they refuse.
+// Error is the error the JSON readers return for a body they refuse.
 // Its text names the member, never the body's content.
-type JSONError struct {
+type Error struct {
 	// Path is the member looked for, such as "id" or "data.object.id".
 	Path string
-	// Err is [ErrAmbiguousJSON] or [ErrInvalidJSONString].
+	// Err is [verify.ErrAmbiguousJSON] or [verify.ErrInvalidJSONString].
 	Err error
-	// folded: ErrAmbiguousJSON for a single name that matches only when
+	// folded: verify.ErrAmbiguousJSON for a single name that matches only when
 	// case is ignored, rather than for two matching names.
 	folded bool
 }
 
-// Error returns "verify: " followed by [JSONError.Reason].
-func (e *JSONError) Error() string { return "verify: " + e.Reason() }
+// Error returns "verify: " followed by [Error.Reason].
+func (e *Error) Error() string { return "verify: " + e.Reason() }
 
-// Unwrap returns [ErrAmbiguousJSON] or [ErrInvalidJSONString].
-func (e *JSONError) Unwrap() error { return e.Err }
+// Unwrap returns [verify.ErrAmbiguousJSON] or [verify.ErrInvalidJSONString].
+func (e *Error) Unwrap() error { return e.Err }
 
 // Reason says what was wrong with the body, for a person to act on.
-func (e *JSONError) Reason() string {
+func (e *Error) Reason() string {
 	q := `"` + e.Path + `"`
 	switch {
-	case e.Err == ErrInvalidJSONString:
+	case e.Err == verify.ErrInvalidJSONString:
 		return "the JSON value of " + q + " holds invalid UTF-8 or an escaped lone surrogate, which decoders replace with U+FFFD: refused so that different values cannot read as one"
 	case e.folded:
 		return "a JSON member's name matches " + q + " only when case is ignored: encoding/json would decode it as " + q + " and a map would not, so the body is refused"
@@ -61,13 +48,13 @@ func (e *JSONError) Reason() string {
 	return "the JSON body holds " + q + " more than once in one object (counting names that differ only in case, as encoding/json matches them): decoders disagree on its value, so the body is refused"
 }
 
-// JSONField returns the value at path in a JSON object body: path[0] is a
+// Field returns the value at path in a JSON object body: path[0] is a
 // key of the top-level object, path[1] a key of the object under it, and
 // so on. A string value is returned unescaped, with invalid UTF-8 and lone
 // surrogates replaced by U+FFFD as encoding/json does; a number, true,
 // false or null is returned as written. It reports false when body is not
 // a JSON object, the path is absent, the value is an object or array, or
-// [FindJSONField] refuses the body as ambiguous: the value it returns is
+// [Find] refuses the body as ambiguous: the value it returns is
 // the one encoding/json decodes into a struct field tagged with the name,
 // and into a map.
 //
@@ -75,7 +62,7 @@ func (e *JSONError) Reason() string {
 // a name) and nothing else: other values are skipped with a flat scan, so
 // a hostile body cannot make it use more than constant memory or stack,
 // or more than linear time.
-func JSONField(body []byte, path ...string) (string, bool) {
+func Field(body []byte, path ...string) (string, bool) {
 	v, err := lookupPath(body, path)
 	if err != nil || !v.ok {
 		return "", false
@@ -83,18 +70,18 @@ func JSONField(body []byte, path ...string) (string, bool) {
 	return v.string(body), true
 }
 
-// FindJSONField returns the value at path as [JSONField] does, and says
+// Find returns the value at path as [Field] does, and says
 // why it has none: found is false with a nil error when the path is
 // absent, the value is an object or array, or the body is not a JSON
-// object; the error is a [*JSONError] wrapping [ErrAmbiguousJSON] when an
+// object; the error is a [*Error] wrapping [verify.ErrAmbiguousJSON] when an
 // object along the path holds the name ambiguously, or
-// [ErrInvalidJSONString] when the value is a string that decodes to U+FFFD
+// [verify.ErrInvalidJSONString] when the value is a string that decodes to U+FFFD
 // replacements. Use it for an event ID or type, where a silent "not found"
 // would skip deduplication.
-func FindJSONField(body []byte, path ...string) (value string, found bool, err error) {
+func Find(body []byte, path ...string) (value string, found bool, err error) {
 	v, err := lookupPath(body, path)
 	if err == nil && v.ok && v.lossy(body) {
-		err = &JSONError{Path: strings.Join(path, "."), Err: ErrInvalidJSONString}
+		err = &Error{Path: strings.Join(path, "."), Err: verify.ErrInvalidJSONString}
 	}
 	if err != nil || !v.ok {
 		return "", false, err
@@ -102,13 +89,13 @@ func FindJSONField(body []byte, path ...string) (value string, found bool, err e
 	return v.string(body), true, nil
 }
 
-// AppendJSONField appends to dst the value that [JSONField] would return
+// AppendField appends to dst the value that [Field] would return
 // for body and path, and reports whether it found one; when it reports
 // false, dst is returned unchanged. Appending the values a caller needs
 // into one buffer (on its stack while they are short) and converting that
 // buffer to a string once costs one allocation for all of them, where each
-// JSONField call allocates its own string.
-func AppendJSONField(dst, body []byte, path ...string) ([]byte, bool) {
+// Field call allocates its own string.
+func AppendField(dst, body []byte, path ...string) ([]byte, bool) {
 	v, err := lookupPath(body, path)
 	if err != nil || !v.ok {
 		return dst, false
@@ -361,7 +348,7 @@ func unescape(dst, raw []byte, write bool) (out []byte, lossy, ok bool) {
 }
 
 // lookupPath finds the value at path in body in one forward pass (see
-// FindJSONField). It reads each object along path to its end, to refuse a
+// Find). It reads each object along path to its end, to refuse a
 // name that occurs twice: descending into the member that matches at one
 // level, then going on with the members after it once that object closes,
 // so that every byte is read once however long path is.
@@ -394,10 +381,10 @@ func lookupPath(body []byte, path []string) (jsonValue, error) {
 			s.space()
 			switch matchKey(body[start:end], cls, w) {
 			case keyFolded:
-				return none, &JSONError{Path: strings.Join(path[:level+1], "."), Err: ErrAmbiguousJSON, folded: true}
+				return none, &Error{Path: strings.Join(path[:level+1], "."), Err: verify.ErrAmbiguousJSON, folded: true}
 			case keyExact:
 				if seen {
-					return none, &JSONError{Path: strings.Join(path[:level+1], "."), Err: ErrAmbiguousJSON}
+					return none, &Error{Path: strings.Join(path[:level+1], "."), Err: verify.ErrAmbiguousJSON}
 				}
 				seen = true
 				if level < last {
@@ -1043,12 +1030,12 @@ func plain(raw []byte, cls uint8) bool {
 	return cls&clsEscape == 0 && (cls&clsNonASCII == 0 || utf8.Valid(raw))
 }
 
-// JSONLastField returns the value of key when it is the last member of the
+// LastField returns the value of key when it is the last member of the
 // top-level object of body and its value is a string (unescaped as
-// [JSONField] does); otherwise it reports false. It reads the body
+// [Field] does); otherwise it reports false. It reads the body
 // backwards from its end, so its cost does not grow with the body: use it
-// before [JSONField] for a field that a sender writes last, such as the
-// "type" of a Stripe event, which [JSONField] finds only after scanning
+// before [Field] for a field that a sender writes last, such as the
+// "type" of a Stripe event, which [Field] finds only after scanning
 // every byte before it.
 //
 // It assumes body is valid JSON, as a verified body is. It does not see
@@ -1056,10 +1043,10 @@ func plain(raw []byte, cls uint8) bool {
 // last occurrence, which is what encoding/json decodes into a struct field
 // and into a map alike (the last member matching the name ignoring case
 // is the one named exactly), but it does not refuse the body as
-// [FindJSONField] does. Use FindJSONField or [JSONMembers] where a value
+// [Find] does. Use Find or [Members] where a value
 // other decoders might read differently must be refused, as for an event
 // ID.
-func JSONLastField(body []byte, key string) (string, bool) {
+func LastField(body []byte, key string) (string, bool) {
 	v, ok := seekLastField(body, key)
 	if !ok {
 		return "", false
@@ -1067,10 +1054,10 @@ func JSONLastField(body []byte, key string) (string, bool) {
 	return v.string(body), true
 }
 
-// AppendJSONLastField appends to dst the value that [JSONLastField] would
+// AppendLastField appends to dst the value that [LastField] would
 // return for body and key, and reports whether it found one; when it
-// reports false, dst is returned unchanged. See [AppendJSONField].
-func AppendJSONLastField(dst, body []byte, key string) ([]byte, bool) {
+// reports false, dst is returned unchanged. See [AppendField].
+func AppendLastField(dst, body []byte, key string) ([]byte, bool) {
 	v, ok := seekLastField(body, key)
 	if !ok {
 		return dst, false
@@ -1079,7 +1066,7 @@ func AppendJSONLastField(dst, body []byte, key string) ([]byte, bool) {
 }
 
 // seekLastField returns the string value of key when it is the last
-// member of body's top-level object (see JSONLastField), or false.
+// member of body's top-level object (see LastField), or false.
 func seekLastField(body []byte, key string) (jsonValue, bool) {
 	var none jsonValue
 	i := lastNonSpace(body, len(body))

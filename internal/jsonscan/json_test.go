@@ -1,10 +1,10 @@
-package verify_test
+package jsonscan_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/hookguard/hookguard/verify"
+	"github.com/hookguard/hookguard/internal/jsonscan"
 )
 
 func TestJSONField(t *testing.T) {
@@ -81,7 +81,7 @@ func TestJSONField(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := verify.JSONField([]byte(tc.body), tc.path...)
+			got, ok := jsonscan.Field([]byte(tc.body), tc.path...)
 			if ok != tc.wantOK || got != tc.want {
 				t.Errorf("JSONField(%q, %q) = %q, %v; want %q, %v", tc.body, tc.path, got, ok, tc.want, tc.wantOK)
 			}
@@ -93,17 +93,17 @@ func TestJSONFieldDeepNesting(t *testing.T) {
 	const depth = 100_000
 	t.Run("skipped value", func(t *testing.T) {
 		body := `{"a":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `,"id":"deep"}`
-		if got, ok := verify.JSONField([]byte(body), "id"); !ok || got != "deep" {
+		if got, ok := jsonscan.Field([]byte(body), "id"); !ok || got != "deep" {
 			t.Errorf("key after a deep array = %q, %v; want deep, true", got, ok)
 		}
 		mixed := `{"a":` + strings.Repeat(`{"k":[`, depth) + strings.Repeat("]}", depth) + `,"id":"deep"}`
-		if got, ok := verify.JSONField([]byte(mixed), "id"); !ok || got != "deep" {
+		if got, ok := jsonscan.Field([]byte(mixed), "id"); !ok || got != "deep" {
 			t.Errorf("key after deep objects = %q, %v; want deep, true", got, ok)
 		}
 	})
 	t.Run("unterminated", func(t *testing.T) {
 		body := `{"a":` + strings.Repeat(`{"b":`, depth)
-		if _, ok := verify.JSONField([]byte(body), "id"); ok {
+		if _, ok := jsonscan.Field([]byte(body), "id"); ok {
 			t.Error("unterminated deep body reported a value")
 		}
 	})
@@ -113,7 +113,7 @@ func TestJSONFieldDeepNesting(t *testing.T) {
 		for i := range path {
 			path[i] = "k"
 		}
-		if got, ok := verify.JSONField([]byte(body), path...); !ok || got != "leaf" {
+		if got, ok := jsonscan.Field([]byte(body), path...); !ok || got != "leaf" {
 			t.Errorf("deep path = %q, %v; want leaf, true", got, ok)
 		}
 	})
@@ -122,7 +122,7 @@ func TestJSONFieldDeepNesting(t *testing.T) {
 func TestJSONFieldAllocations(t *testing.T) {
 	body := []byte(`{"id":"evt_1","object":"event","data":{"object":{"id":"pi_1","amount":2000}}}`)
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, ok := verify.JSONField(body, "data", "object", "id"); !ok {
+		if _, ok := jsonscan.Field(body, "data", "object", "id"); !ok {
 			panic("not found")
 		}
 	})

@@ -1,11 +1,11 @@
-package verify_test
+package jsonscan_test
 
 import (
 	"bytes"
 	"fmt"
 	"testing"
 
-	"github.com/hookguard/hookguard/verify"
+	"github.com/hookguard/hookguard/internal/jsonscan"
 )
 
 func TestAppendJSONField(t *testing.T) {
@@ -27,7 +27,7 @@ func TestAppendJSONField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := verify.AppendJSONField([]byte("pre:"), body, tt.path...)
+			got, ok := jsonscan.AppendField([]byte("pre:"), body, tt.path...)
 			want := "pre:" + tt.want
 			if ok != tt.ok || string(got) != want {
 				t.Errorf("AppendJSONField(%q) = %q, %v; want %q, %v", tt.path, got, ok, want, tt.ok)
@@ -35,11 +35,11 @@ func TestAppendJSONField(t *testing.T) {
 		})
 	}
 	t.Run("last", func(t *testing.T) {
-		got, ok := verify.AppendJSONLastField([]byte("evt_1"), body, "type")
+		got, ok := jsonscan.AppendLastField([]byte("evt_1"), body, "type")
 		if !ok || string(got) != "evt_1invoice.paid" {
 			t.Errorf("AppendJSONLastField = %q, %v; want evt_1invoice.paid, true", got, ok)
 		}
-		got, ok = verify.AppendJSONLastField([]byte("x"), body, "id")
+		got, ok = jsonscan.AppendLastField([]byte("x"), body, "id")
 		if ok || string(got) != "x" {
 			t.Errorf("AppendJSONLastField(id, not last) = %q, %v; want x, false", got, ok)
 		}
@@ -51,9 +51,9 @@ func TestAppendJSONFieldAllocations(t *testing.T) {
 	var id, typ string
 	allocs := testing.AllocsPerRun(100, func() {
 		var arr [64]byte
-		buf, _ := verify.AppendJSONField(arr[:0], body, "id")
+		buf, _ := jsonscan.AppendField(arr[:0], body, "id")
 		n := len(buf)
-		buf, _ = verify.AppendJSONLastField(buf, body, "type")
+		buf, _ = jsonscan.AppendLastField(buf, body, "type")
 		s := string(buf)
 		id, typ = s[:n], s[n:]
 	})
@@ -103,27 +103,27 @@ func FuzzAppendJSONField(f *testing.F) {
 		// A full slice (len == cap) makes append copy; spare capacity lets
 		// it write in place: try both.
 		for _, d := range [][]byte{dst[:len(dst):len(dst)], append(make([]byte, 0, len(dst)+64), dst...)} {
-			want, wok := verify.JSONField(body, key)
-			got, ok := verify.AppendJSONField(d, body, key)
+			want, wok := jsonscan.Field(body, key)
+			got, ok := jsonscan.AppendField(d, body, key)
 			check("AppendJSONField", got, ok, want, wok)
-			want, wok = verify.JSONField(body, key, key)
-			got, ok = verify.AppendJSONField(d, body, key, key)
+			want, wok = jsonscan.Field(body, key, key)
+			got, ok = jsonscan.AppendField(d, body, key, key)
 			check("AppendJSONField (nested)", got, ok, want, wok)
-			want, wok = verify.JSONLastField(body, key)
-			got, ok = verify.AppendJSONLastField(d, body, key)
+			want, wok = jsonscan.LastField(body, key)
+			got, ok = jsonscan.AppendLastField(d, body, key)
 			check("AppendJSONLastField", got, ok, want, wok)
 		}
 	})
 }
 
-func ExampleAppendJSONField() {
+func ExampleAppendField() {
 	body := []byte(`{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","data":{"object":{"id":"pi_3"}},"type":"payment_intent.succeeded"}`)
 	// Both values go into one buffer on the stack; one conversion then
 	// costs one allocation for the two strings.
 	var arr [128]byte
-	buf, _ := verify.AppendJSONField(arr[:0], body, "id")
+	buf, _ := jsonscan.AppendField(arr[:0], body, "id")
 	n := len(buf)
-	buf, _ = verify.AppendJSONLastField(buf, body, "type")
+	buf, _ = jsonscan.AppendLastField(buf, body, "type")
 	s := string(buf)
 	id, typ := s[:n], s[n:]
 	fmt.Println(id)

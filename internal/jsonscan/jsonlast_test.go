@@ -1,10 +1,10 @@
-package verify_test
+package jsonscan_test
 
 import (
 	"encoding/json"
 	"testing"
 
-	"github.com/hookguard/hookguard/verify"
+	"github.com/hookguard/hookguard/internal/jsonscan"
 )
 
 func TestJSONLastField(t *testing.T) {
@@ -36,7 +36,7 @@ func TestJSONLastField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := verify.JSONLastField([]byte(tt.body), tt.key)
+			got, ok := jsonscan.LastField([]byte(tt.body), tt.key)
 			if got != tt.want || ok != tt.ok {
 				t.Fatalf("JSONLastField(%q, %q) = %q, %v; want %q, %v", tt.body, tt.key, got, ok, tt.want, tt.ok)
 			}
@@ -52,7 +52,7 @@ func FuzzJSONLastField(f *testing.F) {
 	f.Add([]byte(`{"a":"x\",\"type\":\"fake","type":"re\u0061l"}`))
 	f.Add([]byte(`{"type":"t"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, ok := verify.JSONLastField(body, "type")
+		got, ok := jsonscan.LastField(body, "type")
 		if !ok || !json.Valid(body) {
 			return
 		}

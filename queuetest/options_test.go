@@ -1,0 +1,79 @@
+package queuetest_test
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/queuetest"
+)
+
+const badOptionEnv = "QUEUETEST_BAD_OPTION"
+
+// badOptions are the invalid options the kit must report as a test
+// failure, by the name TestBadOptionHelper knows them by.
+var badOptions = map[string]func() queuetest.Option{
+	"WithTimeout(0s)":  func() queuetest.Option { return queuetest.WithTimeout(0) },
+	"WithTimeout(-1s)": func() queuetest.Option { return queuetest.WithTimeout(-time.Second) },
+	"WithGrace(-1ms)":  func() queuetest.Option { return queuetest.WithGrace(-time.Millisecond) },
+	"WithEvents(9)":    func() queuetest.Option { return queuetest.WithEvents(9) },
+	"WithEvents(0)":    func() queuetest.Option { return queuetest.WithEvents(0) },
+}
+
+// TestBadOptionHelper runs the kit with one invalid option; it does
+// something only when TestRunReportsBadOptions starts it in a child
+// process, because the kit fails the test that runs it.
+func TestBadOptionHelper(t *testing.T) {
+	name := os.Getenv(badOptionEnv)
+	if name == "" {
+		t.Skip("run by TestRunReportsBadOptions")
+	}
+	opt, ok := badOptions[name]
+	if !ok {
+		t.Fatalf("unknown option %q", name)
+	}
+	queuetest.Run(t, func(_ *testing.T, c queuetest.Config) queuetest.Queue {
+		t.Error("Run built a queue despite an invalid option")
+		return newRefQueue(c, "")
+	}, opt())
+}
+
+// TestRunReportsBadOptions checks that an invalid option neither panics
+// where it is built nor when Run applies it: Run fails the test that runs
+// it, with a message that names the option and its value, before any
+// subtest starts.
+func TestRunReportsBadOptions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process per option")
+	}
+	for name, opt := range badOptions {
+		t.Run(name, func(t *testing.T) {
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("building %s panicked: %v", name, p)
+					}
+				}()
+				opt()
+			}()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBadOptionHelper$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), badOptionEnv+"="+name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the kit passed with %s:\n%s", name, out)
+			}
+			text := string(out)
+			if want := "queuetest: invalid option: " + name + ": "; !strings.Contains(text, want) {
+				t.Errorf("output does not report %q:\n%s", want, text)
+			}
+			if strings.Contains(text, "panic:") {
+				t.Errorf("the kit panicked:\n%s", text)
+			}
+			if strings.Contains(text, "=== RUN   TestBadOptionHelper/") {
+				t.Errorf("subtests ran despite the invalid option:\n%s", text)
+			}
+		})
+	}
+}
