@@ -81,14 +81,14 @@ func (c *config) rejectAsym(name string, allowed asymOption) error {
 // hub.verify_token equals token (compared in constant time). Without it,
 // every GET is refused. An empty token is a construction error.
 func WithVerifyToken(token string) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		c.asym.set |= optVerifyToken
 		if token == "" {
 			c.setErr(fmt.Errorf("%w: WithVerifyToken(\"\"): the verify token must not be empty", ErrInvalidOption))
 			return
 		}
 		c.asym.verifyToken = token
-	})
+	}
 }
 
 // KeySource returns the public key that signed a Plaid webhook, by the
@@ -137,27 +137,27 @@ const DefaultKeyTimeout = 5 * time.Second
 // for tokens whose kid matches no key given to the constructor. With it,
 // the constructor's positional key may be empty.
 func WithKeySource(ks KeySource) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		c.asym.set |= optKeySource
 		if ks == nil {
 			c.setErr(fmt.Errorf("%w: WithKeySource(nil)", ErrInvalidOption))
 			return
 		}
 		c.asym.keySource = ks
-	})
+	}
 }
 
 // WithKeyTimeout bounds each call the Plaid preset makes to its
 // [KeySource] (default [DefaultKeyTimeout]). It must be positive.
 func WithKeyTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		c.asym.set |= optKeyTimeout
 		if d <= 0 {
 			c.setErr(fmt.Errorf("%w: WithKeyTimeout(%v): must be positive", ErrInvalidOption, d))
 			return
 		}
 		c.asym.keyTimeout = d
-	})
+	}
 }
 
 // WithSignatureVersion sets the one HubSpot signature version the HubSpot
@@ -184,7 +184,7 @@ func WithKeyTimeout(d time.Duration) Option {
 //   - v2 is SHA-256(client secret || method || URL || body): the same
 //     length extension applies to the body, which comes last.
 func WithSignatureVersion(v string) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		c.asym.set |= optSignatureVersion
 		switch v {
 		case "v1", "v2", "v3":
@@ -192,7 +192,7 @@ func WithSignatureVersion(v string) Option {
 		default:
 			c.setErr(fmt.Errorf("%w: WithSignatureVersion(%q): want \"v3\" (the default), or \"v2\" or \"v1\" for legacy HubSpot apps", ErrInvalidOption, quoteSafe(v)))
 		}
-	})
+	}
 }
 
 // maxSharedKeyID bounds a Twilio SharedKey ID given to [WithSharedKey].
@@ -216,14 +216,14 @@ const maxSharedKeyID = 128
 // than 128 bytes, or one with a comma, an equals sign, a semicolon, a space
 // or any byte outside printable ASCII, is a construction error.
 func WithSharedKey(keyID string) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		c.asym.set |= optSharedKey
 		if !validSharedKeyID(keyID) {
 			c.setErr(fmt.Errorf("%w: WithSharedKey(%q): want the SharedKey's ID as Twilio returned it, without spaces, commas or equals signs", ErrInvalidOption, quoteSafe(keyID)))
 			return
 		}
 		c.asym.sharedKeys = append(c.asym.sharedKeys, keyID)
-	})
+	}
 }
 
 // validSharedKeyID reports whether id can be a key= value of the settings
@@ -244,7 +244,7 @@ func validSharedKeyID(id string) bool {
 // authentication secret (the "Authentication field" of the hook; default
 // Authorization).
 func WithAuthHeader(name string) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		c.asym.set |= optAuthHeader
 		name = strings.TrimSpace(name)
 		if name == "" || strings.ContainsAny(name, " \t\r\n:") {
@@ -252,7 +252,7 @@ func WithAuthHeader(name string) Option {
 			return
 		}
 		c.asym.authHeader = textproto.CanonicalMIMEHeaderKey(name)
-	})
+	}
 }
 
 // bodyID returns an event ID for senders that send none: "sha256:" and

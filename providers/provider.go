@@ -101,10 +101,10 @@ var (
 )
 
 // Option configures a preset. Options are created by the With functions
-// of this package and by [InsecureSkipVerification].
-type Option interface {
-	apply(*config)
-}
+// of this package and by [InsecureSkipVerification]; a nil Option is
+// skipped. A value out of range, or an option the preset cannot honour, is
+// an error from the constructor, wrapping [ErrInvalidOption].
+type Option func(*config)
 
 type config struct {
 	secrets   []string // positional secret first
@@ -116,10 +116,6 @@ type config struct {
 	asym      asymConfig // options of the asymmetric and handshake presets (options_asymmetric.go)
 }
 
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
-
 // WithSecret adds one more accepted secret, tried after the positional one
 // and any added before it: use it while rotating a secret, or for a Stripe
 // Connect endpoint that receives events signed with two secrets. Signing
@@ -127,7 +123,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 // secret matched: 0 for the positional one, 1 for the first WithSecret, and
 // so on.
 func WithSecret(secret string) Option {
-	return optionFunc(func(c *config) { c.secrets = append(c.secrets, secret) })
+	return func(c *config) { c.secrets = append(c.secrets, secret) }
 }
 
 // WithTolerance sets how far a signed timestamp may lie before now (past)
@@ -137,13 +133,13 @@ func WithSecret(secret string) Option {
 // (GitHub, Shopify, ...; see [Info].Timestamped), it is a construction
 // error.
 func WithTolerance(past, future time.Duration) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		if past <= 0 || future <= 0 {
 			c.setErr(fmt.Errorf("%w: WithTolerance(%v, %v): both limits must be positive; use WithoutTimestampCheck to disable the check", ErrInvalidOption, past, future))
 			return
 		}
 		c.window = verify.Window{Past: past, Future: future}
-	})
+	}
 }
 
 // WithoutTimestampCheck accepts a signed timestamp however far it lies from
@@ -152,7 +148,7 @@ func WithTolerance(past, future time.Duration) Option {
 // in tests; in production a captured request could be replayed forever.
 // Given to a preset that signs no timestamp, it is a construction error.
 func WithoutTimestampCheck() Option {
-	return optionFunc(func(c *config) { c.noTime = true })
+	return func(c *config) { c.noTime = true }
 }
 
 // WithLegacySHA1 makes the GitHub preset also accept the legacy
@@ -162,7 +158,7 @@ func WithoutTimestampCheck() Option {
 // X-Hub-Signature-256 header is present never falls back to SHA-1. Given to
 // any other preset, it is a construction error.
 func WithLegacySHA1() Option {
-	return optionFunc(func(c *config) { c.legacy = true })
+	return func(c *config) { c.legacy = true }
 }
 
 // InsecureSkipVerification turns signature and timestamp checks OFF.
@@ -176,7 +172,7 @@ func WithLegacySHA1() Option {
 // then a SHA-256 of the body. A secret must still be given to the
 // constructor.
 func InsecureSkipVerification() Option {
-	return optionFunc(func(c *config) { c.insecure = true })
+	return func(c *config) { c.insecure = true }
 }
 
 func (c *config) setErr(err error) {
@@ -207,7 +203,7 @@ func parseConfig(name, secret string, opts []Option) (*config, error) {
 	c := &config{secrets: []string{secret}}
 	for _, o := range opts {
 		if o != nil {
-			o.apply(c)
+			o(c)
 		}
 	}
 	if c.optionErr != nil {
