@@ -3,8 +3,9 @@
 // Standard Webhooks libraries, go-github and go-playground/webhooks.
 //
 // It is its own module, so that none of those libraries ever enters the
-// hookguard module's graph: `go test ./...` in the repository root skips
-// this directory.
+// graph of a hookguard module that users import: `go test ./...` in the
+// repository root skips this directory, and `go test work` (every module
+// of the workspace) runs its fixture tests.
 //
 // The benchmarks live in bench_test.go; this package holds what they share
 // with the two programs:

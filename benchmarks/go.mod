@@ -5,7 +5,7 @@ go 1.25.0
 require (
 	github.com/go-playground/webhooks/v6 v6.4.0
 	github.com/google/go-github/v75 v75.0.0
-	github.com/hookguard/hookguard v0.0.0
+	github.com/hookguard/hookguard v0.1.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	github.com/stripe/stripe-go/v82 v82.5.1
 	github.com/svix/svix-webhooks v1.44.0

@@ -6,7 +6,7 @@ replace github.com/hookguard/hookguard => ../..
 
 require (
 	github.com/gorilla/mux v1.8.1
-	github.com/hookguard/hookguard v0.0.0-00010101000000-000000000000
+	github.com/hookguard/hookguard v0.1.0
 )
 
 require golang.org/x/time v0.15.0 // indirect

@@ -1,0 +1,14 @@
+module github.com/hookguard/hookguard/internal/redistest
+
+go 1.25.0
+
+require (
+	github.com/redis/go-redis/v9 v9.22.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+)
