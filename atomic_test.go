@@ -14,6 +14,7 @@ import (
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // headerIDVerifier accepts every request and takes the ID from X-Id.
@@ -82,48 +83,35 @@ func TestAtomicQueuePath(t *testing.T) {
 	store := testkit.NewMemory(t)
 	q := &fakeAtomic{store: store, seen: map[string]string{}}
 	r, err := hookguard.New(headerIDVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(store))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := postID(r, "e1"); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-		t.Fatalf("first delivery = %d %q; want 200 accepted", w.Code, w.Body)
-	}
-	if len(q.lastKeys) != 1 || q.lastKeys[0] != "p::id:e1" {
-		t.Fatalf("EnqueueOnce keys = %v; want [p::id:e1]", q.lastKeys)
-	}
-	if w := postID(r, "e1"); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
-		t.Fatalf("second delivery = %d; want 200 duplicate", w.Code)
-	}
+	require.NoError(t, err)
+	w := postID(r, "e1")
+	require.Equal(t, http.StatusOK, w.Code, "first delivery: body %q", w.Body)
+	require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "first delivery: want 200 accepted")
+	require.Equal(t, []string{"p::id:e1"}, q.lastKeys, "EnqueueOnce keys")
+	w = postID(r, "e1")
+	require.Equal(t, http.StatusOK, w.Code, "second delivery")
+	require.Equal(t, "true", w.Header().Get(hookguard.DuplicateHeader), "second delivery: want 200 duplicate")
 	// The store itself was never touched: the queue did the reserving.
-	if st, _ := store.Reserve(t.Context(), "p::id:e1", "probe", time.Minute); st != dedupe.Reserved {
-		t.Fatalf("the receiver wrote the store (%v) although the queue reserves atomically", st)
-	}
+	st, _ := store.Reserve(t.Context(), "p::id:e1", "probe", time.Minute)
+	require.Equal(t, dedupe.Reserved, st, "the receiver wrote the store although the queue reserves atomically")
 	q.pending = true
-	if w := postID(r, "e2"); w.Code != http.StatusConflict || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("pending = %d; want 409 with Retry-After", w.Code)
-	}
+	w = postID(r, "e2")
+	require.Equal(t, http.StatusConflict, w.Code, "pending")
+	require.NotEmpty(t, w.Header().Get("Retry-After"), "pending: want 409 with Retry-After")
 	q.pending, q.fail = false, errors.New("redis down")
-	if w := postID(r, "e3"); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("queue failure = %d; want 503 with Retry-After (no local fallback on the atomic path)", w.Code)
-	}
-	if q.plain != 0 || q.once != 4 {
-		t.Fatalf("Enqueue called %d times, EnqueueOnce %d; want 0 and 4", q.plain, q.once)
-	}
+	w = postID(r, "e3")
+	require.Equal(t, http.StatusServiceUnavailable, w.Code, "queue failure: no local fallback on the atomic path")
+	require.NotEmpty(t, w.Header().Get("Retry-After"), "queue failure: want 503 with Retry-After")
+	require.Zero(t, q.plain, "Enqueue calls")
+	require.Equal(t, 4, q.once, "EnqueueOnce calls")
 }
 
 func TestAtomicQueueOtherStoreUsesEnqueue(t *testing.T) {
 	q := &fakeAtomic{store: testkit.NewMemory(t), seen: map[string]string{}}
 	r, err := hookguard.New(headerIDVerifier{}, nil, hookguard.WithQueue(q), hookguard.WithStore(testkit.NewMemory(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := postID(r, "e1"); w.Code != http.StatusOK {
-		t.Fatalf("delivery = %d", w.Code)
-	}
-	if w := postID(r, "e1"); w.Header().Get(hookguard.DuplicateHeader) != "true" {
-		t.Fatalf("second delivery not a duplicate")
-	}
-	if q.plain != 1 || q.once != 0 {
-		t.Fatalf("Enqueue called %d times, EnqueueOnce %d; want 1 and 0: the store is not the queue's", q.plain, q.once)
-	}
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, postID(r, "e1").Code, "delivery")
+	require.Equal(t, "true", postID(r, "e1").Header().Get(hookguard.DuplicateHeader), "second delivery not a duplicate")
+	require.Equal(t, 1, q.plain, "Enqueue calls: the store is not the queue's")
+	require.Zero(t, q.once, "EnqueueOnce calls: the store is not the queue's")
 }

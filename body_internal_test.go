@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard/providers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestReadBodySizes checks readBody over every way a body arrives:
@@ -46,14 +48,11 @@ func TestReadBodySizes(t *testing.T) {
 					}
 					got, err := readBody(r, limit)
 					if n > limit {
-						if err != ErrBodyTooLarge {
-							t.Fatalf("err = %v; want ErrBodyTooLarge", err)
-						}
+						require.Same(t, ErrBodyTooLarge, err, "err = %v; want ErrBodyTooLarge itself", err)
 						return
 					}
-					if err != nil || !bytes.Equal(got, body) {
-						t.Fatalf("readBody = %d bytes, %v; want the %d bytes sent", len(got), err, n)
-					}
+					require.NoError(t, err, "readBody")
+					require.True(t, bytes.Equal(got, body), "readBody = %d bytes; want the %d bytes sent", len(got), n)
 				})
 			}
 		}
@@ -62,8 +61,9 @@ func TestReadBodySizes(t *testing.T) {
 		for _, n := range []int{10, 3 * bodyChunk, 40 * bodyChunk} {
 			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(make([]byte, n)))
 			r.ContentLength = int64(n + 1)
-			if _, err := readBody(r, limit); err == nil || err == ErrBodyTooLarge {
-				t.Errorf("%d bytes of %d announced: err = %v; want ErrBodyRead", n, n+1, err)
+			_, err := readBody(r, limit)
+			if assert.Error(t, err, "%d bytes of %d announced: want ErrBodyRead", n, n+1) {
+				assert.NotErrorIs(t, err, ErrBodyTooLarge, "%d bytes of %d announced: want ErrBodyRead", n, n+1)
 			}
 		}
 	})
@@ -111,9 +111,7 @@ func TestAnnouncedLengthHoldsNoMemory(t *testing.T) {
 	}()
 	for range conns {
 		c, err := net.Dial("tcp", srv.Listener.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		clients = append(clients, c)
 		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", announced, strings.Repeat("x", sent))
 	}
@@ -125,10 +123,9 @@ func TestAnnouncedLengthHoldsNoMemory(t *testing.T) {
 	perConn := held / conns
 	t.Logf("%d connections announcing %d MiB and sending %d bytes each hold %d KiB of heap in all (%d bytes each, HTTP server included)",
 		conns, announced>>20, sent, held>>10, perConn)
-	if perConn > 64<<10 {
-		t.Fatalf("each stalled connection holds %d KiB of heap for %d bytes sent; memory must follow the bytes received, not the %d MiB announced",
-			perConn>>10, sent, announced>>20)
-	}
+	require.LessOrEqual(t, perConn, int64(64<<10),
+		"each stalled connection holds %d KiB of heap for %d bytes sent; memory must follow the bytes received, not the %d MiB announced",
+		perConn>>10, sent, announced>>20)
 }
 
 // limitedReceiver returns a Stripe receiver with a no-op handler and the
@@ -136,13 +133,9 @@ func TestAnnouncedLengthHoldsNoMemory(t *testing.T) {
 func limitedReceiver(t *testing.T, limit int64) *Receiver {
 	t.Helper()
 	p, err := providers.NewStripe("whsec_test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	recv, err := New(p, HandlerFunc(func(context.Context, Event) error { return nil }), WithMaxBodySize(limit))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = recv.Shutdown(context.Background()) })
 	return recv
 }
@@ -185,9 +178,7 @@ func TestOversizeBodySenderSees413(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := net.Dial("tcp", srv.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 			req := append([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+tt.header+"\r\n"), tt.body...)
@@ -195,19 +186,14 @@ func TestOversizeBodySenderSees413(t *testing.T) {
 			// a second, longer than net/http waits before it closes.
 			for len(req) > 0 {
 				n := min(len(req), 64<<10)
-				if _, err := c.Write(req[:n]); err != nil {
-					t.Fatalf("writing the body: %v; the receiver closed before reading it, so the sender never sees %s", err, tt.want)
-				}
+				_, err := c.Write(req[:n])
+				require.NoError(t, err, "writing the body: the receiver closed before reading it, so the sender never sees %s", tt.want)
 				req = req[n:]
 				time.Sleep(20 * time.Millisecond)
 			}
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatalf("reading the answer: %v; want %s", err, tt.want)
-			}
-			if got := fmt.Sprint(resp.StatusCode); got != tt.want {
-				t.Fatalf("status %s; want %s", got, tt.want)
-			}
+			require.NoError(t, err, "reading the answer; want %s", tt.want)
+			require.Equal(t, tt.want, fmt.Sprint(resp.StatusCode), "status")
 		})
 	}
 }
@@ -232,9 +218,7 @@ func TestLingerIsBounded(t *testing.T) {
 	const limit = 64 << 10
 	recv := limitedReceiver(t, limit)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	counted := &countingListener{Listener: ln}
 	srv := httptest.NewUnstartedServer(recv)
 	srv.Listener = counted
@@ -242,9 +226,7 @@ func TestLingerIsBounded(t *testing.T) {
 	defer srv.Close()
 
 	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(lingerTime + 20*time.Second))
 	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 1<<30)
@@ -257,12 +239,8 @@ func TestLingerIsBounded(t *testing.T) {
 			break // closed by the receiver: what the bound is for
 		}
 	}
-	if wrote >= 1<<30 {
-		t.Fatal("the receiver read a whole 1 GiB body after refusing it")
-	}
-	if got, max := counted.n.Load(), int64(lingerBytes+4*limit); got > max {
-		t.Fatalf("the receiver read %d bytes after a 413; want at most %d", got, max)
-	}
+	require.Less(t, wrote, int64(1<<30), "the receiver read a whole 1 GiB body after refusing it")
+	require.LessOrEqual(t, counted.n.Load(), int64(lingerBytes+4*limit), "bytes the receiver read after a 413")
 }
 
 type countingListener struct {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/stretchr/testify/require"
 )
 
 // The package's own tests cannot import internal/testkit, which imports
@@ -15,9 +16,7 @@ import (
 func mustMemoryQueue(tb testing.TB, h Handler, opts ...Option) *MemoryQueue {
 	tb.Helper()
 	q, err := NewMemoryQueue(h, opts...)
-	if err != nil {
-		tb.Fatalf("NewMemoryQueue: %v", err)
-	}
+	require.NoError(tb, err, "NewMemoryQueue")
 	return q
 }
 
@@ -26,9 +25,7 @@ func mustMemoryQueue(tb testing.TB, h Handler, opts ...Option) *MemoryQueue {
 func mustMiddleware(tb testing.TB, v Verifier, opts ...Option) func(http.Handler) http.Handler {
 	tb.Helper()
 	mw, err := Middleware(v, opts...)
-	if err != nil {
-		tb.Fatalf("Middleware: %v", err)
-	}
+	require.NoError(tb, err, "Middleware")
 	return mw
 }
 
@@ -37,8 +34,6 @@ func mustMiddleware(tb testing.TB, v Verifier, opts ...Option) func(http.Handler
 func mustMemory(tb testing.TB, opts ...dedupe.MemoryOption) *dedupe.Memory {
 	tb.Helper()
 	m, err := dedupe.NewMemory(opts...)
-	if err != nil {
-		tb.Fatalf("dedupe.NewMemory: %v", err)
-	}
+	require.NoError(tb, err, "dedupe.NewMemory")
 	return m
 }

@@ -2,14 +2,14 @@ package hookguard_test
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // modulePath is this module's path; its own packages are not dependencies.
@@ -67,18 +67,10 @@ func TestCoreDependencies(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("go list -deps: %v\n%s", err, stderr.String())
-		}
-		t.Fatalf("go list -deps: %v", err)
-	}
+	require.NoError(t, err, "go list -deps; its standard error:\n%s", stderr.String())
 	deps := strings.Fields(string(out))
 	for _, p := range corePackages {
-		if !slices.Contains(deps, p) {
-			t.Fatalf("go list -deps did not list %s itself; output:\n%s", p, out)
-		}
+		require.Contains(t, deps, p, "go list -deps did not list %s itself", p)
 	}
 	var bad []string
 	for _, p := range deps {
@@ -86,8 +78,5 @@ func TestCoreDependencies(t *testing.T) {
 			bad = append(bad, p)
 		}
 	}
-	if len(bad) > 0 {
-		t.Fatalf("the core depends on %d packages outside the standard library and golang.org/x/time/rate:\n%s",
-			len(bad), strings.Join(bad, "\n"))
-	}
+	require.Empty(t, bad, "the core depends on packages outside the standard library and golang.org/x/time/rate")
 }

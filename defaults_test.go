@@ -3,7 +3,6 @@ package hookguard_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,11 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 )
 
 // The tests in this file pin the documented defaults of a Receiver built
@@ -26,9 +26,7 @@ import (
 // takes a signed body of exactly 1 MiB and answers 413 to one byte more,
 // whether the request announces its length or not.
 func TestDefaultMaxBodySize(t *testing.T) {
-	if hookguard.DefaultMaxBodySize != 1<<20 {
-		t.Fatalf("DefaultMaxBodySize = %d, want %d (1 MiB)", hookguard.DefaultMaxBodySize, 1<<20)
-	}
+	require.Equal(t, 1<<20, hookguard.DefaultMaxBodySize, "DefaultMaxBodySize, want 1 MiB")
 	p := newProvider(t, "github")
 	tests := []struct {
 		name    string
@@ -54,16 +52,12 @@ func TestDefaultMaxBodySize(t *testing.T) {
 			}
 			w := testkit.Serve(r, req)
 			shutdown(t, r)
-			if w.Code != tt.want {
-				t.Fatalf("%d-byte body: status %d, want %d (%s)", tt.size, w.Code, tt.want, w.Body)
-			}
+			require.Equal(t, tt.want, w.Code, "%d-byte body: status (%s)", tt.size, w.Body)
 			wantHandled := 0
 			if tt.want == http.StatusOK {
 				wantHandled = 1
 			}
-			if got := rec.Times(id); got != wantHandled {
-				t.Fatalf("handled %d times, want %d", got, wantHandled)
-			}
+			require.Equal(t, wantHandled, rec.Times(id), "handled")
 		})
 	}
 }
@@ -75,9 +69,7 @@ func TestDefaultMaxBodySize(t *testing.T) {
 // one, so each copy is signed again at the current time with the same
 // webhook-id, as a sender's retry is.
 func TestDefaultDedupeTTL(t *testing.T) {
-	if hookguard.DefaultDedupeTTL != 72*time.Hour {
-		t.Fatalf("DefaultDedupeTTL = %v, want 72h", hookguard.DefaultDedupeTTL)
-	}
+	require.Equal(t, 72*time.Hour, hookguard.DefaultDedupeTTL, "DefaultDedupeTTL")
 	steps := []struct {
 		after time.Duration
 		dup   bool
@@ -92,30 +84,20 @@ func TestDefaultDedupeTTL(t *testing.T) {
 			clk := testkit.NewClock(t0)
 			rec := testkit.NewCounter()
 			r, err := hookguard.New(p, rec, hookguard.WithClock(clk.Now))
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
+			require.NoError(t, err, "New")
 			const id = "msg_ttl"
 			body := eventBody(id)
 			for _, s := range steps {
 				now := t0.Add(s.after)
 				clk.Set(now)
 				h, err := p.Sign(providers.Outgoing{Body: body, ID: id, Type: "push", Timestamp: now})
-				if err != nil {
-					t.Fatalf("Sign: %v", err)
-				}
+				require.NoError(t, err, "Sign")
 				w := testkit.Serve(r, testkit.NewPost("/webhooks/x", body, h))
-				if w.Code != http.StatusOK {
-					t.Fatalf("copy at +%v: status %d (%s), want 200", s.after, w.Code, w.Body)
-				}
-				if got, want := w.Header().Get(hookguard.DuplicateHeader) == "true", s.dup; got != want {
-					t.Fatalf("copy at +%v: duplicate = %v, want %v", s.after, got, want)
-				}
+				require.Equal(t, http.StatusOK, w.Code, "copy at +%v: body %q", s.after, w.Body)
+				require.Equal(t, s.dup, w.Header().Get(hookguard.DuplicateHeader) == "true", "copy at +%v: duplicate", s.after)
 			}
 			shutdown(t, r)
-			if got := rec.Times(id); got != 2 {
-				t.Fatalf("handled %d times, want 2 (the first copy and the one after the TTL)", got)
-			}
+			require.Equal(t, 2, rec.Times(id), "handled (the first copy and the one after the TTL)")
 		})
 	}
 }
@@ -139,19 +121,13 @@ func TestHandlerContextOutlivesRequest(t *testing.T) {
 	w := testkit.Serve(r, req)
 	cancel()
 	close(release)
-	if w.Code != http.StatusOK {
-		t.Fatalf("status %d (%s), want 200", w.Code, w.Body)
-	}
-	if req.Context().Err() == nil {
-		t.Fatal("the request's context was not cancelled; the test proves nothing")
-	}
+	require.Equal(t, http.StatusOK, w.Code, "body %q", w.Body)
+	require.Error(t, req.Context().Err(), "the request's context was not cancelled; the test proves nothing")
 	select {
 	case err := <-seen:
-		if err != nil {
-			t.Fatalf("handler's ctx.Err() = %v after the request's context was cancelled, want nil", err)
-		}
+		require.NoError(t, err, "handler's ctx.Err() after the request's context was cancelled")
 	case <-time.After(5 * time.Second):
-		t.Fatal("the handler did not run within 5s")
+		require.Fail(t, "the handler did not run within 5s")
 	}
 	shutdown(t, r)
 }
@@ -178,16 +154,12 @@ func TestRateLimitedRequestReadsNoBody(t *testing.T) {
 				body := &countingReader{r: bytes.NewReader(d.body)}
 				req.Body = io.NopCloser(body)
 				w := testkit.Serve(r, req)
-				if w.Code != want {
-					t.Fatalf("request %d: status %d (%s), want %d", i+1, w.Code, w.Body, want)
-				}
+				require.Equal(t, want, w.Code, "request %d: status (%s)", i+1, w.Body)
 				wantRead := len(d.body)
 				if want == http.StatusTooManyRequests {
 					wantRead = 0
 				}
-				if body.n != wantRead {
-					t.Fatalf("request %d (status %d): read %d body bytes, want %d", i+1, w.Code, body.n, wantRead)
-				}
+				require.Equal(t, wantRead, body.n, "request %d (status %d): body bytes read", i+1, w.Code)
 			}
 		})
 	}
@@ -236,12 +208,9 @@ func TestStoreFailureLogsAndFailsOpen(t *testing.T) {
 	d := sign(t, p, "evt_down", eventBody("evt_down"))
 	w := testkit.Serve(r, d.request())
 	shutdown(t, r)
-	if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-		t.Fatalf("status %d duplicate %q (%s), want 200 through the local fallback", w.Code, w.Header().Get(hookguard.DuplicateHeader), w.Body)
-	}
-	if got := rec.Times("evt_down"); got != 1 {
-		t.Fatalf("handled %d times, want 1", got)
-	}
+	require.Equal(t, http.StatusOK, w.Code, "want 200 through the local fallback; body %q", w.Body)
+	require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "want 200 through the local fallback, not a duplicate")
+	require.Equal(t, 1, rec.Times("evt_down"), "handled")
 	var found bool
 	for _, lr := range logs.all() {
 		if lr.Level != slog.LevelWarn || lr.Message != "hookguard: dedupe store failed" {
@@ -255,15 +224,13 @@ func TestStoreFailureLogsAndFailsOpen(t *testing.T) {
 			}
 			return true
 		})
-		if !errors.Is(logged, testkit.ErrStoreDown) {
-			t.Errorf("store failure record has error %v, want %v", logged, testkit.ErrStoreDown)
-		}
+		assert.ErrorIs(t, logged, testkit.ErrStoreDown, "store failure record's error")
 	}
 	if !found {
 		var msgs []string
 		for _, lr := range logs.all() {
 			msgs = append(msgs, lr.Level.String()+" "+lr.Message)
 		}
-		t.Fatalf("no WARN record %q; records: %q", "hookguard: dedupe store failed", msgs)
+		require.Failf(t, "no WARN record", "want %q; records: %q", "hookguard: dedupe store failed", msgs)
 	}
 }

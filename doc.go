@@ -176,10 +176,12 @@
 //
 // # Testing
 //
-// Presets in package providers can sign outgoing requests, so tests can
-// send real signed deliveries to a Receiver through net/http/httptest.
-// [WithClock] pins the time used for timestamp windows; [Hooks] report
-// every outcome, and [Hooks.OnDeadLetter] every event given up on. Queue
-// backoff runs on the time package's timers, so retry tests can run
-// instantly inside testing/synctest.
+// Package webhooktest signs requests as each sender does, ships fixtures,
+// and its Recorder watches the Receiver you ship (its MemoryQueue, retry
+// policy and your handler) through [Hooks], with [WithBackoff](0, 0) so
+// that retries run at once: a test sends a delivery and waits for the
+// event to be handled or dead-lettered, without sleeping. [WithClock] pins
+// the time used for timestamp windows. Queue backoff otherwise runs on the
+// time package's timers, so retry tests can also run inside
+// testing/synctest.
 package hookguard

@@ -3,13 +3,14 @@ package hookguard_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"testing"
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestContentEncodingRejected is plan test 15's default (RELIABILITY.md
@@ -42,9 +43,7 @@ func TestContentEncodingRejected(t *testing.T) {
 			q := &countingQueue{inner: testkit.NewMemoryQueue(t, testkit.NewCounter())}
 			defer q.inner.Shutdown(context.Background())
 			recv, err := hookguard.New(p, nil, hookguard.WithQueue(q), hookguard.WithClock(clock), hookguard.WithHooks(hooks))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 			mw := testkit.Middleware(t, p, hookguard.WithClock(clock))(next)
 			for _, h := range []struct {
@@ -58,28 +57,20 @@ func TestContentEncodingRejected(t *testing.T) {
 				body := &countingReader{r: bytes.NewReader(d.body)}
 				r.Body = io.NopCloser(body)
 				w := testkit.Serve(h.h, r)
-				if w.Code != tt.want {
-					t.Fatalf("%s: %d %q, want %d", h.name, w.Code, w.Body, tt.want)
-				}
+				require.Equal(t, tt.want, w.Code, "%s: status (body %q)", h.name, w.Body)
 				if tt.want == http.StatusUnsupportedMediaType {
-					if body.n != 0 {
-						t.Errorf("%s read %d bytes of a body it refused; want 0", h.name, body.n)
-					}
-					if got := w.Body.String(); got != hookguard.ErrUnsupportedEncoding.Error()+"\n" {
-						t.Errorf("%s answered %q, want the ErrUnsupportedEncoding text", h.name, got)
-					}
+					assert.Zero(t, body.n, "%s read bytes of a body it refused", h.name)
+					assert.Equal(t, hookguard.ErrUnsupportedEncoding.Error()+"\n", w.Body.String(), "%s answer: want the ErrUnsupportedEncoding text", h.name)
 				}
 			}
 			wantEnqueued := int64(1)
 			if tt.want != http.StatusOK {
 				wantEnqueued = 0
-				if len(rejected) != 1 || !errors.Is(rejected[0], hookguard.ErrUnsupportedEncoding) {
-					t.Errorf("OnRejected got %v, want one ErrUnsupportedEncoding", rejected)
+				if assert.Len(t, rejected, 1, "OnRejected calls: want one ErrUnsupportedEncoding") {
+					assert.ErrorIs(t, rejected[0], hookguard.ErrUnsupportedEncoding, "OnRejected")
 				}
 			}
-			if got := q.n.Load(); got != wantEnqueued {
-				t.Errorf("%d events enqueued, want %d", got, wantEnqueued)
-			}
+			assert.Equal(t, wantEnqueued, q.n.Load(), "events enqueued")
 		})
 	}
 }

@@ -1,12 +1,12 @@
 package hookguard_test
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"testing"
 
 	"github.com/hookguard/hookguard"
+	"github.com/stretchr/testify/require"
 )
 
 type push struct {
@@ -39,18 +39,14 @@ func TestEventDecode(t *testing.T) {
 			}
 			var p push
 			err := e.Decode(&p)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("Decode() error = %v, want %v", err, tt.wantErr)
-			}
-			if got := p.Ref + "/" + p.Repo.Name; err == nil && got != tt.want {
-				t.Fatalf("Decode() = %q, want %q", got, tt.want)
+			require.ErrorIs(t, err, tt.wantErr, "Decode() error") // a nil wantErr wants no error
+			if err == nil {
+				require.Equal(t, tt.want, p.Ref+"/"+p.Repo.Name, "Decode()")
 			}
 		})
 	}
 	var p push
-	if err := (hookguard.Event{Body: []byte(`{"ref":`)}).Decode(&p); err == nil {
-		t.Fatal("truncated JSON decoded without error")
-	}
+	require.Error(t, (hookguard.Event{Body: []byte(`{"ref":`)}).Decode(&p), "truncated JSON decoded without error")
 }
 
 // FuzzEventDecode checks that Decode never panics, whatever the body and

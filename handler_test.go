@@ -3,7 +3,6 @@ package hookguard_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,8 @@ import (
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestReceiverStatusTable drives every row of the status table end to end,
@@ -39,78 +40,60 @@ func TestReceiverStatusTable(t *testing.T) {
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_new", eventBody("evt_new"))
 				w := testkit.Serve(r, d.request())
-				if w.Code != http.StatusOK {
-					t.Fatalf("status = %d (%q), want 200", w.Code, w.Body)
-				}
-				if w.Header().Get(hookguard.DuplicateHeader) != "" {
-					t.Errorf("first delivery marked duplicate")
-				}
+				require.Equal(t, http.StatusOK, w.Code, "body %q", w.Body)
+				assert.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "first delivery marked duplicate")
 				shutdown(t, r)
-				if n := rec.Times("evt_new"); n != 1 {
-					t.Fatalf("handler ran %d times, want 1", n)
-				}
+				require.Equal(t, 1, rec.Times("evt_new"), "handler runs")
 				e := got[0]
-				if e.Provider != name || e.ID != "evt_new" || !bytes.Equal(e.Body, d.body) || e.Attempt != 1 || !e.ReceivedAt.Equal(t0) {
-					t.Errorf("event = %+v", e)
-				}
+				assert.Equal(t, name, e.Provider, "event = %+v", e)
+				assert.Equal(t, "evt_new", e.ID, "event = %+v", e)
+				assert.Equal(t, d.body, e.Body, "event = %+v", e)
+				assert.Equal(t, 1, e.Attempt, "event = %+v", e)
+				assert.True(t, e.ReceivedAt.Equal(t0), "ReceivedAt = %v, want %v", e.ReceivedAt, t0)
 				for k := range e.Header {
-					if lk := strings.ToLower(k); strings.Contains(lk, "signature") || strings.Contains(lk, "hmac") {
-						t.Errorf("event header %q leaks a signature", k)
-					}
+					lk := strings.ToLower(k)
+					assert.NotContains(t, lk, "signature", "event header %q leaks a signature", k)
+					assert.NotContains(t, lk, "hmac", "event header %q leaks a signature", k)
 				}
 			})
 			t.Run("duplicate is 200 with header and not handled again", func(t *testing.T) {
 				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				d := sign(t, p, "evt_dup", eventBody("evt_dup"))
-				if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK {
-					t.Fatalf("first: status %d", w.Code)
-				}
+				require.Equal(t, http.StatusOK, testkit.Serve(r, d.request()).Code, "first")
 				w := testkit.Serve(r, d.request())
-				if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
-					t.Fatalf("second: status %d, %s=%q; want 200, true", w.Code, hookguard.DuplicateHeader, w.Header().Get(hookguard.DuplicateHeader))
-				}
+				require.Equal(t, http.StatusOK, w.Code, "second")
+				require.Equal(t, "true", w.Header().Get(hookguard.DuplicateHeader), "second: %s", hookguard.DuplicateHeader)
 				shutdown(t, r)
-				if n := rec.Times("evt_dup"); n != 1 {
-					t.Fatalf("handler ran %d times, want 1", n)
-				}
+				require.Equal(t, 1, rec.Times("evt_dup"), "handler runs")
 			})
 			t.Run("copy while first is being enqueued is 409, retry after failure passes", func(t *testing.T) {
 				rec := testkit.NewCounter()
 				g := &gateQueue{inner: testkit.NewMemoryQueue(t, rec), entered: make(chan string), result: make(chan error)}
 				g.armed.Store(true)
 				r, err := hookguard.New(p, nil, hookguard.WithQueue(g), hookguard.WithClock(clock))
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				d := sign(t, p, "evt_pend", eventBody("evt_pend"))
 				first := make(chan *httptest.ResponseRecorder)
 				go func() { first <- testkit.Serve(r, d.request()) }()
 				select {
 				case <-g.entered: // the first copy holds the reservation
 				case w := <-first:
-					t.Fatalf("first copy answered %d (%q) without reaching the queue", w.Code, w.Body)
+					require.Failf(t, "first copy answered without reaching the queue", "status %d (%q)", w.Code, w.Body)
 				case <-time.After(10 * time.Second):
-					t.Fatal("first copy never reached the queue")
+					require.Fail(t, "first copy never reached the queue")
 				}
 				w := testkit.Serve(r, d.request())
-				if w.Code != http.StatusConflict || w.Header().Get("Retry-After") == "" {
-					t.Fatalf("concurrent copy: status %d, Retry-After %q; want 409 with Retry-After", w.Code, w.Header().Get("Retry-After"))
-				}
+				require.Equal(t, http.StatusConflict, w.Code, "concurrent copy")
+				require.NotEmpty(t, w.Header().Get("Retry-After"), "concurrent copy: want 409 with Retry-After")
 				g.result <- hookguard.ErrQueueFull
-				if w := <-first; w.Code != http.StatusServiceUnavailable {
-					t.Fatalf("first copy: status %d, want 503", w.Code)
-				}
-				if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-					t.Fatalf("retry: status %d dup=%q, want a fresh 200", w.Code, w.Header().Get(hookguard.DuplicateHeader))
-				}
+				require.Equal(t, http.StatusServiceUnavailable, (<-first).Code, "first copy")
+				w = testkit.Serve(r, d.request())
+				require.Equal(t, http.StatusOK, w.Code, "retry")
+				require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "retry: want a fresh 200")
 				shutdown(t, r)
-				if err := g.inner.Shutdown(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				if n := rec.Times("evt_pend"); n != 1 {
-					t.Fatalf("handler ran %d times, want 1", n)
-				}
+				require.NoError(t, g.inner.Shutdown(context.Background()))
+				require.Equal(t, 1, rec.Times("evt_pend"), "handler runs")
 			})
 			t.Run("GET is 405 with Allow", func(t *testing.T) {
 				rec := testkit.NewCounter()
@@ -119,13 +102,10 @@ func TestReceiverStatusTable(t *testing.T) {
 				req := d.request()
 				req.Method = http.MethodGet
 				w := testkit.Serve(r, req)
-				if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST" {
-					t.Fatalf("status %d Allow %q; want 405 POST", w.Code, w.Header().Get("Allow"))
-				}
+				require.Equal(t, http.StatusMethodNotAllowed, w.Code)
+				require.Equal(t, "POST", w.Header().Get("Allow"))
 				shutdown(t, r)
-				if rec.Total() != 0 {
-					t.Fatal("handler ran")
-				}
+				require.Zero(t, rec.Total(), "handler ran")
 			})
 			t.Run("body over limit is 413 and not read past it", func(t *testing.T) {
 				const limit = 64
@@ -137,27 +117,17 @@ func TestReceiverStatusTable(t *testing.T) {
 				cr := &countingReader{r: bytes.NewReader(big)}
 				req := d.request()
 				req.Body = io.NopCloser(cr)
-				if w := testkit.Serve(r, req); w.Code != http.StatusRequestEntityTooLarge {
-					t.Fatalf("status %d, want 413", w.Code)
-				}
-				if cr.n != 0 {
-					t.Errorf("read %d bytes of a body announced too large", cr.n)
-				}
+				require.Equal(t, http.StatusRequestEntityTooLarge, testkit.Serve(r, req).Code)
+				assert.Zero(t, cr.n, "bytes read of a body announced too large")
 				// Unknown length: read stops at limit+1.
 				cr = &countingReader{r: bytes.NewReader(big)}
 				req = d.request()
 				req.Body = io.NopCloser(cr)
 				req.ContentLength = -1
-				if w := testkit.Serve(r, req); w.Code != http.StatusRequestEntityTooLarge {
-					t.Fatalf("chunked: status %d, want 413", w.Code)
-				}
-				if cr.n > limit+1 {
-					t.Errorf("read %d bytes, limit %d", cr.n, limit)
-				}
+				require.Equal(t, http.StatusRequestEntityTooLarge, testkit.Serve(r, req).Code, "chunked")
+				assert.LessOrEqual(t, cr.n, limit+1, "bytes read, limit %d", limit)
 				shutdown(t, r)
-				if rec.Total() != 0 {
-					t.Fatal("handler ran")
-				}
+				require.Zero(t, rec.Total(), "handler ran")
 			})
 			t.Run("missing signature is 400", func(t *testing.T) {
 				rec := testkit.NewCounter()
@@ -166,13 +136,9 @@ func TestReceiverStatusTable(t *testing.T) {
 				req := d.request()
 				req.Header.Del(p.Info().SignatureHeader)
 				w := testkit.Serve(r, req)
-				if w.Code != http.StatusBadRequest {
-					t.Fatalf("status %d (%q), want 400", w.Code, w.Body)
-				}
+				require.Equal(t, http.StatusBadRequest, w.Code, "body %q", w.Body)
 				shutdown(t, r)
-				if rec.Total() != 0 {
-					t.Fatal("handler ran")
-				}
+				require.Zero(t, rec.Total(), "handler ran")
 			})
 			t.Run("malformed signature is 400", func(t *testing.T) {
 				rec := testkit.NewCounter()
@@ -180,9 +146,8 @@ func TestReceiverStatusTable(t *testing.T) {
 				d := sign(t, p, "evt_badsig", eventBody("evt_badsig"))
 				req := d.request()
 				req.Header.Set(p.Info().SignatureHeader, "%%%not-a-signature%%%")
-				if w := testkit.Serve(r, req); w.Code != http.StatusBadRequest {
-					t.Fatalf("status %d (%q), want 400", w.Code, w.Body)
-				}
+				w := testkit.Serve(r, req)
+				require.Equal(t, http.StatusBadRequest, w.Code, "body %q", w.Body)
 				shutdown(t, r)
 			})
 			t.Run("mismatch is 401 and never echoes the signature", func(t *testing.T) {
@@ -193,28 +158,20 @@ func TestReceiverStatusTable(t *testing.T) {
 				forged := bytes.Replace(d.body, []byte(`"n":1`), []byte(`"n":2`), 1)
 				req.Body = io.NopCloser(bytes.NewReader(forged))
 				w := testkit.Serve(r, req)
-				if w.Code != http.StatusUnauthorized {
-					t.Fatalf("status %d (%q), want 401", w.Code, w.Body)
-				}
+				require.Equal(t, http.StatusUnauthorized, w.Code, "body %q", w.Body)
 				assertNoLeak(t, w, d)
 				shutdown(t, r)
-				if rec.Total() != 0 {
-					t.Fatal("handler ran")
-				}
+				require.Zero(t, rec.Total(), "handler ran")
 			})
 			if p.Info().Timestamped {
 				t.Run("timestamp outside window is 401", func(t *testing.T) {
 					rec := testkit.NewCounter()
 					late := func() time.Time { return t0.Add(time.Hour) }
 					r, err := hookguard.New(p, rec, hookguard.WithClock(late))
-					if err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, err)
 					d := sign(t, p, "evt_old", eventBody("evt_old"))
 					w := testkit.Serve(r, d.request())
-					if w.Code != http.StatusUnauthorized {
-						t.Fatalf("status %d (%q), want 401", w.Code, w.Body)
-					}
+					require.Equal(t, http.StatusUnauthorized, w.Code, "body %q", w.Body)
 					assertNoLeak(t, w, d)
 					shutdown(t, r)
 				})
@@ -222,17 +179,12 @@ func TestReceiverStatusTable(t *testing.T) {
 			t.Run("rate limited is 429 with Retry-After", func(t *testing.T) {
 				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec, hookguard.WithRateLimit(1, 1))
-				if w := testkit.Serve(r, sign(t, p, "evt_rl1", eventBody("evt_rl1")).request()); w.Code != http.StatusOK {
-					t.Fatalf("first: %d", w.Code)
-				}
+				require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, "evt_rl1", eventBody("evt_rl1")).request()).Code, "first")
 				w := testkit.Serve(r, sign(t, p, "evt_rl2", eventBody("evt_rl2")).request())
-				if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
-					t.Fatalf("second: status %d Retry-After %q; want 429, 1", w.Code, w.Header().Get("Retry-After"))
-				}
+				require.Equal(t, http.StatusTooManyRequests, w.Code, "second")
+				require.Equal(t, "1", w.Header().Get("Retry-After"), "second: Retry-After")
 				shutdown(t, r)
-				if rec.Total() != 1 {
-					t.Fatalf("handler ran %d times, want 1", rec.Total())
-				}
+				require.Equal(t, int64(1), rec.Total(), "handler runs")
 			})
 			t.Run("queue full is 503 and not marked seen", func(t *testing.T) {
 				rec := testkit.NewCounter()
@@ -253,34 +205,27 @@ func TestReceiverStatusTable(t *testing.T) {
 							done <- struct{}{}
 						}
 					}}))
-				if w := testkit.Serve(r, sign(t, p, "evt_block", eventBody("evt_block")).request()); w.Code != http.StatusOK {
-					t.Fatalf("first: %d", w.Code)
-				}
+				require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, "evt_block", eventBody("evt_block")).request()).Code, "first")
 				<-started
 				d := sign(t, p, "evt_full", eventBody("evt_full"))
 				w := testkit.Serve(r, d.request())
-				if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" {
-					t.Fatalf("full: status %d Retry-After %q; want 503, 5", w.Code, w.Header().Get("Retry-After"))
-				}
+				require.Equal(t, http.StatusServiceUnavailable, w.Code, "full")
+				require.Equal(t, "5", w.Header().Get("Retry-After"), "full: Retry-After")
 				close(release)
 				<-done // the slot is free once OnHandled of a success runs
 				w = testkit.Serve(r, d.request())
-				if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-					t.Fatalf("retry after room: status %d dup %q, want fresh 200", w.Code, w.Header().Get(hookguard.DuplicateHeader))
-				}
+				require.Equal(t, http.StatusOK, w.Code, "retry after room")
+				require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "retry after room: want fresh 200")
 				shutdown(t, r)
-				if rec.Times("evt_full") != 1 {
-					t.Fatalf("evt_full handled %d times, want 1", rec.Times("evt_full"))
-				}
+				require.Equal(t, 1, rec.Times("evt_full"), "evt_full handled")
 			})
 			t.Run("shutting down is 503", func(t *testing.T) {
 				rec := testkit.NewCounter()
 				r := mustNew(t, p, rec)
 				shutdown(t, r)
 				w := testkit.Serve(r, sign(t, p, "evt_late", eventBody("evt_late")).request())
-				if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
-					t.Fatalf("status %d, want 503 with Retry-After", w.Code)
-				}
+				require.Equal(t, http.StatusServiceUnavailable, w.Code)
+				require.NotEmpty(t, w.Header().Get("Retry-After"), "want 503 with Retry-After")
 			})
 			t.Run("fail-closed store down is 503 and enqueues nothing", func(t *testing.T) {
 				rec := testkit.NewCounter()
@@ -288,17 +233,13 @@ func TestReceiverStatusTable(t *testing.T) {
 				st.Down.Store(true)
 				r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithFailClosed())
 				d := sign(t, p, "evt_fc", eventBody("evt_fc"))
-				if w := testkit.Serve(r, d.request()); w.Code != http.StatusServiceUnavailable {
-					t.Fatalf("status %d, want 503", w.Code)
-				}
+				require.Equal(t, http.StatusServiceUnavailable, testkit.Serve(r, d.request()).Code)
 				st.Down.Store(false)
-				if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-					t.Fatalf("after recovery: status %d, want fresh 200", w.Code)
-				}
+				w := testkit.Serve(r, d.request())
+				require.Equal(t, http.StatusOK, w.Code, "after recovery")
+				require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "after recovery: want fresh 200")
 				shutdown(t, r)
-				if rec.Times("evt_fc") != 1 {
-					t.Fatalf("handled %d times, want 1", rec.Times("evt_fc"))
-				}
+				require.Equal(t, 1, rec.Times("evt_fc"), "handled")
 			})
 		})
 	}
@@ -307,9 +248,7 @@ func TestReceiverStatusTable(t *testing.T) {
 func mustNew(t testing.TB, v hookguard.Verifier, h hookguard.Handler, opts ...hookguard.Option) *hookguard.Receiver {
 	t.Helper()
 	r, err := hookguard.New(v, h, append([]hookguard.Option{hookguard.WithClock(clock)}, opts...)...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	require.NoError(t, err, "New")
 	return r
 }
 
@@ -339,15 +278,13 @@ func assertNoLeak(t *testing.T, w *httptest.ResponseRecorder, d delivery) {
 		}
 		for _, v := range vs {
 			for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '=' || r == ' ' }) {
-				if len(part) >= 16 && strings.Contains(answer, part) {
-					t.Errorf("answer %q echoes signature material %q", answer, part)
+				if len(part) >= 16 {
+					assert.NotContains(t, answer, part, "answer echoes signature material")
 				}
 			}
 		}
 	}
-	if strings.Contains(answer, string(d.body)) {
-		t.Errorf("answer echoes the body")
-	}
+	assert.NotContains(t, answer, string(d.body), "answer echoes the body")
 }
 
 func TestSlackHandshake(t *testing.T) {
@@ -361,22 +298,16 @@ func TestSlackHandshake(t *testing.T) {
 	body := []byte(`{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`)
 	d := sign(t, p, "", body)
 	w := testkit.Serve(r, d.request())
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") {
-		t.Fatalf("status %d body %q; want 200 echoing the challenge", w.Code, w.Body)
-	}
+	require.Equal(t, http.StatusOK, w.Code, "body %q", w.Body)
+	require.Contains(t, w.Body.String(), "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "want 200 echoing the challenge")
 	// A forged handshake is not answered.
 	req := d.request()
 	req.Header.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
-	if w := testkit.Serve(r, req); w.Code != http.StatusUnauthorized {
-		t.Fatalf("forged handshake: status %d, want 401", w.Code)
-	}
+	require.Equal(t, http.StatusUnauthorized, testkit.Serve(r, req).Code, "forged handshake")
 	shutdown(t, r)
-	if rec.Total() != 0 || st.Reserves.Load() != 0 {
-		t.Fatalf("handshake handled %d times, %d store reserves; want none", rec.Total(), st.Reserves.Load())
-	}
-	if len(handshakes) != 1 || handshakes[0] != "slack" {
-		t.Fatalf("OnHandshake calls = %v", handshakes)
-	}
+	require.Zero(t, rec.Total(), "handshake handled")
+	require.Zero(t, st.Reserves.Load(), "store reserves for a handshake")
+	require.Equal(t, []string{"slack"}, handshakes, "OnHandshake calls")
 }
 
 // TestServeMuxPattern mounts receivers under Go 1.22 method patterns.
@@ -395,28 +326,20 @@ func TestServeMuxPattern(t *testing.T) {
 		d := sign(t, newProvider(t, name), "evt_mux", eventBody("evt_mux"))
 		req := d.request()
 		req.URL.Path = "/webhooks/" + name
-		if w := testkit.Serve(mux, req); w.Code != http.StatusOK {
-			t.Fatalf("%s: status %d", name, w.Code)
-		}
+		require.Equal(t, http.StatusOK, testkit.Serve(mux, req).Code, name)
 		get := httptest.NewRequest(http.MethodGet, "/webhooks/"+name, nil)
-		if w := testkit.Serve(mux, get); w.Code != http.StatusMethodNotAllowed {
-			t.Fatalf("%s GET: status %d, want 405", name, w.Code)
-		}
+		require.Equal(t, http.StatusMethodNotAllowed, testkit.Serve(mux, get).Code, "%s GET", name)
 	}
 	// A GitHub delivery sent to the Stripe route does not verify.
 	d := sign(t, newProvider(t, "github"), "evt_x", eventBody("evt_x"))
 	req := d.request()
 	req.URL.Path = "/webhooks/stripe"
-	if w := testkit.Serve(mux, req); w.Code != http.StatusBadRequest {
-		t.Fatalf("cross-provider: status %d, want 400", w.Code)
-	}
+	require.Equal(t, http.StatusBadRequest, testkit.Serve(mux, req).Code, "cross-provider")
 	for _, r := range rs {
 		shutdown(t, r)
 	}
 	for name, rec := range recs {
-		if rec.Times("evt_mux") != 1 {
-			t.Errorf("%s handled %d times", name, rec.Times("evt_mux"))
-		}
+		assert.Equal(t, 1, rec.Times("evt_mux"), "%s handled", name)
 	}
 }
 
@@ -427,18 +350,13 @@ func TestReplayUnderFreshIDIsDuplicate(t *testing.T) {
 			rec := testkit.NewCounter()
 			r := mustNew(t, p, rec)
 			body := eventBody("same")
-			if w := testkit.Serve(r, sign(t, p, "id-1", body).request()); w.Code != http.StatusOK {
-				t.Fatal(w.Code)
-			}
+			require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, "id-1", body).request()).Code)
 			// The attacker replays the signed body under a new, unsigned ID.
 			w := testkit.Serve(r, sign(t, p, "id-2", body).request())
-			if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
-				t.Fatalf("replay: status %d dup %q; want duplicate", w.Code, w.Header().Get(hookguard.DuplicateHeader))
-			}
+			require.Equal(t, http.StatusOK, w.Code, "replay")
+			require.Equal(t, "true", w.Header().Get(hookguard.DuplicateHeader), "replay: want duplicate")
 			shutdown(t, r)
-			if rec.Total() != 1 {
-				t.Fatalf("handled %d times, want 1", rec.Total())
-			}
+			require.Equal(t, int64(1), rec.Total(), "handled")
 		})
 	}
 	t.Run("content dedupe off", func(t *testing.T) {
@@ -447,13 +365,10 @@ func TestReplayUnderFreshIDIsDuplicate(t *testing.T) {
 		r := mustNew(t, p, rec, hookguard.WithContentDedupe(false))
 		body := eventBody("same")
 		testkit.Serve(r, sign(t, p, "id-1", body).request())
-		if w := testkit.Serve(r, sign(t, p, "id-2", body).request()); w.Header().Get(hookguard.DuplicateHeader) != "" {
-			t.Fatal("content dedupe ran although disabled")
-		}
+		w := testkit.Serve(r, sign(t, p, "id-2", body).request())
+		require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "content dedupe ran although disabled")
 		shutdown(t, r)
-		if rec.Total() != 2 {
-			t.Fatalf("handled %d times, want 2", rec.Total())
-		}
+		require.Equal(t, int64(2), rec.Total(), "handled")
 	})
 }
 
@@ -466,26 +381,20 @@ func TestStoreFallback(t *testing.T) {
 	var mu sync.Mutex
 	r := mustNew(t, p, rec, hookguard.WithStore(st), hookguard.WithHooks(hookguard.Hooks{
 		OnStoreFallback: func(err error) {
-			if !errors.Is(err, testkit.ErrStoreDown) {
-				t.Errorf("fallback error %v", err)
-			}
+			assert.ErrorIs(t, err, testkit.ErrStoreDown, "fallback error")
 			mu.Lock()
 			fallbacks++
 			mu.Unlock()
 		},
 	}))
 	d := sign(t, p, "evt_fb", eventBody("evt_fb"))
-	if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK {
-		t.Fatalf("status %d, want 200 through the local fallback", w.Code)
-	}
+	require.Equal(t, http.StatusOK, testkit.Serve(r, d.request()).Code, "want 200 through the local fallback")
 	// The local store still dedupes while the shared one is down.
-	if w := testkit.Serve(r, d.request()); w.Header().Get(hookguard.DuplicateHeader) != "true" {
-		t.Fatalf("second copy: status %d, not a duplicate", w.Code)
-	}
+	w := testkit.Serve(r, d.request())
+	require.Equal(t, "true", w.Header().Get(hookguard.DuplicateHeader), "second copy: status %d, not a duplicate", w.Code)
 	shutdown(t, r)
-	if rec.Times("evt_fb") != 1 || fallbacks == 0 {
-		t.Fatalf("handled %d times, %d fallbacks", rec.Times("evt_fb"), fallbacks)
-	}
+	require.Equal(t, 1, rec.Times("evt_fb"), "handled")
+	require.NotZero(t, fallbacks, "fallbacks")
 }
 
 func TestEndpointScopesKeys(t *testing.T) {
@@ -496,15 +405,14 @@ func TestEndpointScopesKeys(t *testing.T) {
 	b := mustNew(t, p, recB, hookguard.WithStore(st), hookguard.WithEndpoint("b"))
 	d := sign(t, p, "evt_scope", eventBody("evt_scope"))
 	for _, r := range []*hookguard.Receiver{a, b} {
-		if w := testkit.Serve(r, d.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-			t.Fatalf("status %d dup %q; endpoints must not share IDs", w.Code, w.Header().Get(hookguard.DuplicateHeader))
-		}
+		w := testkit.Serve(r, d.request())
+		require.Equal(t, http.StatusOK, w.Code)
+		require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "endpoints must not share IDs")
 	}
 	shutdown(t, a)
 	shutdown(t, b)
-	if recA.Total() != 1 || recB.Total() != 1 {
-		t.Fatal("each endpoint must handle its copy once")
-	}
+	require.Equal(t, int64(1), recA.Total(), "each endpoint must handle its copy once")
+	require.Equal(t, int64(1), recB.Total(), "each endpoint must handle its copy once")
 }
 
 func TestNewErrors(t *testing.T) {
@@ -533,21 +441,13 @@ func TestNewErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := hookguard.New(tt.v, tt.h, tt.opts...)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("New() error = %v, want %v", err, tt.want)
-			}
-			if r != nil {
-				t.Fatal("New returned a Receiver with an error")
-			}
+			require.ErrorIs(t, err, tt.want, "New()")
+			require.Nil(t, r, "New returned a Receiver with an error")
 		})
 	}
 	r, err := hookguard.New(p, nil, hookguard.WithQueue(q))
-	if err != nil {
-		t.Fatalf("New with WithQueue and nil handler: %v", err)
-	}
-	if err := r.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "New with WithQueue and nil handler")
+	require.NoError(t, r.Shutdown(context.Background()))
 }
 
 // TestRejectedHook checks that every refusal reaches OnRejected with an
@@ -585,17 +485,13 @@ func TestRejectedHook(t *testing.T) {
 		{413, hookguard.ErrBodyTooLarge},
 		{401, verify.ErrSignatureMismatch},
 	}
-	if len(got) != len(want) {
-		t.Fatalf("got %d rejections, want %d", len(got), len(want))
-	}
+	require.Len(t, got, len(want), "rejections")
 	for i, w := range want {
-		if got[i].status != w.status || !errors.Is(got[i].err, w.err) {
-			t.Errorf("rejection %d = %d %v, want %d %v", i, got[i].status, got[i].err, w.status, w.err)
-		}
+		assert.Equal(t, w.status, got[i].status, "rejection %d status", i)
+		assert.ErrorIs(t, got[i].err, w.err, "rejection %d", i)
 	}
-	if got[2].provider != "stripe" || !errors.Is(got[2].err, hookguard.ErrVerification) {
-		t.Errorf("verification rejection = %+v", got[2])
-	}
+	assert.Equal(t, "stripe", got[2].provider, "verification rejection")
+	assert.ErrorIs(t, got[2].err, hookguard.ErrVerification, "verification rejection")
 }
 
 // slowStore blocks every call until its context ends, like a store behind
@@ -642,16 +538,12 @@ func TestAckTimeoutBoundsSlowStore(t *testing.T) {
 				r := mustNew(t, p, rec, append(tt.opts, hookguard.WithStore(st), hookguard.WithAckTimeout(2*time.Second))...)
 				start := time.Now()
 				w := testkit.Serve(r, sign(t, p, "evt_slow", eventBody("evt_slow")).request())
-				if w.Code != tt.want {
-					t.Fatalf("status %d, want %d", w.Code, tt.want)
-				}
-				if d := time.Since(start); d < 2*time.Second || d > 3*time.Second {
-					t.Fatalf("answered after %v of fake time, want the 2s bound", d)
-				}
+				require.Equal(t, tt.want, w.Code)
+				d := time.Since(start)
+				require.GreaterOrEqual(t, d, 2*time.Second, "answered after %v of fake time, want the 2s bound", d)
+				require.LessOrEqual(t, d, 3*time.Second, "answered after %v of fake time, want the 2s bound", d)
 				shutdown(t, r)
-				if rec.Total() != tt.wantHandled {
-					t.Fatalf("handled %d times, want %d", rec.Total(), tt.wantHandled)
-				}
+				require.Equal(t, tt.wantHandled, rec.Total(), "handled")
 			})
 		})
 	}

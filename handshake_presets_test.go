@@ -18,6 +18,8 @@ import (
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Handshakes of the presets, end to end: a real HTTP server runs a
@@ -44,9 +46,7 @@ func newHSServer(t *testing.T, p providers.Provider) *hsServer {
 		s.handled.Add(1)
 		return nil
 	}), hookguard.WithClock(clock), hookguard.WithPublicURL(s.srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s.srv.Config.Handler = r
 	s.r = r
 	t.Cleanup(func() {
@@ -68,16 +68,12 @@ type hsAnswer struct {
 func (s *hsServer) do(t *testing.T, method, path string, h http.Header, body []byte) hsAnswer {
 	t.Helper()
 	req, err := http.NewRequest(method, s.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for k, v := range h {
 		req.Header[k] = v
 	}
 	res, err := s.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
 	return hsAnswer{status: res.StatusCode, ctype: res.Header.Get("Content-Type"), nosniff: res.Header.Get("X-Content-Type-Options"), allow: res.Header.Get("Allow"), body: string(b)}
@@ -86,22 +82,16 @@ func (s *hsServer) do(t *testing.T, method, path string, h http.Header, body []b
 func hsProvider(t *testing.T, name string, opts ...providers.Option) providers.Provider {
 	t.Helper()
 	secret, err := testsecret.For(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p, err := providers.New(name, secret, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return p
 }
 
 func hsSign(t *testing.T, p providers.Provider, body, url string) http.Header {
 	t.Helper()
 	h, err := p.Sign(providers.Outgoing{Body: []byte(body), Timestamp: t0, URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return h
 }
 
@@ -110,24 +100,21 @@ func TestHandshakeDiscordPing(t *testing.T) {
 	s := newHSServer(t, p)
 	ping := `{"application_id":"1170000000000000000","id":"1180000000000000003","token":"tok","type":1,"version":1}`
 	a := s.do(t, http.MethodPost, "/discord", hsSign(t, p, ping, ""), []byte(ping))
-	if a.status != http.StatusOK || a.body != `{"type":1}` || a.ctype != "application/json" {
-		t.Errorf("PING answered %d %q %q; want 200 {\"type\":1} application/json", a.status, a.ctype, a.body)
-	}
+	assert.Equal(t, hsAnswer{status: http.StatusOK, ctype: "application/json", body: `{"type":1}`},
+		hsAnswer{status: a.status, ctype: a.ctype, body: a.body}, "PING answer")
 	evPing := `{"version":1,"application_id":"1170000000000000000","type":0}`
 	a = s.do(t, http.MethodPost, "/discord", hsSign(t, p, evPing, ""), []byte(evPing))
-	if a.status != http.StatusNoContent || a.body != "" {
-		t.Errorf("webhook-event PING answered %d %q; want 204 and no body", a.status, a.body)
-	}
+	assert.Equal(t, http.StatusNoContent, a.status, "webhook-event PING")
+	assert.Empty(t, a.body, "webhook-event PING: want 204 and no body")
 	// Discord's security check: a PING with an invalid signature must be
 	// refused with 401, or Discord removes the endpoint.
 	h := hsSign(t, p, ping, "")
 	h.Set("X-Signature-Ed25519", strings.Repeat("ab", 64))
-	if a = s.do(t, http.MethodPost, "/discord", h, []byte(ping)); a.status != http.StatusUnauthorized {
-		t.Errorf("forged PING answered %d, want 401", a.status)
-	}
-	if a = s.do(t, http.MethodGet, "/discord", nil, nil); a.status != http.StatusMethodNotAllowed || a.allow != "POST" {
-		t.Errorf("GET answered %d Allow %q; want 405 POST", a.status, a.allow)
-	}
+	a = s.do(t, http.MethodPost, "/discord", h, []byte(ping))
+	assert.Equal(t, http.StatusUnauthorized, a.status, "forged PING")
+	a = s.do(t, http.MethodGet, "/discord", nil, nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, a.status, "GET")
+	assert.Equal(t, "POST", a.allow, "GET: Allow")
 	shutdownAfter(t, s, 0)
 }
 
@@ -138,20 +125,19 @@ func TestHandshakeMetaSubscribe(t *testing.T) {
 			s := newHSServer(t, p)
 			q := url.Values{"hub.mode": {"subscribe"}, "hub.challenge": {"1158201444"}, "hub.verify_token": {"s3cr3t-verify"}}
 			a := s.do(t, http.MethodGet, "/meta?"+q.Encode(), nil, nil)
-			if a.status != http.StatusOK || a.body != "1158201444" || !strings.HasPrefix(a.ctype, "text/plain") || a.nosniff != "nosniff" {
-				t.Errorf("subscribe answered %d %q %q nosniff=%q", a.status, a.ctype, a.body, a.nosniff)
-			}
+			assert.Equal(t, http.StatusOK, a.status, "subscribe")
+			assert.Equal(t, "1158201444", a.body, "subscribe")
+			assert.True(t, strings.HasPrefix(a.ctype, "text/plain"), "subscribe: Content-Type %q", a.ctype)
+			assert.Equal(t, "nosniff", a.nosniff, "subscribe")
 			q.Set("hub.verify_token", "guess")
-			if a = s.do(t, http.MethodGet, "/meta?"+q.Encode(), nil, nil); a.status != http.StatusUnauthorized || strings.Contains(a.body, "1158201444") {
-				t.Errorf("wrong verify token answered %d %q; want 401 without the challenge", a.status, a.body)
-			}
-			if a = s.do(t, http.MethodGet, "/meta", nil, nil); a.status != http.StatusBadRequest {
-				t.Errorf("bare GET answered %d, want 400", a.status)
-			}
+			a = s.do(t, http.MethodGet, "/meta?"+q.Encode(), nil, nil)
+			assert.Equal(t, http.StatusUnauthorized, a.status, "wrong verify token")
+			assert.NotContains(t, a.body, "1158201444", "wrong verify token: want 401 without the challenge")
+			a = s.do(t, http.MethodGet, "/meta", nil, nil)
+			assert.Equal(t, http.StatusBadRequest, a.status, "bare GET")
 			body := `{"object":"` + name + `","entry":[]}`
-			if a = s.do(t, http.MethodPost, "/meta", hsSign(t, p, body, ""), []byte(body)); a.status != http.StatusOK {
-				t.Errorf("signed event answered %d %q", a.status, a.body)
-			}
+			a = s.do(t, http.MethodPost, "/meta", hsSign(t, p, body, ""), []byte(body))
+			assert.Equal(t, http.StatusOK, a.status, "signed event: body %q", a.body)
 			shutdownAfter(t, s, 1)
 		})
 	}
@@ -161,53 +147,47 @@ func TestHandshakeDropboxChallenge(t *testing.T) {
 	p := hsProvider(t, "dropbox")
 	s := newHSServer(t, p)
 	a := s.do(t, http.MethodGet, "/dropbox?challenge=%3Cb%3Eabc", nil, nil)
-	if a.status != http.StatusOK || a.body != "<b>abc" || !strings.HasPrefix(a.ctype, "text/plain") || a.nosniff != "nosniff" {
-		t.Errorf("challenge answered %d %q %q nosniff=%q; want the challenge as text/plain with nosniff", a.status, a.ctype, a.body, a.nosniff)
-	}
-	if a = s.do(t, http.MethodGet, "/dropbox", nil, nil); a.status != http.StatusBadRequest {
-		t.Errorf("GET without challenge answered %d", a.status)
-	}
+	assert.Equal(t, http.StatusOK, a.status, "challenge")
+	assert.Equal(t, "<b>abc", a.body, "challenge")
+	assert.True(t, strings.HasPrefix(a.ctype, "text/plain"), "challenge: Content-Type %q, want text/plain", a.ctype)
+	assert.Equal(t, "nosniff", a.nosniff, "challenge")
+	a = s.do(t, http.MethodGet, "/dropbox", nil, nil)
+	assert.Equal(t, http.StatusBadRequest, a.status, "GET without challenge")
 	shutdownAfter(t, s, 0)
 }
 
 func TestHandshakeOktaVerification(t *testing.T) {
 	p, err := providers.New("okta", "my-shared-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s := newHSServer(t, p)
 	h := http.Header{"Authorization": {"my-shared-secret"}, "X-Okta-Verification-Challenge": {"Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}}
 	a := s.do(t, http.MethodGet, "/okta", h, nil)
-	if a.status != http.StatusOK || a.body != `{"verification":"Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}` || a.ctype != "application/json" {
-		t.Errorf("verification answered %d %q %q", a.status, a.ctype, a.body)
-	}
+	assert.Equal(t, hsAnswer{status: http.StatusOK, ctype: "application/json", body: `{"verification":"Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}`},
+		hsAnswer{status: a.status, ctype: a.ctype, body: a.body}, "verification answer")
 	h.Set("Authorization", "wrong")
-	if a = s.do(t, http.MethodGet, "/okta", h, nil); a.status != http.StatusUnauthorized || strings.Contains(a.body, "Me_rShK8") {
-		t.Errorf("wrong secret answered %d %q", a.status, a.body)
-	}
+	a = s.do(t, http.MethodGet, "/okta", h, nil)
+	assert.Equal(t, http.StatusUnauthorized, a.status, "wrong secret")
+	assert.NotContains(t, a.body, "Me_rShK8", "wrong secret")
 	shutdownAfter(t, s, 0)
 }
 
 func TestHandshakeZoomURLValidation(t *testing.T) {
 	const secret = "zoom-secret-token"
 	p, err := providers.New("zoom", secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s := newHSServer(t, p)
 	body := `{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1700000000000,"event":"endpoint.url_validation"}`
 	a := s.do(t, http.MethodPost, "/zoom", hsSign(t, p, body, ""), []byte(body))
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte("qgg8vlvZRS6UYooatFL8Aw"))
 	want := `{"plainToken":"qgg8vlvZRS6UYooatFL8Aw","encryptedToken":"` + hex.EncodeToString(mac.Sum(nil)) + `"}`
-	if a.status != http.StatusOK || a.body != want || a.ctype != "application/json" {
-		t.Errorf("url_validation answered %d %q %q; want %s", a.status, a.ctype, a.body, want)
-	}
+	assert.Equal(t, hsAnswer{status: http.StatusOK, ctype: "application/json", body: want},
+		hsAnswer{status: a.status, ctype: a.ctype, body: a.body}, "url_validation answer")
 	// An unsigned validation request is refused: nobody but Zoom may
 	// learn an encryptedToken.
-	if a = s.do(t, http.MethodPost, "/zoom", http.Header{"X-Zm-Request-Timestamp": {"1700000000"}}, []byte(body)); a.status != http.StatusBadRequest || strings.Contains(a.body, "encryptedToken") {
-		t.Errorf("unsigned url_validation answered %d %q", a.status, a.body)
-	}
+	a = s.do(t, http.MethodPost, "/zoom", http.Header{"X-Zm-Request-Timestamp": {"1700000000"}}, []byte(body))
+	assert.Equal(t, http.StatusBadRequest, a.status, "unsigned url_validation")
+	assert.NotContains(t, a.body, "encryptedToken", "unsigned url_validation")
 	shutdownAfter(t, s, 0)
 }
 
@@ -216,17 +196,14 @@ func TestHandshakeTwitchVerification(t *testing.T) {
 	s := newHSServer(t, p)
 	body := `{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"webhook_callback_verification_pending","type":"channel.follow","version":"2"}}`
 	h := hsSign(t, p, body, "")
-	if got := h.Get("Twitch-Eventsub-Message-Type"); got != "webhook_callback_verification" {
-		t.Fatalf("Sign set message type %q", got)
-	}
+	require.Equal(t, "webhook_callback_verification", h.Get("Twitch-Eventsub-Message-Type"), "message type set by Sign")
 	a := s.do(t, http.MethodPost, "/twitch", h, []byte(body))
-	if a.status != http.StatusOK || a.body != "pogchamp-kappa-360noscope-vohiyo" || !strings.HasPrefix(a.ctype, "text/plain") {
-		t.Errorf("verification answered %d %q %q", a.status, a.ctype, a.body)
-	}
+	assert.Equal(t, http.StatusOK, a.status, "verification")
+	assert.Equal(t, "pogchamp-kappa-360noscope-vohiyo", a.body, "verification")
+	assert.True(t, strings.HasPrefix(a.ctype, "text/plain"), "verification: Content-Type %q", a.ctype)
 	tampered := strings.Replace(body, "pogchamp", "p0gchamp", 1)
-	if a = s.do(t, http.MethodPost, "/twitch", h, []byte(tampered)); a.status != http.StatusUnauthorized {
-		t.Errorf("tampered challenge answered %d %q", a.status, a.body)
-	}
+	a = s.do(t, http.MethodPost, "/twitch", h, []byte(tampered))
+	assert.Equal(t, http.StatusUnauthorized, a.status, "tampered challenge: body %q", a.body)
 	shutdownAfter(t, s, 0)
 }
 
@@ -241,14 +218,12 @@ func TestHandshakeMiddleware(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/dropbox?challenge=xyz")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || string(b) != "xyz" || called.Load() != 0 {
-		t.Errorf("middleware answered %d %q and called next %d times", res.StatusCode, b, called.Load())
-	}
+	assert.Equal(t, http.StatusOK, res.StatusCode, "middleware answer")
+	assert.Equal(t, "xyz", string(b), "middleware answer")
+	assert.Zero(t, called.Load(), "middleware called next")
 }
 
 // TestURLSigningPresetsBehindProxy checks that Twilio, Square and HubSpot,
@@ -266,18 +241,14 @@ func TestURLSigningPresetsBehindProxy(t *testing.T) {
 			s := newHSServer(t, p)
 			sign := func(u string) http.Header {
 				h, err := p.Sign(providers.Outgoing{Body: []byte(b.body), Timestamp: t0, URL: u, ContentType: b.ctype})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				return h
 			}
-			if a := s.do(t, http.MethodPost, "/hooks/"+name+"?tenant=7", sign(s.srv.URL+"/hooks/"+name+"?tenant=7"), []byte(b.body)); a.status != http.StatusOK {
-				t.Errorf("signed for the public URL: %d %q", a.status, a.body)
-			}
+			a := s.do(t, http.MethodPost, "/hooks/"+name+"?tenant=7", sign(s.srv.URL+"/hooks/"+name+"?tenant=7"), []byte(b.body))
+			assert.Equal(t, http.StatusOK, a.status, "signed for the public URL: body %q", a.body)
 			other := "https://internal.example:8443/hooks/" + name + "?tenant=7"
-			if a := s.do(t, http.MethodPost, "/hooks/"+name+"?tenant=7", sign(other), []byte(b.body)); a.status != http.StatusUnauthorized {
-				t.Errorf("signed for another URL: %d %q", a.status, a.body)
-			}
+			a = s.do(t, http.MethodPost, "/hooks/"+name+"?tenant=7", sign(other), []byte(b.body))
+			assert.Equal(t, http.StatusUnauthorized, a.status, "signed for another URL: body %q", a.body)
 		})
 	}
 }
@@ -289,7 +260,5 @@ func shutdownAfter(t *testing.T, s *hsServer, want int64) {
 	s.srv.Close()
 	shutdown(t, s.r)
 	s.down = true
-	if n := s.handled.Load(); n != want {
-		t.Errorf("handler ran %d times, want %d", n, want)
-	}
+	assert.Equal(t, want, s.handled.Load(), "handler runs")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/stretchr/testify/require"
 )
 
 // Compile-time checks that the presets and stores plug in.
@@ -50,9 +51,7 @@ func secretFor(name string) string {
 func newProvider(t testing.TB, name string) providers.Provider {
 	t.Helper()
 	p, err := providers.New(name, secretFor(name))
-	if err != nil {
-		t.Fatalf("providers.New(%q) = %v", name, err)
-	}
+	require.NoError(t, err, "providers.New(%q)", name)
 	return p
 }
 
@@ -72,9 +71,7 @@ type delivery struct {
 func sign(t testing.TB, p providers.Provider, id string, body []byte) delivery {
 	t.Helper()
 	h, err := p.Sign(providers.Outgoing{Body: body, ID: id, Type: "push", Timestamp: t0})
-	if err != nil {
-		t.Fatalf("%s.Sign: %v", p.Name(), err)
-	}
+	require.NoError(t, err, "%s.Sign", p.Name())
 	return delivery{id: id, body: body, header: h}
 }
 
@@ -87,9 +84,7 @@ func shutdown(t testing.TB, r *hookguard.Receiver) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := r.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
+	require.NoError(t, r.Shutdown(ctx), "Shutdown")
 }
 
 // gateQueue wraps a real MemoryQueue. While armed, Enqueue announces

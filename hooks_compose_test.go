@@ -10,6 +10,8 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestHooksAddUp is the regression test for hooks that replaced each
@@ -45,16 +47,12 @@ func TestHooksAddUp(t *testing.T) {
 		hookguard.WithDeadLetter(func(hookguard.Event, error) { mark("alert dead letter") }),
 		hookguard.WithHooks(hookguard.Hooks{OnHandled: func(hookguard.Event, int, error, time.Duration) { mark("queue handled") }}),
 	)
-	if w := testkit.Serve(r, sign(t, p, "evt_hooks", eventBody("evt_hooks")).request()); w.Code != http.StatusOK {
-		t.Fatalf("status %d", w.Code)
-	}
+	require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, "evt_hooks", eventBody("evt_hooks")).request()).Code)
 	shutdown(t, r)
 	for _, name := range []string{
 		"metrics accepted", "tracing accepted", "metrics handled", "queue handled",
 		"metrics dead letter", "tracing dead letter", "alert dead letter",
 	} {
-		if fired[name] != 1 {
-			t.Errorf("%s fired %d times; want 1", name, fired[name])
-		}
+		assert.Equal(t, 1, fired[name], "%s fired", name)
 	}
 }

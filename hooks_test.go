@@ -13,6 +13,8 @@ import (
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // ctxMark is a request-context value OnAnswered must see.
@@ -23,19 +25,13 @@ type ctxMark struct{}
 func TestOnAnswered(t *testing.T) {
 	const old, current = "whsec_hooks_old", "whsec_hooks_current"
 	p, err := providers.New("stripe", current, providers.WithSecret(old))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	signer, err := providers.New("stripe", old)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var mu sync.Mutex
 	var got []hookguard.Answer
 	hooks := hookguard.Hooks{OnAnswered: func(ctx context.Context, a hookguard.Answer) {
-		if ctx.Value(ctxMark{}) != "mark" {
-			t.Errorf("OnAnswered got a context without the request's values")
-		}
+		assert.Equal(t, "mark", ctx.Value(ctxMark{}), "OnAnswered got a context without the request's values")
 		mu.Lock()
 		got = append(got, a)
 		mu.Unlock()
@@ -56,9 +52,7 @@ func TestOnAnswered(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 4 {
-		t.Fatalf("OnAnswered called %d times for 4 requests: %+v", len(got), got)
-	}
+	require.Len(t, got, 4, "OnAnswered calls for 4 requests")
 	for i, want := range []struct {
 		outcome  string
 		status   int
@@ -73,19 +67,20 @@ func TestOnAnswered(t *testing.T) {
 		{hookguard.OutcomeRejected, 405, -1, "", "", hookguard.ErrMethodNotAllowed},
 	} {
 		a := got[i]
-		if a.Outcome != want.outcome || a.Status != want.status || a.SecretIndex != want.secret || a.Provider != want.provider || a.ID != want.id {
-			t.Errorf("answer %d = %+v; want %s %d secret %d provider %q id %q", i, a, want.outcome, want.status, want.secret, want.provider, want.id)
+		assert.Equal(t, want.outcome, a.Outcome, "answer %d = %+v", i, a)
+		assert.Equal(t, want.status, a.Status, "answer %d = %+v", i, a)
+		assert.Equal(t, want.secret, a.SecretIndex, "answer %d = %+v", i, a)
+		assert.Equal(t, want.provider, a.Provider, "answer %d = %+v", i, a)
+		assert.Equal(t, want.id, a.ID, "answer %d = %+v", i, a)
+		if want.errIs == nil {
+			assert.NoError(t, a.Err, "answer %d error", i)
+		} else {
+			assert.ErrorIs(t, a.Err, want.errIs, "answer %d error", i)
 		}
-		if (want.errIs == nil) != (a.Err == nil) || (want.errIs != nil && !errors.Is(a.Err, want.errIs)) {
-			t.Errorf("answer %d error = %v; want %v", i, a.Err, want.errIs)
-		}
-		if a.Latency <= 0 || a.Latency > time.Minute {
-			t.Errorf("answer %d latency = %v; want a real duration", i, a.Latency)
-		}
+		assert.Positive(t, a.Latency, "answer %d latency: want a real duration", i)
+		assert.LessOrEqual(t, a.Latency, time.Minute, "answer %d latency: want a real duration", i)
 	}
-	if got[0].Type == "" {
-		t.Errorf("accepted answer has no type: %+v", got[0])
-	}
+	assert.NotEmpty(t, got[0].Type, "accepted answer has no type: %+v", got[0])
 }
 
 // OnAnswered also reports Middleware requests, with next's status.
@@ -97,8 +92,10 @@ func TestOnAnsweredMiddleware(t *testing.T) {
 	}))
 	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }))
 	testkit.Serve(h, sign(t, p, "gh_1", eventBody("gh_1")).request())
-	if len(got) != 1 || got[0].Outcome != hookguard.OutcomeAccepted || got[0].Status != http.StatusAccepted || got[0].SecretIndex != 0 {
-		t.Errorf("answers = %+v; want one accepted with status 202 and secret 0", got)
+	if assert.Len(t, got, 1, "answers") {
+		assert.Equal(t, hookguard.OutcomeAccepted, got[0].Outcome, "answer %+v", got[0])
+		assert.Equal(t, http.StatusAccepted, got[0].Status, "answer %+v: want next's status", got[0])
+		assert.Zero(t, got[0].SecretIndex, "answer %+v", got[0])
 	}
 }
 
@@ -127,25 +124,19 @@ func TestOnEnqueuedBalances(t *testing.T) {
 		return nil
 	}), hookguard.WithHooks(hooks))
 	for _, id := range []string{"a", "b", "bad", "c"} {
-		if err := q.Enqueue(context.Background(), hookguard.Event{ID: id}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, q.Enqueue(context.Background(), hookguard.Event{ID: id}))
 	}
 	for range 4 {
 		<-done
 	}
-	if err := q.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, q.Shutdown(context.Background()))
 	// Refused events are not reported.
-	if err := q.Enqueue(context.Background(), hookguard.Event{ID: "late"}); !errors.Is(err, hookguard.ErrShuttingDown) {
-		t.Fatalf("Enqueue after Shutdown = %v", err)
-	}
+	require.ErrorIs(t, q.Enqueue(context.Background(), hookguard.Event{ID: "late"}), hookguard.ErrShuttingDown, "Enqueue after Shutdown")
 	mu.Lock()
 	defer mu.Unlock()
-	if enq != 4 || ok != 3 || dead != 1 {
-		t.Errorf("enqueued %d, handled %d, dead %d; want 4, 3, 1", enq, ok, dead)
-	}
+	assert.Equal(t, 4, enq, "enqueued")
+	assert.Equal(t, 3, ok, "handled")
+	assert.Equal(t, 1, dead, "dead letters")
 }
 
 // Reporting an Answer allocates nothing: the struct is passed by value
@@ -167,7 +158,5 @@ func TestOnAnsweredAllocatesNothing(t *testing.T) {
 		})
 	}
 	none, hook := measure(rNone), measure(rHook)
-	if hook > none {
-		t.Errorf("an OnAnswered hook that keeps nothing adds allocations: %v with it, %v without", hook, none)
-	}
+	assert.LessOrEqual(t, hook, none, "an OnAnswered hook that keeps nothing adds allocations: with it, without")
 }

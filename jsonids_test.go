@@ -2,10 +2,11 @@ package hookguard_test
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestBodyIDAmbiguityRefused drives issue 15, item 5 through a receiver:
@@ -24,16 +25,12 @@ func TestBodyIDAmbiguityRefused(t *testing.T) {
 		"{\"id\":\"evt_\xfe\",\"type\":\"invoice.paid\"}",
 	} {
 		w := testkit.Serve(r, sign(t, p, "", []byte(body)).request())
-		if w.Code != http.StatusBadRequest || strings.Contains(w.Body.String(), "evt_") {
-			t.Errorf("body %q: status %d, answer %q; want 400 naming no ID", body, w.Code, w.Body.String())
-		}
+		assert.Equal(t, http.StatusBadRequest, w.Code, "body %q", body)
+		assert.NotContains(t, w.Body.String(), "evt_", "body %q: want 400 naming no ID", body)
 	}
 	good := sign(t, p, "", []byte(`{"id":"evt_ok","object":"event","data":{"object":{"id":"in_1","type":"x"}},"type":"invoice.paid"}`))
-	if w := testkit.Serve(r, good.request()); w.Code != http.StatusOK {
-		t.Fatalf("genuine body: status %d", w.Code)
-	}
+	require.Equal(t, http.StatusOK, testkit.Serve(r, good.request()).Code, "genuine body")
 	shutdown(t, r)
-	if rec.Total() != 1 || rec.Times("evt_ok") != 1 {
-		t.Fatalf("handled %d deliveries, evt_ok %d times; want only evt_ok, once", rec.Total(), rec.Times("evt_ok"))
-	}
+	require.Equal(t, int64(1), rec.Total(), "deliveries handled: want only evt_ok, once")
+	require.Equal(t, 1, rec.Times("evt_ok"), "evt_ok handled")
 }

@@ -1,9 +1,11 @@
 package hookguard
 
 import (
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDedupeKeyFormat pins the key layout stores see:
@@ -30,8 +32,10 @@ func TestDedupeKeyFormat(t *testing.T) {
 			digest = []byte(tt.digest)
 		}
 		keys, n := c.dedupeKeys(tt.provider, tt.id, digest)
-		if got := keys[:n]; !slices.Equal(got, tt.want) && (n > 0 || tt.want != nil) {
-			t.Errorf("dedupeKeys(%q, %q, %q) with endpoint %q = %q; want %q", tt.provider, tt.id, tt.digest, tt.endpoint, got, tt.want)
+		if tt.want == nil {
+			assert.Zero(t, n, "dedupeKeys(%q, %q, %q) with endpoint %q = %q; want none", tt.provider, tt.id, tt.digest, tt.endpoint, keys[:n])
+		} else {
+			assert.Equal(t, tt.want, keys[:n], "dedupeKeys(%q, %q, %q) with endpoint %q", tt.provider, tt.id, tt.digest, tt.endpoint)
 		}
 	}
 }
@@ -43,16 +47,11 @@ func TestTokensAreUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for range 10000 {
 		tok := c.token()
-		if !strings.HasPrefix(tok, c.tokenPrefix) || len(tok) <= len(c.tokenPrefix) {
-			t.Fatalf("token %q lacks the prefix %q or a counter", tok, c.tokenPrefix)
-		}
-		if seen[tok] {
-			t.Fatalf("token %q issued twice", tok)
-		}
+		require.True(t, strings.HasPrefix(tok, c.tokenPrefix), "token %q lacks the prefix %q", tok, c.tokenPrefix)
+		require.Greater(t, len(tok), len(c.tokenPrefix), "token %q lacks a counter", tok)
+		require.False(t, seen[tok], "token %q issued twice", tok)
 		seen[tok] = true
 	}
 	c.seq.Store(^uint64(0) - 1) // the largest counter fits the stack buffer
-	if tok := c.token(); tok != c.tokenPrefix+"3w5e11264sgsf" {
-		t.Fatalf("token at the top of the counter = %q", tok)
-	}
+	require.Equal(t, c.tokenPrefix+"3w5e11264sgsf", c.token(), "token at the top of the counter")
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestIDCannotCollideWithDigest is the regression test for a delivery
@@ -20,18 +22,17 @@ func TestIDCannotCollideWithDigest(t *testing.T) {
 			p := newProvider(t, "github")
 			first := sign(t, p, "d-1", eventBody("first"))
 			d, err := p.Verify(verify.Request{Header: first.header, Body: first.body}, t0)
-			if err != nil || d.Digest == ([32]byte{}) {
-				t.Fatalf("Verify = %v, digest %x; want a content digest", err, d.Digest)
-			}
+			require.NoError(t, err, "Verify")
+			require.NotZero(t, d.Digest, "Verify: want a content digest")
 			rec := testkit.NewCounter()
 			var opts []hookguard.Option
 			if endpoint != "" {
 				opts = append(opts, hookguard.WithEndpoint(endpoint))
 			}
 			r := mustNew(t, p, rec, opts...)
-			if w := testkit.Serve(r, first.request()); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-				t.Fatalf("first delivery: status %d, duplicate %q", w.Code, w.Header().Get(hookguard.DuplicateHeader))
-			}
+			w := testkit.Serve(r, first.request())
+			require.Equal(t, http.StatusOK, w.Code, "first delivery")
+			require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "first delivery: duplicate")
 			for _, id := range []string{
 				"digest:" + hex.EncodeToString(d.Digest[:]),
 				endpoint + ":digest:" + hex.EncodeToString(d.Digest[:]),
@@ -39,14 +40,11 @@ func TestIDCannotCollideWithDigest(t *testing.T) {
 				":id:d-1",
 			} {
 				w := testkit.Serve(r, sign(t, p, id, eventBody(id)).request())
-				if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-					t.Errorf("fresh delivery with ID %q: status %d, duplicate %q; want accepted", id, w.Code, w.Header().Get(hookguard.DuplicateHeader))
-				}
+				assert.Equal(t, http.StatusOK, w.Code, "fresh delivery with ID %q", id)
+				assert.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "fresh delivery with ID %q: want accepted, not a duplicate", id)
 			}
 			shutdown(t, r)
-			if got := rec.Total(); got != 5 {
-				t.Fatalf("handled %d deliveries, want 5", got)
-			}
+			require.Equal(t, int64(5), rec.Total(), "deliveries handled")
 		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // senders runs fn(i) for i in [0, n) on a pool of goroutines. The race
@@ -122,25 +124,21 @@ func TestConcurrentDuplicates(t *testing.T) {
 						conflicts.Add(1)
 						<-next // retry once some delivery has settled
 					default:
-						t.Errorf("%s: status %d", d.id, w.Code)
+						// assert, not require: a sender's goroutine.
+						assert.Failf(t, "unexpected status", "%s: status %d", d.id, w.Code)
 						return
 					}
 				}
 			})
 			shutdown(t, r)
-			if ok200.Load() != unique || dup.Load() != total-unique {
-				t.Fatalf("fresh 200s = %d, duplicates = %d; want %d, %d", ok200.Load(), dup.Load(), unique, total-unique)
-			}
-			if got := rec.Distinct(); got != unique {
-				t.Fatalf("%d distinct events handled, want %d", got, unique)
-			}
+			require.Equal(t, int64(unique), ok200.Load(), "fresh 200s")
+			require.Equal(t, int64(total-unique), dup.Load(), "duplicates")
+			require.Equal(t, unique, rec.Distinct(), "distinct events handled")
 			for _, d := range ds {
-				if n := rec.Times(d.id); n != 1 {
-					t.Fatalf("%s handled %d times, want 1", d.id, n)
-				}
+				require.Equal(t, 1, rec.Times(d.id), "%s handled", d.id)
 			}
-			if tc.store == "memory" && conflicts.Load() != 0 {
-				t.Fatalf("%d copies were answered 409; the in-memory pair never holds a pending reservation", conflicts.Load())
+			if tc.store == "memory" {
+				require.Zero(t, conflicts.Load(), "copies answered 409; the in-memory pair never holds a pending reservation")
 			}
 			t.Logf("409s seen and retried: %d", conflicts.Load())
 		})
@@ -156,9 +154,7 @@ func TestForgedRequestsTouchNothing(t *testing.T) {
 	st := testkit.NewFlakyStore()
 	q := &countingQueue{inner: testkit.NewMemoryQueue(t, rec)}
 	r, err := hookguard.New(p, nil, hookguard.WithQueue(q), hookguard.WithStore(st), hookguard.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var non4xx atomic.Int64
 	senders(10000, 64, func(i int) {
 		id := fmt.Sprintf("evt_forged_%d", i)
@@ -181,18 +177,12 @@ func TestForgedRequestsTouchNothing(t *testing.T) {
 			non4xx.Add(1)
 		}
 	})
-	if non4xx.Load() != 0 {
-		t.Fatalf("%d forged requests were not refused with 4xx", non4xx.Load())
-	}
-	if st.Reserves.Load() != 0 || st.Len() != 0 || q.n.Load() != 0 {
-		t.Fatalf("forgeries reached state: %d reserves, %d keys, %d enqueued", st.Reserves.Load(), st.Len(), q.n.Load())
-	}
-	if err := q.inner.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if rec.Total() != 0 {
-		t.Fatal("handler ran for a forged request")
-	}
+	require.Zero(t, non4xx.Load(), "forged requests not refused with 4xx")
+	require.Zero(t, st.Reserves.Load(), "forgeries reached state: store reserves")
+	require.Zero(t, st.Len(), "forgeries reached state: store keys")
+	require.Zero(t, q.n.Load(), "forgeries reached state: enqueued")
+	require.NoError(t, q.inner.Shutdown(context.Background()))
+	require.Zero(t, rec.Total(), "handler ran for a forged request")
 }
 
 // TestQueueCapacityExact offers 5,000 distinct events to a queue of
@@ -241,21 +231,17 @@ func testQueueCapacityExact(t *testing.T, store string) {
 		case http.StatusServiceUnavailable:
 			refused = append(refused, i)
 		default:
-			t.Fatalf("%s: status %d", ds[i].id, c)
+			require.Failf(t, "unexpected status", "%s: status %d", ds[i].id, c)
 		}
 	}
-	if len(accepted) != capacity || len(refused) != offered-capacity {
-		t.Fatalf("accepted %d, refused %d; want %d, %d", len(accepted), len(refused), capacity, offered-capacity)
-	}
+	require.Len(t, accepted, capacity, "accepted")
+	require.Len(t, refused, offered-capacity, "refused")
 	switch store {
 	case "memory":
-		if mem.Len() != capacity {
-			t.Fatalf("store holds %d keys; want %d, one per enqueued event", mem.Len(), capacity)
-		}
+		require.Equal(t, capacity, mem.Len(), "keys in the store, one per enqueued event")
 	default:
-		if st.Commits.Load() != capacity || st.Len() != capacity {
-			t.Fatalf("store holds %d keys after %d commits; want %d", st.Len(), st.Commits.Load(), capacity)
-		}
+		require.Equal(t, int64(capacity), st.Commits.Load(), "store commits")
+		require.Equal(t, capacity, st.Len(), "keys in the store")
 	}
 	close(gate)
 	// Re-send the refused ones; on 503 wait until one event is handled
@@ -264,21 +250,15 @@ func testQueueCapacityExact(t *testing.T, store string) {
 		for {
 			w := testkit.Serve(r, ds[i].request())
 			if w.Code == http.StatusOK {
-				if w.Header().Get(hookguard.DuplicateHeader) != "" {
-					t.Fatalf("%s: refused event later seen as duplicate", ds[i].id)
-				}
+				require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "%s: refused event later seen as duplicate", ds[i].id)
 				break
 			}
-			if w.Code != http.StatusServiceUnavailable {
-				t.Fatalf("%s: status %d", ds[i].id, w.Code)
-			}
+			require.Equal(t, http.StatusServiceUnavailable, w.Code, ds[i].id)
 			<-handled
 		}
 	}
 	shutdown(t, r)
 	for _, d := range ds {
-		if n := rec.Times(d.id); n != 1 {
-			t.Fatalf("%s handled %d times, want 1", d.id, n)
-		}
+		require.Equal(t, 1, rec.Times(d.id), "%s handled", d.id)
 	}
 }

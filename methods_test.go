@@ -10,6 +10,8 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // getChallenger answers GET ?challenge=X with X, as Meta and Dropbox do, and
@@ -58,27 +60,19 @@ func TestGetHandshakeMethods(t *testing.T) {
 				handled <- e
 				return nil
 			}), hookguard.WithClock(clock))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer func() { _ = r.Shutdown(context.Background()) }()
 			rec := httptest.NewRecorder()
 			r.ServeHTTP(rec, httptest.NewRequest(tt.method, "/hook?challenge=abc", nil))
-			if rec.Code != tt.wantCode {
-				t.Fatalf("status = %d, want %d (%s)", rec.Code, tt.wantCode, rec.Body)
+			require.Equal(t, tt.wantCode, rec.Code, "status (body %q)", rec.Body)
+			assert.Equal(t, tt.wantAllow, rec.Header().Get("Allow"), "Allow")
+			if tt.wantBody != "" {
+				assert.Equal(t, tt.wantBody, rec.Body.String(), "body")
 			}
-			if got := rec.Header().Get("Allow"); got != tt.wantAllow {
-				t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
-			}
-			if tt.wantBody != "" && rec.Body.String() != tt.wantBody {
-				t.Errorf("body = %q, want %q", rec.Body, tt.wantBody)
-			}
-			if err := r.Shutdown(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, r.Shutdown(context.Background()))
 			select {
 			case e := <-handled:
-				t.Errorf("a %s request reached the handler: %+v", tt.method, e)
+				assert.Failf(t, "a request reached the handler", "%s request: %+v", tt.method, e)
 			default:
 			}
 		})

@@ -1,7 +1,6 @@
 package hookguard_test
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // nextRecorder is the application handler behind the middleware.
@@ -54,22 +55,17 @@ func TestMiddlewarePassesEventAndBody(t *testing.T) {
 			req := d.request()
 			origBody := req.Body
 			w := testkit.Serve(h, req)
-			if w.Code != http.StatusOK || w.Body.String() != "handled" {
-				t.Fatalf("status %d body %q", w.Code, w.Body)
-			}
-			if next.calls != 1 || !bytes.Equal(next.bodies[0], d.body) {
-				t.Fatalf("next called %d times, read %q; want once with the full body", next.calls, next.bodies)
-			}
+			require.Equal(t, http.StatusOK, w.Code, "body %q", w.Body)
+			require.Equal(t, "handled", w.Body.String())
+			require.Equal(t, 1, next.calls, "next calls")
+			require.Equal(t, d.body, next.bodies[0], "body next read: want the full body")
 			e := next.events[0]
-			if e.Provider != name || e.ID != "evt_mw" || e.Attempt != 0 {
-				t.Fatalf("event = %+v", e)
-			}
-			if req.Body != origBody {
-				t.Fatal("the caller's request was modified")
-			}
-			if _, ok := hookguard.FromContext(req.Context()); ok {
-				t.Fatal("the caller's context was modified")
-			}
+			require.Equal(t, name, e.Provider, "event = %+v", e)
+			require.Equal(t, "evt_mw", e.ID, "event = %+v", e)
+			require.Zero(t, e.Attempt, "event = %+v", e)
+			require.True(t, req.Body == origBody, "the caller's request was modified")
+			_, ok := hookguard.FromContext(req.Context())
+			require.False(t, ok, "the caller's context was modified")
 		})
 	}
 }
@@ -102,12 +98,8 @@ func TestMiddlewareRejectionsNeverCallNext(t *testing.T) {
 			}
 			req := d.request()
 			tt.modify(req)
-			if w := testkit.Serve(h, req); w.Code != tt.want {
-				t.Fatalf("status %d, want %d", w.Code, tt.want)
-			}
-			if next.calls != 0 {
-				t.Fatal("next was called for a rejected request")
-			}
+			require.Equal(t, tt.want, testkit.Serve(h, req).Code)
+			require.Zero(t, next.calls, "next was called for a rejected request")
 		})
 	}
 }
@@ -121,34 +113,18 @@ func TestMiddlewareDedupe(t *testing.T) {
 	// next fails: the event is released, so the sender's retry reaches it.
 	next.status = http.StatusInternalServerError
 	d := sign(t, p, "evt_mwd", eventBody("evt_mwd"))
-	if w := testkit.Serve(h, d.request()); w.Code != http.StatusInternalServerError {
-		t.Fatalf("status %d", w.Code)
-	}
+	require.Equal(t, http.StatusInternalServerError, testkit.Serve(h, d.request()).Code)
 	// next panics: released too.
 	next.status, next.panics = 0, true
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("panic swallowed")
-			}
-		}()
-		testkit.Serve(h, d.request())
-	}()
+	require.Panics(t, func() { testkit.Serve(h, d.request()) }, "panic swallowed")
 	next.panics = false
-	if w := testkit.Serve(h, d.request()); w.Code != http.StatusOK {
-		t.Fatalf("retry: status %d", w.Code)
-	}
+	require.Equal(t, http.StatusOK, testkit.Serve(h, d.request()).Code, "retry")
 	// Now committed: a copy is a duplicate and skips next.
 	w := testkit.Serve(h, d.request())
-	if w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "true" {
-		t.Fatalf("copy: status %d dup %q", w.Code, w.Header().Get(hookguard.DuplicateHeader))
-	}
-	if next.calls != 3 {
-		t.Fatalf("next called %d times, want 3", next.calls)
-	}
-	if st.Commits.Load() != 1 {
-		t.Fatalf("%d commits, want 1", st.Commits.Load())
-	}
+	require.Equal(t, http.StatusOK, w.Code, "copy")
+	require.Equal(t, "true", w.Header().Get(hookguard.DuplicateHeader), "copy: duplicate header")
+	require.Equal(t, 3, next.calls, "next calls")
+	require.Equal(t, int64(1), st.Commits.Load(), "commits")
 }
 
 func TestMiddlewareWithoutStoreDoesNotDedupe(t *testing.T) {
@@ -158,9 +134,7 @@ func TestMiddlewareWithoutStoreDoesNotDedupe(t *testing.T) {
 	d := sign(t, p, "evt_nd", eventBody("evt_nd"))
 	testkit.Serve(h, d.request())
 	testkit.Serve(h, d.request())
-	if next.calls != 2 {
-		t.Fatalf("next called %d times, want 2", next.calls)
-	}
+	require.Equal(t, 2, next.calls, "next calls")
 }
 
 // TestMiddlewareConfigErrors is the regression test for Middleware's
@@ -202,20 +176,10 @@ func TestMiddlewareConfigErrors(t *testing.T) {
 				mw  func(http.Handler) http.Handler
 				err error
 			)
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("Middleware panicked: %v", p)
-					}
-				}()
-				mw, err = hookguard.Middleware(tt.v, tt.opts()...)
-			}()
-			if !errors.Is(err, tt.wantErr) || mw != nil {
-				t.Fatalf("Middleware = %p, %v; want nil and %v", mw, err, tt.wantErr)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not say %q", err, tt.want)
-			}
+			require.NotPanics(t, func() { mw, err = hookguard.Middleware(tt.v, tt.opts()...) }, "Middleware panicked")
+			require.ErrorIs(t, err, tt.wantErr, "Middleware")
+			require.Nil(t, mw, "Middleware returned a middleware with an error")
+			assert.ErrorContains(t, err, tt.want)
 		})
 	}
 }
@@ -240,12 +204,9 @@ func TestVerifierErrorsAreNotEchoed(t *testing.T) {
 			v := failingVerifier{tt.err}
 			next := &nextRecorder{}
 			w := testkit.Serve(testkit.Middleware(t, v)(next), sign(t, newProvider(t, "stripe"), "x", eventBody("x")).request())
-			if w.Code != tt.wantStatus || strings.TrimSpace(w.Body.String()) != tt.wantText {
-				t.Fatalf("answer %d %q, want %d %q", w.Code, w.Body, tt.wantStatus, tt.wantText)
-			}
-			if strings.Contains(w.Body.String(), "hunter2") {
-				t.Fatal("verifier error echoed")
-			}
+			require.Equal(t, tt.wantStatus, w.Code, "status (body %q)", w.Body)
+			require.Equal(t, tt.wantText, strings.TrimSpace(w.Body.String()), "answer text")
+			require.NotContains(t, w.Body.String(), "hunter2", "verifier error echoed")
 		})
 	}
 }

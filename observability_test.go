@@ -15,6 +15,8 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // syncBuffer is a log sink safe for the queue's goroutines.
@@ -60,42 +62,31 @@ func TestLogOneRecordPerRequestWithoutSecrets(t *testing.T) {
 			var records []map[string]any
 			for _, line := range strings.Split(strings.TrimSpace(sink.String()), "\n") {
 				var m map[string]any
-				if err := json.Unmarshal([]byte(line), &m); err != nil {
-					t.Fatalf("log line %q: %v", line, err)
-				}
+				require.NoError(t, json.Unmarshal([]byte(line), &m), "log line %q", line)
 				if m["msg"] == "hookguard: webhook" {
 					records = append(records, m)
 				}
 			}
-			if len(records) != len(reqs) {
-				t.Fatalf("%d request records, want %d:\n%s", len(records), len(reqs), sink.String())
-			}
+			require.Len(t, records, len(reqs), "request records in:\n%s", sink.String())
 			for i, m := range records {
-				if m["outcome"] != wantOutcomes[i] {
-					t.Errorf("record %d outcome = %v, want %s", i, m["outcome"], wantOutcomes[i])
-				}
+				assert.Equal(t, wantOutcomes[i], m["outcome"], "record %d outcome", i)
 				for _, k := range []string{"provider", "event_id", "type", "status", "duration"} {
-					if _, ok := m[k]; !ok {
-						t.Errorf("record %d lacks %q", i, k)
-					}
+					assert.Contains(t, m, k, "record %d lacks %q", i, k)
 				}
 			}
-			if records[0]["event_id"] != "evt_log" || records[0]["provider"] != name {
-				t.Errorf("first record = %v", records[0])
-			}
+			assert.Equal(t, "evt_log", records[0]["event_id"], "first record = %v", records[0])
+			assert.Equal(t, name, records[0]["provider"], "first record = %v", records[0])
 			logs := sink.String()
 			secret := secretFor(name)
 			for _, s := range []string{secret, strings.TrimPrefix(secret, "whsec_"), `"data":{"n":1}`, base64.StdEncoding.EncodeToString([]byte(secret))} {
-				if strings.Contains(logs, s) {
-					t.Errorf("logs contain %q", s)
-				}
+				assert.NotContains(t, logs, s, "logs contain a secret or the body")
 			}
 			for k, vs := range d.header {
 				if lk := strings.ToLower(k); strings.Contains(lk, "signature") || strings.Contains(lk, "hmac") {
 					for _, v := range vs {
 						for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '=' || r == ' ' }) {
-							if len(part) >= 16 && strings.Contains(logs, part) {
-								t.Errorf("logs contain signature material %q", part)
+							if len(part) >= 16 {
+								assert.NotContains(t, logs, part, "logs contain signature material")
 							}
 						}
 					}
@@ -121,9 +112,10 @@ func TestHooksSeeEveryOutcome(t *testing.T) {
 		OnDuplicate: func(e hookguard.Event) { note("duplicate " + e.ID) },
 		OnRejected:  func(provider string, status int, err error) { note("rejected " + http.StatusText(status)) },
 		OnHandled: func(e hookguard.Event, attempt int, err error, d time.Duration) {
-			if err != nil || attempt != 1 || d < 0 {
-				t.Errorf("OnHandled(%s, %d, %v, %v)", e.ID, attempt, err, d)
-			}
+			// assert, not require: a worker's goroutine.
+			assert.NoError(t, err, "OnHandled(%s) error", e.ID)
+			assert.Equal(t, 1, attempt, "OnHandled(%s) attempt", e.ID)
+			assert.GreaterOrEqual(t, d, time.Duration(0), "OnHandled(%s) duration", e.ID)
 			close(handled)
 		},
 	}))
@@ -136,9 +128,7 @@ func TestHooksSeeEveryOutcome(t *testing.T) {
 	testkit.Serve(r, bad)
 	shutdown(t, r)
 	want := []string{"accepted evt_hooks", "duplicate evt_hooks", "rejected Bad Request"}
-	if strings.Join(seen, "|") != strings.Join(want, "|") {
-		t.Fatalf("hooks saw %q, want %q", seen, want)
-	}
+	require.Equal(t, want, seen, "what the hooks saw")
 }
 
 func TestPerIPRateLimitBehindProxy(t *testing.T) {
@@ -152,8 +142,8 @@ func TestPerIPRateLimitBehindProxy(t *testing.T) {
 			req.Header.Set("X-Forwarded-For", xff)
 		}
 		w := testkit.Serve(r, req)
-		if w.Code == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
-			t.Errorf("429 without Retry-After")
+		if w.Code == http.StatusTooManyRequests {
+			assert.NotEmpty(t, w.Header().Get("Retry-After"), "429 without Retry-After")
 		}
 		return w.Code
 	}
@@ -169,14 +159,10 @@ func TestPerIPRateLimitBehindProxy(t *testing.T) {
 		{"c2", "203.0.113.9:2", "198.51.100.4", 429},           // XFF from an untrusted peer is ignored
 	}
 	for _, tt := range tests {
-		if got := send(tt.id, tt.remote, tt.xff); got != tt.want {
-			t.Errorf("%s from %s (XFF %q): status %d, want %d", tt.id, tt.remote, tt.xff, got, tt.want)
-		}
+		assert.Equal(t, tt.want, send(tt.id, tt.remote, tt.xff), "%s from %s (XFF %q): status", tt.id, tt.remote, tt.xff)
 	}
 	shutdown(t, r)
-	if rec.Total() != 3 {
-		t.Fatalf("handled %d, want 3", rec.Total())
-	}
+	require.Equal(t, int64(3), rec.Total(), "handled")
 }
 
 // urlSigner is a real HMAC scheme over URL + body (as Twilio signs the
@@ -185,13 +171,9 @@ type urlSigner struct{ mac *verify.HMAC }
 
 func newURLSigner(t *testing.T) urlSigner {
 	s, err := verify.NewSecret("url-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h, err := verify.NewHMAC(verify.SHA256, s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return urlSigner{h}
 }
 
@@ -236,9 +218,8 @@ func TestPublicURL(t *testing.T) {
 			}}.request()
 			req.URL.Path, req.URL.RawQuery, req.RequestURI = "/hooks/in", "tenant=7", "/hooks/in?tenant=7"
 			req.Host = "example.com"
-			if w := testkit.Serve(r, req); w.Code != tt.want {
-				t.Fatalf("status %d (%q), want %d", w.Code, w.Body, tt.want)
-			}
+			w := testkit.Serve(r, req)
+			require.Equal(t, tt.want, w.Code, "status (body %q)", w.Body)
 			shutdown(t, r)
 		})
 	}
@@ -253,12 +234,11 @@ func TestEventWithoutIDIsNotDeduped(t *testing.T) {
 	for range 2 {
 		req := delivery{body: body, header: http.Header{"X-Url-Signature": {u.sign("https://example.com/hooks", body)}}}.request()
 		req.URL.Path, req.RequestURI, req.Host = "/hooks", "/hooks", "example.com"
-		if w := testkit.Serve(r, req); w.Code != http.StatusOK || w.Header().Get(hookguard.DuplicateHeader) != "" {
-			t.Fatalf("status %d", w.Code)
-		}
+		w := testkit.Serve(r, req)
+		require.Equal(t, http.StatusOK, w.Code)
+		require.Empty(t, w.Header().Get(hookguard.DuplicateHeader), "an event without an ID marked duplicate")
 	}
 	shutdown(t, r)
-	if rec.Total() != 2 || st.Reserves.Load() != 0 {
-		t.Fatalf("handled %d, reserves %d; want 2, 0", rec.Total(), st.Reserves.Load())
-	}
+	require.Equal(t, int64(2), rec.Total(), "handled")
+	require.Zero(t, st.Reserves.Load(), "store reserves")
 }

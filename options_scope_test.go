@@ -14,6 +14,8 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // constructors builds each constructor of the package with a valid
@@ -43,8 +45,8 @@ func constructors(t *testing.T) map[string]func(opts ...hookguard.Option) error 
 		},
 		"Middleware": func(opts ...hookguard.Option) error {
 			mw, err := hookguard.Middleware(p, opts...)
-			if err == nil && mw == nil {
-				t.Error("Middleware returned neither middleware nor an error")
+			if err == nil {
+				assert.NotNil(t, mw, "Middleware returned neither middleware nor an error")
 			}
 			return err
 		},
@@ -57,8 +59,8 @@ func constructors(t *testing.T) map[string]func(opts ...hookguard.Option) error 
 		},
 		"NewRouter": func(opts ...hookguard.Option) error {
 			r, err := hookguard.NewRouter(append([]hookguard.Option{hookguard.On("*", noop)}, opts...)...)
-			if err == nil && r == nil {
-				t.Error("NewRouter returned neither a router nor an error")
+			if err == nil {
+				assert.NotNil(t, r, "NewRouter returned neither a router nor an error")
 			}
 			return err
 		},
@@ -128,17 +130,11 @@ func TestOptionScopes(t *testing.T) {
 			t.Run(tt.name+"/"+ctor, func(t *testing.T) {
 				err := run(tt.opt)
 				if strings.Contains(" "+tt.applies+" ", " "+ctor+" ") {
-					if err != nil {
-						t.Fatalf("%s refused %s: %v", ctor, tt.name, err)
-					}
+					require.NoError(t, err, "%s refused %s", ctor, tt.name)
 					return
 				}
-				if !errors.Is(err, hookguard.ErrInvalidOption) {
-					t.Fatalf("%s(%s) = %v; want an error wrapping ErrInvalidOption", ctor, tt.name, err)
-				}
-				if !strings.Contains(err.Error(), "invalid option: "+tt.name+" ") {
-					t.Errorf("%s: error %q does not name %s", ctor, err, tt.name)
-				}
+				require.ErrorIs(t, err, hookguard.ErrInvalidOption, "%s(%s)", ctor, tt.name)
+				assert.ErrorContains(t, err, "invalid option: "+tt.name+" ", "%s: error does not name %s", ctor, tt.name)
 			})
 		}
 	}
@@ -185,12 +181,8 @@ func TestMisplacedOptionErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.ctor+"/"+tt.want, func(t *testing.T) {
 			err := build[tt.ctor](tt.opts...)
-			if !errors.Is(err, hookguard.ErrInvalidOption) {
-				t.Fatalf("%s = %v; want an error wrapping ErrInvalidOption", tt.ctor, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("%s: error %q does not say %q", tt.ctor, err, tt.want)
-			}
+			require.ErrorIs(t, err, hookguard.ErrInvalidOption, tt.ctor)
+			assert.ErrorContains(t, err, tt.want, tt.ctor)
 		})
 	}
 }
@@ -218,34 +210,22 @@ func TestSharedOptionsTakeEffect(t *testing.T) {
 				OnEnqueued: func(hookguard.Event) { enq.Add(1) },
 				OnHandled:  func(hookguard.Event, int, error, time.Duration) { handled.Add(1) },
 			}))
-			if err := q.Enqueue(context.Background(), hookguard.Event{ID: "evt_q"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := q.Shutdown(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, q.Enqueue(context.Background(), hookguard.Event{ID: "evt_q"}))
+			require.NoError(t, q.Shutdown(context.Background()))
 			return strings.Repeat("enqueued ", int(enq.Load())) + strings.Repeat("handled ", int(handled.Load())), "enqueued handled "
 		}},
 		{"WithLogger on NewMemoryQueue", func(t *testing.T) (string, string) {
 			var buf syncBuffer
 			q := testkit.NewMemoryQueue(t, fail, hookguard.WithLogger(debugLogger(&buf)))
-			if err := q.Enqueue(context.Background(), hookguard.Event{ID: "evt_q"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := q.Shutdown(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, q.Enqueue(context.Background(), hookguard.Event{ID: "evt_q"}))
+			require.NoError(t, q.Shutdown(context.Background()))
 			return buf.String(), `msg="hookguard: event dead-lettered"`
 		}},
 		{"WithLogger on NewRouter", func(t *testing.T) (string, string) {
 			var buf syncBuffer
 			r, err := hookguard.NewRouter(hookguard.On("push", noop), hookguard.WithLogger(debugLogger(&buf)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := r.HandleEvent(context.Background(), hookguard.Event{Provider: "github", ID: "d1", Type: "ping"}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			require.NoError(t, r.HandleEvent(context.Background(), hookguard.Event{Provider: "github", ID: "d1", Type: "ping"}))
 			return buf.String(), `msg="hookguard: no route for event; acknowledged and dropped" provider=github event_id=d1 type=ping`
 		}},
 		{"WithHooks on New reaches its queue", func(t *testing.T) (string, string) {
@@ -254,23 +234,17 @@ func TestSharedOptionsTakeEffect(t *testing.T) {
 				OnAccepted: func(hookguard.Event) { accepted.Add(1) },
 				OnHandled:  func(hookguard.Event, int, error, time.Duration) { handled.Add(1) },
 			}))
-			if w := testkit.Serve(r, sign(t, p, "evt_new", eventBody("evt_new")).request()); w.Code != http.StatusOK {
-				t.Fatalf("status %d", w.Code)
-			}
+			require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, "evt_new", eventBody("evt_new")).request()).Code)
 			shutdown(t, r)
 			return strings.Repeat("accepted ", int(accepted.Load())) + strings.Repeat("handled ", int(handled.Load())), "accepted handled "
 		}},
 		{"WithLogger on New reaches its queue", func(t *testing.T) (string, string) {
 			var buf syncBuffer
 			r := mustNew(t, p, fail, hookguard.WithClock(clock), hookguard.WithLogger(debugLogger(&buf)))
-			if w := testkit.Serve(r, sign(t, p, "evt_log", eventBody("evt_log")).request()); w.Code != http.StatusOK {
-				t.Fatalf("status %d", w.Code)
-			}
+			require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, "evt_log", eventBody("evt_log")).request()).Code)
 			shutdown(t, r)
 			got := buf.String()
-			if !strings.Contains(got, `msg="hookguard: webhook"`) {
-				t.Errorf("no request record in %q", got)
-			}
+			assert.Contains(t, got, `msg="hookguard: webhook"`, "no request record")
 			return got, `msg="hookguard: event dead-lettered"`
 		}},
 		{"WithHooks on Middleware", func(t *testing.T) (string, string) {
@@ -290,9 +264,7 @@ func TestSharedOptionsTakeEffect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, want := tt.run(t)
-			if !strings.Contains(got, want) {
-				t.Errorf("got %q, want it to contain %q", got, want)
-			}
+			assert.Contains(t, got, want)
 		})
 	}
 }
@@ -320,26 +292,18 @@ func TestQueueSettingsGivenToNew(t *testing.T) {
 			})
 			r := mustNew(t, p, h, hookguard.WithClock(clock), hookguard.WithWorkers(workers))
 			for _, id := range []string{"evt_a", "evt_b"} {
-				if w := testkit.Serve(r, sign(t, p, id, eventBody(id)).request()); w.Code != http.StatusOK {
-					t.Fatalf("status %d", w.Code)
-				}
+				require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, id, eventBody(id)).request()).Code, id)
 			}
 			<-started
 			select {
 			case id := <-started:
-				if workers == 1 {
-					t.Errorf("WithWorkers(1): %s started while the other event was running", id)
-				}
+				assert.NotEqual(t, 1, workers, "WithWorkers(1): %s started while the other event was running", id)
 			case <-time.After(200 * time.Millisecond):
-				if workers == 2 {
-					t.Error("WithWorkers(2): the second event did not start while the first was running")
-				}
+				assert.NotEqual(t, 2, workers, "WithWorkers(2): the second event did not start while the first was running")
 			}
 			close(release)
 			shutdown(t, r)
-			if got := most.Load(); got != int64(workers) {
-				t.Errorf("WithWorkers(%d): at most %d handlers ran at once, want %d", workers, got, workers)
-			}
+			assert.Equal(t, int64(workers), most.Load(), "WithWorkers(%d): most handlers running at once", workers)
 		}
 	})
 	t.Run("WithMaxAttempts", func(t *testing.T) {
@@ -352,21 +316,15 @@ func TestQueueSettingsGivenToNew(t *testing.T) {
 			dead := make(chan hookguard.Event, 1)
 			r := mustNew(t, p, h, hookguard.WithClock(clock), hookguard.WithBackoff(0, 0),
 				hookguard.WithMaxAttempts(attempts), hookguard.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-			if w := testkit.Serve(r, sign(t, p, "evt_dl", eventBody("evt_dl")).request()); w.Code != http.StatusOK {
-				t.Fatalf("status %d", w.Code)
-			}
+			require.Equal(t, http.StatusOK, testkit.Serve(r, sign(t, p, "evt_dl", eventBody("evt_dl")).request()).Code)
 			select {
 			case e := <-dead:
-				if e.ID != "evt_dl" {
-					t.Errorf("dead letter %q, want evt_dl", e.ID)
-				}
+				assert.Equal(t, "evt_dl", e.ID, "dead letter")
 			case <-time.After(10 * time.Second):
-				t.Fatalf("WithMaxAttempts(%d): no dead letter", attempts)
+				require.Failf(t, "no dead letter", "WithMaxAttempts(%d)", attempts)
 			}
 			shutdown(t, r)
-			if got := calls.Load(); got != int64(attempts) {
-				t.Errorf("WithMaxAttempts(%d): the handler ran %d times before the dead letter, want %d", attempts, got, attempts)
-			}
+			assert.Equal(t, int64(attempts), calls.Load(), "WithMaxAttempts(%d): handler runs before the dead letter", attempts)
 		}
 	})
 }
@@ -376,16 +334,12 @@ func TestQueueSettingsGivenToNew(t *testing.T) {
 // optionScopes, so that the table cannot go stale.
 func TestOptionsTableInDoc(t *testing.T) {
 	src, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// The table's columns: New, Middleware, NewMemoryQueue, NewRouter.
 	// In the New column, "own" marks an option of New's own queue, which
 	// New refuses with WithQueue.
 	_, section, ok := strings.Cut(string(src), "// # Options\n")
-	if !ok {
-		t.Fatal(`doc.go has no "Options" section`)
-	}
+	require.True(t, ok, `doc.go has no "Options" section`)
 	section, _, _ = strings.Cut(section, "// #")
 	doc := map[string]string{}
 	for _, line := range strings.Split(section, "\n") {
@@ -408,22 +362,16 @@ func TestOptionsTableInDoc(t *testing.T) {
 		doc[f[0]] = strings.Join(applies, " ")
 	}
 	scopes := optionScopes(t)
-	if len(doc) != len(scopes) {
-		t.Errorf("the table in doc.go has %d options, want %d", len(doc), len(scopes))
-	}
+	assert.Len(t, doc, len(scopes), "options in the table in doc.go")
 	for _, o := range scopes {
 		name, _, _ := strings.Cut(o.name, "(")
-		got, ok := doc[name]
-		if !ok {
-			t.Errorf("%s is missing from the table in doc.go", name)
+		if !assert.Contains(t, doc, name, "%s is missing from the table in doc.go", name) {
 			continue
 		}
 		want := strings.Fields(o.applies)
 		slices.Sort(want)
-		have := strings.Fields(got)
+		have := strings.Fields(doc[name])
 		slices.Sort(have)
-		if !slices.Equal(have, want) {
-			t.Errorf("doc.go says %s applies to %v; it applies to %v", name, have, want)
-		}
+		assert.Equal(t, want, have, "the constructors doc.go says %s applies to", name)
 	}
 }

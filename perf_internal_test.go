@@ -14,6 +14,8 @@ import (
 
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // secretHeaderSlow is the plain definition secretHeader's one-pass scan
@@ -37,9 +39,7 @@ func TestSecretHeaderMatchesDefinition(t *testing.T) {
 		"Authorization", "X-Authorization", "Proxy-Authorization", "proxy-authorization", "Content-Type",
 		"X-Slack-Request-Timestamp", "Webhook-Id", "ssignature", "hhmac", "ttoken", "vverification",
 	} {
-		if got, want := secretHeader(k), secretHeaderSlow(k); got != want {
-			t.Errorf("secretHeader(%q) = %v; the definition says %v", k, got, want)
-		}
+		assert.Equal(t, secretHeaderSlow(k), secretHeader(k), "secretHeader(%q) against the definition", k)
 	}
 }
 
@@ -48,9 +48,7 @@ func FuzzSecretHeader(f *testing.F) {
 		f.Add(k)
 	}
 	f.Fuzz(func(t *testing.T, k string) {
-		if got, want := secretHeader(k), secretHeaderSlow(k); got != want {
-			t.Fatalf("secretHeader(%q) = %v; the definition says %v", k, got, want)
-		}
+		require.Equal(t, secretHeaderSlow(k), secretHeader(k), "secretHeader(%q) against the definition", k)
 	})
 }
 
@@ -71,13 +69,11 @@ func TestBatchTokens(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			// assert, not require: this is not the test's goroutine.
 			for _, tok := range toks {
-				if !strings.HasPrefix(tok, c.tokenPrefix) || len(tok) != len(c.tokenPrefix)+tokenDigits {
-					t.Errorf("token %q lacks the prefix %q or 13 digits", tok, c.tokenPrefix)
-					return
-				}
-				if seen[tok] {
-					t.Errorf("token %q issued twice", tok)
+				if !assert.True(t, strings.HasPrefix(tok, c.tokenPrefix), "token %q lacks the prefix %q", tok, c.tokenPrefix) ||
+					!assert.Len(t, tok, len(c.tokenPrefix)+tokenDigits, "token %q lacks 13 digits", tok) ||
+					!assert.False(t, seen[tok], "token %q issued twice", tok) {
 					return
 				}
 				seen[tok] = true
@@ -85,17 +81,11 @@ func TestBatchTokens(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(seen) != goroutines*each {
-		t.Fatalf("%d distinct tokens; want %d", len(seen), goroutines*each)
-	}
+	require.Len(t, seen, goroutines*each, "distinct tokens")
 	last := strconv.FormatUint(goroutines*each, 36) // the counter starts at 1
-	if !seen[c.tokenPrefix+strings.Repeat("0", tokenDigits-len(last))+last] {
-		t.Fatalf("counter value %d (%s) was not issued", goroutines*each, last)
-	}
+	require.Contains(t, seen, c.tokenPrefix+strings.Repeat("0", tokenDigits-len(last))+last, "counter value %d (%s) was not issued", goroutines*each, last)
 	c.seq.Store(^uint64(0) - 1)
-	if tok := c.token(); tok != c.tokenPrefix+"3w5e11264sgsf" {
-		t.Fatalf("token at the top of the counter = %q", tok)
-	}
+	require.Equal(t, c.tokenPrefix+"3w5e11264sgsf", c.token(), "token at the top of the counter")
 }
 
 // TestWriteAcceptedOverHTTP pins the 200 ack as a client sees it through
@@ -105,27 +95,21 @@ func TestWriteAcceptedOverHTTP(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeAccepted(w) }))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusOK || len(b) != 0 || res.ContentLength != 0 {
-		t.Fatalf("writeAccepted: status %d, body %q, Content-Length %d; want 200, empty, 0", res.StatusCode, b, res.ContentLength)
-	}
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, "writeAccepted: status")
+	require.Empty(t, b, "writeAccepted: body")
+	require.Zero(t, res.ContentLength, "writeAccepted: Content-Length")
 	for _, h := range []string{"X-Content-Type-Options", "Content-Type"} {
-		if got := res.Header.Get(h); got != "" {
-			t.Fatalf("writeAccepted set %s %q; want none", h, got)
-		}
+		require.Empty(t, res.Header.Get(h), "writeAccepted set %s", h)
 	}
 	rec := httptest.NewRecorder()
 	writeAccepted(rec)
-	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || len(rec.Header()) != 0 {
-		t.Fatalf("through a recorder: %d %q %v", rec.Code, rec.Body, rec.Header())
-	}
+	require.Equal(t, http.StatusOK, rec.Code, "through a recorder: status")
+	require.Zero(t, rec.Body.Len(), "through a recorder: body %q", rec.Body)
+	require.Empty(t, rec.Header(), "through a recorder: header")
 }
 
 // newTestWorker returns a worker of a queue that is not running, for
@@ -148,24 +132,18 @@ func TestAttemptCtx(t *testing.T) {
 		defer stop()
 		c := new(attemptCtx)
 		w.begin(c, 20*time.Millisecond)
-		if dl, ok := c.Deadline(); !ok || time.Until(dl) > 20*time.Millisecond {
-			t.Fatalf("Deadline = %v, %v", dl, ok)
-		}
-		if c.Err() != nil {
-			t.Fatalf("Err before the deadline = %v", c.Err())
-		}
+		dl, ok := c.Deadline()
+		require.True(t, ok, "Deadline reports none")
+		require.LessOrEqual(t, time.Until(dl), 20*time.Millisecond, "Deadline = %v", dl)
+		require.NoError(t, c.Err(), "Err before the deadline")
 		select {
 		case <-c.Done():
 		case <-time.After(5 * time.Second):
-			t.Fatal("Done not closed at the deadline")
+			require.Fail(t, "Done not closed at the deadline")
 		}
-		if !errors.Is(c.Err(), context.DeadlineExceeded) {
-			t.Fatalf("Err = %v; want DeadlineExceeded", c.Err())
-		}
+		require.ErrorIs(t, c.Err(), context.DeadlineExceeded)
 		w.end(c)
-		if !errors.Is(c.Err(), context.DeadlineExceeded) {
-			t.Fatalf("Err after end = %v; want it to stay DeadlineExceeded", c.Err())
-		}
+		require.ErrorIs(t, c.Err(), context.DeadlineExceeded, "Err after end: want it to stay DeadlineExceeded")
 	})
 	t.Run("Err without Done", func(t *testing.T) {
 		w, stop := newTestWorker()
@@ -173,13 +151,11 @@ func TestAttemptCtx(t *testing.T) {
 		c := new(attemptCtx)
 		w.begin(c, time.Millisecond)
 		time.Sleep(5 * time.Millisecond)
-		if !errors.Is(c.Err(), context.DeadlineExceeded) {
-			t.Fatalf("Err past the deadline = %v; want DeadlineExceeded", c.Err())
-		}
+		require.ErrorIs(t, c.Err(), context.DeadlineExceeded, "Err past the deadline")
 		select {
 		case <-c.Done():
 		default:
-			t.Fatal("Done open after Err reported the deadline")
+			require.Fail(t, "Done open after Err reported the deadline")
 		}
 		w.end(c)
 	})
@@ -194,21 +170,17 @@ func TestAttemptCtx(t *testing.T) {
 		context.AfterFunc(c, func() { close(ran) })
 		stopped := make(chan struct{})
 		stopF := context.AfterFunc(c, func() { close(stopped) })
-		if !stopF() {
-			t.Fatal("stop of a pending AfterFunc = false")
-		}
+		require.True(t, stopF(), "stop of a pending AfterFunc")
 		select {
 		case <-child.Done():
 		case <-time.After(5 * time.Second):
-			t.Fatal("child not cancelled at the attempt's deadline")
+			require.Fail(t, "child not cancelled at the attempt's deadline")
 		}
-		if !errors.Is(child.Err(), context.DeadlineExceeded) {
-			t.Fatalf("child Err = %v", child.Err())
-		}
+		require.ErrorIs(t, child.Err(), context.DeadlineExceeded, "child Err")
 		<-ran
 		select {
 		case <-stopped:
-			t.Fatal("a stopped AfterFunc ran")
+			require.Fail(t, "a stopped AfterFunc ran")
 		case <-time.After(10 * time.Millisecond):
 		}
 		w.end(c)
@@ -221,15 +193,12 @@ func TestAttemptCtx(t *testing.T) {
 		done := c.Done()
 		w.end(c)
 		<-done
-		if !errors.Is(c.Err(), context.Canceled) {
-			t.Fatalf("Err after the attempt = %v; want Canceled", c.Err())
-		}
+		require.ErrorIs(t, c.Err(), context.Canceled, "Err after the attempt")
 		// The next attempt on the worker does not revive it.
 		next := new(attemptCtx)
 		w.begin(next, time.Hour)
-		if next.Err() != nil || c.Err() == nil {
-			t.Fatalf("next attempt Err = %v, kept Err = %v", next.Err(), c.Err())
-		}
+		require.NoError(t, next.Err(), "next attempt Err")
+		require.Error(t, c.Err(), "kept Err")
 		w.end(next)
 		// AfterFunc on an ended attempt runs at once.
 		ran := make(chan struct{})
@@ -247,9 +216,7 @@ func TestAttemptCtx(t *testing.T) {
 		w.begin(next, time.Hour)
 		w.arm(time.Millisecond) // a fire meant for c
 		time.Sleep(20 * time.Millisecond)
-		if next.Err() != nil {
-			t.Fatalf("next attempt cancelled by an old deadline: %v", next.Err())
-		}
+		require.NoError(t, next.Err(), "next attempt cancelled by an old deadline")
 		w.end(next)
 	})
 	t.Run("queue stop cancels the running attempt", func(t *testing.T) {
@@ -262,18 +229,14 @@ func TestAttemptCtx(t *testing.T) {
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			t.Fatal("attempt not cancelled by stopAttempts")
+			require.Fail(t, "attempt not cancelled by stopAttempts")
 		}
-		if !errors.Is(c.Err(), context.Canceled) {
-			t.Fatalf("Err = %v; want Canceled", c.Err())
-		}
+		require.ErrorIs(t, c.Err(), context.Canceled)
 		w.end(c)
 		// An attempt begun after the stop starts cancelled.
 		late := new(attemptCtx)
 		w.begin(late, time.Hour)
-		if !errors.Is(late.Err(), context.Canceled) {
-			t.Fatalf("attempt begun after stop: Err = %v", late.Err())
-		}
+		require.ErrorIs(t, late.Err(), context.Canceled, "attempt begun after stop")
 		w.end(late)
 	})
 }
@@ -299,22 +262,16 @@ func TestRetryGetsFreshContext(t *testing.T) {
 		return nil
 	}), WithBackoff(time.Millisecond, time.Millisecond), WithWorkers(1))
 	defer q.Shutdown(context.Background())
-	if err := q.Enqueue(context.Background(), Event{ID: "1"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, q.Enqueue(context.Background(), Event{ID: "1"}))
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 	case <-time.After(5 * time.Second):
-		t.Fatal("no retry")
+		require.Fail(t, "no retry")
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if kept[0] == kept[1] {
-		t.Fatal("the retry reused the first attempt's context")
-	}
+	require.False(t, kept[0] == kept[1], "the retry reused the first attempt's context")
 }
 
 // urlVerifier records the URL it was given and accepts every request.
@@ -357,9 +314,7 @@ func TestURLReader(t *testing.T) {
 			mw := mustMiddleware(t, tt.v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			req := httptest.NewRequest(http.MethodPost, "https://hooks.example.com/in?x=1", strings.NewReader("{}"))
 			mw.ServeHTTP(httptest.NewRecorder(), req)
-			if u := <-ch; u != tt.want {
-				t.Fatalf("verifier got URL %q; want %q", u, tt.want)
-			}
+			require.Equal(t, tt.want, <-ch, "URL the verifier got")
 		})
 	}
 }
@@ -393,15 +348,14 @@ func TestMiddlewareContext(t *testing.T) {
 	req := httptest.NewRequestWithContext(parent, http.MethodPost, "https://hooks.example.com/in", strings.NewReader(`{"a":1}`))
 	mw.ServeHTTP(httptest.NewRecorder(), req)
 	<-v.got
-	if !gotOK || got.Provider != "test" || string(got.Body) != `{"a":1}` {
-		t.Fatalf("FromContext = %+v, %v", got, gotOK)
-	}
-	if !other || !cancelled || body != `{"a":1}` {
-		t.Fatalf("other value %v, cancellation %v, body %q", other, cancelled, body)
-	}
-	if _, ok := FromContext(context.Background()); ok {
-		t.Fatal("FromContext found an Event in a bare context")
-	}
+	require.True(t, gotOK, "FromContext found no Event")
+	require.Equal(t, "test", got.Provider, "FromContext = %+v", got)
+	require.Equal(t, `{"a":1}`, string(got.Body), "FromContext = %+v", got)
+	require.True(t, other, "other context value lost")
+	require.True(t, cancelled, "request cancellation did not pass through")
+	require.Equal(t, `{"a":1}`, body, "body read again")
+	_, ok := FromContext(context.Background())
+	require.False(t, ok, "FromContext found an Event in a bare context")
 }
 
 // TestMemoryAtomicPath pins when the receiver records and enqueues in one
@@ -428,16 +382,10 @@ func TestMemoryAtomicPath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := New(v, tt.h, tt.opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer func() { _ = r.Shutdown(context.Background()) }()
-			if got := r.c.mem != nil; got != tt.atomic {
-				t.Fatalf("in-memory atomic path = %v; want %v", got, tt.atomic)
-			}
-			if got := r.c.once != nil; got != tt.atomic {
-				t.Fatalf("atomic path = %v; want %v", got, tt.atomic)
-			}
+			require.Equal(t, tt.atomic, r.c.mem != nil, "in-memory atomic path")
+			require.Equal(t, tt.atomic, r.c.once != nil, "atomic path")
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestZeroBackoff: WithBackoff(0, 0) retries at once, for tests, and keeps
@@ -57,30 +59,27 @@ func TestZeroBackoff(t *testing.T) {
 					},
 					OnDeadLetter: func(e hookguard.Event, err error) { done <- end{e.Attempt, err} },
 				}))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer q.Shutdown(context.Background())
 			start := time.Now()
-			if err := q.Enqueue(context.Background(), hookguard.Event{ID: "evt_1"}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, q.Enqueue(context.Background(), hookguard.Event{ID: "evt_1"}))
 			var got end
 			select {
 			case got = <-done:
 			case <-time.After(10 * time.Second):
-				t.Fatal("the event neither succeeded nor was dead-lettered within 10s")
+				require.Fail(t, "the event neither succeeded nor was dead-lettered within 10s")
 			}
 			t.Logf("ended after %v", time.Since(start))
 			want := max(tt.wantHandled, tt.wantDead)
-			if got.attempt != want || (tt.wantErr == nil) != (got.err == nil) || tt.wantErr != nil && !errors.Is(got.err, tt.wantErr) {
-				t.Errorf("ended on attempt %d with %v; want attempt %d and %v", got.attempt, got.err, want, tt.wantErr)
+			assert.Equal(t, want, got.attempt, "attempt the event ended on (with %v)", got.err)
+			if tt.wantErr == nil {
+				assert.NoError(t, got.err, "error the event ended with")
+			} else {
+				assert.ErrorIs(t, got.err, tt.wantErr, "error the event ended with")
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if len(attempts) != want {
-				t.Errorf("handler saw attempts %v; want %d", attempts, want)
-			}
+			assert.Len(t, attempts, want, "attempts the handler saw")
 		})
 	}
 }
@@ -102,15 +101,13 @@ func TestBackoffValues(t *testing.T) {
 	} {
 		r, err := hookguard.New(newProvider(t, "stripe"), noop, hookguard.WithBackoff(tt.base, tt.maxWait))
 		if tt.ok {
-			if err != nil {
-				t.Errorf("WithBackoff(%v, %v): %v", tt.base, tt.maxWait, err)
+			if !assert.NoError(t, err, "WithBackoff(%v, %v)", tt.base, tt.maxWait) {
 				continue
 			}
 			_ = r.Shutdown(context.Background())
 			continue
 		}
-		if !errors.Is(err, hookguard.ErrInvalidOption) || r != nil {
-			t.Errorf("WithBackoff(%v, %v): New = %v, %v; want ErrInvalidOption", tt.base, tt.maxWait, r, err)
-		}
+		assert.ErrorIs(t, err, hookguard.ErrInvalidOption, "WithBackoff(%v, %v): New", tt.base, tt.maxWait)
+		assert.Nil(t, r, "WithBackoff(%v, %v): New returned a Receiver with an error", tt.base, tt.maxWait)
 	}
 }

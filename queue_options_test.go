@@ -2,14 +2,14 @@ package hookguard_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestQueueValueErrorsFromNew is the regression test for configuration
@@ -37,28 +37,15 @@ func TestQueueValueErrorsFromNew(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var opt hookguard.Option
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("building the option panicked: %v", p)
-					}
-				}()
-				opt = tt.opt()
-			}()
+			require.NotPanics(t, func() { opt = tt.opt() }, "building the option panicked")
 			r, err := hookguard.New(newProvider(t, "stripe"), noop, opt)
-			if !errors.Is(err, hookguard.ErrInvalidOption) || r != nil {
-				t.Fatalf("New = %v, %v; want nil and ErrInvalidOption", r, err)
-			}
-			if !strings.Contains(err.Error(), tt.want+": ") {
-				t.Errorf("New: error %q does not name %s", err, tt.want)
-			}
+			require.ErrorIs(t, err, hookguard.ErrInvalidOption, "New")
+			require.Nil(t, r, "New returned a Receiver with an error")
+			assert.ErrorContains(t, err, tt.want+": ", "New: error does not name %s", tt.want)
 			q, err := hookguard.NewMemoryQueue(noop, hookguard.WithWorkers(1), opt)
-			if !errors.Is(err, hookguard.ErrInvalidOption) || q != nil {
-				t.Fatalf("NewMemoryQueue = %v, %v; want nil and ErrInvalidOption", q, err)
-			}
-			if !strings.Contains(err.Error(), tt.want+": ") {
-				t.Errorf("NewMemoryQueue: error %q does not name %s", err, tt.want)
-			}
+			require.ErrorIs(t, err, hookguard.ErrInvalidOption, "NewMemoryQueue")
+			require.Nil(t, q, "NewMemoryQueue returned a queue with an error")
+			assert.ErrorContains(t, err, tt.want+": ", "NewMemoryQueue: error does not name %s", tt.want)
 		})
 	}
 }
@@ -82,19 +69,12 @@ func TestNewMemoryQueueErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q, err := hookguard.NewMemoryQueue(tt.h, tt.opts...)
-			if !errors.Is(err, tt.wantErr) || q != nil {
-				t.Fatalf("NewMemoryQueue = %v, %v; want nil and %v", q, err, tt.wantErr)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not say %q", err, tt.want)
-			}
+			require.ErrorIs(t, err, tt.wantErr, "NewMemoryQueue")
+			require.Nil(t, q, "NewMemoryQueue returned a queue with an error")
+			assert.ErrorContains(t, err, tt.want)
 		})
 	}
 	q, err := hookguard.NewMemoryQueue(noop, nil, hookguard.WithWorkers(1))
-	if err != nil {
-		t.Fatalf("NewMemoryQueue with a nil option: %v", err)
-	}
-	if err := q.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "NewMemoryQueue with a nil option")
+	require.NoError(t, q.Shutdown(context.Background()))
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // deadLetters records dead-lettered events.
@@ -79,41 +81,28 @@ func TestMemoryQueueRetries(t *testing.T) {
 				})
 				q := testkit.NewMemoryQueue(t, h, hookguard.WithWorkers(1), hookguard.WithMaxAttempts(4),
 					hookguard.WithBackoff(time.Second, 10*time.Second), hookguard.WithDeadLetter(func(e hookguard.Event, err error) {
-						if e.Attempt != tt.wantAttempts {
-							t.Errorf("dead letter Attempt = %d, want %d", e.Attempt, tt.wantAttempts)
-						}
+						// assert, not require: a worker's goroutine.
+						assert.Equal(t, tt.wantAttempts, e.Attempt, "dead letter Attempt")
 						dl.add(e, err)
 					}))
-				if err := q.Enqueue(context.Background(), hookguard.Event{ID: "e1"}); err != nil {
-					t.Fatal(err)
-				}
-				if err := q.Shutdown(context.Background()); err != nil {
-					t.Fatalf("Shutdown = %v", err)
-				}
-				if len(attempts) != tt.wantAttempts {
-					t.Fatalf("attempts = %v, want %d", attempts, tt.wantAttempts)
-				}
+				require.NoError(t, q.Enqueue(context.Background(), hookguard.Event{ID: "e1"}))
+				require.NoError(t, q.Shutdown(context.Background()), "Shutdown")
+				require.Len(t, attempts, tt.wantAttempts, "attempts")
 				for i, a := range attempts {
-					if a != i+1 {
-						t.Errorf("attempt %d numbered %d", i+1, a)
-					}
+					assert.Equal(t, i+1, a, "number of attempt %d", i+1)
 				}
 				// Full jitter: wait before retry n is in (0, base*2^(n-1)].
 				for i := 1; i < len(waits); i++ {
-					if ceil := time.Second << (i - 1); waits[i] <= 0 || waits[i] > ceil {
-						t.Errorf("wait before attempt %d = %v, want in (0, %v]", i+1, waits[i], ceil)
-					}
+					ceil := time.Second << (i - 1)
+					assert.Positive(t, waits[i], "wait before attempt %d, want in (0, %v]", i+1, ceil)
+					assert.LessOrEqual(t, waits[i], ceil, "wait before attempt %d, want in (0, %v]", i+1, ceil)
 				}
 				err, dead := dl.get("e1")
-				if dead != tt.wantDead {
-					t.Fatalf("dead-lettered = %v, want %v", dead, tt.wantDead)
+				require.Equal(t, tt.wantDead, dead, "dead-lettered")
+				if tt.wantErr != nil {
+					require.ErrorIs(t, err, tt.wantErr, "dead-letter error")
 				}
-				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-					t.Fatalf("dead-letter error = %v, want %v", err, tt.wantErr)
-				}
-				if q.Len() != 0 {
-					t.Fatalf("Len = %d after drain", q.Len())
-				}
+				require.Zero(t, q.Len(), "Len after drain")
 			})
 		})
 	}
@@ -136,19 +125,13 @@ func TestTypedDecodeFailureIsPermanent(t *testing.T) {
 	q := testkit.NewMemoryQueue(t, h, hookguard.WithDeadLetter(dl.add))
 	_ = q.Enqueue(context.Background(), hookguard.Event{ID: "good", Body: []byte(`{"amount":42}`)})
 	_ = q.Enqueue(context.Background(), hookguard.Event{ID: "bad", Body: []byte(`{"amount":"x"`)})
-	if err := q.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0] != 42 {
-		t.Fatalf("decoded payloads = %v, want [42]", got)
-	}
+	require.NoError(t, q.Shutdown(context.Background()))
+	require.Equal(t, []int{42}, got, "decoded payloads")
 	err, ok := dl.get("bad")
-	if !ok || !hookguard.IsPermanent(err) {
-		t.Fatalf("bad payload: dead-lettered %v with %v, want a permanent error", ok, err)
-	}
-	if _, ok := dl.get("good"); ok {
-		t.Fatal("good payload dead-lettered")
-	}
+	require.True(t, ok, "bad payload not dead-lettered")
+	require.True(t, hookguard.IsPermanent(err), "bad payload: dead-lettered with %v, want a permanent error", err)
+	_, ok = dl.get("good")
+	require.False(t, ok, "good payload dead-lettered")
 }
 
 func TestMemoryQueueAttemptTimeout(t *testing.T) {
@@ -163,17 +146,14 @@ func TestMemoryQueueAttemptTimeout(t *testing.T) {
 			hookguard.WithDeadLetter(dl.add))
 		start := time.Now()
 		_ = q.Enqueue(context.Background(), hookguard.Event{ID: "slow"})
-		if err := q.Shutdown(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, q.Shutdown(context.Background()))
 		err, ok := dl.get("slow")
-		if !ok || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("dead letter = %v, %v; want DeadlineExceeded", ok, err)
-		}
+		require.True(t, ok, "not dead-lettered")
+		require.ErrorIs(t, err, context.DeadlineExceeded, "dead letter")
 		// Two attempts of 3 s plus one backoff of at most 1 s, in fake time.
-		if d := time.Since(start); d < 6*time.Second || d > 7*time.Second {
-			t.Fatalf("took %v of fake time, want 6s..7s", d)
-		}
+		d := time.Since(start)
+		require.GreaterOrEqual(t, d, 6*time.Second, "fake time taken, want 6s..7s")
+		require.LessOrEqual(t, d, 7*time.Second, "fake time taken, want 6s..7s")
 	})
 }
 
@@ -189,30 +169,19 @@ func TestMemoryQueueFullAndShuttingDown(t *testing.T) {
 		q := testkit.NewMemoryQueue(t, h, hookguard.WithWorkers(1), hookguard.WithCapacity(2))
 		ctx := context.Background()
 		for _, id := range []string{"a", "b"} {
-			if err := q.Enqueue(ctx, hookguard.Event{ID: id}); err != nil {
-				t.Fatalf("Enqueue %s: %v", id, err)
-			}
+			require.NoError(t, q.Enqueue(ctx, hookguard.Event{ID: id}), "Enqueue %s", id)
 		}
 		synctest.Wait() // the worker holds "a", "b" is buffered
-		if err := q.Enqueue(ctx, hookguard.Event{ID: "x"}); !errors.Is(err, hookguard.ErrQueueFull) {
-			t.Fatalf("Enqueue into full queue = %v, want ErrQueueFull", err)
-		}
-		if q.Len() != 2 || q.Cap() != 2 {
-			t.Fatalf("Len, Cap = %d, %d; want 2, 2", q.Len(), q.Cap())
-		}
+		require.ErrorIs(t, q.Enqueue(ctx, hookguard.Event{ID: "x"}), hookguard.ErrQueueFull, "Enqueue into full queue")
+		require.Equal(t, 2, q.Len(), "Len")
+		require.Equal(t, 2, q.Cap(), "Cap")
 		done := make(chan error)
 		go func() { done <- q.Shutdown(ctx) }()
 		synctest.Wait() // Shutdown is waiting for the drain
-		if err := q.Enqueue(ctx, hookguard.Event{ID: "y"}); !errors.Is(err, hookguard.ErrShuttingDown) {
-			t.Fatalf("Enqueue during shutdown = %v, want ErrShuttingDown", err)
-		}
+		require.ErrorIs(t, q.Enqueue(ctx, hookguard.Event{ID: "y"}), hookguard.ErrShuttingDown, "Enqueue during shutdown")
 		close(block)
-		if err := <-done; err != nil {
-			t.Fatalf("Shutdown = %v", err)
-		}
-		if len(ran) != 2 || ran[0] != "a" || ran[1] != "b" {
-			t.Fatalf("handled %v, want [a b]: Shutdown must drain the buffer", ran)
-		}
+		require.NoError(t, <-done, "Shutdown")
+		require.Equal(t, []string{"a", "b"}, ran, "handled: Shutdown must drain the buffer")
 	})
 }
 
@@ -228,23 +197,15 @@ func TestMemoryQueueEnqueueTimeout(t *testing.T) {
 		ctx := context.Background()
 		_ = q.Enqueue(ctx, hookguard.Event{ID: "a"})
 		start := time.Now()
-		if err := q.Enqueue(ctx, hookguard.Event{ID: "b"}); !errors.Is(err, hookguard.ErrQueueFull) {
-			t.Fatalf("Enqueue = %v, want ErrQueueFull", err)
-		}
-		if d := time.Since(start); d != 200*time.Millisecond {
-			t.Fatalf("waited %v, want 200ms", d)
-		}
+		require.ErrorIs(t, q.Enqueue(ctx, hookguard.Event{ID: "b"}), hookguard.ErrQueueFull)
+		require.Equal(t, 200*time.Millisecond, time.Since(start), "waited")
 		// Room appearing within the bound lets the event in.
 		go func() {
 			time.Sleep(50 * time.Millisecond)
 			close(block)
 		}()
-		if err := q.Enqueue(ctx, hookguard.Event{ID: "c"}); err != nil {
-			t.Fatalf("Enqueue with room in time = %v", err)
-		}
-		if err := q.Shutdown(ctx); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, q.Enqueue(ctx, hookguard.Event{ID: "c"}), "Enqueue with room in time")
+		require.NoError(t, q.Shutdown(ctx))
 	})
 }
 
@@ -275,34 +236,25 @@ func TestShutdownDeadlineDeadLetters(t *testing.T) {
 			hookguard.WithDeadLetter(dl.add))
 		ids := []string{"f1", "s1", "ok1", "ok2", "ok3", "f2", "ok4"}
 		for _, id := range ids {
-			if err := q.Enqueue(context.Background(), hookguard.Event{ID: id}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, q.Enqueue(context.Background(), hookguard.Event{ID: id}))
 		}
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := q.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
-		}
+		require.ErrorIs(t, q.Shutdown(ctx), context.DeadlineExceeded, "Shutdown")
 		for _, id := range ids {
 			_, dead := dl.get(id)
 			handled := rec.Times(id)
-			if dead == (handled == 1) {
-				t.Errorf("%s: handled %d times, dead-lettered %v; want exactly one outcome", id, handled, dead)
-			}
+			assert.True(t, dead != (handled == 1), "%s: handled %d times, dead-lettered %v; want exactly one outcome", id, handled, dead)
 		}
 		err, ok := dl.get("f1")
-		if !ok || !errors.Is(err, hookguard.ErrShuttingDown) || !errors.Is(err, errFlaky) {
-			t.Fatalf("f1 dead letter = %v, %v; want ErrShuttingDown wrapping the last error", ok, err)
-		}
-		if _, ok := dl.get("s1"); !ok {
-			t.Fatal("s1 (running at the deadline) was not dead-lettered")
-		}
+		require.True(t, ok, "f1 not dead-lettered")
+		require.ErrorIs(t, err, hookguard.ErrShuttingDown, "f1 dead letter")
+		require.ErrorIs(t, err, errFlaky, "f1 dead letter: want ErrShuttingDown wrapping the last error")
+		_, ok = dl.get("s1")
+		require.True(t, ok, "s1 (running at the deadline) was not dead-lettered")
 		synctest.Wait() // workers notice the cancellation and exit
-		if n := dl.len(); n+int(rec.Total()) != len(ids) {
-			t.Fatalf("%d dead + %d handled != %d accepted", n, rec.Total(), len(ids))
-		}
+		require.Equal(t, len(ids), dl.len()+int(rec.Total()), "dead + handled, against accepted")
 	})
 }
 
@@ -321,42 +273,29 @@ func TestReceiverShutdownWithEventsInFlight(t *testing.T) {
 	const n = 50
 	for i := range n {
 		id := fmt.Sprintf("evt_%d", i)
-		if w := testkit.Serve(r, sign(t, p, id, eventBody(id)).request()); w.Code != 200 {
-			t.Fatalf("%s: %d", id, w.Code)
-		}
+		require.Equal(t, 200, testkit.Serve(r, sign(t, p, id, eventBody(id)).request()).Code, id)
 	}
 	<-running
 	<-running // both workers are inside the handler
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // no time to drain at all
-	if err := r.Shutdown(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Shutdown = %v", err)
-	}
+	require.ErrorIs(t, r.Shutdown(ctx), context.Canceled, "Shutdown")
 	// Every accepted event reached the dead-letter hook before Shutdown
 	// returned: the two running, and the 48 buffered.
-	if dl.len() != n || rec.Total() != 0 {
-		t.Fatalf("%d dead letters, %d handled; want %d, 0", dl.len(), rec.Total(), n)
-	}
+	require.Equal(t, n, dl.len(), "dead letters")
+	require.Zero(t, rec.Total(), "handled")
 	for i := range n {
 		err, ok := dl.get(fmt.Sprintf("evt_%d", i))
-		if !ok || !errors.Is(err, hookguard.ErrShuttingDown) {
-			t.Fatalf("evt_%d: dead letter %v, %v", i, ok, err)
-		}
+		require.True(t, ok, "evt_%d not dead-lettered", i)
+		require.ErrorIs(t, err, hookguard.ErrShuttingDown, "evt_%d: dead letter", i)
 	}
 }
 
 func TestPermanent(t *testing.T) {
-	if hookguard.Permanent(nil) != nil {
-		t.Fatal("Permanent(nil) != nil")
-	}
+	require.NoError(t, hookguard.Permanent(nil), "Permanent(nil)")
 	err := fmt.Errorf("wrapped: %w", hookguard.Permanent(errFlaky))
-	if !hookguard.IsPermanent(err) || !errors.Is(err, errFlaky) {
-		t.Fatalf("IsPermanent(%v) = false or cause lost", err)
-	}
-	if hookguard.IsPermanent(errFlaky) {
-		t.Fatal("plain error reported permanent")
-	}
-	if p := hookguard.Permanent(hookguard.Permanent(errFlaky)); p.Error() != errFlaky.Error() {
-		t.Fatalf("double Permanent text = %q", p.Error())
-	}
+	require.True(t, hookguard.IsPermanent(err), "IsPermanent(%v)", err)
+	require.ErrorIs(t, err, errFlaky, "cause lost")
+	require.False(t, hookguard.IsPermanent(errFlaky), "plain error reported permanent")
+	require.EqualError(t, hookguard.Permanent(hookguard.Permanent(errFlaky)), errFlaky.Error(), "double Permanent text")
 }

@@ -2,7 +2,6 @@ package hookguard
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,14 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 )
 
 func TestClientIP(t *testing.T) {
 	ps, err := parseProxies([]string{"10.0.0.0/8", "192.168.1.1", "2001:db8::/32"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name    string
 		remote  string
@@ -47,18 +46,15 @@ func TestClientIP(t *testing.T) {
 			for _, v := range tt.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			if got := clientIP(r, tt.proxies).String(); got != tt.want {
-				t.Errorf("clientIP(%q, %q) = %s, want %s", tt.remote, tt.xff, got, tt.want)
-			}
+			assert.Equal(t, tt.want, clientIP(r, tt.proxies).String(), "clientIP(%q, %q)", tt.remote, tt.xff)
 		})
 	}
 }
 
 func TestParseProxiesErrors(t *testing.T) {
 	for _, give := range []string{"", "10.0.0.0/99", "not-an-ip", "1.2.3.4/"} {
-		if _, err := parseProxies([]string{give}); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("parseProxies(%q) = %v, want ErrInvalidOption", give, err)
-		}
+		_, err := parseProxies([]string{give})
+		assert.ErrorIs(t, err, ErrInvalidOption, "parseProxies(%q)", give)
 	}
 }
 
@@ -67,45 +63,29 @@ func TestPerIPLimiter(t *testing.T) {
 	l := newIPLimiter(1, 2, 3)
 	a := netip.MustParseAddr("1.1.1.1")
 	for i := range 2 {
-		if d := l.allow(a, now); d != 0 {
-			t.Fatalf("request %d within burst: wait %v", i, d)
-		}
+		require.Zero(t, l.allow(a, now), "request %d within burst: wait", i)
 	}
-	if d := l.allow(a, now); d != time.Second {
-		t.Fatalf("over burst: wait %v, want 1s", d)
-	}
+	require.Equal(t, time.Second, l.allow(a, now), "over burst: wait")
 	// A refused request takes no token: after a second one is available.
-	if d := l.allow(a, now.Add(time.Second)); d != 0 {
-		t.Fatalf("after refill: wait %v", d)
-	}
-	if d := l.allow(netip.MustParseAddr("2.2.2.2"), now); d != 0 {
-		t.Fatal("another client shares the bucket")
-	}
+	require.Zero(t, l.allow(a, now.Add(time.Second)), "after refill: wait")
+	require.Zero(t, l.allow(netip.MustParseAddr("2.2.2.2"), now), "another client shares the bucket")
 	// IPv6 addresses in one /64 share a bucket.
 	v6a, v6b := netip.MustParseAddr("2001:db8:1:2::1"), netip.MustParseAddr("2001:db8:1:2:ffff::9")
 	l.allow(v6a, now)
 	l.allow(v6b, now)
-	if d := l.allow(v6a, now); d == 0 {
-		t.Fatal("one /64 escaped its limit by rotating addresses")
-	}
+	require.NotZero(t, l.allow(v6a, now), "one /64 escaped its limit by rotating addresses")
 	// The table is bounded.
 	for i := range 100 {
 		l.allow(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), now)
 	}
-	if n := l.len(); n != 3 {
-		t.Fatalf("tracked %d clients, want the bound 3", n)
-	}
+	require.Equal(t, 3, l.len(), "clients tracked, want the bound")
 }
 
 func TestGlobalLimiter(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	l := limiter{global: rate.NewLimiter(2, 1)}
-	if d := l.allow(netip.Addr{}, now); d != 0 {
-		t.Fatal("first request refused")
-	}
-	if d := l.allow(netip.Addr{}, now); d != 500*time.Millisecond {
-		t.Fatalf("wait %v, want 500ms", d)
-	}
+	require.Zero(t, l.allow(netip.Addr{}, now), "first request refused")
+	require.Equal(t, 500*time.Millisecond, l.allow(netip.Addr{}, now), "wait")
 }
 
 func TestReadBody(t *testing.T) {
@@ -132,11 +112,9 @@ func TestReadBody(t *testing.T) {
 			r.Body = io.NopCloser(strings.NewReader(tt.body))
 			r.ContentLength = tt.cl
 			got, err := readBody(r, tt.limit)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("readBody() error = %v, want %v", err, tt.wantErr)
-			}
-			if err == nil && string(got) != tt.want {
-				t.Fatalf("readBody() = %q, want %q", got, tt.want)
+			require.ErrorIs(t, err, tt.wantErr, "readBody() error") // a nil wantErr wants no error
+			if err == nil {
+				require.Equal(t, tt.want, string(got), "readBody()")
 			}
 		})
 	}
@@ -162,9 +140,7 @@ func FuzzClientIP(f *testing.F) {
 		if got == peer {
 			return
 		}
-		if !peer.IsValid() || !ps.trusted(peer) {
-			t.Fatalf("XFF used although peer %v is not a trusted proxy", peer)
-		}
+		require.True(t, peer.IsValid() && ps.trusted(peer), "XFF used although peer %v is not a trusted proxy", peer)
 		if !strings.Contains(xff, got.WithZone("").String()) && !strings.Contains(xff, got.String()) {
 			// ParseAddr normalises (mapped, zero-padded forms); accept any
 			// form that parses back to the same address.
@@ -174,9 +150,7 @@ func FuzzClientIP(f *testing.F) {
 					found = true
 				}
 			}
-			if !found {
-				t.Fatalf("clientIP = %v, not in %q", got, xff)
-			}
+			require.True(t, found, "clientIP = %v, not in %q", got, xff)
 		}
 	})
 }
@@ -200,20 +174,14 @@ func FuzzReadBody(f *testing.F) {
 		r.Body = io.NopCloser(cr)
 		r.ContentLength = cl
 		got, err := readBody(r, limit)
-		if cr.n > limit+1 {
-			t.Fatalf("read %d bytes past limit %d", cr.n, limit)
-		}
+		require.LessOrEqual(t, cr.n, limit+1, "bytes read, limit %d", limit)
 		if err != nil {
 			return
 		}
-		if int64(len(got)) > limit {
-			t.Fatalf("returned %d bytes over limit %d", len(got), limit)
-		}
-		if !bytes.HasPrefix(body, got) {
-			t.Fatalf("returned bytes are not the body's")
-		}
-		if cl < 0 && !bytes.Equal(got, body) {
-			t.Fatalf("unknown length: got %d bytes of %d", len(got), len(body))
+		require.LessOrEqual(t, int64(len(got)), limit, "bytes returned")
+		require.True(t, bytes.HasPrefix(body, got), "returned bytes are not the body's")
+		if cl < 0 {
+			require.Equal(t, body, got, "unknown length: got %d bytes of %d", len(got), len(body))
 		}
 	})
 }
@@ -232,13 +200,9 @@ func (c *countReader) Read(p []byte) (int, error) {
 func TestSecretHeader(t *testing.T) {
 	for _, k := range []string{"X-Hub-Signature", "X-Hub-Signature-256", "Stripe-Signature", "webhook-signature",
 		"X-Shopify-Hmac-Sha256", "Authorization", "cookie", "X-Signature-Ed25519", "X-Twilio-Signature", "SVIX-SIGNATURE"} {
-		if !secretHeader(k) {
-			t.Errorf("secretHeader(%q) = false", k)
-		}
+		assert.True(t, secretHeader(k), "secretHeader(%q)", k)
 	}
 	for _, k := range []string{"Content-Type", "X-GitHub-Delivery", "Webhook-Id", "X-Slack-Request-Timestamp"} {
-		if secretHeader(k) {
-			t.Errorf("secretHeader(%q) = true", k)
-		}
+		assert.False(t, secretHeader(k), "secretHeader(%q)", k)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/stretchr/testify/require"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite the provider table in README.md")
@@ -27,13 +28,9 @@ func providerTable(t *testing.T) string {
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, name := range providers.Names() {
 		secret, err := testsecret.For(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		p, err := providers.New(name, secret)
-		if err != nil {
-			t.Fatalf("providers.New(%q): %v", name, err)
-		}
+		require.NoError(t, err, "providers.New(%q)", name)
 		info := p.Info()
 		replay := "signed timestamp"
 		if !info.Timestamped {
@@ -55,26 +52,20 @@ func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 // match the presets; run with -update-readme to rewrite it.
 func TestReadmeProviderTable(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	i := bytes.Index(readme, []byte(tableBegin))
 	j := bytes.Index(readme, []byte(tableEnd))
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the provider table markers %q ... %q", tableBegin, tableEnd)
-	}
+	require.True(t, i >= 0 && j >= i, "README.md lacks the provider table markers %q ... %q", tableBegin, tableEnd)
 	want := providerTable(t)
 	got := string(readme[i+len(tableBegin)+1 : j])
 	if got == want {
 		return
 	}
 	if !*updateReadme {
-		t.Fatalf("README.md's provider table is out of date: run go test -run TestReadmeProviderTable -update-readme .\nwant:\n%s", want)
+		require.Equal(t, want, got, "README.md's provider table is out of date: run go test -run TestReadmeProviderTable -update-readme .")
 	}
 	out := append([]byte{}, readme[:i+len(tableBegin)+1]...)
 	out = append(out, want...)
 	out = append(out, readme[j:]...)
-	if err := os.WriteFile("README.md", out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile("README.md", out, 0o644))
 }

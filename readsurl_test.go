@@ -9,6 +9,8 @@ import (
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 	"github.com/hookguard/hookguard/webhooktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestReadsURLIsTruthful checks, for every preset that tells the receiver
@@ -21,35 +23,27 @@ func TestReadsURLIsTruthful(t *testing.T) {
 	for _, name := range providers.Names() {
 		t.Run(name, func(t *testing.T) {
 			secret, err := testsecret.For(name)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			p, err := providers.New(name, secret)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if p.ReadsURL() {
 				return // the receiver always gives it the URL
 			}
 			fixtures := webhooktest.Fixtures(name)
-			if len(fixtures) == 0 {
-				t.Fatalf("no fixtures for %s", name)
-			}
+			require.NotEmpty(t, fixtures, "no fixtures for %s", name)
 			for _, f := range fixtures {
 				req, err := webhooktest.Sign(p, f.Body, webhooktest.WithURL(url), webhooktest.WithTime(now),
 					webhooktest.WithContentType(f.ContentType), webhooktest.WithType(f.Type))
-				if err != nil {
-					t.Fatalf("%s: %v", f.Name, err)
-				}
+				require.NoError(t, err, f.Name)
 				body, _ := io.ReadAll(req.Body)
 				with, errWith := p.Verify(verify.Request{Method: req.Method, URL: url, Header: req.Header, Body: body}, now)
 				without, errWithout := p.Verify(verify.Request{Method: req.Method, Header: req.Header, Body: body}, now)
-				if errWith != nil {
-					t.Fatalf("%s does not verify with its URL: %v", f.Name, errWith)
-				}
-				if errWithout != nil || with.ID != without.ID || with.Type != without.Type || (with.Reply == nil) != (without.Reply == nil) {
-					t.Errorf("%s: ReadsURL() is false, yet the result differs without the URL: %+v, %v vs %+v", f.Name, without, errWithout, with)
-				}
+				require.NoError(t, errWith, "%s does not verify with its URL", f.Name)
+				const differs = "%s: ReadsURL() is false, yet the result differs without the URL: %+v vs %+v"
+				assert.NoError(t, errWithout, differs, f.Name, without, with)
+				assert.Equal(t, with.ID, without.ID, differs, f.Name, without, with)
+				assert.Equal(t, with.Type, without.Type, differs, f.Name, without, with)
+				assert.Equal(t, with.Reply == nil, without.Reply == nil, differs, f.Name, without, with)
 			}
 		})
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var errBug = errors.New("handler bug")
@@ -51,7 +53,7 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 	case v := <-ch:
 		return v
 	case <-time.After(10 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
+		require.Failf(t, "timed out", "waiting for %s", what)
 	}
 	var zero T
 	return zero
@@ -89,29 +91,24 @@ func TestRedeliveryAfterDeadLetter(t *testing.T) {
 					opts = append(opts, hookguard.WithStore(st.store()))
 				}
 				r, err := hookguard.New(p, f, opts...)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				defer shutdown(t, r)
 				d := sign(t, p, "evt_redeliver", eventBody("evt_redeliver"))
 
-				if code, dup := serveDelivery(t, r, d); code != http.StatusOK || dup {
-					t.Fatalf("first delivery: %d duplicate=%v, want 200 accepted", code, dup)
-				}
+				code, dup := serveDelivery(t, r, d)
+				require.Equal(t, http.StatusOK, code, "first delivery")
+				require.False(t, dup, "first delivery: want 200 accepted, not a duplicate")
 				dl := wait(t, f.dead, "the dead letter")
-				if len(dl.DedupeKeys) == 0 {
-					t.Errorf("dead letter carries no DedupeKeys")
-				}
+				assert.NotEmpty(t, dl.DedupeKeys, "dead letter carries no DedupeKeys")
 				f.fixed.Store(true)
-				if code, dup := serveDelivery(t, r, d); code != http.StatusOK || dup {
-					t.Fatalf("redelivery after the dead letter: %d duplicate=%v, want 200 accepted", code, dup)
-				}
-				if e := wait(t, f.handled, "the redelivered event"); e.ID != dl.ID {
-					t.Errorf("handled %q, want %q", e.ID, dl.ID)
-				}
-				if code, dup := serveDelivery(t, r, d); code != http.StatusOK || !dup {
-					t.Fatalf("copy after the event was handled: %d duplicate=%v, want 200 duplicate", code, dup)
-				}
+				code, dup = serveDelivery(t, r, d)
+				require.Equal(t, http.StatusOK, code, "redelivery after the dead letter")
+				require.False(t, dup, "redelivery after the dead letter: want 200 accepted, not a duplicate")
+				e := wait(t, f.handled, "the redelivered event")
+				assert.Equal(t, dl.ID, e.ID, "handled event")
+				code, dup = serveDelivery(t, r, d)
+				require.Equal(t, http.StatusOK, code, "copy after the event was handled")
+				require.True(t, dup, "copy after the event was handled: want 200 duplicate")
 			})
 		}
 	}
@@ -124,21 +121,18 @@ func TestKeepDedupeOnDeadLetter(t *testing.T) {
 	f := newFixable()
 	r, err := hookguard.New(p, f, hookguard.WithClock(clock), hookguard.WithKeepDedupeOnDeadLetter(),
 		hookguard.WithDeadLetter(f.onDeadLetter))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer shutdown(t, r)
 	d := sign(t, p, "evt_keep", eventBody("evt_keep"))
-	if code, dup := serveDelivery(t, r, d); code != http.StatusOK || dup {
-		t.Fatalf("first delivery: %d duplicate=%v", code, dup)
-	}
-	if dl := wait(t, f.dead, "the dead letter"); dl.DedupeKeys != nil {
-		t.Errorf("DedupeKeys = %q, want nil when the records are kept", dl.DedupeKeys)
-	}
+	code, dup := serveDelivery(t, r, d)
+	require.Equal(t, http.StatusOK, code, "first delivery")
+	require.False(t, dup, "first delivery: duplicate")
+	dl := wait(t, f.dead, "the dead letter")
+	assert.Nil(t, dl.DedupeKeys, "DedupeKeys, want nil when the records are kept")
 	f.fixed.Store(true)
-	if code, dup := serveDelivery(t, r, d); code != http.StatusOK || !dup {
-		t.Fatalf("redelivery: %d duplicate=%v, want 200 duplicate", code, dup)
-	}
+	code, dup = serveDelivery(t, r, d)
+	require.Equal(t, http.StatusOK, code, "redelivery")
+	require.True(t, dup, "redelivery: want 200 duplicate")
 }
 
 // TestRedeliveryByState: what a copy of an event does while the first is
@@ -170,9 +164,7 @@ func TestRedeliveryByState(t *testing.T) {
 		}}),
 		hookguard.WithWorkers(1),
 		hookguard.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e.ID }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer shutdown(t, r)
 	send := func(id string) (int, bool) {
 		return serveDelivery(t, r, sign(t, p, id, eventBody(id)))
@@ -191,28 +183,26 @@ func TestRedeliveryByState(t *testing.T) {
 	// Queued: waits behind it.
 	send("evt_queued")
 	for _, id := range []string{"evt_running", "evt_queued"} {
-		if code, dup := send(id); code != http.StatusOK || !dup {
-			t.Errorf("copy of %s: %d duplicate=%v, want 200 duplicate", id, code, dup)
-		}
+		code, dup := send(id)
+		assert.Equal(t, http.StatusOK, code, "copy of %s", id)
+		assert.True(t, dup, "copy of %s: want 200 duplicate", id)
 	}
 	close(block)
 	wait(t, handled, "evt_running handled")
 	wait(t, handled, "evt_queued handled")
 	// Handled.
-	if code, dup := send("evt_queued"); code != http.StatusOK || !dup {
-		t.Errorf("copy of a handled event: %d duplicate=%v, want 200 duplicate", code, dup)
-	}
+	code, dup := send("evt_queued")
+	assert.Equal(t, http.StatusOK, code, "copy of a handled event")
+	assert.True(t, dup, "copy of a handled event: want 200 duplicate")
 	// Dead-lettered: taken in and handled again.
 	send("evt_dead")
 	wait(t, dead, "evt_dead dead-lettered")
-	if code, dup := send("evt_dead"); code != http.StatusOK || dup {
-		t.Errorf("copy of a dead letter: %d duplicate=%v, want 200 accepted", code, dup)
-	}
+	code, dup = send("evt_dead")
+	assert.Equal(t, http.StatusOK, code, "copy of a dead letter")
+	assert.False(t, dup, "copy of a dead letter: want 200 accepted, not a duplicate")
 	wait(t, dead, "evt_dead dead-lettered again")
 	for id, want := range map[string]int64{"evt_running": 1, "evt_queued": 1, "evt_dead": 2} {
-		if got := count(id); got != want {
-			t.Errorf("%s handled %d times, want %d", id, got, want)
-		}
+		assert.Equal(t, want, count(id), "%s handled", id)
 	}
 }
 
@@ -242,12 +232,8 @@ func (q *jsonQueue) giveUp(t *testing.T) {
 	defer q.mu.Unlock()
 	for _, b := range q.stored {
 		var e hookguard.Event
-		if err := json.Unmarshal(b, &e); err != nil {
-			t.Fatal(err)
-		}
-		if err := q.recv().Forget(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, json.Unmarshal(b, &e))
+		require.NoError(t, q.recv().Forget(context.Background(), e))
 	}
 	q.stored = nil
 }
@@ -263,20 +249,17 @@ func TestForgetFromOwnQueue(t *testing.T) {
 			q := &jsonQueue{recv: func() *hookguard.Receiver { return r }}
 			var err error
 			r, err = hookguard.New(p, nil, hookguard.WithClock(clock), hookguard.WithQueue(q))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			d := sign(t, p, "evt_own", eventBody("evt_own"))
-			if code, dup := serveDelivery(t, r, d); code != http.StatusOK || dup {
-				t.Fatalf("first delivery: %d duplicate=%v", code, dup)
-			}
-			if code, dup := serveDelivery(t, r, d); !dup {
-				t.Fatalf("copy while stored: %d duplicate=%v, want duplicate", code, dup)
-			}
+			code, dup := serveDelivery(t, r, d)
+			require.Equal(t, http.StatusOK, code, "first delivery")
+			require.False(t, dup, "first delivery: duplicate")
+			code, dup = serveDelivery(t, r, d)
+			require.True(t, dup, "copy while stored: status %d, want duplicate", code)
 			q.giveUp(t)
-			if code, dup := serveDelivery(t, r, d); code != http.StatusOK || dup {
-				t.Fatalf("copy after Forget: %d duplicate=%v, want 200 accepted", code, dup)
-			}
+			code, dup = serveDelivery(t, r, d)
+			require.Equal(t, http.StatusOK, code, "copy after Forget")
+			require.False(t, dup, "copy after Forget: want 200 accepted, not a duplicate")
 		})
 	}
 }
@@ -291,9 +274,7 @@ func TestDeadLetterBeforeCommit(t *testing.T) {
 	f := newFixable()
 	r, err := hookguard.New(p, f, hookguard.WithClock(clock), hookguard.WithStore(store),
 		hookguard.WithDeadLetter(f.onDeadLetter))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer shutdown(t, r)
 	n := 200
 	if testing.Short() {
@@ -306,9 +287,9 @@ func TestDeadLetterBeforeCommit(t *testing.T) {
 		serveDelivery(t, r, d)
 		wait(t, f.dead, "the dead letter")
 		f.fixed.Store(true)
-		if code, dup := serveDelivery(t, r, d); code != http.StatusOK || dup {
-			t.Fatalf("redelivery %d: %d duplicate=%v, want 200 accepted", i, code, dup)
-		}
+		code, dup := serveDelivery(t, r, d)
+		require.Equal(t, http.StatusOK, code, "redelivery %d", i)
+		require.False(t, dup, "redelivery %d: want 200 accepted, not a duplicate", i)
 		wait(t, f.handled, "the redelivered event")
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // named returns a handler that reports its name through *hit.
@@ -44,9 +46,7 @@ func TestRouterPrecedence(t *testing.T) {
 		opts = append(opts, hookguard.On(p, named(&hit, p)))
 	}
 	r, err := hookguard.NewRouter(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		typ, want string
 	}{
@@ -75,17 +75,11 @@ func TestRouterPrecedence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
 			hit = ""
-			if err := r.HandleEvent(context.Background(), hookguard.Event{Provider: "stripe", Type: tt.typ}); err != nil {
-				t.Fatalf("HandleEvent = %v", err)
-			}
-			if hit != tt.want {
-				t.Errorf("type %q went to route %q, want %q", tt.typ, hit, tt.want)
-			}
+			require.NoError(t, r.HandleEvent(context.Background(), hookguard.Event{Provider: "stripe", Type: tt.typ}), "HandleEvent")
+			assert.Equal(t, tt.want, hit, "route for type %q", tt.typ)
 		})
 	}
-	if n := r.Unmatched(); n != 0 {
-		t.Errorf("Unmatched() = %d with a \"*\" route, want 0", n)
-	}
+	assert.Zero(t, r.Unmatched(), "Unmatched() with a \"*\" route")
 }
 
 // TestRouterWithoutCatchAll checks which types fall through when there is
@@ -96,9 +90,7 @@ func TestRouterWithoutCatchAll(t *testing.T) {
 		hookguard.On("charge.refunded", named(&hit, "charge.refunded")),
 		hookguard.On("invoice.*", named(&hit, "invoice.*")),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		typ, want string // want "": unmatched
 	}{
@@ -114,18 +106,12 @@ func TestRouterWithoutCatchAll(t *testing.T) {
 	var misses uint64
 	for _, tt := range tests {
 		hit = ""
-		if err := r.HandleEvent(context.Background(), hookguard.Event{Type: tt.typ}); err != nil {
-			t.Fatalf("HandleEvent(%q) = %v, want nil", tt.typ, err)
-		}
-		if hit != tt.want {
-			t.Errorf("type %q went to route %q, want %q", tt.typ, hit, tt.want)
-		}
+		require.NoError(t, r.HandleEvent(context.Background(), hookguard.Event{Type: tt.typ}), "HandleEvent(%q)", tt.typ)
+		assert.Equal(t, tt.want, hit, "route for type %q", tt.typ)
 		if tt.want == "" {
 			misses++
 		}
-		if got := r.Unmatched(); got != misses {
-			t.Errorf("after type %q: Unmatched() = %d, want %d", tt.typ, got, misses)
-		}
+		assert.Equal(t, misses, r.Unmatched(), "after type %q: Unmatched()", tt.typ)
 	}
 }
 
@@ -140,9 +126,7 @@ func TestRouterProviderScope(t *testing.T) {
 		hookguard.On("push", named(&hit, "push")),
 		hookguard.On("orders/create", named(&hit, "orders/create")),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		provider, typ, want string // want "": unmatched
 	}{
@@ -159,12 +143,8 @@ func TestRouterProviderScope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		hit = ""
-		if err := r.HandleEvent(context.Background(), hookguard.Event{Provider: tt.provider, Type: tt.typ}); err != nil {
-			t.Fatalf("HandleEvent(%q, %q) = %v", tt.provider, tt.typ, err)
-		}
-		if hit != tt.want {
-			t.Errorf("%s event %q went to route %q, want %q", tt.provider, tt.typ, hit, tt.want)
-		}
+		require.NoError(t, r.HandleEvent(context.Background(), hookguard.Event{Provider: tt.provider, Type: tt.typ}), "HandleEvent(%q, %q)", tt.provider, tt.typ)
+		assert.Equal(t, tt.want, hit, "route for %s event %q", tt.provider, tt.typ)
 	}
 }
 
@@ -201,24 +181,18 @@ func TestRouterTypedRoutes(t *testing.T) {
 			return nil
 		})),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx := context.Background()
 	err = r.HandleEvent(ctx, hookguard.Event{Provider: "stripe", Type: "payment_intent.succeeded",
 		Body: []byte(`{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"amount":2000}}}`)})
-	if err != nil || amount != 2000 {
-		t.Errorf("payment_intent.succeeded: err = %v, amount = %d; want nil, 2000", err, amount)
-	}
+	assert.NoError(t, err, "payment_intent.succeeded")
+	assert.Equal(t, 2000, amount, "payment_intent.succeeded: amount")
 	err = r.HandleEvent(ctx, hookguard.Event{Provider: "stripe", Type: "customer.updated",
 		Body: []byte(`{"data":{"object":{"email":"a@example.com"}}}`)})
-	if err != nil || email != "a@example.com" {
-		t.Errorf("customer.updated: err = %v, email = %q; want nil, a@example.com", err, email)
-	}
+	assert.NoError(t, err, "customer.updated")
+	assert.Equal(t, "a@example.com", email, "customer.updated: email")
 	err = r.HandleEvent(ctx, hookguard.Event{Provider: "stripe", Type: "customer.created", Body: []byte(`{"data":`)})
-	if !hookguard.IsPermanent(err) {
-		t.Errorf("customer.created with a truncated body: err = %v, want a permanent decode error", err)
-	}
+	assert.True(t, hookguard.IsPermanent(err), "customer.created with a truncated body: err = %v, want a permanent decode error", err)
 }
 
 // TestRouterUnmatchedDropped checks the default for a type no route
@@ -244,37 +218,21 @@ func TestRouterUnmatchedDropped(t *testing.T) {
 				})),
 				hookguard.WithLogger(logger),
 			)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			e := hookguard.Event{Provider: "stripe", ID: "evt_42", Type: "charge.refunded", Body: []byte(`{"secret_body":"card"}`)}
-			if err := r.HandleEvent(context.Background(), e); err != nil {
-				t.Fatalf("HandleEvent = %v, want nil: an unmatched event is acknowledged", err)
-			}
-			if ran {
-				t.Error("the payment_intent.succeeded route ran for charge.refunded")
-			}
-			if n := r.Unmatched(); n != 1 {
-				t.Errorf("Unmatched() = %d, want 1", n)
-			}
+			require.NoError(t, r.HandleEvent(context.Background(), e), "HandleEvent: an unmatched event is acknowledged")
+			assert.False(t, ran, "the payment_intent.succeeded route ran for charge.refunded")
+			assert.Equal(t, uint64(1), r.Unmatched(), "Unmatched()")
 			out := buf.String()
 			if !tt.wantLog {
-				if out != "" {
-					t.Errorf("logged %q at level %v, want nothing", out, tt.level)
-				}
+				assert.Empty(t, out, "logged at level %v, want nothing", tt.level)
 				return
 			}
 			for _, want := range []string{"level=DEBUG", "provider=stripe", "event_id=evt_42", "type=charge.refunded"} {
-				if !strings.Contains(out, want) {
-					t.Errorf("log %q lacks %q", out, want)
-				}
+				assert.Contains(t, out, want, "log")
 			}
-			if strings.Contains(out, "secret_body") {
-				t.Errorf("log %q contains the body", out)
-			}
-			if n := strings.Count(out, "\n"); n != 1 {
-				t.Errorf("logged %d records, want 1", n)
-			}
+			assert.NotContains(t, out, "secret_body", "log contains the body")
+			assert.Equal(t, 1, strings.Count(out, "\n"), "logged records in %q", out)
 		})
 	}
 }
@@ -288,28 +246,16 @@ func TestRouterUnmatchedDeadLetter(t *testing.T) {
 		hookguard.WithUnmatchedDeadLetter(),
 		hookguard.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	err = r.HandleEvent(context.Background(), hookguard.Event{Provider: "github", ID: "d1", Type: "issues"})
-	if !hookguard.IsPermanent(err) {
-		t.Errorf("err = %v, want a Permanent error", err)
-	}
-	if !errors.Is(err, hookguard.ErrNoRoute) {
-		t.Errorf("err = %v, want one wrapping ErrNoRoute", err)
-	}
-	if msg := fmt.Sprint(err); !strings.Contains(msg, `"issues"`) || !strings.Contains(msg, `On("issues"`) {
-		t.Errorf("err = %q, want the type and how to add a route", msg)
-	}
-	if n := r.Unmatched(); n != 1 {
-		t.Errorf("Unmatched() = %d, want 1", n)
-	}
-	if buf.Len() != 0 {
-		t.Errorf("a dead-lettered event was logged by the router (the queue logs it): %q", buf.String())
-	}
-	if err := r.HandleEvent(context.Background(), hookguard.Event{Provider: "github", Type: "push"}); err != nil {
-		t.Errorf("a routed event: err = %v, want nil", err)
-	}
+	assert.True(t, hookguard.IsPermanent(err), "err = %v, want a Permanent error", err)
+	assert.ErrorIs(t, err, hookguard.ErrNoRoute)
+	msg := fmt.Sprint(err)
+	assert.Contains(t, msg, `"issues"`, "want the type in the error")
+	assert.Contains(t, msg, `On("issues"`, "want how to add a route in the error")
+	assert.Equal(t, uint64(1), r.Unmatched(), "Unmatched()")
+	assert.Zero(t, buf.Len(), "a dead-lettered event was logged by the router (the queue logs it): %q", buf.String())
+	assert.NoError(t, r.HandleEvent(context.Background(), hookguard.Event{Provider: "github", Type: "push"}), "a routed event")
 }
 
 // TestRouterPassesErrorsThrough checks that a route's error, permanent or
@@ -332,16 +278,11 @@ func TestRouterPassesErrorsThrough(t *testing.T) {
 			r, err := hookguard.NewRouter(hookguard.On("invoice.*", hookguard.HandlerFunc(func(context.Context, hookguard.Event) error {
 				return tt.err
 			})))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			got := r.HandleEvent(context.Background(), hookguard.Event{Type: "invoice.paid"})
-			if got != tt.err {
-				t.Errorf("HandleEvent = %v, want the route's own error %v", got, tt.err)
-			}
-			if hookguard.IsPermanent(got) != tt.wantPermanent {
-				t.Errorf("IsPermanent(%v) = %v, want %v", got, !tt.wantPermanent, tt.wantPermanent)
-			}
+			// The very same error value, not an equal-looking one.
+			assert.True(t, got == tt.err, "HandleEvent = %v, want the route's own error %v", got, tt.err)
+			assert.Equal(t, tt.wantPermanent, hookguard.IsPermanent(got), "IsPermanent(%v)", got)
 		})
 	}
 }
@@ -388,20 +329,14 @@ func TestNewRouterErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := hookguard.NewRouter(tt.opts...)
 			if tt.want == "" {
-				if err != nil || r == nil {
-					t.Fatalf("NewRouter = %v, %v; want a router", r, err)
-				}
+				require.NoError(t, err, "NewRouter")
+				require.NotNil(t, r, "NewRouter: want a router")
 				return
 			}
-			if r != nil || err == nil {
-				t.Fatalf("NewRouter = %v, %v; want an error containing %q", r, err, tt.want)
-			}
-			if !errors.Is(err, hookguard.ErrInvalidOption) {
-				t.Errorf("err = %v, want one wrapping ErrInvalidOption", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %q, want it to contain %q", err, tt.want)
-			}
+			require.Error(t, err, "NewRouter: want an error containing %q", tt.want)
+			require.Nil(t, r, "NewRouter returned a router with an error")
+			assert.ErrorIs(t, err, hookguard.ErrInvalidOption)
+			assert.ErrorContains(t, err, tt.want)
 		})
 	}
 }
@@ -418,9 +353,7 @@ func TestRouterConcurrent(t *testing.T) {
 		hookguard.On("invoice.*", count(&wild)),
 		hookguard.OnProvider("stripe", "charge.*", count(&all)),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	types := []string{"invoice.paid", "invoice.created", "charge.refunded", "unknown"}
 	const goroutines, each = 16, 500
 	var wg sync.WaitGroup
@@ -428,8 +361,8 @@ func TestRouterConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				typ := types[(g+i)%len(types)]
-				if err := r.HandleEvent(context.Background(), hookguard.Event{Provider: "stripe", Type: typ}); err != nil {
-					t.Errorf("HandleEvent(%q) = %v", typ, err)
+				// assert, not require: this is not the test's goroutine.
+				if !assert.NoError(t, r.HandleEvent(context.Background(), hookguard.Event{Provider: "stripe", Type: typ}), "HandleEvent(%q)", typ) {
 					return
 				}
 			}
@@ -437,10 +370,10 @@ func TestRouterConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	per := int64(goroutines * each / len(types))
-	if exact.Load() != per || wild.Load() != per || all.Load() != per || r.Unmatched() != uint64(per) {
-		t.Errorf("exact %d, wildcard %d, charge.* %d, unmatched %d; want %d each",
-			exact.Load(), wild.Load(), all.Load(), r.Unmatched(), per)
-	}
+	assert.Equal(t, per, exact.Load(), "exact")
+	assert.Equal(t, per, wild.Load(), "wildcard")
+	assert.Equal(t, per, all.Load(), "charge.*")
+	assert.Equal(t, uint64(per), r.Unmatched(), "unmatched")
 }
 
 // TestRouterThroughReceiver routes Stripe deliveries through a real
@@ -454,45 +387,31 @@ func TestRouterThroughReceiver(t *testing.T) {
 			paid <- pi
 			return nil
 		})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var dead atomic.Int64
 	recv, err := hookguard.New(p, r, hookguard.WithClock(clock),
 		hookguard.WithHooks(hookguard.Hooks{OnDeadLetter: func(hookguard.Event, error) { dead.Add(1) }}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	send := func(id, typ string) int {
 		body := fmt.Appendf(nil, `{"id":%q,"type":%q,"data":{"object":{"amount":1500}}}`, id, typ)
 		w := httptest.NewRecorder()
 		recv.ServeHTTP(w, sign(t, p, id, body).request())
 		return w.Code
 	}
-	if code := send("evt_routed", "payment_intent.succeeded"); code != http.StatusOK {
-		t.Fatalf("routed event answered %d, want 200", code)
-	}
-	if code := send("evt_unrouted", "charge.refunded"); code != http.StatusOK {
-		t.Fatalf("unmatched event answered %d, want 200", code)
-	}
+	require.Equal(t, http.StatusOK, send("evt_routed", "payment_intent.succeeded"), "routed event")
+	require.Equal(t, http.StatusOK, send("evt_unrouted", "charge.refunded"), "unmatched event")
 	shutdown(t, recv) // drains the queue: both events have been handled
 	select {
 	case pi := <-paid:
-		if pi.ID != "evt_routed" || pi.Type != "payment_intent.succeeded" || pi.Data.Object.Amount != 1500 {
-			t.Errorf("route got %+v, want evt_routed, payment_intent.succeeded, 1500", pi)
-		}
+		assert.Equal(t, "evt_routed", pi.ID, "route got %+v", pi)
+		assert.Equal(t, "payment_intent.succeeded", pi.Type, "route got %+v", pi)
+		assert.Equal(t, 1500, pi.Data.Object.Amount, "route got %+v", pi)
 	default:
-		t.Fatal("the payment_intent.* route never ran")
+		require.Fail(t, "the payment_intent.* route never ran")
 	}
-	if len(paid) != 0 {
-		t.Error("the payment_intent.* route ran for charge.refunded too")
-	}
-	if n := r.Unmatched(); n != 1 {
-		t.Errorf("Unmatched() = %d, want 1 (charge.refunded)", n)
-	}
-	if n := dead.Load(); n != 0 {
-		t.Errorf("%d events dead-lettered, want 0: an unmatched event is dropped by default", n)
-	}
+	assert.Empty(t, paid, "the payment_intent.* route ran for charge.refunded too")
+	assert.Equal(t, uint64(1), r.Unmatched(), "Unmatched() (charge.refunded)")
+	assert.Zero(t, dead.Load(), "events dead-lettered: an unmatched event is dropped by default")
 }
 
 // refMatch is the matching rule of a valid pattern written plainly.
@@ -549,28 +468,23 @@ func FuzzRouterPattern(f *testing.F) {
 			hit = true
 			return nil
 		})))
-		if valid := refValid(pattern); valid != (err == nil) {
-			t.Fatalf("NewRouter(On(%q)) = %v; valid by the rule: %v", pattern, err, valid)
-		}
+		require.Equal(t, refValid(pattern), err == nil, "NewRouter(On(%q)) = %v; accepted, want valid by the rule", pattern, err)
 		if err != nil {
-			if !errors.Is(err, hookguard.ErrInvalidOption) || !strings.Contains(err.Error(), fmt.Sprintf("%q", pattern)) {
-				t.Fatalf("NewRouter(On(%q)) = %v, want an ErrInvalidOption naming the pattern", pattern, err)
-			}
+			require.ErrorIs(t, err, hookguard.ErrInvalidOption, "NewRouter(On(%q))", pattern)
+			require.ErrorContains(t, err, fmt.Sprintf("%q", pattern), "want the error to name the pattern")
 			return
 		}
 		probes := []string{typ, pattern, pattern + "x", strings.TrimSuffix(pattern, "*"), strings.TrimSuffix(pattern, "*") + typ}
 		for _, probe := range probes {
 			hit = false
 			before := r.Unmatched()
-			if err := r.HandleEvent(context.Background(), hookguard.Event{Type: probe}); err != nil {
-				t.Fatalf("HandleEvent(%q) = %v", probe, err)
+			require.NoError(t, r.HandleEvent(context.Background(), hookguard.Event{Type: probe}), "HandleEvent(%q)", probe)
+			require.Equal(t, refMatch(pattern, probe), hit, "pattern %q, type %q: routed", pattern, probe)
+			wantCounted := uint64(1) // an unrouted event is counted once, a routed one not at all
+			if hit {
+				wantCounted = 0
 			}
-			if want := refMatch(pattern, probe); hit != want {
-				t.Fatalf("pattern %q, type %q: routed %v, want %v", pattern, probe, hit, want)
-			}
-			if counted := r.Unmatched() - before; counted != 0 && hit || counted != 1 && !hit {
-				t.Fatalf("pattern %q, type %q: routed %v but Unmatched grew by %d", pattern, probe, hit, counted)
-			}
+			require.Equal(t, wantCounted, r.Unmatched()-before, "pattern %q, type %q: routed %v; Unmatched grew by", pattern, probe, hit)
 		}
 	})
 }

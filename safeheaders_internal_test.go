@@ -6,6 +6,9 @@ import (
 	"go/token"
 	"strconv"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestCommonSafeHeaders reads every name in commonSafeHeader's switch from
@@ -14,9 +17,7 @@ import (
 // recognised.
 func TestCommonSafeHeaders(t *testing.T) {
 	f, err := parser.ParseFile(token.NewFileSet(), "event.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var names []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		fn, ok := n.(*ast.FuncDecl)
@@ -26,30 +27,21 @@ func TestCommonSafeHeaders(t *testing.T) {
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
 			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
 				s, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				names = append(names, s)
 			}
 			return true
 		})
 		return false
 	})
-	if len(names) < 10 {
-		t.Fatalf("found %d names in commonSafeHeader; the parse missed them", len(names))
-	}
+	require.GreaterOrEqual(t, len(names), 10, "names found in commonSafeHeader; the parse missed them")
 	for _, k := range names {
-		if secretHeaderSlow(k) {
-			t.Errorf("%q is listed as safe but may carry a credential", k)
-		}
-		if !commonSafeHeader(k) || secretHeader(k) {
-			t.Errorf("%q: commonSafeHeader = %v, secretHeader = %v", k, commonSafeHeader(k), secretHeader(k))
-		}
+		assert.False(t, secretHeaderSlow(k), "%q is listed as safe but may carry a credential", k)
+		assert.True(t, commonSafeHeader(k), "commonSafeHeader(%q)", k)
+		assert.False(t, secretHeader(k), "secretHeader(%q)", k)
 	}
 	// Any other spelling takes the scan.
 	for _, k := range []string{"content-type", "X-GitHub-Event", "Stripe-Signature", "X-Gitlab-Token"} {
-		if commonSafeHeader(k) {
-			t.Errorf("commonSafeHeader(%q) = true; only net/http's canonical names are listed", k)
-		}
+		assert.False(t, commonSafeHeader(k), "commonSafeHeader(%q): only net/http's canonical names are listed", k)
 	}
 }

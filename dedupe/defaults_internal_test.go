@@ -1,14 +1,16 @@
 package dedupe
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
 
 // TestMemoryDefaultBound checks the documented default bound of a Memory,
 // 1<<20 records, and that the shards' own bounds add up to exactly the
 // store's bound: none lost to rounding, none added.
 func TestMemoryDefaultBound(t *testing.T) {
-	if DefaultMaxEntries != 1<<20 {
-		t.Fatalf("DefaultMaxEntries = %d, want %d", DefaultMaxEntries, 1<<20)
-	}
+	require.Equal(t, 1<<20, DefaultMaxEntries, "DefaultMaxEntries")
 	tests := []struct {
 		name       string
 		opts       []MemoryOption
@@ -22,21 +24,15 @@ func TestMemoryDefaultBound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestMemory(t, tt.opts...)
-			if len(m.shards) != tt.wantShards {
-				t.Fatalf("%d shards, want %d", len(m.shards), tt.wantShards)
-			}
+			require.Len(t, m.shards, tt.wantShards, "shards")
 			total, lo, hi := 0, m.shards[0].max, m.shards[0].max
 			for i := range m.shards {
 				s := &m.shards[i]
 				total += s.max
 				lo, hi = min(lo, s.max), max(hi, s.max)
 			}
-			if total != tt.wantMax {
-				t.Fatalf("shard bounds add up to %d, want %d", total, tt.wantMax)
-			}
-			if hi-lo > 1 {
-				t.Fatalf("shard bounds range from %d to %d; the bound must be split evenly", lo, hi)
-			}
+			require.Equal(t, tt.wantMax, total, "shard bounds must add up to the store's bound")
+			require.LessOrEqual(t, hi-lo, 1, "shard bounds range from %d to %d; the bound must be split evenly", lo, hi)
 		})
 	}
 }

@@ -6,15 +6,15 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // newTestMemory returns NewMemory(opts...) and stops the test if it fails.
 func newTestMemory(tb testing.TB, opts ...MemoryOption) *Memory {
 	tb.Helper()
 	m, err := NewMemory(opts...)
-	if err != nil {
-		tb.Fatalf("NewMemory: %v", err)
-	}
+	require.NoError(tb, err, "NewMemory")
 	return m
 }
 
@@ -23,8 +23,9 @@ func newTestMemory(tb testing.TB, opts ...MemoryOption) *Memory {
 // points at a record with its fingerprint, and live counts the records.
 func checkShard(t *testing.T, s *shard) {
 	t.Helper()
-	if s.n > len(s.recs) || (len(s.recs) != 0 && len(s.slots) != 2*len(s.recs)) {
-		t.Fatalf("ring has %d items in %d places and %d slots", s.n, len(s.recs), len(s.slots))
+	require.LessOrEqual(t, s.n, len(s.recs), "ring has more items than places")
+	if len(s.recs) != 0 {
+		require.Equal(t, 2*len(s.recs), len(s.slots), "ring has %d items in %d places: slots", s.n, len(s.recs))
 	}
 	records := 0
 	pointed := make(map[int]bool)
@@ -33,17 +34,11 @@ func checkShard(t *testing.T, s *shard) {
 			continue
 		}
 		ri := int(uint32(v)) - 1
-		if pointed[ri] {
-			t.Fatalf("two slots point at ring index %d", ri)
-		}
+		require.False(t, pointed[ri], "two slots point at ring index %d", ri)
 		pointed[ri] = true
 		r := s.recs[ri]
-		if r.h2 == 0 || uint64(r.fp()) != v>>32 {
-			t.Fatalf("slot %d points at ring index %d holding %+v", i, ri, r)
-		}
-		if got := s.slotOf(r.fp(), ri); got != i {
-			t.Fatalf("record at ring index %d is at slot %d but found at slot %d", ri, i, got)
-		}
+		require.True(t, r.h2 != 0 && uint64(r.fp()) == v>>32, "slot %d points at ring index %d holding %+v", i, ri, r)
+		require.Equal(t, i, s.slotOf(r.fp(), ri), "record at ring index %d: slotOf finds another slot than the one it is at", ri)
 	}
 	for i := range s.n {
 		ri := s.ringIndex(i)
@@ -51,18 +46,14 @@ func checkShard(t *testing.T, s *shard) {
 			continue
 		}
 		records++
-		if !pointed[ri] {
-			t.Fatalf("record %+v at ring index %d has no slot", s.recs[ri], ri)
-		}
+		require.True(t, pointed[ri], "record %+v at ring index %d has no slot", s.recs[ri], ri)
 	}
 	for i := s.n; i < len(s.recs); i++ {
-		if s.recs[s.ringIndex(i)].h2 != 0 {
-			t.Fatalf("record outside the ring at ring index %d", s.ringIndex(i))
-		}
+		require.Zero(t, s.recs[s.ringIndex(i)].h2, "record outside the ring at ring index %d", s.ringIndex(i))
 	}
-	if records != s.live || records != len(pointed) || s.live > s.max {
-		t.Fatalf("%d records, %d slots, live %d, max %d", records, len(pointed), s.live, s.max)
-	}
+	require.Equal(t, s.live, records, "records held vs the live count")
+	require.Equal(t, len(pointed), records, "records held vs slots used")
+	require.LessOrEqual(t, s.live, s.max, "live records vs the shard's bound")
 }
 
 func TestShardInvariants(t *testing.T) {
@@ -76,15 +67,12 @@ func TestShardInvariants(t *testing.T) {
 		tok := fmt.Sprintf("t%d", r.IntN(3))
 		switch r.IntN(10) {
 		case 0, 1, 2, 3:
-			if _, err := m.Reserve(ctx, key, tok, time.Duration(1+r.IntN(5))*time.Second); err != nil {
-				t.Fatal(err)
-			}
+			_, err := m.Reserve(ctx, key, tok, time.Duration(1+r.IntN(5))*time.Second)
+			require.NoError(t, err)
 		case 4, 5:
 			_ = m.Commit(ctx, key, tok, time.Duration(1+r.IntN(5))*time.Second)
 		case 6, 7, 8:
-			if err := m.Release(ctx, key, tok); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, m.Release(ctx, key, tok))
 		default:
 			now += time.Duration(r.IntN(500)) * time.Millisecond
 		}
@@ -106,23 +94,21 @@ func TestShardShrinks(t *testing.T) {
 	m := newTestMemory(t, WithShards(1), WithClock(clock))
 	s := &m.shards[0]
 	for i := range 10_000 {
-		if _, err := m.Reserve(ctx, fmt.Sprintf("burst%d", i), "t", time.Minute); err != nil {
-			t.Fatal(err)
-		}
+		_, err := m.Reserve(ctx, fmt.Sprintf("burst%d", i), "t", time.Minute)
+		require.NoError(t, err)
 	}
 	peak := len(s.recs)
 	now += time.Hour
 	for i := range 10_000 {
 		key := fmt.Sprintf("quiet%d", i%4)
-		if st, err := m.Reserve(ctx, key, "t", time.Second); err != nil || (i >= 4 && st != Pending) {
-			t.Fatalf("Reserve(%q) = %v, %v", key, st, err)
+		st, err := m.Reserve(ctx, key, "t", time.Second)
+		require.NoError(t, err, "Reserve(%q)", key)
+		if i >= 4 {
+			require.Equal(t, Pending, st, "Reserve(%q)", key)
 		}
 	}
 	checkShard(t, s)
-	if len(s.recs) > minShrink || peak < 10_000 {
-		t.Fatalf("ring holds %d places after draining from a peak of %d, want at most %d", len(s.recs), peak, minShrink)
-	}
-	if got := m.Len(); got != 4 {
-		t.Fatalf("Len() = %d, want 4", got)
-	}
+	require.GreaterOrEqual(t, peak, 10_000, "ring peak")
+	require.LessOrEqual(t, len(s.recs), minShrink, "ring places after draining from a peak of %d", peak)
+	require.Equal(t, 4, m.Len(), "Len()")
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestMemoryOnce runs Once against every state a key can be in, with one
@@ -21,20 +23,18 @@ func TestMemoryOnce(t *testing.T) {
 	type setup func(t *testing.T, m *dedupe.Memory, clk *fakeClock, k string)
 	absent := func(*testing.T, *dedupe.Memory, *fakeClock, string) {}
 	pending := func(t *testing.T, m *dedupe.Memory, _ *fakeClock, k string) {
-		if st, err := m.Reserve(ctx, k, "other", time.Minute); err != nil || st != dedupe.Reserved {
-			t.Fatalf("Reserve(%q) = %v, %v", k, st, err)
-		}
+		st, err := m.Reserve(ctx, k, "other", time.Minute)
+		require.NoError(t, err, "Reserve(%q)", k)
+		require.Equal(t, dedupe.Reserved, st, "Reserve(%q)", k)
 	}
 	committed := func(t *testing.T, m *dedupe.Memory, clk *fakeClock, k string) {
 		pending(t, m, clk, k)
-		if err := m.Commit(ctx, k, "other", time.Hour); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, m.Commit(ctx, k, "other", time.Hour))
 	}
 	once := func(t *testing.T, m *dedupe.Memory, _ *fakeClock, k string) {
-		if st, err := m.Once(ctx, []string{k}, time.Hour, func() error { return nil }); err != nil || st != dedupe.Reserved {
-			t.Fatalf("Once(%q) = %v, %v", k, st, err)
-		}
+		st, err := m.Once(ctx, []string{k}, time.Hour, func() error { return nil })
+		require.NoError(t, err, "Once(%q)", k)
+		require.Equal(t, dedupe.Reserved, st, "Once(%q)", k)
 	}
 	expired := func(s setup) setup {
 		return func(t *testing.T, m *dedupe.Memory, clk *fakeClock, k string) {
@@ -71,34 +71,24 @@ func TestMemoryOnce(t *testing.T) {
 				}
 				calls := 0
 				st, err := m.Once(ctx, keys, time.Hour, func() error { calls++; return nil })
-				if err != nil || st != tt.want {
-					t.Fatalf("Once = %v, %v; want %v", st, err, tt.want)
-				}
-				if wantCalls := map[bool]int{true: 1, false: 0}[tt.want == dedupe.Reserved]; calls != wantCalls {
-					t.Fatalf("store ran %d times; want %d", calls, wantCalls)
-				}
+				require.NoError(t, err, "Once")
+				require.Equal(t, tt.want, st, "Once")
+				wantCalls := map[bool]int{true: 1, false: 0}[tt.want == dedupe.Reserved]
+				require.Equal(t, wantCalls, calls, "times the store ran")
 				if tt.want != dedupe.Reserved {
 					return
 				}
 				// Every key is seen now, and owned by no token.
 				for _, k := range keys {
-					if st, err := m.Reserve(ctx, k, "later", time.Minute); err != nil || st != dedupe.Seen {
-						t.Fatalf("Reserve(%q) after Once = %v, %v; want seen", k, st, err)
-					}
-					if err := m.Commit(ctx, k, "later", time.Hour); !errors.Is(err, dedupe.ErrNotOwner) {
-						t.Fatalf("Commit of a Once record = %v; want ErrNotOwner", err)
-					}
-					if err := m.Release(ctx, k, "later"); err != nil {
-						t.Fatal(err)
-					}
+					st, err := m.Reserve(ctx, k, "later", time.Minute)
+					require.NoError(t, err, "Reserve(%q) after Once", k)
+					require.Equal(t, dedupe.Seen, st, "Reserve(%q) after Once", k)
+					require.ErrorIs(t, m.Commit(ctx, k, "later", time.Hour), dedupe.ErrNotOwner, "Commit of a Once record")
+					require.NoError(t, m.Release(ctx, k, "later"))
 				}
-				if got := m.Len(); got != len(keys) {
-					t.Fatalf("Len() = %d after Release by a stranger; want %d", got, len(keys))
-				}
+				require.Equal(t, len(keys), m.Len(), "Len() after Release by a stranger")
 				clk.Advance(time.Hour)
-				if got := m.Len(); got != 0 {
-					t.Fatalf("Len() = %d after the TTL; want 0", got)
-				}
+				require.Zero(t, m.Len(), "Len() after the TTL")
 			})
 		}
 	}
@@ -112,37 +102,31 @@ func TestMemoryOnceStoreFails(t *testing.T) {
 	m := newMemory(t, dedupe.WithShards(1))
 	keys := []string{"p:a", "p:digest:b"}
 	full := errors.New("queue full")
-	if st, err := m.Once(ctx, keys, time.Hour, func() error { return full }); !errors.Is(err, full) || st != 0 {
-		t.Fatalf("Once with a failing store = %v, %v; want the store's error", st, err)
-	}
-	if got := m.Len(); got != 0 {
-		t.Fatalf("Len() = %d after a failed store; want 0", got)
-	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("the store's panic did not reach the caller")
-			}
-		}()
+	st, err := m.Once(ctx, keys, time.Hour, func() error { return full })
+	require.ErrorIs(t, err, full, "Once with a failing store must return the store's error")
+	require.Zero(t, st, "Once with a failing store: status")
+	require.Zero(t, m.Len(), "Len() after a failed store")
+	require.Panics(t, func() {
 		_, _ = m.Once(ctx, keys, time.Hour, func() error { panic("boom") })
-	}()
+	}, "the store's panic did not reach the caller")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if st, err := m.Once(ctx, keys, time.Hour, func() error { return nil }); err != nil || st != dedupe.Reserved {
-			t.Errorf("Once after a panic = %v, %v; want reserved", st, err)
-		}
+		// In another goroutine: assert, never require.
+		st, err := m.Once(ctx, keys, time.Hour, func() error { return nil })
+		assert.NoError(t, err, "Once after a panic")
+		assert.Equal(t, dedupe.Reserved, st, "Once after a panic")
 	}()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("Once after a panicking store blocked: a shard stayed locked")
+		require.FailNow(t, "Once after a panicking store blocked: a shard stayed locked")
 	}
 }
 
 func TestMemoryOnceArguments(t *testing.T) {
 	m := newMemory(t)
-	ok := func() error { t.Error("store ran on bad arguments"); return nil }
+	ok := func() error { assert.Fail(t, "store ran on bad arguments"); return nil }
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	tests := []struct {
@@ -159,26 +143,21 @@ func TestMemoryOnceArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := m.Once(tt.ctx, tt.keys, tt.ttl, ok); !errors.Is(err, tt.want) {
-				t.Fatalf("Once = %v; want %v", err, tt.want)
-			}
+			_, err := m.Once(tt.ctx, tt.keys, tt.ttl, ok)
+			require.ErrorIs(t, err, tt.want, "Once")
 		})
 	}
 	// The same key twice is one record.
-	if st, err := m.Once(context.Background(), []string{"k", "k"}, time.Hour, func() error { return nil }); err != nil || st != dedupe.Reserved {
-		t.Fatalf("Once(k, k) = %v, %v", st, err)
-	}
-	if got := m.Len(); got != 1 {
-		t.Fatalf("Len() = %d after Once(k, k); want 1", got)
-	}
+	st, err := m.Once(context.Background(), []string{"k", "k"}, time.Hour, func() error { return nil })
+	require.NoError(t, err, "Once(k, k)")
+	require.Equal(t, dedupe.Reserved, st, "Once(k, k)")
+	require.Equal(t, 1, m.Len(), "Len() after Once(k, k)")
 	// More keys than fit on the stack still work.
 	many := []string{"m1", "m2", "m3", "m4", "m5", "m6"}
-	if st, err := m.Once(context.Background(), many, time.Hour, func() error { return nil }); err != nil || st != dedupe.Reserved {
-		t.Fatalf("Once(6 keys) = %v, %v", st, err)
-	}
-	if got := m.Len(); got != 7 {
-		t.Fatalf("Len() = %d; want 7", got)
-	}
+	st, err = m.Once(context.Background(), many, time.Hour, func() error { return nil })
+	require.NoError(t, err, "Once(6 keys)")
+	require.Equal(t, dedupe.Reserved, st, "Once(6 keys)")
+	require.Equal(t, 7, m.Len(), "Len()")
 }
 
 // TestMemoryOnceConcurrent races many callers over the same deliveries,
@@ -211,13 +190,9 @@ func TestMemoryOnceConcurrent(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			if n := wrong.Load(); n != 0 {
-				t.Fatalf("%d calls answered neither reserved nor seen", n)
-			}
+			require.Zero(t, wrong.Load(), "calls that answered neither reserved nor seen")
 			for d := range ran {
-				if n := ran[d].Load(); n != 1 {
-					t.Fatalf("delivery %d was stored %d times; want once", d, n)
-				}
+				require.Equal(t, int32(1), ran[d].Load(), "delivery %d must be stored exactly once", d)
 			}
 		})
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/dedupe/dedupetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // newMemory returns dedupe.NewMemory(opts...) and stops the test if it
@@ -20,9 +22,7 @@ import (
 func newMemory(tb testing.TB, opts ...dedupe.MemoryOption) *dedupe.Memory {
 	tb.Helper()
 	m, err := dedupe.NewMemory(opts...)
-	if err != nil {
-		tb.Fatalf("NewMemory: %v", err)
-	}
+	require.NoError(tb, err, "NewMemory")
 	return m
 }
 
@@ -88,21 +88,17 @@ func runOps(t *testing.T, m *dedupe.Memory, clk *fakeClock, ops []op) {
 		switch o.kind {
 		case "reserve":
 			got, err := m.Reserve(ctx, o.key, o.token, o.ttl)
-			if err != nil || got != o.want {
-				t.Fatalf("step %d: Reserve(%q, %q) = %v, %v; want %v", i, o.key, o.token, got, err, o.want)
-			}
+			require.NoError(t, err, "step %d: Reserve(%q, %q)", i, o.key, o.token)
+			require.Equal(t, o.want, got, "step %d: Reserve(%q, %q)", i, o.key, o.token)
 		case "commit":
-			if err := m.Commit(ctx, o.key, o.token, o.ttl); !errors.Is(err, o.wantErr) || (o.wantErr == nil && err != nil) {
-				t.Fatalf("step %d: Commit(%q, %q) = %v; want %v", i, o.key, o.token, err, o.wantErr)
-			}
+			// errors.Is with a nil wantErr holds only for a nil error.
+			require.ErrorIs(t, m.Commit(ctx, o.key, o.token, o.ttl), o.wantErr, "step %d: Commit(%q, %q)", i, o.key, o.token)
 		case "release":
-			if err := m.Release(ctx, o.key, o.token); err != nil {
-				t.Fatalf("step %d: Release(%q, %q) = %v", i, o.key, o.token, err)
-			}
+			require.NoError(t, m.Release(ctx, o.key, o.token), "step %d: Release(%q, %q)", i, o.key, o.token)
 		case "advance":
 			clk.Advance(o.ttl)
 		default:
-			t.Fatalf("step %d: unknown op %q", i, o.kind)
+			require.FailNow(t, "unknown op", "step %d: unknown op %q", i, o.kind)
 		}
 	}
 }
@@ -200,13 +196,10 @@ func TestMemoryEviction(t *testing.T) {
 			clk := newFakeClock()
 			m := newMemory(t, dedupe.WithShards(1), dedupe.WithMaxEntries(tc.max), dedupe.WithClock(clk.Now))
 			runOps(t, m, clk, tc.ops)
-			if got := m.Len(); got != tc.wantLen {
-				t.Errorf("Len() = %d, want %d", got, tc.wantLen)
-			}
+			assert.Equal(t, tc.wantLen, m.Len(), "Len()")
 			st := m.Stats()
-			if st.Evictions != tc.wantEvictions || st.Expirations != tc.wantExpired {
-				t.Errorf("Stats() = %+v, want Evictions %d, Expirations %d", st, tc.wantEvictions, tc.wantExpired)
-			}
+			assert.Equal(t, tc.wantEvictions, st.Evictions, "Stats().Evictions in %+v", st)
+			assert.Equal(t, tc.wantExpired, st.Expirations, "Stats().Expirations in %+v", st)
 		})
 	}
 }
@@ -224,27 +217,20 @@ func TestMemoryBounded(t *testing.T) {
 			n := 10 * tc.max
 			for i := range n {
 				key := fmt.Sprintf("k%d", i)
-				if st, err := m.Reserve(ctx, key, "t", time.Hour); err != nil || st != dedupe.Reserved {
-					t.Fatalf("Reserve(%q) = %v, %v; want reserved", key, st, err)
-				}
+				st, err := m.Reserve(ctx, key, "t", time.Hour)
+				require.NoError(t, err, "Reserve(%q)", key)
+				require.Equal(t, dedupe.Reserved, st, "Reserve(%q)", key)
 				if i%3 == 0 {
-					if err := m.Commit(ctx, key, "t", time.Hour); err != nil {
-						t.Fatalf("Commit(%q) = %v", key, err)
-					}
+					require.NoError(t, m.Commit(ctx, key, "t", time.Hour), "Commit(%q)", key)
 				}
-				if l := m.Stats().Entries; l > tc.max {
-					t.Fatalf("after %d inserts the store holds %d entries, more than the bound %d", i+1, l, tc.max)
-				}
+				require.LessOrEqual(t, m.Stats().Entries, tc.max, "after %d inserts the store holds more entries than the bound", i+1)
 			}
 			st := m.Stats()
-			if st.Entries+int(st.Evictions) != n {
-				t.Errorf("Stats() = %+v: entries + evictions = %d, want %d inserts", st, st.Entries+int(st.Evictions), n)
-			}
+			assert.Equal(t, n, st.Entries+int(st.Evictions), "Stats() = %+v: entries + evictions must equal the inserts", st)
 			// The newest key is always kept.
 			last := fmt.Sprintf("k%d", n-1)
-			if s, _ := m.Reserve(ctx, last, "other", time.Hour); s == dedupe.Reserved {
-				t.Errorf("newest key %q was evicted: Reserve = %v, want pending or seen", last, s)
-			}
+			s, _ := m.Reserve(ctx, last, "other", time.Hour)
+			assert.NotEqual(t, dedupe.Reserved, s, "newest key %q was evicted: Reserve must return pending or seen", last)
 		})
 	}
 }
@@ -262,39 +248,33 @@ func TestMemoryChurnBounded(t *testing.T) {
 	for round := range 10000 {
 		for i, k := range keys {
 			tok := fmt.Sprintf("t%d", round)
-			if st, err := m.Reserve(ctx, k, tok, time.Hour); err != nil || st != dedupe.Reserved {
-				t.Fatalf("round %d: Reserve(%q) = %v, %v; want reserved", round, k, st, err)
-			}
+			st, err := m.Reserve(ctx, k, tok, time.Hour)
+			require.NoError(t, err, "round %d: Reserve(%q)", round, k)
+			require.Equal(t, dedupe.Reserved, st, "round %d: Reserve(%q)", round, k)
 			if i%2 == 0 {
-				if err := m.Commit(ctx, k, tok, time.Hour); err != nil {
-					t.Fatalf("round %d: Commit(%q) = %v", round, k, err)
-				}
+				require.NoError(t, m.Commit(ctx, k, tok, time.Hour), "round %d: Commit(%q)", round, k)
 			}
-			if err := m.Release(ctx, k, tok); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, m.Release(ctx, k, tok), "round %d: Release(%q)", round, k)
 		}
 	}
-	if st := m.Stats(); st.Entries != 0 || st.Evictions != 0 {
-		t.Fatalf("Stats() = %+v after releasing everything, want no entries and no evictions", st)
-	}
+	st := m.Stats()
+	require.Zero(t, st.Entries, "Stats() = %+v after releasing everything: want no entries", st)
+	require.Zero(t, st.Evictions, "Stats() = %+v after releasing everything: want no evictions", st)
 	// Refill past the bound: eviction walks the ring in order, so the
 	// first 64 keys are the ones evicted.
 	for i := range 128 {
 		k := fmt.Sprintf("fill%d", i)
-		if st, _ := m.Reserve(ctx, k, "t", time.Hour); st != dedupe.Reserved {
-			t.Fatalf("Reserve(%q) = %v", k, st)
-		}
+		st, _ := m.Reserve(ctx, k, "t", time.Hour)
+		require.Equal(t, dedupe.Reserved, st, "Reserve(%q)", k)
 	}
 	for i := 64; i < 128; i++ {
 		k := fmt.Sprintf("fill%d", i)
-		if st, _ := m.Reserve(ctx, k, "other", time.Hour); st != dedupe.Pending {
-			t.Fatalf("Reserve(%q) = %v, want pending: only the 64 oldest keys may be evicted", k, st)
-		}
+		st, _ := m.Reserve(ctx, k, "other", time.Hour)
+		require.Equal(t, dedupe.Pending, st, "Reserve(%q): only the 64 oldest keys may be evicted", k)
 	}
-	if st := m.Stats(); st.Evictions != 64 || st.Entries != 64 {
-		t.Fatalf("Stats() = %+v, want 64 entries and 64 evictions", st)
-	}
+	st = m.Stats()
+	require.Equal(t, uint64(64), st.Evictions, "Stats() = %+v: want 64 evictions", st)
+	require.Equal(t, 64, st.Entries, "Stats() = %+v: want 64 entries", st)
 }
 
 func TestMemoryLenAndStats(t *testing.T) {
@@ -306,31 +286,25 @@ func TestMemoryLenAndStats(t *testing.T) {
 		if i < 4 {
 			ttl = time.Second
 		}
-		if _, err := m.Reserve(ctx, fmt.Sprintf("k%d", i), "t", ttl); err != nil {
-			t.Fatal(err)
-		}
+		_, err := m.Reserve(ctx, fmt.Sprintf("k%d", i), "t", ttl)
+		require.NoError(t, err)
 	}
-	if got := m.Len(); got != 10 {
-		t.Fatalf("Len() = %d, want 10", got)
-	}
+	require.Equal(t, 10, m.Len(), "Len()")
 	clk.Advance(2 * time.Second)
-	if got := m.Len(); got != 6 {
-		t.Fatalf("Len() after 4 TTLs ended = %d, want 6", got)
-	}
-	if st := m.Stats(); st.Entries != 10 || st.Evictions != 0 {
-		t.Fatalf("Stats() = %+v, want 10 entries held (expired ones not dropped yet), no evictions", st)
-	}
+	require.Equal(t, 6, m.Len(), "Len() after 4 TTLs ended")
+	st := m.Stats()
+	require.Equal(t, 10, st.Entries, "Stats() = %+v: want 10 entries held (expired ones not dropped yet)", st)
+	require.Zero(t, st.Evictions, "Stats() = %+v: want no evictions", st)
 }
 
 func TestMemoryHugeTTL(t *testing.T) {
 	ctx := context.Background()
 	m := newMemory(t)
-	if st, err := m.Reserve(ctx, "k", "t", time.Duration(1<<63-1)); err != nil || st != dedupe.Reserved {
-		t.Fatalf("Reserve with the largest TTL = %v, %v", st, err)
-	}
-	if st, _ := m.Reserve(ctx, "k", "u", time.Minute); st != dedupe.Pending {
-		t.Fatalf("a record with the largest TTL must not overflow into the past: Reserve = %v, want pending", st)
-	}
+	st, err := m.Reserve(ctx, "k", "t", time.Duration(1<<63-1))
+	require.NoError(t, err, "Reserve with the largest TTL")
+	require.Equal(t, dedupe.Reserved, st, "Reserve with the largest TTL")
+	st, _ = m.Reserve(ctx, "k", "u", time.Minute)
+	require.Equal(t, dedupe.Pending, st, "a record with the largest TTL must not overflow into the past")
 }
 
 // TestMemoryStress runs many goroutines over a shared key space with
@@ -358,39 +332,27 @@ func TestMemoryStress(t *testing.T) {
 			tok := fmt.Sprintf("w%d", w)
 			for _, i := range r.Perm(keys) {
 				key := fmt.Sprintf("key-%d", i)
+				// In a worker goroutine: assert, never require.
 				st, err := m.Reserve(ctx, key, tok, time.Hour)
-				if err != nil {
-					t.Error(err)
+				if !assert.NoError(t, err, "Reserve(%q)", key) {
 					return
 				}
 				if st == dedupe.Reserved {
-					if n := reserved[i].Add(1); n != 1 {
-						t.Errorf("key %q reserved %d times", key, n)
-					}
-					if err := m.Commit(ctx, key, tok, time.Hour); err != nil {
-						t.Errorf("Commit(%q) by its owner = %v", key, err)
-					}
+					assert.Equal(t, int32(1), reserved[i].Add(1), "key %q reserved more than once", key)
+					assert.NoError(t, m.Commit(ctx, key, tok, time.Hour), "Commit(%q) by its owner", key)
 				}
 				// Another worker's token never releases or commits it.
-				if err := m.Release(ctx, key, tok+"-other"); err != nil {
-					t.Error(err)
-				}
-				if err := m.Commit(ctx, key, tok+"-other", time.Hour); !errors.Is(err, dedupe.ErrNotOwner) {
-					t.Errorf("Commit(%q) by a stranger = %v, want ErrNotOwner", key, err)
-				}
+				assert.NoError(t, m.Release(ctx, key, tok+"-other"), "Release(%q) by a stranger", key)
+				assert.ErrorIs(t, m.Commit(ctx, key, tok+"-other", time.Hour), dedupe.ErrNotOwner, "Commit(%q) by a stranger", key)
 			}
 		}()
 	}
 	close(start)
 	wg.Wait()
 	for i := range reserved {
-		if n := reserved[i].Load(); n != 1 {
-			t.Fatalf("key-%d reserved %d times, want exactly once", i, n)
-		}
+		require.Equal(t, int32(1), reserved[i].Load(), "key-%d must be reserved exactly once", i)
 	}
-	if got := m.Len(); got != keys {
-		t.Fatalf("Len() = %d, want %d", got, keys)
-	}
+	require.Equal(t, keys, m.Len(), "Len()")
 }
 
 // TestMemoryStressEviction races reservations, releases and evictions on a
@@ -408,9 +370,9 @@ func TestMemoryStressEviction(t *testing.T) {
 			tok := fmt.Sprintf("w%d", w)
 			for range 5000 {
 				key := fmt.Sprintf("k%d", r.IntN(4*maxEntries))
+				// In a worker goroutine: assert, never require.
 				st, err := m.Reserve(ctx, key, tok, time.Hour)
-				if err != nil {
-					t.Error(err)
+				if !assert.NoError(t, err, "Reserve(%q)", key) {
 					return
 				}
 				if st != dedupe.Reserved {
@@ -425,12 +387,8 @@ func TestMemoryStressEviction(t *testing.T) {
 						err = nil
 					}
 				}
-				if err != nil {
-					t.Error(err)
-				}
-				if n := m.Stats().Entries; n > maxEntries {
-					t.Errorf("store holds %d entries, bound is %d", n, maxEntries)
-				}
+				assert.NoError(t, err, "Release or Commit(%q) by its owner", key)
+				assert.LessOrEqual(t, m.Stats().Entries, maxEntries, "the store holds more entries than its bound")
 			}
 		}()
 	}
@@ -500,9 +458,8 @@ func runScript(t *testing.T, script []byte, maxEntries int) {
 			if evicting && got == dedupe.Reserved {
 				want = got // forgotten by eviction
 			}
-			if err != nil || got != want {
-				t.Fatalf("Reserve(%q, %q, %v) = %v, %v; want %v", key, token, ttl, got, err, want)
-			}
+			require.NoError(t, err, "Reserve(%q, %q, %v)", key, token, ttl)
+			require.Equal(t, want, got, "Reserve(%q, %q, %v)", key, token, ttl)
 			if got == dedupe.Reserved {
 				model[key] = rec{token: token, expires: now + ttl}
 			}
@@ -515,18 +472,15 @@ func runScript(t *testing.T, script []byte, maxEntries int) {
 			if evicting && errors.Is(err, dedupe.ErrNotOwner) {
 				want = err
 			}
-			if !errors.Is(err, want) || (want == nil && err != nil) {
-				t.Fatalf("Commit(%q, %q, %v) = %v; want %v", key, token, ttl, err, want)
-			}
+			// errors.Is with a nil want holds only for a nil error.
+			require.ErrorIs(t, err, want, "Commit(%q, %q, %v)", key, token, ttl)
 			if err == nil {
 				model[key] = rec{token: token, expires: now + ttl, seen: true}
 			} else if held && r.token == token {
 				delete(model, key) // evicted
 			}
 		case 2:
-			if err := m.Release(ctx, key, token); err != nil {
-				t.Fatalf("Release(%q, %q) = %v", key, token, err)
-			}
+			require.NoError(t, m.Release(ctx, key, token), "Release(%q, %q)", key, token)
 			if _, ok := model[key]; ok && r.token == token {
 				delete(model, key)
 			}
@@ -535,8 +489,8 @@ func runScript(t *testing.T, script []byte, maxEntries int) {
 			clk.Advance(d)
 			now += d
 		}
-		if evicting && m.Stats().Entries > maxEntries {
-			t.Fatalf("store holds %d records, bound is %d", m.Stats().Entries, maxEntries)
+		if evicting {
+			require.LessOrEqual(t, m.Stats().Entries, maxEntries, "the store holds more records than its bound")
 		}
 	}
 	live := 0
@@ -545,8 +499,10 @@ func runScript(t *testing.T, script []byte, maxEntries int) {
 			live++
 		}
 	}
-	if got := m.Len(); got != live && !(evicting && got < live) {
-		t.Fatalf("Len() = %d, model holds %d live records", got, live)
+	if evicting {
+		require.LessOrEqual(t, m.Len(), live, "Len() must not exceed the model's live records")
+	} else {
+		require.Equal(t, live, m.Len(), "Len() must equal the model's live records")
 	}
 }
 
@@ -566,9 +522,7 @@ func TestMemoryBytesPerID(t *testing.T) {
 	perID, keyLen := measureBytesPerID(t, n)
 	goal := float64(2*keyLen + 64)
 	t.Logf("%d IDs of %d bytes: %.1f bytes/ID; the store keeps no key bytes (goal %.0f)", n, keyLen, perID, goal)
-	if perID > goal {
-		t.Errorf("memory store holds %.1f bytes per ID, goal is at most %.0f", perID, goal)
-	}
+	assert.LessOrEqual(t, perID, goal, "memory store bytes per ID")
 }
 
 // eventKey returns a realistic scoped Stripe event key for i, 35 bytes long,

@@ -1,11 +1,11 @@
 package dedupe_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestNewMemoryInvalidOptions is the regression test for options that
@@ -29,21 +29,11 @@ func TestNewMemoryInvalidOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var opts []dedupe.MemoryOption
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("building the options panicked: %v", p)
-					}
-				}()
-				opts = tt.opts()
-			}()
+			require.NotPanics(t, func() { opts = tt.opts() }, "building the options panicked")
 			m, err := dedupe.NewMemory(opts...)
-			if !errors.Is(err, dedupe.ErrInvalidOption) || m != nil {
-				t.Fatalf("NewMemory = %v, %v; want nil and an error wrapping ErrInvalidOption", m, err)
-			}
-			if !strings.Contains(err.Error(), tt.want+": ") {
-				t.Errorf("error %q does not name %s", err, tt.want)
-			}
+			require.ErrorIs(t, err, dedupe.ErrInvalidOption, "NewMemory")
+			require.Nil(t, m, "NewMemory returned a store with an error")
+			assert.Contains(t, err.Error(), tt.want+": ", "the error must name the option and value")
 		})
 	}
 }
@@ -52,7 +42,6 @@ func TestNewMemoryInvalidOptions(t *testing.T) {
 // nil option are accepted.
 func TestNewMemoryValidOptions(t *testing.T) {
 	m, err := dedupe.NewMemory(dedupe.WithMaxEntries(1), dedupe.WithShards(1), nil)
-	if err != nil || m == nil {
-		t.Fatalf("NewMemory(WithMaxEntries(1), WithShards(1), nil) = %v, %v; want a store", m, err)
-	}
+	require.NoError(t, err, "NewMemory(WithMaxEntries(1), WithShards(1), nil)")
+	require.NotNil(t, m, "NewMemory(WithMaxEntries(1), WithShards(1), nil)")
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/hookguard/hookguard/internal/jwt"
 	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // asymPreset describes one preset of registry_asymmetric.go for the
@@ -77,18 +79,14 @@ func (a asymPreset) outgoing() Outgoing {
 func asymSigned(t testing.TB, p Provider, o Outgoing) verify.Request {
 	t.Helper()
 	h, err := p.Sign(o)
-	if err != nil {
-		t.Fatalf("%s.Sign: %v", p.Name(), err)
-	}
+	require.NoError(t, err, "%s.Sign", p.Name())
 	return verify.Request{Method: http.MethodPost, URL: o.URL, Header: h, Body: o.Body}
 }
 
 func asymNew(t testing.TB, name string, opts ...Option) (Provider, string) {
 	t.Helper()
 	secret, err := testSecret(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return mustNew(t, name, secret, opts...), secret
 }
 
@@ -104,14 +102,17 @@ func TestAsymmetricRegistered(t *testing.T) {
 		names[n] = true
 	}
 	for _, a := range asymPresets() {
-		if !names[a.name] {
-			t.Errorf("%s is not registered", a.name)
-		}
+		assert.True(t, names[a.name], "%s is not registered", a.name)
 		p, _ := asymNew(t, a.name)
 		info := p.Info()
-		if p.Name() != a.name || info.Name != a.name || info.Title == "" || info.SignatureHeader == "" || info.Algorithm == "" || info.IDSource == "" || info.TypeSource == "" || info.Timestamped != a.stamp {
-			t.Errorf("%s: Info %+v", a.name, info)
-		}
+		assert.Equal(t, a.name, p.Name(), "Name")
+		assert.Equal(t, a.name, info.Name, "%s: Info %+v", a.name, info)
+		assert.NotEmpty(t, info.Title, "%s: Info %+v", a.name, info)
+		assert.NotEmpty(t, info.SignatureHeader, "%s: Info %+v", a.name, info)
+		assert.NotEmpty(t, info.Algorithm, "%s: Info %+v", a.name, info)
+		assert.NotEmpty(t, info.IDSource, "%s: Info %+v", a.name, info)
+		assert.NotEmpty(t, info.TypeSource, "%s: Info %+v", a.name, info)
+		assert.Equal(t, a.stamp, info.Timestamped, "%s: Info %+v", a.name, info)
 	}
 }
 
@@ -124,29 +125,23 @@ func TestAsymmetricRoundTrip(t *testing.T) {
 				req.Header.Set(twilioIdempotencyHeader, a.id)
 			}
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
+			require.NoError(t, err, "Verify")
+			assert.Equal(t, a.name, d.Provider, "delivery %+v", d)
+			assert.Equal(t, 0, d.SecretIndex, "delivery %+v", d)
+			assert.Nil(t, d.Reply, "delivery %+v", d)
+			if a.id != "" {
+				assert.Equal(t, a.id, d.ID, "ID")
 			}
-			if d.Provider != a.name || d.SecretIndex != 0 || d.Reply != nil {
-				t.Errorf("delivery %+v", d)
+			if a.id == "" && d.ID == "" {
+				assert.True(t, d.Replayable, "no ID and not replayable: nothing would dedupe it")
 			}
-			if a.id != "" && d.ID != a.id {
-				t.Errorf("ID = %q, want %q", d.ID, a.id)
+			assert.Equal(t, a.typ, d.Type, "Type")
+			if a.stamp {
+				assert.WithinDuration(t, t0, d.Timestamp, 0, "Timestamp")
 			}
-			if a.id == "" && d.ID == "" && !d.Replayable {
-				t.Errorf("no ID and not replayable: nothing would dedupe it")
-			}
-			if d.Type != a.typ {
-				t.Errorf("Type = %q, want %q", d.Type, a.typ)
-			}
-			if a.stamp && !d.Timestamp.Equal(t0) && !(a.name == "hubspot" && d.Timestamp.Equal(t0)) {
-				t.Errorf("Timestamp = %v, want %v", d.Timestamp, t0)
-			}
-			if d.Replayable == a.stamp {
-				t.Errorf("Replayable = %v for a scheme that signs a timestamp: %v", d.Replayable, a.stamp)
-			}
-			if d.Replayable && d.Digest == ([32]byte{}) {
-				t.Errorf("replayable delivery without a digest")
+			assert.Equal(t, !a.stamp, d.Replayable, "Replayable: a scheme that signs a timestamp (%v) must not be replayable, one that does not must be", a.stamp)
+			if d.Replayable {
+				assert.NotZero(t, d.Digest, "replayable delivery without a digest")
 			}
 		})
 	}
@@ -178,34 +173,24 @@ func TestAsymmetricTampering(t *testing.T) {
 				_, err := p.Verify(r, t0)
 				urlSigned := a.name == "twilio" || a.name == "square" || a.name == "hubspot"
 				if what == "url" && !urlSigned {
-					if err != nil {
-						t.Errorf("url change: %v, but %s does not sign the URL", err, a.name)
-					}
+					assert.NoError(t, err, "url change, but %s does not sign the URL", a.name)
 					continue
 				}
 				if what == "body" && a.name == "okta" {
 					// Okta signs nothing: the secret header is all there is.
-					if err != nil {
-						t.Errorf("okta body change: %v", err)
-					}
+					assert.NoError(t, err, "okta body change")
 					continue
 				}
-				if !errors.Is(err, verify.ErrSignatureMismatch) && !errors.Is(err, verify.ErrMalformedSignature) {
-					t.Errorf("%s tampered: err = %v, want a signature failure", what, err)
-				}
-				if verify.StatusCode(err) != http.StatusUnauthorized && verify.StatusCode(err) != http.StatusBadRequest {
-					t.Errorf("%s tampered: status %d", what, verify.StatusCode(err))
-				}
+				assert.True(t, errors.Is(err, verify.ErrSignatureMismatch) || errors.Is(err, verify.ErrMalformedSignature), "%s tampered: err = %v, want a signature failure", what, err)
+				assert.Contains(t, []int{http.StatusUnauthorized, http.StatusBadRequest}, verify.StatusCode(err), "%s tampered: status", what)
 			}
 			other, _ := asymNew(t, a.name)
-			if _, err := other.Verify(cloneReq(good), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-				t.Errorf("wrong key: err = %v, want ErrSignatureMismatch", err)
-			}
+			_, err := other.Verify(cloneReq(good), t0)
+			assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "wrong key")
 			r := cloneReq(good)
 			r.Header.Del(a.sigH)
-			if _, err := p.Verify(r, t0); !errors.Is(err, verify.ErrMissingSignature) {
-				t.Errorf("no signature: err = %v, want ErrMissingSignature", err)
-			}
+			_, err = p.Verify(r, t0)
+			assert.ErrorIs(t, err, verify.ErrMissingSignature, "no signature")
 		})
 	}
 }
@@ -222,26 +207,19 @@ func TestAsymmetricTimestampWindow(t *testing.T) {
 			if a.name == "twitch" {
 				past = twitchDefaultPast
 			}
-			if _, err := p.Verify(req, t0.Add(past-time.Second)); err != nil {
-				t.Errorf("just inside the window: %v", err)
-			}
-			if _, err := p.Verify(req, t0.Add(past+time.Second)); !errors.Is(err, verify.ErrTimestampTooOld) {
-				t.Errorf("stale: err = %v, want ErrTimestampTooOld", err)
-			}
-			if _, err := p.Verify(req, t0.Add(-6*time.Minute)); !errors.Is(err, verify.ErrTimestampTooNew) {
-				t.Errorf("future: err = %v, want ErrTimestampTooNew", err)
-			}
+			_, err := p.Verify(req, t0.Add(past-time.Second))
+			assert.NoError(t, err, "just inside the window")
+			_, err = p.Verify(req, t0.Add(past+time.Second))
+			assert.ErrorIs(t, err, verify.ErrTimestampTooOld, "stale")
+			_, err = p.Verify(req, t0.Add(-6*time.Minute))
+			assert.ErrorIs(t, err, verify.ErrTimestampTooNew, "future")
 			loose, err := New(a.name, secret, WithoutTimestampCheck())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := loose.Verify(req, t0.Add(24*time.Hour)); err != nil {
-				t.Errorf("WithoutTimestampCheck: %v", err)
-			}
+			require.NoError(t, err)
+			_, err = loose.Verify(req, t0.Add(24*time.Hour))
+			assert.NoError(t, err, "WithoutTimestampCheck")
 			tight, _ := New(a.name, secret, WithTolerance(time.Second, time.Second))
-			if _, err := tight.Verify(req, t0.Add(2*time.Second)); !errors.Is(err, verify.ErrTimestampTooOld) {
-				t.Errorf("WithTolerance(1s): err = %v", err)
-			}
+			_, err = tight.Verify(req, t0.Add(2*time.Second))
+			assert.ErrorIs(t, err, verify.ErrTimestampTooOld, "WithTolerance(1s)")
 		})
 	}
 }
@@ -256,12 +234,8 @@ func TestAsymmetricInsecure(t *testing.T) {
 				req.Header.Set("Content-Type", a.ctype)
 			}
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatalf("insecure Verify without signature: %v", err)
-			}
-			if d.SecretIndex != -1 {
-				t.Errorf("SecretIndex = %d, want -1", d.SecretIndex)
-			}
+			require.NoError(t, err, "insecure Verify without signature")
+			assert.Equal(t, -1, d.SecretIndex, "SecretIndex")
 		})
 	}
 }
@@ -282,16 +256,14 @@ func TestAsymmetricOptionsRejected(t *testing.T) {
 			{"WithLegacySHA1", WithLegacySHA1(), false},
 		} {
 			_, err := New(a.name, secret, o.opt)
-			if o.ok && err != nil {
-				t.Errorf("%s with %s: %v", a.name, o.name, err)
-			}
-			if !o.ok && !errors.Is(err, ErrInvalidOption) {
-				t.Errorf("%s with %s: err = %v, want ErrInvalidOption", a.name, o.name, err)
+			if o.ok {
+				assert.NoError(t, err, "%s with %s", a.name, o.name)
+			} else {
+				assert.ErrorIs(t, err, ErrInvalidOption, "%s with %s", a.name, o.name)
 			}
 		}
-		if _, err := New(a.name, ""); !errors.Is(err, verify.ErrEmptySecret) {
-			t.Errorf("%s with an empty secret: %v", a.name, err)
-		}
+		_, err := New(a.name, "")
+		assert.ErrorIs(t, err, verify.ErrEmptySecret, "%s with an empty secret", a.name)
 	}
 	for name, opt := range map[string]Option{
 		"empty verify token": WithVerifyToken(""),
@@ -299,9 +271,8 @@ func TestAsymmetricOptionsRejected(t *testing.T) {
 		"zero key timeout":   WithKeyTimeout(0),
 		"bad auth header":    WithAuthHeader("X Bad: header"),
 	} {
-		if _, err := New("meta", "s", opt); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%s: %v", name, err)
-		}
+		_, err := New("meta", "s", opt)
+		assert.ErrorIs(t, err, ErrInvalidOption, name)
 	}
 }
 
@@ -316,18 +287,16 @@ func TestAsymmetricPublicKeysCannotSign(t *testing.T) {
 		"plaid":    string(jwk),
 	} {
 		p := mustNew(t, name, key)
-		if _, err := p.Sign(Outgoing{Body: []byte("{}")}); !errors.Is(err, ErrCannotSign) {
-			t.Errorf("%s with a public key: Sign err = %v, want ErrCannotSign", name, err)
-		}
+		_, err := p.Sign(Outgoing{Body: []byte("{}")})
+		assert.ErrorIs(t, err, ErrCannotSign, "%s with a public key: Sign", name)
 	}
 	for name, key := range map[string]string{
 		"discord":  "zz" + hex.EncodeToString(edPub)[2:],
 		"sendgrid": "MFkw",
 		"plaid":    `{"kty":"EC"}`,
 	} {
-		if _, err := New(name, key); !errors.Is(err, verify.ErrInvalidSecret) {
-			t.Errorf("%s with a bad key: err = %v, want ErrInvalidSecret", name, err)
-		}
+		_, err := New(name, key)
+		assert.ErrorIs(t, err, verify.ErrInvalidSecret, "%s with a bad key", name)
 	}
 }
 
@@ -345,16 +314,11 @@ func TestSendGridPublishedVector(t *testing.T) {
 	req := request(hdr(sendgridSignatureHeader, sig, sendgridTimestampHeader, ts), body)
 	now := time.Unix(1588788367, 0)
 	d, err := p.Verify(req, now)
-	if err != nil {
-		t.Fatalf("published vector: %v", err)
-	}
-	if d.Type != "test_event" {
-		t.Errorf("Type = %q", d.Type)
-	}
+	require.NoError(t, err, "published vector")
+	assert.Equal(t, "test_event", d.Type, "Type")
 	req.Body = []byte(body + " ")
-	if _, err := p.Verify(req, now); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("tampered vector: %v", err)
-	}
+	_, err = p.Verify(req, now)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "tampered vector")
 }
 
 // Twilio: twilio/twilio-go client/request_validator_test.go (auth token
@@ -389,42 +353,33 @@ func TestTwilioPublishedVectors(t *testing.T) {
 		{"json without bodySHA256", jsonReq(testURL, "RSOYDt4T1cUTdK1PDd93/VVr8B8="), false},
 	} {
 		_, err := p.Verify(tc.req, t0)
-		if tc.ok && err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-		}
-		if !tc.ok && err == nil {
-			t.Errorf("%s: verified", tc.name)
+		if tc.ok {
+			assert.NoError(t, err, tc.name)
+		} else {
+			assert.Error(t, err, "%s: verified", tc.name)
 		}
 	}
 	// The body hash binds the body.
 	r := jsonReq(testURL+"&bodySHA256="+bodyHash, "a9nBmqA0ju/hNViExpshrM61xv4=")
 	r.Body = []byte(`{"property": "other", "boolean": true}`)
-	if _, err := p.Verify(r, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("json body changed: %v", err)
-	}
+	_, err := p.Verify(r, t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "json body changed")
 	// Sign reproduces the form vector, and TwilioBodyURL the JSON one.
 	h, err := p.Sign(Outgoing{Body: []byte(form), URL: testURL, ContentType: "application/x-www-form-urlencoded"})
-	if err != nil || h.Get(twilioSignatureHeader) != "RSOYDt4T1cUTdK1PDd93/VVr8B8=" {
-		t.Errorf("Sign form = %q, %v", h.Get(twilioSignatureHeader), err)
-	}
+	assert.NoError(t, err, "Sign form")
+	assert.Equal(t, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", h.Get(twilioSignatureHeader), "Sign form")
 	u := TwilioBodyURL(testURL, []byte(body))
-	if u != testURL+"&bodySHA256="+bodyHash {
-		t.Errorf("TwilioBodyURL = %q", u)
-	}
+	assert.Equal(t, testURL+"&bodySHA256="+bodyHash, u, "TwilioBodyURL")
 	h, err = p.Sign(Outgoing{Body: []byte(body), URL: u})
-	if err != nil || h.Get(twilioSignatureHeader) != "a9nBmqA0ju/hNViExpshrM61xv4=" {
-		t.Errorf("Sign json = %q, %v", h.Get(twilioSignatureHeader), err)
-	}
-	if _, err := p.Sign(Outgoing{Body: []byte(body), URL: testURL}); !errors.Is(err, ErrInvalidOption) {
-		t.Errorf("Sign json without bodySHA256: %v", err)
-	}
-	if _, err := p.Sign(Outgoing{Body: []byte(body)}); !errors.Is(err, ErrInvalidOption) {
-		t.Errorf("Sign without URL: %v", err)
-	}
+	assert.NoError(t, err, "Sign json")
+	assert.Equal(t, "a9nBmqA0ju/hNViExpshrM61xv4=", h.Get(twilioSignatureHeader), "Sign json")
+	_, err = p.Sign(Outgoing{Body: []byte(body), URL: testURL})
+	assert.ErrorIs(t, err, ErrInvalidOption, "Sign json without bodySHA256")
+	_, err = p.Sign(Outgoing{Body: []byte(body)})
+	assert.ErrorIs(t, err, ErrInvalidOption, "Sign without URL")
 	r = formReq("", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
-	if _, err := p.Verify(r, t0); !errors.Is(err, verify.ErrMissingHeader) {
-		t.Errorf("no URL: %v", err)
-	}
+	_, err = p.Verify(r, t0)
+	assert.ErrorIs(t, err, verify.ErrMissingHeader, "no URL")
 }
 
 // Square: square/square-python-sdk tests/integration/test_webhooks_helper.py
@@ -435,16 +390,12 @@ func TestSquarePublishedVectors(t *testing.T) {
 	p := mustNew(t, "square", "Ibxx_5AKakO-3qeNVR61Dw")
 	req := verify.Request{Method: http.MethodPost, URL: url, Body: []byte(body), Header: hdr(squareSignatureHeader, "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=")}
 	d, err := p.Verify(req, t0)
-	if err != nil {
-		t.Fatalf("published vector: %v", err)
-	}
-	if d.ID != "ac3ac95b-f97d-458c-a6e6-18981597e05f" || d.Type != "webhooks.test_notification" || !d.Replayable {
-		t.Errorf("delivery %+v", d)
-	}
+	require.NoError(t, err, "published vector")
+	assert.Equal(t, "ac3ac95b-f97d-458c-a6e6-18981597e05f", d.ID, "delivery %+v", d)
+	assert.Equal(t, "webhooks.test_notification", d.Type, "delivery %+v", d)
+	assert.True(t, d.Replayable, "delivery %+v", d)
 	h, _ := p.Sign(Outgoing{Body: []byte(body), URL: url})
-	if h.Get(squareSignatureHeader) != "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=" {
-		t.Errorf("Sign = %q", h.Get(squareSignatureHeader))
-	}
+	assert.Equal(t, "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=", h.Get(squareSignatureHeader), "Sign")
 	for name, r := range map[string]verify.Request{
 		"url mismatch": {Method: http.MethodPost, URL: "https://webhook.site/79a4f3a-dcfa-49ee-bac5-9d0edad886b9", Body: []byte(body), Header: req.Header},
 		"other key":    req,
@@ -453,15 +404,13 @@ func TestSquarePublishedVectors(t *testing.T) {
 		if name == "other key" {
 			q = mustNew(t, "square", "MCmhFRxGX82xMwg5FsaoQA")
 		}
-		if _, err := q.Verify(r, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-			t.Errorf("%s: %v", name, err)
-		}
+		_, err := q.Verify(r, t0)
+		assert.ErrorIs(t, err, verify.ErrSignatureMismatch, name)
 	}
 	esc := mustNew(t, "square", "signature-key")
 	r := verify.Request{Method: http.MethodPost, URL: "https://webhook.site/webhooks", Body: []byte(`{"data":{"type":"webhooks","id":">id<"}}`), Header: hdr(squareSignatureHeader, "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=")}
-	if _, err := esc.Verify(r, t0); err != nil {
-		t.Errorf("escaped vector: %v", err)
-	}
+	_, err = esc.Verify(r, t0)
+	assert.NoError(t, err, "escaped vector")
 }
 
 // HubSpot: developers.hubspot.com docs/faq/v1-request-validation (v1),
@@ -494,72 +443,59 @@ func TestHubSpotPublishedVectors(t *testing.T) {
 		{"v2 GET", v2, legacy(http.MethodGet, "v2", "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e", "")},
 	} {
 		d, err := tc.p.Verify(tc.req, t0)
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
+		if !assert.NoError(t, err, tc.name) {
 			continue
 		}
-		if !d.Replayable || d.Digest == ([32]byte{}) || !d.Timestamp.IsZero() {
-			t.Errorf("%s: a v1/v2 delivery must be replayable with a digest: %+v", tc.name, d)
-		}
+		assert.True(t, d.Replayable, "%s: a v1/v2 delivery must be replayable with a digest: %+v", tc.name, d)
+		assert.NotZero(t, d.Digest, "%s: a v1/v2 delivery must be replayable with a digest: %+v", tc.name, d)
+		assert.True(t, d.Timestamp.IsZero(), "%s: a v1/v2 delivery must have no timestamp: %+v", tc.name, d)
 	}
 	d, _ := v1.Verify(legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0)
-	if d.ID != "1" || d.Type != "contact.creation" {
-		t.Errorf("v1 docs: ID %q, type %q", d.ID, d.Type)
-	}
+	assert.Equal(t, "1", d.ID, "v1 docs: ID")
+	assert.Equal(t, "contact.creation", d.Type, "v1 docs: type")
 	// v1 is a plain hash: not an HMAC of the body.
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(docsBody))
-	if _, err := v1.Verify(legacy(http.MethodPost, "v1", hex.EncodeToString(mac.Sum(nil)), docsBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("an HMAC passed as v1: %v", err)
-	}
+	_, err := v1.Verify(legacy(http.MethodPost, "v1", hex.EncodeToString(mac.Sum(nil)), docsBody), t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "an HMAC passed as v1")
 	// The v2 vector signed POST; the same hash with GET must fail.
-	if _, err := v2.Verify(legacy(http.MethodGet, "v2", "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383", sdkBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("v2 with another method: %v", err)
-	}
-	if _, err := v1.Verify(legacy(http.MethodPost, "v3", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0); !errors.Is(err, verify.ErrMalformedSignature) {
-		t.Errorf("unknown version: %v", err)
-	}
+	_, err = v2.Verify(legacy(http.MethodGet, "v2", "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383", sdkBody), t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "v2 with another method")
+	_, err = v1.Verify(legacy(http.MethodPost, "v3", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0)
+	assert.ErrorIs(t, err, verify.ErrMalformedSignature, "unknown version")
 
 	// v3: timestamp 15000000 ms.
 	v3 := verify.Request{Method: http.MethodPost, URL: url, Body: []byte(sdkBody),
 		Header: hdr(hubspotV3Header, "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=", hubspotTimestampHeader, "15000000")}
 	now := time.UnixMilli(15000000)
-	if d, err := p.Verify(v3, now); err != nil || !d.Timestamp.Equal(now) || d.Replayable {
-		t.Fatalf("v3 vector: %+v, %v", d, err)
-	}
-	if _, err := p.Verify(v3, now.Add(6*time.Minute)); !errors.Is(err, verify.ErrTimestampTooOld) {
-		t.Errorf("v3 stale: %v", err)
-	}
+	d, err = p.Verify(v3, now)
+	require.NoError(t, err, "v3 vector: %+v", d)
+	require.WithinDuration(t, now, d.Timestamp, 0, "v3 vector: %+v", d)
+	require.False(t, d.Replayable, "v3 vector: %+v", d)
+	_, err = p.Verify(v3, now.Add(6*time.Minute))
+	assert.ErrorIs(t, err, verify.ErrTimestampTooOld, "v3 stale")
 	h, err := p.Sign(Outgoing{Body: []byte(sdkBody), URL: url, Timestamp: now})
-	if err != nil || h.Get(hubspotV3Header) != "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=" {
-		t.Errorf("Sign v3 = %q, %v", h.Get(hubspotV3Header), err)
-	}
+	assert.NoError(t, err, "Sign v3")
+	assert.Equal(t, "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=", h.Get(hubspotV3Header), "Sign v3")
 	get := cloneReq(v3)
 	get.Method = http.MethodGet
-	if _, err := p.Verify(get, now); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("v3 under another method: %v", err)
-	}
+	_, err = p.Verify(get, now)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "v3 under another method")
 	// A request with a v3 header never falls back to v1.
 	both := cloneReq(v3)
 	both.Header.Set(hubspotV3Header, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
 	both.Header.Set(hubspotLegacyHeader, "69fc6631a867edd4f9e9e627fc5c1148e3fbdd8b21837b6d2b8901c1fa57f750")
-	if _, err := p.Verify(both, now); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("bad v3 with good v1: %v", err)
-	}
+	_, err = p.Verify(both, now)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "bad v3 with good v1")
 	// The default preset refuses v1 (hubspot_security_test.go has more).
-	if _, err := p.Verify(legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("default preset and v1: %v", err)
-	}
+	_, err = p.Verify(legacy(http.MethodPost, "v1", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", docsBody), t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "default preset and v1")
 	// SignLegacy reproduces the documented hashes.
 	hs := implOf(p).(*hubspot)
 	lh, _ := hs.SignLegacy("v1", Outgoing{Body: []byte(docsBody)})
-	if lh.Get(hubspotLegacyHeader) != "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de" {
-		t.Errorf("SignLegacy v1 = %q", lh.Get(hubspotLegacyHeader))
-	}
+	assert.Equal(t, "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", lh.Get(hubspotLegacyHeader), "SignLegacy v1")
 	lh, _ = hs.SignLegacy("v2", Outgoing{Method: http.MethodGet, URL: url})
-	if lh.Get(hubspotLegacyHeader) != "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e" {
-		t.Errorf("SignLegacy v2 = %q", lh.Get(hubspotLegacyHeader))
-	}
+	assert.Equal(t, "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e", lh.Get(hubspotLegacyHeader), "SignLegacy v2")
 }
 
 // TestHubSpotV3DecodedURI checks that a v3 signature computed over the URI
@@ -569,9 +505,8 @@ func TestHubSpotV3DecodedURI(t *testing.T) {
 	raw := "https://hooks.example.com/hubspot?redirect=https%3A%2F%2Fapp.example.com%2Fx"
 	dec := "https://hooks.example.com/hubspot?redirect=https://app.example.com/x"
 	h, _ := p.Sign(Outgoing{Body: []byte("[]"), URL: dec, Timestamp: t0})
-	if _, err := p.Verify(verify.Request{Method: http.MethodPost, URL: raw, Header: h, Body: []byte("[]")}, t0); err != nil {
-		t.Errorf("decoded-URI signature: %v", err)
-	}
+	_, err := p.Verify(verify.Request{Method: http.MethodPost, URL: raw, Header: h, Body: []byte("[]")}, t0)
+	assert.NoError(t, err, "decoded-URI signature")
 }
 
 // Meta signs exactly as GitHub does; the vector is GitHub's
@@ -580,9 +515,8 @@ func TestHubSpotV3DecodedURI(t *testing.T) {
 func TestMetaSchemeVector(t *testing.T) {
 	p := mustNew(t, "meta", "It's a Secret to Everybody")
 	req := request(hdr(githubSignature256Header, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"), "Hello, World!")
-	if _, err := p.Verify(req, t0); err != nil {
-		t.Fatalf("vector: %v", err)
-	}
+	_, err := p.Verify(req, t0)
+	require.NoError(t, err, "vector")
 }
 
 // oracleHMAC is an independent HMAC-SHA256, to check presets whose
@@ -600,29 +534,26 @@ func TestZoom(t *testing.T) {
 	ts := "1700000000"
 	sig := "v0=" + hex.EncodeToString(oracleHMAC(secret, "v0:"+ts+":"+body))
 	d, err := p.Verify(request(hdr(zoomSignatureHeader, sig, zoomTimestampHeader, ts), body), t0)
-	if err != nil || d.Type != "meeting.ended" || !strings.HasPrefix(d.ID, "sha256:") {
-		t.Fatalf("oracle signature: %+v, %v", d, err)
-	}
+	require.NoError(t, err, "oracle signature: %+v", d)
+	require.Equal(t, "meeting.ended", d.Type, "oracle signature: %+v", d)
+	require.True(t, strings.HasPrefix(d.ID, "sha256:"), "oracle signature: ID %q, want a sha256: digest ID", d.ID)
 	// The URL validation handshake.
 	val := `{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1700000000000,"event":"endpoint.url_validation"}`
 	sig = "v0=" + hex.EncodeToString(oracleHMAC(secret, "v0:"+ts+":"+val))
 	d, err = p.Verify(request(hdr(zoomSignatureHeader, sig, zoomTimestampHeader, ts), val), t0)
-	if err != nil || d.Reply == nil {
-		t.Fatalf("url_validation: %+v, %v", d, err)
-	}
+	require.NoError(t, err, "url_validation: %+v", d)
+	require.NotNil(t, d.Reply, "url_validation: %+v", d)
 	want := `{"plainToken":"qgg8vlvZRS6UYooatFL8Aw","encryptedToken":"` + hex.EncodeToString(oracleHMAC(secret, "qgg8vlvZRS6UYooatFL8Aw")) + `"}`
-	if string(d.Reply.Body) != want || d.Reply.ContentType != "application/json" || d.Reply.Status != http.StatusOK {
-		t.Errorf("reply %d %s %s, want %s", d.Reply.Status, d.Reply.ContentType, d.Reply.Body, want)
-	}
+	assert.Equal(t, want, string(d.Reply.Body), "reply body")
+	assert.Equal(t, "application/json", d.Reply.ContentType, "reply content type")
+	assert.Equal(t, http.StatusOK, d.Reply.Status, "reply status")
 	// An unsigned validation request is refused, not answered.
-	if _, err := p.Verify(request(hdr(zoomTimestampHeader, ts), val), t0); !errors.Is(err, verify.ErrMissingSignature) {
-		t.Errorf("unsigned url_validation: %v", err)
-	}
+	_, err = p.Verify(request(hdr(zoomTimestampHeader, ts), val), t0)
+	assert.ErrorIs(t, err, verify.ErrMissingSignature, "unsigned url_validation")
 	bad := `{"event":"endpoint.url_validation","payload":{}}`
 	sig = "v0=" + hex.EncodeToString(oracleHMAC(secret, "v0:"+ts+":"+bad))
-	if _, err := p.Verify(request(hdr(zoomSignatureHeader, sig, zoomTimestampHeader, ts), bad), t0); !errors.Is(err, verify.ErrMissingHeader) {
-		t.Errorf("url_validation without plainToken: %v", err)
-	}
+	_, err = p.Verify(request(hdr(zoomSignatureHeader, sig, zoomTimestampHeader, ts), bad), t0)
+	assert.ErrorIs(t, err, verify.ErrMissingHeader, "url_validation without plainToken")
 }
 
 func TestTwitch(t *testing.T) {
@@ -635,31 +566,28 @@ func TestTwitch(t *testing.T) {
 	h := hdr(twitchIDHeader, id, twitchTimestampHeader, ts, twitchSignatureHeader, sig,
 		twitchTypeHeader, "webhook_callback_verification", twitchSubTypeHeader, "channel.follow")
 	d, err := p.Verify(request(h, body), now)
-	if err != nil || d.Reply == nil {
-		t.Fatalf("verification: %+v, %v", d, err)
-	}
-	if string(d.Reply.Body) != "pogchamp-kappa-360noscope-vohiyo" || !strings.HasPrefix(d.Reply.ContentType, "text/plain") {
-		t.Errorf("reply %q %q", d.Reply.Body, d.Reply.ContentType)
-	}
-	if d.ID != id || !d.Timestamp.Equal(now) {
-		t.Errorf("delivery %+v", d)
-	}
+	require.NoError(t, err, "verification: %+v", d)
+	require.NotNil(t, d.Reply, "verification: %+v", d)
+	assert.Equal(t, "pogchamp-kappa-360noscope-vohiyo", string(d.Reply.Body), "reply body")
+	assert.True(t, strings.HasPrefix(d.Reply.ContentType, "text/plain"), "reply content type %q, want text/plain", d.Reply.ContentType)
+	assert.Equal(t, id, d.ID, "delivery %+v", d)
+	assert.WithinDuration(t, now, d.Timestamp, 0, "delivery %+v", d)
 	// The same message under another ID fails: the ID is signed.
 	h2 := h.Clone()
 	h2.Set(twitchIDHeader, "other")
-	if _, err := p.Verify(request(h2, body), now); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("changed message ID: %v", err)
-	}
+	_, err = p.Verify(request(h2, body), now)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "changed message ID")
 	h3 := h.Clone()
 	h3.Set(twitchTypeHeader, "revocation")
-	if d, err := p.Verify(request(h3, body), now); err != nil || d.Type != "revocation" || d.Reply != nil {
-		t.Errorf("revocation: %+v, %v", d, err)
+	d, err = p.Verify(request(h3, body), now)
+	if assert.NoError(t, err, "revocation") {
+		assert.Equal(t, "revocation", d.Type, "revocation: %+v", d)
+		assert.Nil(t, d.Reply, "revocation: %+v", d)
 	}
 	h4 := h.Clone()
 	h4.Set(twitchTimestampHeader, "1700000000")
-	if _, err := p.Verify(request(h4, body), now); !errors.Is(err, verify.ErrMalformedTimestamp) {
-		t.Errorf("unix timestamp: %v", err)
-	}
+	_, err = p.Verify(request(h4, body), now)
+	assert.ErrorIs(t, err, verify.ErrMalformedTimestamp, "unix timestamp")
 }
 
 func TestDiscordPings(t *testing.T) {
@@ -673,24 +601,23 @@ func TestDiscordPings(t *testing.T) {
 		{"webhook event PING", `{"version":1,"application_id":"2","type":0}`, http.StatusNoContent, ``},
 	} {
 		d, err := p.Verify(asymSigned(t, p, Outgoing{Body: []byte(tc.body), Timestamp: t0}), t0)
-		if err != nil || d.Reply == nil {
-			t.Fatalf("%s: %+v, %v", tc.name, d, err)
-		}
-		if d.Reply.Status != tc.status || string(d.Reply.Body) != tc.reply {
-			t.Errorf("%s: reply %d %q", tc.name, d.Reply.Status, d.Reply.Body)
-		}
+		require.NoError(t, err, "%s: %+v", tc.name, d)
+		require.NotNil(t, d.Reply, "%s: %+v", tc.name, d)
+		assert.Equal(t, tc.status, d.Reply.Status, "%s: reply status", tc.name)
+		assert.Equal(t, tc.reply, string(d.Reply.Body), "%s: reply body", tc.name)
 	}
 	ev := `{"version":1,"application_id":"2","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834","data":{}}}`
 	d, err := p.Verify(asymSigned(t, p, Outgoing{Body: []byte(ev), Timestamp: t0}), t0)
-	if err != nil || d.Reply != nil || d.Type != "APPLICATION_AUTHORIZED" || d.ID == "" {
-		t.Errorf("webhook event: %+v, %v", d, err)
+	if assert.NoError(t, err, "webhook event") {
+		assert.Nil(t, d.Reply, "webhook event: %+v", d)
+		assert.Equal(t, "APPLICATION_AUTHORIZED", d.Type, "webhook event: %+v", d)
+		assert.NotEmpty(t, d.ID, "webhook event: %+v", d)
 	}
 	// A forged PING is refused: Discord's security checks send these.
 	forged := asymSigned(t, p, Outgoing{Body: []byte(`{"type":1}`), Timestamp: t0})
 	forged.Body = []byte(`{"type":1} `)
-	if _, err := p.Verify(forged, t0); verify.StatusCode(err) != http.StatusUnauthorized {
-		t.Errorf("forged PING: %v", err)
-	}
+	_, err = p.Verify(forged, t0)
+	assert.Equal(t, http.StatusUnauthorized, verify.StatusCode(err), "forged PING: %v", err)
 }
 
 func TestMetaSubscribe(t *testing.T) {
@@ -699,9 +626,9 @@ func TestMetaSubscribe(t *testing.T) {
 		return verify.Request{Method: http.MethodGet, URL: "https://hooks.example.com/wa?" + q, Header: http.Header{}}
 	}
 	d, err := p.Verify(get("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=my-verify-token"), t0)
-	if err != nil || d.Reply == nil || string(d.Reply.Body) != "1158201444" {
-		t.Fatalf("subscribe: %+v, %v", d, err)
-	}
+	require.NoError(t, err, "subscribe: %+v", d)
+	require.NotNil(t, d.Reply, "subscribe: %+v", d)
+	require.Equal(t, "1158201444", string(d.Reply.Body), "subscribe: %+v", d)
 	for q, want := range map[string]error{
 		"hub.mode=subscribe&hub.challenge=1&hub.verify_token=wrong":                                                     verify.ErrSignatureMismatch,
 		"hub.mode=subscribe&hub.challenge=1":                                                                            verify.ErrSignatureMismatch,
@@ -709,30 +636,27 @@ func TestMetaSubscribe(t *testing.T) {
 		"hub.mode=subscribe&hub.verify_token=my-verify-token":                                                           verify.ErrMissingHeader,
 		"hub.mode=subscribe&hub.challenge=" + strings.Repeat("9", maxChallenge+1) + "&hub.verify_token=my-verify-token": verify.ErrMissingHeader,
 	} {
-		if _, err := p.Verify(get(q), t0); !errors.Is(err, want) {
-			t.Errorf("%.60s: err = %v, want %v", q, err, want)
-		}
+		_, err := p.Verify(get(q), t0)
+		assert.ErrorIs(t, err, want, "%.60s", q)
 	}
 	noToken := mustNew(t, "meta", "app-secret")
-	if _, err := noToken.Verify(get("hub.mode=subscribe&hub.challenge=1&hub.verify_token=x"), t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("no verify token configured: %v", err)
-	}
+	_, err = noToken.Verify(get("hub.mode=subscribe&hub.challenge=1&hub.verify_token=x"), t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "no verify token configured")
 }
 
 func TestDropboxChallenge(t *testing.T) {
 	p := mustNew(t, "dropbox", "app-secret")
 	d, err := p.Verify(verify.Request{Method: http.MethodGet, URL: "https://hooks.example.com/dbx?challenge=abc%3Cscript%3E", Header: http.Header{}}, t0)
-	if err != nil || d.Reply == nil || string(d.Reply.Body) != "abc<script>" || !strings.HasPrefix(d.Reply.ContentType, "text/plain") {
-		t.Fatalf("challenge: %+v, %v", d, err)
-	}
-	if _, err := p.Verify(verify.Request{Method: http.MethodGet, URL: "https://hooks.example.com/dbx", Header: http.Header{}}, t0); !errors.Is(err, verify.ErrMissingHeader) {
-		t.Errorf("GET without challenge: %v", err)
-	}
+	require.NoError(t, err, "challenge: %+v", d)
+	require.NotNil(t, d.Reply, "challenge: %+v", d)
+	require.Equal(t, "abc<script>", string(d.Reply.Body), "challenge: %+v", d)
+	require.True(t, strings.HasPrefix(d.Reply.ContentType, "text/plain"), "challenge: content type %q, want text/plain", d.Reply.ContentType)
+	_, err = p.Verify(verify.Request{Method: http.MethodGet, URL: "https://hooks.example.com/dbx", Header: http.Header{}}, t0)
+	assert.ErrorIs(t, err, verify.ErrMissingHeader, "GET without challenge")
 	body := `{"list_folder":{"accounts":["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]}}`
 	sig := hex.EncodeToString(oracleHMAC("app-secret", body))
-	if _, err := p.Verify(request(hdr(dropboxSignatureHeader, sig), body), t0); err != nil {
-		t.Errorf("oracle signature: %v", err)
-	}
+	_, err = p.Verify(request(hdr(dropboxSignatureHeader, sig), body), t0)
+	assert.NoError(t, err, "oracle signature")
 }
 
 func TestOkta(t *testing.T) {
@@ -742,35 +666,31 @@ func TestOkta(t *testing.T) {
 	get := verify.Request{Method: http.MethodGet, URL: "https://example.com/event-hook/",
 		Header: hdr("Authorization", "my-shared-secret", oktaChallengeHeader, "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg")}
 	d, err := p.Verify(get, t0)
-	if err != nil || d.Reply == nil || string(d.Reply.Body) != `{"verification":"Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}` || d.Reply.ContentType != "application/json" {
-		t.Fatalf("verification: %+v, %v", d, err)
-	}
+	require.NoError(t, err, "verification: %+v", d)
+	require.NotNil(t, d.Reply, "verification: %+v", d)
+	require.Equal(t, `{"verification":"Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}`, string(d.Reply.Body), "verification: %+v", d)
+	require.Equal(t, "application/json", d.Reply.ContentType, "verification: %+v", d)
 	bad := cloneReq(get)
 	bad.Header.Set("Authorization", "my-shared-secreT")
-	if _, err := p.Verify(bad, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("wrong secret: %v", err)
-	}
+	_, err = p.Verify(bad, t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "wrong secret")
 	bad.Header.Del("Authorization")
-	if _, err := p.Verify(bad, t0); !errors.Is(err, verify.ErrMissingSignature) {
-		t.Errorf("no secret: %v", err)
-	}
+	_, err = p.Verify(bad, t0)
+	assert.ErrorIs(t, err, verify.ErrMissingSignature, "no secret")
 	rot := cloneReq(get)
 	rot.Header.Set("Authorization", "next-secret")
-	if d, err := p.Verify(rot, t0); err != nil || d.SecretIndex != 1 {
-		t.Errorf("rotation secret: %+v, %v", d, err)
+	d, err = p.Verify(rot, t0)
+	if assert.NoError(t, err, "rotation secret") {
+		assert.Equal(t, 1, d.SecretIndex, "rotation secret: %+v", d)
 	}
 	noChallenge := cloneReq(get)
 	noChallenge.Header.Del(oktaChallengeHeader)
-	if _, err := p.Verify(noChallenge, t0); !errors.Is(err, verify.ErrMissingHeader) {
-		t.Errorf("GET without challenge: %v", err)
-	}
+	_, err = p.Verify(noChallenge, t0)
+	assert.ErrorIs(t, err, verify.ErrMissingHeader, "GET without challenge")
 	custom := mustNew(t, "okta", "s3", WithAuthHeader("x-hook-secret"))
-	if _, err := custom.Verify(request(hdr("X-Hook-Secret", "s3"), `{"eventId":"e"}`), t0); err != nil {
-		t.Errorf("WithAuthHeader: %v", err)
-	}
-	if custom.Info().SignatureHeader != "X-Hook-Secret" {
-		t.Errorf("Info().SignatureHeader = %q", custom.Info().SignatureHeader)
-	}
+	_, err = custom.Verify(request(hdr("X-Hook-Secret", "s3"), `{"eventId":"e"}`), t0)
+	assert.NoError(t, err, "WithAuthHeader")
+	assert.Equal(t, "X-Hook-Secret", custom.Info().SignatureHeader, "Info().SignatureHeader")
 }
 
 func TestPlaidKeySource(t *testing.T) {
@@ -780,36 +700,26 @@ func TestPlaidKeySource(t *testing.T) {
 	body := []byte(`{"webhook_type":"ITEM","webhook_code":"ERROR","item_id":"x"}`)
 	req := asymSigned(t, signer, Outgoing{Body: body, Timestamp: t0})
 	token, err := jwt.Parse(req.Header.Get(plaidVerificationHeader))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var calls atomic.Int64
 	src := KeySourceFunc(func(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 		calls.Add(1)
 		if kid != token.Kid {
 			return nil, fmt.Errorf("kid %q: %w", kid, ErrUnknownKey)
 		}
-		if _, ok := ctx.Deadline(); !ok {
-			t.Error("key source called without a deadline")
-		}
+		_, ok := ctx.Deadline()
+		assert.True(t, ok, "key source called without a deadline")
 		return &priv.PublicKey, nil
 	})
 	p, err := newPlaid("", WithKeySource(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := 0; i < 3; i++ {
 		d, err := p.Verify(req, t0)
-		if err != nil {
-			t.Fatalf("Verify #%d: %v", i, err)
-		}
-		if d.Type != "ITEM.ERROR" || !strings.HasPrefix(d.ID, "jwt:") {
-			t.Errorf("delivery %+v", d)
-		}
+		require.NoError(t, err, "Verify #%d", i)
+		assert.Equal(t, "ITEM.ERROR", d.Type, "delivery %+v", d)
+		assert.True(t, strings.HasPrefix(d.ID, "jwt:"), "delivery ID %q, want a jwt: ID", d.ID)
 	}
-	if calls.Load() != 1 {
-		t.Errorf("key source called %d times, want 1 (cached)", calls.Load())
-	}
+	assert.Equal(t, int64(1), calls.Load(), "key source calls (cached)")
 	// An unknown kid is a 401; a second unknown kid within a second is
 	// not looked up at all (503).
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -817,38 +727,30 @@ func TestPlaidKeySource(t *testing.T) {
 	forged := cloneReq(req)
 	forged.Header.Set(plaidVerificationHeader, forgedTok)
 	p.source.interval = 0
-	if _, err := p.Verify(forged, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("unknown kid: %v", err)
-	}
+	_, err = p.Verify(forged, t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "unknown kid")
 	forgedTok2, _ := jwt.SignES256(other, "unknown-kid-2", []byte(`{"iat":1700000000,"request_body_sha256":"00"}`))
 	forged.Header.Set(plaidVerificationHeader, forgedTok2)
 	p.source.interval = time.Hour
 	_, err = p.Verify(forged, t0)
-	if !errors.Is(err, ErrKeyUnavailable) || verify.StatusCode(err) != http.StatusServiceUnavailable {
-		t.Errorf("rate-limited lookup: %v (status %d)", err, verify.StatusCode(err))
-	}
-	if calls.Load() != 2 {
-		t.Errorf("key source called %d times, want 2", calls.Load())
-	}
+	assert.ErrorIs(t, err, ErrKeyUnavailable, "rate-limited lookup")
+	assert.Equal(t, http.StatusServiceUnavailable, verify.StatusCode(err), "rate-limited lookup: %v", err)
+	assert.Equal(t, int64(2), calls.Load(), "key source calls")
 	// A failing source is a 503, so that Plaid retries.
 	down, _ := NewPlaid("", WithKeySource(KeySourceFunc(func(context.Context, string) (*ecdsa.PublicKey, error) {
 		return nil, errors.New("connection refused")
 	})))
-	if _, err := down.Verify(req, t0); verify.StatusCode(err) != http.StatusServiceUnavailable {
-		t.Errorf("failing source: %v", err)
-	}
-	if _, err := NewPlaid(""); !errors.Is(err, verify.ErrEmptySecret) {
-		t.Errorf("no key and no source: %v", err)
-	}
+	_, err = down.Verify(req, t0)
+	assert.Equal(t, http.StatusServiceUnavailable, verify.StatusCode(err), "failing source: %v", err)
+	_, err = NewPlaid("")
+	assert.ErrorIs(t, err, verify.ErrEmptySecret, "no key and no source")
 	// A static JWK for another kid does not match; with the right kid it does.
 	jwk, _ := keys.MarshalP256JWK("other-kid", &priv.PublicKey)
-	if _, err := mustNew(t, "plaid", string(jwk)).Verify(req, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Errorf("JWK with another kid: %v", err)
-	}
+	_, err = mustNew(t, "plaid", string(jwk)).Verify(req, t0)
+	assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "JWK with another kid")
 	jwk, _ = keys.MarshalP256JWK(token.Kid, &priv.PublicKey)
-	if _, err := mustNew(t, "plaid", string(jwk)).Verify(req, t0); err != nil {
-		t.Errorf("JWK with the token's kid: %v", err)
-	}
+	_, err = mustNew(t, "plaid", string(jwk)).Verify(req, t0)
+	assert.NoError(t, err, "JWK with the token's kid")
 }
 
 func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
@@ -879,8 +781,10 @@ func TestPlaidRejectsTokens(t *testing.T) {
 		"uppercase hex": {tok("ES256", `{"iat":1700000000,"request_body_sha256":"`+strings.ToUpper(sum)+`"}`), nil},
 	} {
 		_, err := p.Verify(request(hdr(plaidVerificationHeader, tc.tok), string(body)), t0)
-		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
-			t.Errorf("%s: err = %v, want %v", name, err, tc.want)
+		if tc.want == nil {
+			assert.NoError(t, err, name)
+		} else {
+			assert.ErrorIs(t, err, tc.want, name)
 		}
 	}
 }
@@ -892,18 +796,17 @@ func TestAsymmetricErrorsDoNotLeak(t *testing.T) {
 		sig := r.Header.Get(a.sigH)
 		r.Body = append(r.Body, 'x')
 		_, err := p.Verify(r, t0)
-		if err == nil {
-			if a.name == "okta" {
-				continue
-			}
-			t.Fatalf("%s: tampered body verified", a.name)
+		if err == nil && a.name == "okta" {
+			continue
 		}
+		require.Error(t, err, "%s: tampered body verified", a.name)
 		msg := err.Error()
-		if strings.Contains(msg, secret) || (len(sig) > 16 && strings.Contains(msg, sig)) || strings.Contains(msg, a.body[:16]) {
-			t.Errorf("%s: error %q leaks a secret, signature or body", a.name, msg)
+		assert.NotContains(t, msg, secret, "%s: error leaks the secret", a.name)
+		if len(sig) > 16 {
+			assert.NotContains(t, msg, sig, "%s: error leaks the signature", a.name)
 		}
-		if s := fmt.Sprintf("%+v %#v", p, p); strings.Contains(s, secret) {
-			t.Errorf("%s: %%+v of the preset prints the secret", a.name)
-		}
+		assert.NotContains(t, msg, a.body[:16], "%s: error leaks the body", a.name)
+		s := fmt.Sprintf("%+v %#v", p, p)
+		assert.NotContains(t, s, secret, "%s: %%+v of the preset prints the secret", a.name)
 	}
 }

@@ -1,6 +1,11 @@
 package providers
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 // The Bitbucket event ID is X-Request-UUID (Bitbucket Cloud), else
 // X-Request-Id (Bitbucket Data Center). Neither header is signed, so each
@@ -22,9 +27,7 @@ func TestBitbucketEventID(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := signed(t, p, Outgoing{Body: []byte(`{"repository":{"full_name":"acme/api"}}`), ID: "cloud-uuid-1", Type: "repo:push", Timestamp: t0})
-			if req.Header.Get("X-Request-UUID") != "cloud-uuid-1" {
-				t.Fatalf("Sign set X-Request-UUID %q; want the Outgoing ID", req.Header.Get("X-Request-UUID"))
-			}
+			require.Equal(t, "cloud-uuid-1", req.Header.Get("X-Request-UUID"), "Sign set X-Request-UUID; want the Outgoing ID")
 			if tc.delUUID {
 				req.Header.Del("X-Request-UUID")
 			} else if tc.uuid != "" {
@@ -34,17 +37,13 @@ func TestBitbucketEventID(t *testing.T) {
 				req.Header.Set("X-Request-Id", tc.requestID)
 			}
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			if d.ID != tc.want || d.Type != "repo:push" {
-				t.Errorf("ID %q, Type %q; want ID %q, Type repo:push", d.ID, d.Type, tc.want)
-			}
+			require.NoError(t, err, "Verify")
+			assert.Equal(t, tc.want, d.ID, "ID")
+			assert.Equal(t, "repo:push", d.Type, "Type")
 			// With or without an ID, the signed body is fingerprinted for
 			// dedupe.
-			if !d.Replayable || d.Digest == ([32]byte{}) {
-				t.Errorf("Replayable %v, Digest %x; want a digest of the signed body", d.Replayable, d.Digest)
-			}
+			assert.True(t, d.Replayable, "Replayable")
+			assert.NotZero(t, d.Digest, "want a digest of the signed body")
 		})
 	}
 }

@@ -3,7 +3,6 @@ package providers
 import (
 	"crypto/ed25519"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // Fuzz tests for the declarative schemes: the template parser, the JSON
@@ -32,42 +32,31 @@ func FuzzParseTemplate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		parts, err := parseTemplate(s)
 		if err != nil {
-			if parts != nil {
-				t.Fatalf("parts %v with error %v", parts, err)
-			}
+			require.Nil(t, parts, "parts %v with error %v", parts, err)
 			return
 		}
-		if len(parts) == 0 || len(parts) > maxTemplateParts {
-			t.Fatalf("%d parts", len(parts))
-		}
+		require.NotEmpty(t, parts, "parts")
+		require.LessOrEqual(t, len(parts), maxTemplateParts, "%d parts", len(parts))
 		// Writing the parts back gives a template that compiles to the
 		// same parts.
 		var b strings.Builder
 		for i, p := range parts {
 			switch p.kind {
 			case partLiteral:
-				if i > 0 && parts[i-1].kind == partLiteral {
-					t.Fatalf("adjacent literals in %v", parts)
+				if i > 0 {
+					require.NotEqual(t, partLiteral, parts[i-1].kind, "adjacent literals in %v", parts)
 				}
 				b.WriteString(strings.NewReplacer("{", "{{", "}", "}}").Replace(p.text))
 			case partHeader:
-				if !isHeaderToken(p.text) {
-					t.Fatalf("header part %q is not a token", p.text)
-				}
+				require.True(t, isHeaderToken(p.text), "header part %q is not a token", p.text)
 				b.WriteString("{header:" + p.text + "}")
 			default:
 				b.WriteString("{" + map[partKind]string{partBody: "body", partID: "id", partTimestamp: "timestamp", partURL: "url", partMethod: "method"}[p.kind] + "}")
 			}
 		}
 		again, err := parseTemplate(b.String())
-		if err != nil || len(again) != len(parts) {
-			t.Fatalf("%q -> %v -> %q -> %v, %v", s, parts, b.String(), again, err)
-		}
-		for i := range again {
-			if again[i] != parts[i] {
-				t.Fatalf("%q -> %v -> %q -> %v", s, parts, b.String(), again)
-			}
-		}
+		require.NoError(t, err, "%q -> %v -> %q", s, parts, b.String())
+		require.Equal(t, parts, again, "%q -> %v -> %q -> %v", s, parts, b.String(), again)
 	})
 }
 
@@ -91,14 +80,11 @@ func fuzzSecretFor(alg, format string) string {
 
 func FuzzParseScheme(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "schemes", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no scheme files: %v", err)
-	}
+	require.NoError(f, err, "no scheme files")
+	require.NotEmpty(f, files, "no scheme files")
 	for _, name := range files {
 		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(data)
 	}
 	f.Add([]byte(`{"name":"a","header":"S","algorithm":"hmac-sha512","encoding":"base64url","secret_format":"hex","signed":"{method} {url} {header:Content-Type} {body}"}`))
@@ -110,31 +96,23 @@ func FuzzParseScheme(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseScheme(data)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidScheme) {
-				t.Fatalf("error %v does not wrap ErrInvalidScheme", err)
-			}
+			require.ErrorIs(t, err, ErrInvalidScheme)
 			return
 		}
 		p, err := NewCustom(s, fuzzSecretFor(s.Algorithm, s.SecretFormat))
-		if err != nil {
-			t.Fatalf("ParseScheme accepted a scheme NewCustom rejects: %v", err)
-		}
+		require.NoError(t, err, "ParseScheme accepted a scheme NewCustom rejects")
 		o := Outgoing{Body: []byte(`{"id":"evt_1","type":"t"}`), ID: "id-1", Type: "t", Timestamp: fuzzNow, URL: "https://example.com/h", Method: "PUT"}
 		h, err := p.Sign(o)
 		if err != nil {
-			if !errors.Is(err, ErrCannotSign) {
-				t.Fatalf("Sign: %v", err)
-			}
+			require.ErrorIs(t, err, ErrCannotSign, "Sign")
 			return
 		}
 		req := verify.Request{Method: o.Method, URL: o.URL, Header: h, Body: o.Body}
-		if _, err := p.Verify(req, fuzzNow); err != nil {
-			t.Fatalf("a request signed under the scheme does not verify: %v\nheaders %v", err, h)
-		}
+		_, err = p.Verify(req, fuzzNow)
+		require.NoError(t, err, "a request signed under the scheme does not verify\nheaders %v", h)
 		req.Body = []byte(`{"id":"evt_1","type":"u"}`)
-		if _, err := p.Verify(req, fuzzNow); !errors.Is(err, verify.ErrSignatureMismatch) {
-			t.Fatalf("an altered body: err = %v, want ErrSignatureMismatch", err)
-		}
+		_, err = p.Verify(req, fuzzNow)
+		require.ErrorIs(t, err, verify.ErrSignatureMismatch, "an altered body")
 	})
 }
 

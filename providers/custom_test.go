@@ -21,28 +21,24 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // loadScheme reads testdata/schemes/name.json.
 func loadScheme(t testing.TB, name string) Scheme {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "schemes", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s, err := ParseScheme(data)
-	if err != nil {
-		t.Fatalf("ParseScheme(%s.json): %v", name, err)
-	}
+	require.NoError(t, err, "ParseScheme(%s.json)", name)
 	return s
 }
 
 func mustCustom(t testing.TB, s Scheme, secret string, opts ...Option) *custom {
 	t.Helper()
 	p, err := newCustom(s, secret, opts...)
-	if err != nil {
-		t.Fatalf("NewCustom(%s): %v", s.Name, err)
-	}
+	require.NoError(t, err, "NewCustom(%s)", s.Name)
 	return p
 }
 
@@ -60,23 +56,26 @@ func sameOutcome(t *testing.T, preset, custom Provider, req verify.Request, now 
 	t.Helper()
 	dp, errP := preset.Verify(cloneRequest(req), now)
 	dc, errC := custom.Verify(cloneRequest(req), now)
-	if (errP == nil) != (errC == nil) {
-		t.Fatalf("preset err = %v, custom err = %v", errP, errC)
-	}
+	require.Equal(t, errP == nil, errC == nil, "preset err = %v, custom err = %v", errP, errC)
 	if errP != nil {
-		if kind := sentinelOf(errP); !errors.Is(errC, kind) || verify.StatusCode(errP) != verify.StatusCode(errC) {
-			t.Fatalf("preset err = %v (status %d), custom err = %v (status %d)", errP, verify.StatusCode(errP), errC, verify.StatusCode(errC))
-		}
+		kind := sentinelOf(errP)
+		require.ErrorIs(t, errC, kind, "preset err = %v, custom err = %v", errP, errC)
+		require.Equal(t, verify.StatusCode(errP), verify.StatusCode(errC), "status: preset err = %v, custom err = %v", errP, errC)
 		var ve *verify.Error
-		if !errors.As(errC, &ve) || ve.Provider != custom.Name() || ve.Reason == "" {
-			t.Fatalf("custom err = %#v, want a *verify.Error of %q with a reason", errC, custom.Name())
-		}
+		require.ErrorAs(t, errC, &ve, "custom err: want a *verify.Error of %q with a reason", custom.Name())
+		require.Equal(t, custom.Name(), ve.Provider, "custom err = %#v: Provider", errC)
+		require.NotEmpty(t, ve.Reason, "custom err = %#v: want a reason", errC)
 		return
 	}
-	if dp.Provider != dc.Provider || dp.ID != dc.ID || dp.Type != dc.Type || !dp.Timestamp.Equal(dc.Timestamp) ||
-		dp.SecretIndex != dc.SecretIndex || dp.Replayable != dc.Replayable || dp.Digest != dc.Digest || (dp.Reply == nil) != (dc.Reply == nil) {
-		t.Fatalf("deliveries differ:\npreset %+v\ncustom %+v", dp, dc)
-	}
+	const differ = "deliveries differ:\npreset %+v\ncustom %+v"
+	require.Equal(t, dp.Provider, dc.Provider, differ, dp, dc)
+	require.Equal(t, dp.ID, dc.ID, differ, dp, dc)
+	require.Equal(t, dp.Type, dc.Type, differ, dp, dc)
+	require.WithinDuration(t, dp.Timestamp, dc.Timestamp, 0, differ, dp, dc)
+	require.Equal(t, dp.SecretIndex, dc.SecretIndex, differ, dp, dc)
+	require.Equal(t, dp.Replayable, dc.Replayable, differ, dp, dc)
+	require.Equal(t, dp.Digest, dc.Digest, differ, dp, dc)
+	require.Equal(t, dp.Reply == nil, dc.Reply == nil, differ, dp, dc)
 }
 
 // sentinel returns the verify sentinel err wraps.
@@ -110,12 +109,9 @@ func TestSchemeFilesVerifyPublishedVectors(t *testing.T) {
 			custom := mustCustom(t, loadScheme(t, v.provider), v.secret)
 			req := request(v.header, v.body)
 			d, err := custom.Verify(cloneRequest(req), v.now)
-			if err != nil {
-				t.Fatalf("custom Verify (%s): %v", v.source, err)
-			}
-			if d.ID != v.wantID || d.Type != v.wantType {
-				t.Errorf("ID, Type = %q, %q; want %q, %q", d.ID, d.Type, v.wantID, v.wantType)
-			}
+			require.NoError(t, err, "custom Verify (%s)", v.source)
+			assert.Equal(t, v.wantID, d.ID, "ID")
+			assert.Equal(t, v.wantType, d.Type, "Type")
 			sameOutcome(t, preset, custom, req, v.now)
 			sameOutcome(t, preset, custom, request(v.header, v.body+" "), v.now)
 		})
@@ -150,20 +146,12 @@ func TestSchemeFilesSignLikePresets(t *testing.T) {
 		t.Run(tt.provider, func(t *testing.T) {
 			custom := mustCustom(t, loadScheme(t, tt.provider), tt.secret)
 			got, err := custom.Sign(tt.o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v := got.Get(tt.header); v != tt.want {
-				t.Errorf("%s = %q, want %q", tt.header, v, tt.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got.Get(tt.header), tt.header)
 			want, err := mustNew(t, tt.provider, tt.secret).Sign(tt.o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for k, v := range got {
-				if !slices.Equal(want[k], v) {
-					t.Errorf("header %s = %q, the preset sets %q", k, v, want[k])
-				}
+				assert.Equal(t, want[k], v, "header %s: the preset's, then the scheme's", k)
 			}
 		})
 	}
@@ -342,12 +330,10 @@ func TestSchemeFilesMatchPresetsOnTampering(t *testing.T) {
 			} else {
 				// No timestamp, no window: both refuse the timing options.
 				for _, opts := range timingOpts {
-					if _, err := New(ps.name, ps.secret, opts...); !errors.Is(err, ErrInvalidOption) {
-						t.Errorf("preset %s with a timing option: %v; want ErrInvalidOption", ps.name, err)
-					}
-					if _, err := NewCustom(loadScheme(t, ps.name), ps.secret, opts...); !errors.Is(err, ErrInvalidOption) {
-						t.Errorf("scheme file %s with a timing option: %v; want ErrInvalidOption", ps.name, err)
-					}
+					_, err := New(ps.name, ps.secret, opts...)
+					assert.ErrorIs(t, err, ErrInvalidOption, "preset %s with a timing option", ps.name)
+					_, err = NewCustom(loadScheme(t, ps.name), ps.secret, opts...)
+					assert.ErrorIs(t, err, ErrInvalidOption, "scheme file %s with a timing option", ps.name)
 				}
 			}
 			for _, opts := range optSets {
@@ -381,13 +367,12 @@ func TestSlackHandshakeStaysWithThePreset(t *testing.T) {
 	o := Outgoing{Body: []byte(`{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`), Timestamp: t0}
 	req := signed(t, preset, o)
 	dp, err := preset.Verify(cloneRequest(req), t0)
-	if err != nil || dp.Reply == nil {
-		t.Fatalf("preset: %+v, %v; want a Reply", dp, err)
-	}
+	require.NoError(t, err, "preset: want a Reply")
+	require.NotNil(t, dp.Reply, "preset: %+v; want a Reply", dp)
 	dc, err := custom.Verify(cloneRequest(req), t0)
-	if err != nil || dc.Reply != nil || dc.Type != "url_verification" {
-		t.Fatalf("custom: %+v, %v; want a verified url_verification and no Reply", dc, err)
-	}
+	require.NoError(t, err, "custom: want a verified url_verification and no Reply")
+	require.Nil(t, dc.Reply, "custom: %+v; want no Reply", dc)
+	require.Equal(t, "url_verification", dc.Type, "custom: %+v", dc)
 }
 
 func TestParseScheme(t *testing.T) {
@@ -414,17 +399,13 @@ func TestParseScheme(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := ParseScheme([]byte(tt.json))
 			if tt.want == "" {
-				if err != nil || s.Name != "acme" {
-					t.Fatalf("ParseScheme = %+v, %v", s, err)
-				}
+				require.NoError(t, err, "ParseScheme")
+				require.Equal(t, "acme", s.Name, "ParseScheme = %+v", s)
 				return
 			}
-			if !errors.Is(err, ErrInvalidScheme) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want ErrInvalidScheme containing %q", err, tt.want)
-			}
-			if s.Name != "" {
-				t.Errorf("returned a scheme with an error: %+v", s)
-			}
+			require.ErrorIs(t, err, ErrInvalidScheme)
+			require.ErrorContains(t, err, tt.want)
+			assert.Empty(t, s.Name, "returned a scheme with an error: %+v", s)
 		})
 	}
 }
@@ -508,19 +489,14 @@ func TestSchemeValidation(t *testing.T) {
 			err := s.Validate()
 			_, nerr := NewCustom(s, "secret")
 			if len(tt.want) == 0 {
-				if err != nil || nerr != nil {
-					t.Fatalf("Validate = %v, NewCustom = %v", err, nerr)
-				}
+				require.NoError(t, err, "Validate")
+				require.NoError(t, nerr, "NewCustom")
 				return
 			}
 			for _, e := range []error{err, nerr} {
-				if !errors.Is(e, ErrInvalidScheme) {
-					t.Fatalf("err = %v, want ErrInvalidScheme", e)
-				}
+				require.ErrorIs(t, e, ErrInvalidScheme)
 				for _, w := range tt.want {
-					if !strings.Contains(e.Error(), w) {
-						t.Errorf("err = %v, want it to contain %q", e, w)
-					}
+					assert.ErrorContains(t, e, w)
 				}
 			}
 		})
@@ -542,14 +518,13 @@ func TestParseTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := parseTemplate(tt.in)
-		if err != nil || !slices.Equal(got, tt.want) {
-			t.Errorf("parseTemplate(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		if assert.NoError(t, err, "parseTemplate(%q)", tt.in) {
+			assert.Equal(t, tt.want, got, "parseTemplate(%q)", tt.in)
 		}
 	}
 	for _, bad := range []string{"", "{", "}", "{body", "{Body}", "{ body }", "{header:a b}", "{header:}", "{}", strings.Repeat("{url}", maxTemplateParts+1), strings.Repeat("x", maxTemplateBytes+1)} {
-		if got, err := parseTemplate(bad); err == nil {
-			t.Errorf("parseTemplate(%q) = %v, want an error", bad, got)
-		}
+		got, err := parseTemplate(bad)
+		assert.Error(t, err, "parseTemplate(%q) = %v, want an error", bad, got)
 	}
 }
 
@@ -568,11 +543,10 @@ func TestCustomAlgorithms(t *testing.T) {
 		s := Scheme{Name: "github-sha1", Header: "X-Hub-Signature", Prefix: "sha1=", Algorithm: "hmac-sha1", Encoding: "hex", Signed: "{body}"}
 		p := mustCustom(t, s, "0123456789abcdef")
 		req := request(hdr("X-Hub-Signature", "sha1=126f2c800419c60137ce748d7672e77b65cf16d6"), `{"yo":true}`)
-		if _, err := p.Verify(req, t0); err != nil {
-			t.Fatal(err)
-		}
-		req.Body = []byte(`{"yo":false}`)
 		_, err := p.Verify(req, t0)
+		require.NoError(t, err)
+		req.Body = []byte(`{"yo":false}`)
+		_, err = p.Verify(req, t0)
 		wantErr(t, err, verify.ErrSignatureMismatch, "github-sha1")
 	})
 	t.Run("hmac-sha512 base64url with a hex secret", func(t *testing.T) {
@@ -586,16 +560,11 @@ func TestCustomAlgorithms(t *testing.T) {
 		m.Write([]byte("POST https://example.com/hook\n" + body))
 		want := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 		h, err := p.Sign(Outgoing{Body: []byte(body), URL: "https://example.com/hook"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := h.Get("X-Sig"); got != want {
-			t.Fatalf("X-Sig = %q, want %q", got, want)
-		}
+		require.NoError(t, err)
+		require.Equal(t, want, h.Get("X-Sig"), "X-Sig")
 		req := verify.Request{Method: "POST", URL: "https://example.com/hook", Header: h, Body: []byte(body)}
-		if _, err := p.Verify(req, t0); err != nil {
-			t.Fatal(err)
-		}
+		_, err = p.Verify(req, t0)
+		require.NoError(t, err)
 		req.URL = "https://example.com/hook2"
 		_, err = p.Verify(req, t0)
 		wantErr(t, err, verify.ErrSignatureMismatch, "acme")
@@ -620,16 +589,16 @@ func TestCustomAlgorithms(t *testing.T) {
 			s := customBase()
 			s.SecretFormat = format
 			h, err := mustCustom(t, s, secret).Sign(Outgoing{Body: []byte(body)})
-			if err != nil || h.Get("X-Acme-Signature") != want {
-				t.Errorf("%s: signature %q, %v; want %q", format, h.Get("X-Acme-Signature"), err, want)
+			if assert.NoError(t, err, format) {
+				assert.Equal(t, want, h.Get("X-Acme-Signature"), "%s: signature", format)
 			}
 		}
 		for format, secret := range map[string]string{"hex": "abc", "base64": "***", "whsec": "whsec_***"} {
 			s := customBase()
 			s.SecretFormat = format
 			_, err := NewCustom(s, secret)
-			if !errors.Is(err, verify.ErrInvalidSecret) || strings.Contains(err.Error(), secret) {
-				t.Errorf("%s secret %q: err = %v, want ErrInvalidSecret without the secret", format, secret, err)
+			if assert.ErrorIs(t, err, verify.ErrInvalidSecret, "%s secret %q", format, secret) {
+				assert.NotContains(t, err.Error(), secret, "%s secret: the error must not hold the secret", format)
 			}
 		}
 	})
@@ -648,18 +617,16 @@ func TestCustomAlgorithms(t *testing.T) {
 			{"custom signs, custom verifies", mustCustom(t, s, priv), mustCustom(t, s, priv)},
 		} {
 			req := signed(t, tc.signer, outgoing())
-			if d, err := tc.verif.Verify(cloneRequest(req), t0); err != nil || d.ID != "delivery-1" {
-				t.Errorf("%s: %+v, %v", tc.name, d, err)
+			d, err := tc.verif.Verify(cloneRequest(req), t0)
+			if assert.NoError(t, err, tc.name) {
+				assert.Equal(t, "delivery-1", d.ID, "%s: ID", tc.name)
 			}
 			req.Body[3] ^= 1
-			if _, err := tc.verif.Verify(req, t0); !errors.Is(err, verify.ErrSignatureMismatch) {
-				t.Errorf("%s, tampered: err = %v", tc.name, err)
-			}
+			_, err = tc.verif.Verify(req, t0)
+			assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "%s, tampered", tc.name)
 		}
 		_, err := mustCustom(t, s, pub).Sign(outgoing())
-		if !errors.Is(err, ErrCannotSign) {
-			t.Errorf("Sign with a public key: %v, want ErrCannotSign", err)
-		}
+		assert.ErrorIs(t, err, ErrCannotSign, "Sign with a public key")
 		// An HMAC description never reads the v1a entries.
 		_, err = mustCustom(t, loadScheme(t, "standardwebhooks"), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").Verify(signed(t, preset, outgoing()), t0)
 		wantErr(t, err, verify.ErrMalformedSignature, "standardwebhooks")
@@ -671,14 +638,12 @@ func TestCustomAlgorithms(t *testing.T) {
 		signer := mustCustom(t, s, hex.EncodeToString(sk)) // the 64-byte private key, bare
 		req := signed(t, signer, outgoing())
 		for _, pub := range []string{hex.EncodeToString(pk), base64.StdEncoding.EncodeToString(pk), "whpk_" + base64.StdEncoding.EncodeToString(pk)} {
-			if _, err := mustCustom(t, s, pub).Verify(req, t0); err != nil {
-				t.Errorf("public key %q: %v", pub[:8], err)
-			}
+			_, err := mustCustom(t, s, pub).Verify(req, t0)
+			assert.NoError(t, err, "public key %q", pub[:8])
 		}
 		for _, bad := range []string{"abcd", hex.EncodeToString(sk[:40]), "whsk_AAAA"} {
-			if _, err := NewCustom(s, bad); !errors.Is(err, verify.ErrInvalidSecret) {
-				t.Errorf("key %q: err = %v, want ErrInvalidSecret", bad, err)
-			}
+			_, err := NewCustom(s, bad)
+			assert.ErrorIs(t, err, verify.ErrInvalidSecret, "key %q", bad)
 		}
 	})
 }
@@ -740,27 +705,21 @@ func TestCustomTemplates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := mustCustom(t, tt.scheme, "s3cret")
 			h, err := p.Sign(tt.o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			sig := h.Get(tt.scheme.Header)
-			if want := hmacHex(sha256.New, "s3cret", tt.message); sig != want {
-				t.Fatalf("signature = %q, want HMAC of %q = %q", sig, tt.message, want)
-			}
+			want := hmacHex(sha256.New, "s3cret", tt.message)
+			require.Equal(t, want, sig, "signature: want the HMAC of %q", tt.message)
 			now := tt.o.Timestamp
 			if now.IsZero() {
 				now = t0
 			}
 			d, err := p.Verify(tt.req(h), now)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			// A delivery without an ID gets a Digest too (issue 15).
-			if d.Replayable != tt.replayable || (d.Digest != [32]byte{}) != (tt.replayable || d.ID == "") {
-				t.Errorf("Replayable = %v, Digest set %v (ID %q); want Replayable %v", d.Replayable, d.Digest != [32]byte{}, d.ID, tt.replayable)
-			}
-			if tt.scheme.Timestamp != nil && !d.Timestamp.Equal(tt.o.Timestamp) {
-				t.Errorf("Timestamp = %v, want %v", d.Timestamp, tt.o.Timestamp)
+			assert.Equal(t, tt.replayable, d.Replayable, "Replayable")
+			assert.Equal(t, tt.replayable || d.ID == "", d.Digest != [32]byte{}, "Digest set (ID %q)", d.ID)
+			if tt.scheme.Timestamp != nil {
+				assert.WithinDuration(t, tt.o.Timestamp, d.Timestamp, 0, "Timestamp")
 			}
 			for i := 0; i < len(tt.message); i += 7 {
 				// Every altered byte of the body breaks it; so does
@@ -770,9 +729,8 @@ func TestCustomTemplates(t *testing.T) {
 					break
 				}
 				r.Body[i] ^= 0x20
-				if _, err := p.Verify(r, now); !errors.Is(err, verify.ErrSignatureMismatch) {
-					t.Fatalf("body byte %d altered: %v", i, err)
-				}
+				_, err := p.Verify(r, now)
+				require.ErrorIs(t, err, verify.ErrSignatureMismatch, "body byte %d altered", i)
 			}
 			for k := range h {
 				if k == http.CanonicalHeaderKey(tt.scheme.Header) {
@@ -782,9 +740,7 @@ func TestCustomTemplates(t *testing.T) {
 				r.Header.Set(k, r.Header.Get(k)+"1")
 				_, err := p.Verify(r, now)
 				signedHeader := strings.Contains(tt.scheme.Signed, "{header:"+k+"}") || (k == "X-Id" && strings.Contains(tt.scheme.Signed, "{id}")) || k == "X-Ts"
-				if signedHeader != (err != nil) {
-					t.Errorf("header %s altered: err = %v, signed %v", k, err, signedHeader)
-				}
+				assert.Equal(t, signedHeader, err != nil, "header %s altered: err = %v, signed %v", k, err, signedHeader)
 			}
 		})
 	}
@@ -806,9 +762,8 @@ func TestCustomOptionsAndErrors(t *testing.T) {
 	}
 	// WithTolerance overrides it.
 	wide := mustCustom(t, s, "k", WithTolerance(time.Hour, time.Hour))
-	if _, err := wide.Verify(sign(wide), t0.Add(30*time.Minute)); err != nil {
-		t.Errorf("WithTolerance(1h): %v", err)
-	}
+	_, err := wide.Verify(sign(wide), t0.Add(30*time.Minute))
+	assert.NoError(t, err, "WithTolerance(1h)")
 	for _, tc := range []struct {
 		name   string
 		secret string
@@ -821,9 +776,8 @@ func TestCustomOptionsAndErrors(t *testing.T) {
 		{"an option of another preset", "k", []Option{WithSignatureVersion("v3")}, ErrInvalidOption},
 		{"bad tolerance", "k", []Option{WithTolerance(0, time.Second)}, ErrInvalidOption},
 	} {
-		if _, err := NewCustom(s, tc.secret, tc.opts...); !errors.Is(err, tc.want) {
-			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
-		}
+		_, err := NewCustom(s, tc.secret, tc.opts...)
+		assert.ErrorIs(t, err, tc.want, tc.name)
 	}
 	// Sign cannot invent what the scheme signs and Outgoing lacks.
 	for _, tc := range []struct {
@@ -835,30 +789,30 @@ func TestCustomOptionsAndErrors(t *testing.T) {
 	} {
 		sc := customBase()
 		sc.Signed = tc.signed
-		if _, err := mustCustom(t, sc, "k").Sign(tc.o); !errors.Is(err, ErrCannotSign) {
-			t.Errorf("Sign with %s: err = %v, want ErrCannotSign", tc.signed, err)
-		}
+		_, err := mustCustom(t, sc, "k").Sign(tc.o)
+		assert.ErrorIs(t, err, ErrCannotSign, "Sign with %s", tc.signed)
 	}
 	// Errors never carry the secret, the body or a signature.
 	secret := "a-long-and-private-secret"
 	right := mustCustom(t, s, secret)
 	req := sign(mustCustom(t, s, "another-long-secret"))
 	want := sign(right).Header.Get("X-Slack-Signature")
-	_, err := right.Verify(req, t0)
+	_, err = right.Verify(req, t0)
+	require.Error(t, err)
 	for _, leak := range []string{secret, eventBody, want[3:20], req.Header.Get("X-Slack-Signature")[3:20]} {
-		if strings.Contains(err.Error(), leak) {
-			t.Errorf("error %q leaks %q", err, leak)
-		}
+		assert.NotContains(t, err.Error(), leak, "error leaks")
 	}
 	// Info describes the scheme.
 	info := mustCustom(t, loadScheme(t, "stripe"), "k").Info()
-	if info.Name != "stripe" || info.Title != "Stripe" || info.SignatureHeader != "Stripe-Signature" || !info.Timestamped ||
-		info.Algorithm != "HMAC-SHA256 (hex, v1=)" || info.IDSource != `body "id"` {
-		t.Errorf("Info = %+v", info)
-	}
-	if info := mustCustom(t, loadScheme(t, "shopify"), "k").Info(); info.Timestamped || info.IDSource != "X-Shopify-Event-Id header, else X-Shopify-Webhook-Id header" {
-		t.Errorf("Info = %+v", info)
-	}
+	assert.Equal(t, "stripe", info.Name, "Info = %+v", info)
+	assert.Equal(t, "Stripe", info.Title, "Info = %+v", info)
+	assert.Equal(t, "Stripe-Signature", info.SignatureHeader, "Info = %+v", info)
+	assert.True(t, info.Timestamped, "Info = %+v", info)
+	assert.Equal(t, "HMAC-SHA256 (hex, v1=)", info.Algorithm, "Info = %+v", info)
+	assert.Equal(t, `body "id"`, info.IDSource, "Info = %+v", info)
+	info = mustCustom(t, loadScheme(t, "shopify"), "k").Info()
+	assert.False(t, info.Timestamped, "Info = %+v", info)
+	assert.Equal(t, "X-Shopify-Event-Id header, else X-Shopify-Webhook-Id header", info.IDSource, "Info = %+v", info)
 }
 
 func TestCustomSignaturePathDoesNotAllocate(t *testing.T) {
@@ -871,16 +825,13 @@ func TestCustomSignaturePathDoesNotAllocate(t *testing.T) {
 			o := outgoing()
 			o.Body = []byte(`["opaque", "body"]`)
 			req := signed(t, p, o)
-			if _, err := p.Verify(req, t0); err != nil {
-				t.Fatal(err)
-			}
-			if allocs := testing.AllocsPerRun(100, func() {
-				if _, err := p.Verify(req, t0); err != nil {
-					t.Fatal(err)
-				}
-			}); allocs != 0 {
-				t.Errorf("Verify allocates %v times per call on the signature path, want 0", allocs)
-			}
+			_, err := p.Verify(req, t0)
+			require.NoError(t, err)
+			allocs := testing.AllocsPerRun(100, func() {
+				_, err := p.Verify(req, t0)
+				require.NoError(t, err)
+			})
+			assert.Zero(t, allocs, "Verify allocations per call on the signature path")
 		})
 	}
 }

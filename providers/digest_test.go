@@ -19,6 +19,8 @@ import (
 
 	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // noIDBody returns, for preset name, a body of the shape that preset
@@ -55,9 +57,7 @@ func signNoID(t *testing.T, p Provider, variant int, ts time.Time) verify.Reques
 	o := Outgoing{Body: body, Timestamp: ts, URL: asymURL, ContentType: ct}
 	if bs, ok := p.(bodySigner); ok {
 		b, h, err := bs.SignBody(o)
-		if err != nil {
-			t.Fatalf("SignBody: %v", err)
-		}
+		require.NoError(t, err, "SignBody")
 		return verify.Request{Method: http.MethodPost, URL: asymURL, Header: h, Body: b}
 	}
 	req := asymSigned(t, p, o)
@@ -91,9 +91,7 @@ func TestDeliveriesWithoutIDHaveDigest(t *testing.T) {
 		for _, name := range Names() {
 			t.Run(mode+"/"+name, func(t *testing.T) {
 				secret, err := testSecret(name)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				var opts []Option
 				if insecure {
 					opts = append(opts, InsecureSkipVerification())
@@ -101,38 +99,32 @@ func TestDeliveriesWithoutIDHaveDigest(t *testing.T) {
 				p := mustNew(t, name, secret, opts...)
 				req := signNoID(t, p, 0, t0)
 				d, err := p.Verify(req, t0)
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
-				if d.Reply != nil {
-					t.Fatalf("the test body is a handshake: Reply = %+v", d.Reply)
-				}
+				require.NoError(t, err, "Verify")
+				require.Nil(t, d.Reply, "the test body is a handshake")
 				if d.ID != "" {
 					return
 				}
 				noID = append(noID, name)
-				if d.Digest == ([32]byte{}) {
-					t.Fatal("a delivery without an event ID has no Digest: a replay inside the window would be handled again")
-				}
+				require.NotZero(t, d.Digest, "a delivery without an event ID has no Digest: a replay inside the window would be handled again")
 				again, err := p.Verify(req, t0)
-				if err != nil || again.Digest != d.Digest {
-					t.Errorf("the same signed request verified twice: err %v, digests equal %v; want equal digests", err, again.Digest == d.Digest)
+				if assert.NoError(t, err, "the same signed request verified twice") {
+					assert.Equal(t, d.Digest, again.Digest, "the same signed request verified twice: want equal digests")
 				}
 				other, err := p.Verify(signNoID(t, p, 1, t0), t0)
-				if err != nil || other.Digest == d.Digest {
-					t.Errorf("other signed content: err %v, digests equal %v; want different digests", err, other.Digest == d.Digest)
+				if assert.NoError(t, err, "other signed content") {
+					assert.NotEqual(t, d.Digest, other.Digest, "other signed content: want different digests")
 				}
 				if d.Timestamp.IsZero() || insecure {
 					return
 				}
 				later, err := p.Verify(signNoID(t, p, 0, t0.Add(time.Second)), t0)
-				if err != nil || later.Digest == d.Digest {
-					t.Errorf("the same body signed one second later: err %v, digests equal %v; want different digests", err, later.Digest == d.Digest)
+				if assert.NoError(t, err, "the same body signed one second later") {
+					assert.NotEqual(t, d.Digest, later.Digest, "the same body signed one second later: want different digests")
 				}
 			})
 		}
-		if !insecure && !slices.Equal(noID, wantNoID) {
-			t.Errorf("presets whose test delivery has no ID = %q, want %q: update wantNoID or noIDBody", noID, wantNoID)
+		if !insecure {
+			assert.Equal(t, wantNoID, noID, "presets whose test delivery has no ID: update wantNoID or noIDBody")
 		}
 	}
 }
@@ -148,9 +140,7 @@ func TestDeliveriesWithoutIDHaveDigest(t *testing.T) {
 // (form parameters).
 func TestSlackDeliveriesWithoutEventID(t *testing.T) {
 	p, err := NewSlack("8f742231b10e8888abcd99yyyzzz85a5", WithSecret("0000000000000000000000000000000a"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	form := "application/x-www-form-urlencoded"
 	payload := func(js string) string { return "payload=" + url.QueryEscape(js) }
 	tests := []struct {
@@ -168,39 +158,35 @@ func TestSlackDeliveriesWithoutEventID(t *testing.T) {
 			o := Outgoing{Body: []byte(tt.body), Timestamp: t0, ContentType: tt.ctype}
 			req := signed(t, p, o)
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !tt.wantDigest {
-				if d.ID == "" || d.Digest != ([32]byte{}) {
-					t.Errorf("ID %q, Digest set %v; want the event_id and no Digest", d.ID, d.Digest != ([32]byte{}))
-				}
+				assert.NotEmpty(t, d.ID, "want the event_id")
+				assert.Zero(t, d.Digest, "want no Digest")
 				return
 			}
-			if d.ID != "" || d.Digest == ([32]byte{}) {
-				t.Fatalf("ID %q, Digest set %v; want no ID and a Digest", d.ID, d.Digest != ([32]byte{}))
-			}
+			require.Empty(t, d.ID, "want no ID")
+			require.NotZero(t, d.Digest, "want a Digest")
 			replay, err := p.Verify(req, t0.Add(time.Minute))
-			if err != nil || replay.Digest != d.Digest {
-				t.Errorf("replay: err %v, digests equal %v; want equal", err, replay.Digest == d.Digest)
+			if assert.NoError(t, err, "replay") {
+				assert.Equal(t, d.Digest, replay.Digest, "replay: want equal digests")
 			}
 			o.Timestamp = t0.Add(time.Second)
 			later, err := p.Verify(signed(t, p, o), t0)
-			if err != nil || later.Digest == d.Digest {
-				t.Errorf("signed again a second later: err %v, digests equal %v; want different", err, later.Digest == d.Digest)
+			if assert.NoError(t, err, "signed again a second later") {
+				assert.NotEqual(t, d.Digest, later.Digest, "signed again a second later: want different digests")
 			}
 			o.Timestamp, o.Body = t0, append([]byte(tt.body), "&n=2"...)
 			other, err := p.Verify(signed(t, p, o), t0)
-			if err != nil || other.Digest == d.Digest {
-				t.Errorf("other content: err %v, digests equal %v; want different", err, other.Digest == d.Digest)
+			if assert.NoError(t, err, "other content") {
+				assert.NotEqual(t, d.Digest, other.Digest, "other content: want different digests")
 			}
 			// Under the second secret, which Slack signs with after a
 			// rotation, the digest still identifies the signed request.
 			h := req.Header.Clone()
 			h.Add(slackSignatureHeader, "v0="+strings.Repeat("ab", 32))
 			two, err := p.Verify(verify.Request{Method: http.MethodPost, Header: h, Body: req.Body}, t0)
-			if err != nil || two.Digest != d.Digest {
-				t.Errorf("the same request with a second, wrong signature: err %v, digests equal %v; want equal", err, two.Digest == d.Digest)
+			if assert.NoError(t, err, "the same request with a second, wrong signature") {
+				assert.Equal(t, d.Digest, two.Digest, "the same request with a second, wrong signature: want equal digests")
 			}
 		})
 	}
@@ -213,9 +199,7 @@ var p256Order = elliptic.P256().Params().N
 // P-256 signature.
 func malleateRaw(t *testing.T, sig []byte) []byte {
 	t.Helper()
-	if len(sig) != keys.P256SignatureSize {
-		t.Fatalf("raw signature of %d bytes", len(sig))
-	}
+	require.Len(t, sig, keys.P256SignatureSize, "raw signature")
 	s := new(big.Int).Sub(p256Order, new(big.Int).SetBytes(sig[32:]))
 	out := slices.Clone(sig)
 	s.FillBytes(out[32:])
@@ -227,14 +211,12 @@ func malleateRaw(t *testing.T, sig []byte) []byte {
 func malleateDER(t *testing.T, der []byte) []byte {
 	t.Helper()
 	var rs struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) != 0 {
-		t.Fatalf("signature is not DER: %v", err)
-	}
+	rest, err := asn1.Unmarshal(der, &rs)
+	require.NoError(t, err, "signature is not DER")
+	require.Empty(t, rest, "signature is not DER: trailing bytes")
 	rs.S = new(big.Int).Sub(p256Order, rs.S)
 	out, err := asn1.Marshal(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return out
 }
 
@@ -247,18 +229,14 @@ func malleate(t *testing.T, name string, req verify.Request) verify.Request {
 		tok := h.Get(plaidVerificationHeader)
 		i := strings.LastIndexByte(tok, '.')
 		sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		h.Set(plaidVerificationHeader, tok[:i+1]+base64.RawURLEncoding.EncodeToString(malleateRaw(t, sig)))
 	case "sendgrid":
 		der, err := base64.StdEncoding.DecodeString(h.Get(sendgridSignatureHeader))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		h.Set(sendgridSignatureHeader, base64.StdEncoding.EncodeToString(malleateDER(t, der)))
 	default:
-		t.Fatalf("no ECDSA signature to malleate for %s", name)
+		require.FailNow(t, "no ECDSA signature to malleate", "preset %s", name)
 	}
 	out := req
 	out.Header = h
@@ -277,9 +255,7 @@ func TestECDSAMalleabilityKeepsIdentity(t *testing.T) {
 	for _, name := range Names() {
 		alg := mustNew(t, name, mustTestSecret(t, name)).Info().Algorithm
 		if strings.Contains(alg, "ECDSA") || strings.Contains(alg, "ES256") {
-			if !slices.Contains(ecdsaPresets, name) {
-				t.Errorf("%s uses ECDSA: add it to this test", name)
-			}
+			assert.Contains(t, ecdsaPresets, name, "%s uses ECDSA: add it to this test", name)
 		}
 	}
 	for _, name := range ecdsaPresets {
@@ -299,20 +275,15 @@ func TestECDSAMalleabilityKeepsIdentity(t *testing.T) {
 					req = signNoID(t, p, 0, t0)
 				}
 				d, err := p.Verify(req, t0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d.ID == "" && d.Digest == ([32]byte{}) {
-					t.Fatal("the delivery has neither ID nor Digest")
+				require.NoError(t, err)
+				if d.ID == "" {
+					require.NotZero(t, d.Digest, "the delivery has neither ID nor Digest")
 				}
 				twin := malleate(t, name, req)
 				dt, err := p.Verify(twin, t0)
-				if err != nil {
-					t.Fatalf("the (r, n-s) twin does not verify: %v; ECDSA accepts it and genuine signers produce high-S signatures", err)
-				}
-				if dt.ID != d.ID || dt.Digest != d.Digest {
-					t.Errorf("the (r, n-s) twin: ID %q vs %q, digests equal %v; want the same ID and Digest", dt.ID, d.ID, dt.Digest == d.Digest)
-				}
+				require.NoError(t, err, "the (r, n-s) twin does not verify; ECDSA accepts it and genuine signers produce high-S signatures")
+				assert.Equal(t, d.ID, dt.ID, "the (r, n-s) twin: want the same ID")
+				assert.Equal(t, d.Digest, dt.Digest, "the (r, n-s) twin: want the same Digest")
 			})
 		}
 	}
@@ -321,9 +292,7 @@ func TestECDSAMalleabilityKeepsIdentity(t *testing.T) {
 func mustTestSecret(t *testing.T, name string) string {
 	t.Helper()
 	s, err := testSecret(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return s
 }
 
@@ -335,21 +304,14 @@ func TestPlaidIDFromSignedClaims(t *testing.T) {
 	id := func(body string, at time.Time) string {
 		t.Helper()
 		d, err := p.Verify(asymSigned(t, p, Outgoing{Body: []byte(body), Timestamp: at}), t0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return d.ID
 	}
 	a := id(`{"webhook_type":"ITEM"}`, t0)
-	if a == "" || !strings.HasPrefix(a, "jwt:") {
-		t.Fatalf("ID = %q, want jwt:<hex>", a)
-	}
-	if id(`{"webhook_type":"ITEM"}`, t0) != a {
-		t.Error("the same body signed twice in the same second: IDs differ, want equal (the signed content is the same)")
-	}
-	if id(`{"webhook_type":"AUTH"}`, t0) == a || id(`{"webhook_type":"ITEM"}`, t0.Add(time.Second)) == a {
-		t.Error("other signed content shares the ID")
-	}
+	require.True(t, strings.HasPrefix(a, "jwt:"), "ID = %q, want jwt:<hex>", a)
+	assert.Equal(t, a, id(`{"webhook_type":"ITEM"}`, t0), "the same body signed twice in the same second: IDs differ, want equal (the signed content is the same)")
+	assert.NotEqual(t, a, id(`{"webhook_type":"AUTH"}`, t0), "other signed content shares the ID")
+	assert.NotEqual(t, a, id(`{"webhook_type":"ITEM"}`, t0.Add(time.Second)), "other signed content shares the ID")
 }
 
 // TestCustomDigest covers the same class of fault in schemes described by
@@ -361,9 +323,7 @@ func TestPlaidIDFromSignedClaims(t *testing.T) {
 // scheme whose ID is signed computes none.
 func TestCustomDigest(t *testing.T) {
 	pk, sk, err := ed25519GenerateHex()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	timed := &SchemeTimestamp{Header: "X-Ts"}
 	tests := []struct {
 		name       string
@@ -394,12 +354,8 @@ func TestCustomDigest(t *testing.T) {
 			o := Outgoing{Body: []byte(`{"kind":"order.paid","n":1}`), ID: "delivery-1", Timestamp: t0}
 			req := signed(t, signer, o)
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if (d.Digest != [32]byte{}) != tt.wantDigest {
-				t.Fatalf("ID %q, Digest set %v; want Digest set %v", d.ID, d.Digest != [32]byte{}, tt.wantDigest)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tt.wantDigest, d.Digest != [32]byte{}, "ID %q: Digest set", d.ID)
 			if !tt.wantDigest {
 				return
 			}
@@ -408,13 +364,13 @@ func TestCustomDigest(t *testing.T) {
 				replay.Header.Set(tt.idHeader, "fresh-id")
 			}
 			dr, err := p.Verify(replay, t0)
-			if err != nil || dr.Digest != d.Digest {
-				t.Errorf("replay: err %v, digests equal %v; want equal", err, dr.Digest == d.Digest)
+			if assert.NoError(t, err, "replay") {
+				assert.Equal(t, d.Digest, dr.Digest, "replay: want equal digests")
 			}
 			o.Body = []byte(`{"kind":"order.paid","n":2}`)
 			do, err := p.Verify(signed(t, signer, o), t0)
-			if err != nil || do.Digest == d.Digest {
-				t.Errorf("other content: err %v, digests equal %v; want different", err, do.Digest == d.Digest)
+			if assert.NoError(t, err, "other content") {
+				assert.NotEqual(t, d.Digest, do.Digest, "other content: want different digests")
 			}
 		})
 	}
@@ -439,15 +395,11 @@ func TestMacDigestIsMatchDigest(t *testing.T) {
 	var secrets []verify.Secret
 	for _, k := range []string{"first secret", "second secret"} {
 		s, err := verify.SecretFromBytes([]byte(k))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		secrets = append(secrets, s)
 	}
 	mac, err := verify.NewHMAC(verify.SHA256, secrets...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := verify.Message{Prefix: [4]string{"1700000000", "."}, Body: []byte(`{"a":1}`)}
 	good := mac.AppendSum(nil, 1, &m)
 	bad := slices.Clone(good)
@@ -467,15 +419,10 @@ func TestMacDigestIsMatchDigest(t *testing.T) {
 			}
 			var want [32]byte
 			i, err := mac.Match(&m, &sigs, &want)
-			if err != nil || i != 1 {
-				t.Fatalf("Match = %d, %v", i, err)
-			}
-			if got := macDigest(mac, i, &m, &sigs); got != want {
-				t.Error("macDigest differs from the digest Match writes")
-			}
+			require.NoError(t, err, "Match")
+			require.Equal(t, 1, i, "Match")
+			assert.Equal(t, want, macDigest(mac, i, &m, &sigs), "macDigest differs from the digest Match writes")
 		})
 	}
-	if got, want := macDigest(mac, -1, &m, nil), sha256.Sum256(m.Body); got != want {
-		t.Error("unverified: macDigest is not the body's SHA-256")
-	}
+	assert.Equal(t, sha256.Sum256(m.Body), macDigest(mac, -1, &m, nil), "unverified: macDigest is not the body's SHA-256")
 }

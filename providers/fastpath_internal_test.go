@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // cutSpaceLoop is cutSpace as a byte loop: the reference the vectorised
@@ -46,12 +48,15 @@ func FuzzCutSpace(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		b, a := cutSpace(s)
 		wb, wa := cutSpaceLoop(s)
-		if b != wb || a != wa {
-			t.Fatalf("cutSpace(%q) = %q, %q; want %q, %q", s, b, a, wb, wa)
-		}
+		require.Equal(t, wb, b, "cutSpace(%q): before", s)
+		require.Equal(t, wa, a, "cutSpace(%q): after", s)
 		b, a = cut(s, ',')
-		if i := strings.IndexByte(s, ','); (i < 0 && (b != s || a != "")) || (i >= 0 && (b != s[:i] || a != s[i+1:])) {
-			t.Fatalf("cut(%q, ',') = %q, %q", s, b, a)
+		if i := strings.IndexByte(s, ','); i < 0 {
+			require.Equal(t, s, b, "cut(%q, ','): before", s)
+			require.Empty(t, a, "cut(%q, ','): after", s)
+		} else {
+			require.Equal(t, s[:i], b, "cut(%q, ','): before", s)
+			require.Equal(t, s[i+1:], a, "cut(%q, ','): after", s)
 		}
 	})
 }
@@ -76,8 +81,10 @@ func FuzzAddSig(f *testing.F) {
 		for _, enc := range []verify.Encoding{verify.Hex, verify.Base64} {
 			var got, want verify.Signatures
 			gok, wok := addSig(&got, enc, s, size), addSigDecode(&want, enc, s, size)
-			if gok != wok || got.Len() != want.Len() || (gok && !bytes.Equal(got.At(0), want.At(0))) {
-				t.Fatalf("addSig(%v, %q, %d) = %v, %x; decoding first gives %v, %x", enc, s, size, gok, got, wok, want)
+			require.Equal(t, wok, gok, "addSig(%v, %q, %d): accepted; decoding first gives %x, addSig %x", enc, s, size, want, got)
+			require.Equal(t, want.Len(), got.Len(), "addSig(%v, %q, %d): signatures", enc, s, size)
+			if gok {
+				require.Equal(t, want.At(0), got.At(0), "addSig(%v, %q, %d): the signature", enc, s, size)
 			}
 		}
 	})
@@ -86,33 +93,23 @@ func FuzzAddSig(f *testing.F) {
 func TestInternType(t *testing.T) {
 	a := internType([]byte("invoice.paid"))
 	b := internType([]byte("invoice.paid"))
-	if a != "invoice.paid" || b != a {
-		t.Fatalf("internType = %q, %q", a, b)
-	}
-	if unsafe.StringData(a) != unsafe.StringData(b) {
-		t.Error("a type seen twice was allocated twice")
-	}
-	if got := internType(nil); got != "" {
-		t.Errorf("internType(nil) = %q", got)
-	}
+	require.Equal(t, "invoice.paid", a, "internType")
+	require.Equal(t, a, b, "internType, twice")
+	assert.Same(t, unsafe.StringData(a), unsafe.StringData(b), "a type seen twice was allocated twice")
+	assert.Empty(t, internType(nil), "internType(nil)")
 	long := strings.Repeat("x", maxInternedType+1)
-	if got := internType([]byte(long)); got != long {
-		t.Errorf("long type = %q", got)
-	}
+	assert.Equal(t, long, internType([]byte(long)), "long type")
 	// Many distinct types: each comes back equal, and the table stays
 	// its fixed size (it is an array).
 	for i := range 4 * len(typeCache) {
 		typ := fmt.Sprintf("type.%d", i)
-		if got := internType([]byte(typ)); got != typ {
-			t.Fatalf("internType(%q) = %q", typ, got)
-		}
+		require.Equal(t, typ, internType([]byte(typ)), "internType(%q)", typ)
 	}
 	if !raceEnabled {
 		buf := []byte("customer.created")
 		internType(buf)
-		if allocs := testing.AllocsPerRun(100, func() { internType(buf) }); allocs != 0 {
-			t.Errorf("a known type allocates %v times, want 0", allocs)
-		}
+		allocs := testing.AllocsPerRun(100, func() { internType(buf) })
+		assert.Zero(t, allocs, "allocations for a known type")
 	}
 	// Writers and readers at once, under -race: every result is right.
 	var wg sync.WaitGroup
@@ -120,8 +117,7 @@ func TestInternType(t *testing.T) {
 		wg.Go(func() {
 			for i := range 500 {
 				typ := fmt.Sprintf("t%d", (i+g)%37)
-				if got := internType([]byte(typ)); got != typ {
-					t.Errorf("concurrent internType(%q) = %q", typ, got)
+				if got := internType([]byte(typ)); !assert.Equal(t, typ, got, "concurrent internType(%q)", typ) {
 					return
 				}
 			}
@@ -153,20 +149,14 @@ func TestDeliveryFieldAllocations(t *testing.T) {
 			o.Body, o.ID = body, "msg_1"
 			req := signed(t, p, o)
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.ID != tc.wantID || d.Type != "invoice.paid" {
-				t.Fatalf("ID, Type = %q, %q; want %q, invoice.paid", d.ID, d.Type, tc.wantID)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.wantID, d.ID, "ID")
+			require.Equal(t, "invoice.paid", d.Type, "Type")
 			allocs := testing.AllocsPerRun(100, func() {
-				if _, err := p.Verify(req, t0); err != nil {
-					t.Fatal(err)
-				}
+				_, err := p.Verify(req, t0)
+				require.NoError(t, err)
 			})
-			if allocs > tc.allocs {
-				t.Errorf("Verify allocates %v times, want at most %v", allocs, tc.allocs)
-			}
+			assert.LessOrEqual(t, allocs, tc.allocs, "Verify allocations per call")
 		})
 	}
 }
@@ -190,9 +180,9 @@ func TestSvixHeaderFallback(t *testing.T) {
 	moved["Svix-Id"] = []string{"msg_other"}
 	req.Header = moved
 	d, err := p.Verify(req, t0)
-	if err != nil || d.ID != "msg_2" || d.Type != "a.b" {
-		t.Fatalf("webhook-* fallback: %+v, %v", d, err)
-	}
+	require.NoError(t, err, "webhook-* fallback")
+	require.Equal(t, "msg_2", d.ID, "webhook-* fallback: ID")
+	require.Equal(t, "a.b", d.Type, "webhook-* fallback: Type")
 }
 
 // FuzzWithin checks the integer fast path of checkTime against
@@ -214,11 +204,11 @@ func FuzzWithin(f *testing.F) {
 		tm := newTiming(&config{window: w})
 		in := tm.within(ts, now)
 		err := w.Check(ts, now)
-		if in && err != nil {
-			t.Fatalf("within(%v, %v, %+v) accepts what Window.Check rejects: %v", ts, now, w, err)
+		if in {
+			require.NoError(t, err, "within(%v, %v, %+v) accepts what Window.Check rejects", ts, now, w)
 		}
-		if d := now.Unix() - ts.Unix(); !in && err == nil && d > -1<<31 && d < 1<<31 {
-			t.Fatalf("within(%v, %v, %+v) rejects what Window.Check accepts", ts, now, w)
+		if d := now.Unix() - ts.Unix(); err == nil && d > -1<<31 && d < 1<<31 {
+			require.True(t, in, "within(%v, %v, %+v) rejects what Window.Check accepts", ts, now, w)
 		}
 	})
 }
@@ -238,16 +228,12 @@ func TestWithinBoundaries(t *testing.T) {
 		{time.Unix(0, 0), false},
 	} {
 		ts := time.Unix(tc.ts.Unix(), int64(tc.ts.Nanosecond())) // strip the monotonic reading, as parsing does
-		if got := tm.within(ts, now); got != tc.want {
-			t.Errorf("within(now%+v) = %v, want %v", ts.Sub(now), got, tc.want)
-		}
-		if got := tm.window.Check(ts, now) == nil; got != tc.want {
-			t.Errorf("Window.Check(now%+v) accepts: %v, want %v", ts.Sub(now), got, tc.want)
-		}
+		assert.Equal(t, tc.want, tm.within(ts, now), "within(now%+v)", ts.Sub(now))
+		assert.Equal(t, tc.want, tm.window.Check(ts, now) == nil, "Window.Check(now%+v) accepts", ts.Sub(now))
 	}
-	if def := newTiming(&config{}); def.past != verify.DefaultTolerance || def.future != verify.DefaultTolerance {
-		t.Errorf("default window %v, %v; want DefaultTolerance both ways", def.past, def.future)
-	}
+	def := newTiming(&config{})
+	assert.Equal(t, verify.DefaultTolerance, def.past, "default window, past")
+	assert.Equal(t, verify.DefaultTolerance, def.future, "default window, future")
 }
 
 // BenchmarkCheckTime compares checkTime (integer fast path) with

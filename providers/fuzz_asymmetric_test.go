@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // Fuzz tests for the parsers of the asymmetric and handshake presets. Run
@@ -22,18 +23,14 @@ func fuzzAsymPresets(f *testing.F) []Provider {
 	var ps []Provider
 	for _, a := range asymPresets() {
 		secret, err := testSecret(a.name)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		var opts []Option
 		switch a.name {
 		case "meta", "whatsapp", "instagram":
 			opts = append(opts, WithVerifyToken("fuzz-token"))
 		}
 		p, err := New(a.name, secret, opts...)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		ps = append(ps, p)
 	}
 	return ps
@@ -50,9 +47,7 @@ func FuzzVerifyAsymmetric(f *testing.F) {
 	for i, a := range asymPresets() {
 		p := ps[i]
 		h, err := p.Sign(a.outgoing())
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		ts := h.Get(discordTimestampHeader) + h.Get(zoomTimestampHeader) + h.Get(hubspotTimestampHeader) + h.Get(twitchTimestampHeader) + h.Get(sendgridTimestampHeader)
 		f.Add(uint8(i), http.MethodPost, asymURL, h.Get(a.sigH), ts, a.body)
 		genuine[key(i, http.MethodPost, asymURL, h.Get(a.sigH), ts, a.body)] = true
@@ -77,9 +72,7 @@ func FuzzVerifyAsymmetric(f *testing.F) {
 		req := verify.Request{Method: method, URL: rawURL, Header: h, Body: []byte(body)}
 		d, err := p.Verify(req, t0)
 		if err != nil {
-			if verify.StatusCode(err) == 0 {
-				t.Fatalf("%s: error of no known kind: %v", a.name, err)
-			}
+			require.NotZero(t, verify.StatusCode(err), "%s: error of no known kind: %v", a.name, err)
 			return
 		}
 		// Nothing but an unsigned GET handshake can pass with a fuzzed
@@ -87,15 +80,9 @@ func FuzzVerifyAsymmetric(f *testing.F) {
 		if genuine[key(i, method, rawURL, sig, ts, body)] {
 			return
 		}
-		if method != http.MethodGet {
-			t.Fatalf("%s: forged %s request verified: %+v", a.name, method, d)
-		}
-		if d.Reply == nil {
-			t.Fatalf("%s: a GET verified without a handshake answer", a.name)
-		}
-		if len(d.Reply.Body) > maxChallenge+64 {
-			t.Fatalf("%s: %d-byte handshake answer", a.name, len(d.Reply.Body))
-		}
+		require.Equal(t, http.MethodGet, method, "%s: forged %s request verified: %+v", a.name, method, d)
+		require.NotNil(t, d.Reply, "%s: a GET verified without a handshake answer", a.name)
+		require.LessOrEqual(t, len(d.Reply.Body), maxChallenge+64, "%s: handshake answer bytes", a.name)
 	})
 }
 
@@ -108,8 +95,9 @@ func FuzzDERSignatureHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		der, ok := decodeDERSignature(s)
-		if ok && (len(der) > keys.MaxDERSignatureSize || der[0] != 0x30) {
-			t.Fatalf("accepted %x", der)
+		if ok {
+			require.LessOrEqual(t, len(der), keys.MaxDERSignatureSize, "accepted %x", der)
+			require.Equal(t, byte(0x30), der[0], "accepted %x", der)
 		}
 	})
 }
@@ -120,11 +108,11 @@ func FuzzTwitchTimestamp(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		ts, ok := parseTwitchTime(s)
-		if ok && len(s) > maxTwitchTimestamp {
-			t.Fatalf("accepted %d bytes", len(s))
+		if ok {
+			require.LessOrEqual(t, len(s), maxTwitchTimestamp, "accepted %d bytes", len(s))
 		}
-		if ok && ts.IsZero() && !strings.HasPrefix(s, "0001") {
-			t.Fatalf("zero time from %q", s)
+		if ok && ts.IsZero() {
+			require.True(t, strings.HasPrefix(s, "0001"), "zero time from %q", s)
 		}
 	})
 }
@@ -138,9 +126,9 @@ func FuzzTwilioCanonical(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, form, rawURL string) {
 		vs := urlVariants(rawURL)
-		if len(vs) == 0 || vs[0] != rawURL || len(vs) > 2 {
-			t.Fatalf("variants of %q: %q", rawURL, vs)
-		}
+		require.NotEmpty(t, vs, "variants of %q", rawURL)
+		require.Equal(t, rawURL, vs[0], "variants of %q: %q", rawURL, vs)
+		require.LessOrEqual(t, len(vs), 2, "variants of %q: %q", rawURL, vs)
 		v, err := url.ParseQuery(form)
 		if err != nil {
 			return
@@ -158,8 +146,7 @@ func FuzzTwilioCanonical(f *testing.F) {
 				shuffled.Add(keys[i], vals[j])
 			}
 		}
-		if b := twilioParams(shuffled); string(a) != string(b) {
-			t.Fatalf("order changes the signed parameters: %q vs %q", a, b)
-		}
+		b := twilioParams(shuffled)
+		require.Equal(t, string(a), string(b), "order changes the signed parameters")
 	})
 }

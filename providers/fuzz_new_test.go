@@ -19,6 +19,7 @@ import (
 	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // Option flags of FuzzNewProvider, one bit each.
@@ -154,33 +155,28 @@ func FuzzNewProvider(f *testing.F) {
 		d := time.Duration(dur)
 		p, err := providers.New(name, secret, fuzzNewOptions(flags, other, token, d)...)
 		if err != nil {
-			if p != nil {
-				t.Fatalf("%s: New returned a Provider (%T) with its error %v", name, p, err)
-			}
-			if !errors.Is(err, providers.ErrInvalidOption) && !errors.Is(err, providers.ErrUnknownProvider) &&
-				!errors.Is(err, verify.ErrEmptySecret) && !errors.Is(err, verify.ErrInvalidSecret) {
-				t.Fatalf("%s: error %q wraps none of the documented configuration errors", name, err)
-			}
+			require.Nil(t, p, "%s: New returned a Provider with its error %v", name, err)
+			require.True(t, errors.Is(err, providers.ErrInvalidOption) || errors.Is(err, providers.ErrUnknownProvider) ||
+				errors.Is(err, verify.ErrEmptySecret) || errors.Is(err, verify.ErrInvalidSecret),
+				"%s: error %q wraps none of the documented configuration errors", name, err)
 			msg := err.Error()
-			if leaks(msg, secret, func() error {
+			require.False(t, leaks(msg, secret, func() error {
 				_, err := providers.New(name, strings.Repeat("#", len(secret)), fuzzNewOptions(flags, other, token, d)...)
 				return err
-			}) {
-				t.Fatalf("%s: error %q echoes the secret", name, msg)
-			}
-			if flags&optSecond != 0 && leaks(msg, other, func() error {
-				_, err := providers.New(name, secret, fuzzNewOptions(flags, strings.Repeat("#", len(other)), token, d)...)
-				return err
-			}) {
-				t.Fatalf("%s: error %q echoes WithSecret's secret", name, msg)
+			}), "%s: error %q echoes the secret", name, msg)
+			if flags&optSecond != 0 {
+				require.False(t, leaks(msg, other, func() error {
+					_, err := providers.New(name, secret, fuzzNewOptions(flags, strings.Repeat("#", len(other)), token, d)...)
+					return err
+				}), "%s: error %q echoes WithSecret's secret", name, msg)
 			}
 			return
 		}
-		if p == nil || p.Name() != name || p.Info().Name != name {
-			t.Fatalf("New(%q) = %v without an error", name, p)
-		}
-		if secret == "" && flags&(optKeySource|optNilSource) != optKeySource {
-			t.Fatalf("%s: an empty secret was accepted (A2: anyone could sign)", name)
+		require.NotNil(t, p, "New(%q) without an error", name)
+		require.Equal(t, name, p.Name(), "New(%q) = %v without an error", name, p)
+		require.Equal(t, name, p.Info().Name, "New(%q) = %v without an error", name, p)
+		if secret == "" {
+			require.True(t, flags&(optKeySource|optNilSource) == optKeySource, "%s: an empty secret was accepted (A2: anyone could sign)", name)
 		}
 		body := []byte(`{"id":"evt_fuzz","event_id":"evt_fuzz","type":"t"}`)
 		ct := ""
@@ -194,19 +190,14 @@ func FuzzNewProvider(f *testing.F) {
 		if errors.Is(err, providers.ErrCannotSign) {
 			return // a verifier holding only a public key
 		}
-		if err != nil {
-			t.Fatalf("%s: Sign: %v", name, err)
-		}
+		require.NoError(t, err, "%s: Sign", name)
 		dl, err := p.Verify(verify.Request{Method: http.MethodPost, URL: o.URL, Header: h, Body: body}, at)
-		if err != nil {
-			t.Fatalf("%s: its own signature does not verify: %v", name, err)
-		}
+		require.NoError(t, err, "%s: its own signature does not verify", name)
 		want := 0
 		if flags&optInsecure != 0 {
 			want = -1
 		}
-		if dl.Provider != name || dl.SecretIndex != want {
-			t.Fatalf("%s: verified as provider %q with secret %d, want %q and %d", name, dl.Provider, dl.SecretIndex, name, want)
-		}
+		require.Equal(t, name, dl.Provider, "%s: verified as provider", name)
+		require.Equal(t, want, dl.SecretIndex, "%s: verified with secret", name)
 	})
 }

@@ -6,13 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // Fuzz tests for every header parser and every preset's Verify. Run one
@@ -31,19 +31,15 @@ func FuzzStripeHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		var p stripeHeader
 		ok := parseStripeHeader([]string{s}, &p)
-		if p.sigs.Len() > verify.MaxSignatures {
-			t.Fatalf("%d signatures", p.sigs.Len())
-		}
+		require.LessOrEqual(t, p.sigs.Len(), verify.MaxSignatures, "signatures")
 		for i := 0; i < p.sigs.Len(); i++ {
-			if len(p.sigs.At(i)) != sha256.Size {
-				t.Fatalf("signature %d has %d bytes", i, len(p.sigs.At(i)))
-			}
+			require.Len(t, p.sigs.At(i), sha256.Size, "signature %d", i)
 		}
-		if !ok && strings.Count(s, "v1=") <= verify.MaxSignatures {
-			t.Fatalf("reported too many v1 entries in %q", s)
+		if !ok {
+			require.Greater(t, strings.Count(s, "v1="), verify.MaxSignatures, "reported too many v1 entries in %q", s)
 		}
-		if p.t != "" && !strings.Contains(s, "t="+p.t) {
-			t.Fatalf("t = %q not in %q", p.t, s)
+		if p.t != "" {
+			require.Contains(t, s, "t="+p.t, "t = %q not in %q", p.t, s)
 		}
 	})
 }
@@ -65,12 +61,10 @@ func FuzzStandardSignatureHeader(f *testing.F) {
 		var sigs verify.Signatures
 		ok := parseStandardSignatures([]string{s}, want, size, &sigs)
 		for i := 0; i < sigs.Len(); i++ {
-			if len(sigs.At(i)) != size {
-				t.Fatalf("signature %d has %d bytes, want %d", i, len(sigs.At(i)), size)
-			}
+			require.Len(t, sigs.At(i), size, "signature %d", i)
 		}
-		if !ok && strings.Count(s, want+",") <= verify.MaxSignatures {
-			t.Fatalf("reported too many entries in %q", s)
+		if !ok {
+			require.Greater(t, strings.Count(s, want+","), verify.MaxSignatures, "reported too many entries in %q", s)
 		}
 	})
 }
@@ -89,9 +83,7 @@ func FuzzPrefixedHexHeader(f *testing.F) {
 			var sigs verify.Signatures
 			parsePrefixedHex([]string{s, s}, prefix, 32, &sigs)
 			for i := 0; i < sigs.Len(); i++ {
-				if len(sigs.At(i)) != 32 {
-					t.Fatalf("signature has %d bytes", len(sigs.At(i)))
-				}
+				require.Len(t, sigs.At(i), 32, "signature %d", i)
 			}
 		}
 	})
@@ -104,8 +96,9 @@ func FuzzBase64Header(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		var sigs verify.Signatures
 		parseBase64Values([]string{s}, 32, &sigs)
-		if sigs.Len() > 1 || (sigs.Len() == 1 && len(sigs.At(0)) != 32) {
-			t.Fatalf("%d signatures from one value", sigs.Len())
+		require.LessOrEqual(t, sigs.Len(), 1, "signatures from one value")
+		if sigs.Len() == 1 {
+			require.Len(t, sigs.At(0), 32, "the signature from one value")
 		}
 	})
 }
@@ -133,17 +126,12 @@ func checkVerify(t *testing.T, p Provider, req verify.Request, sigHeader string,
 	d, err := p.Verify(req, fuzzNow)
 	if err != nil {
 		var ve *verify.Error
-		if !errors.As(err, &ve) || ve.Status == 0 {
-			t.Fatalf("error %v (%T) is not a *verify.Error with a status", err, err)
-		}
-		if d.Reply != nil {
-			t.Fatal("Reply set on a failed verification")
-		}
+		require.ErrorAs(t, err, &ve, "error %v (%T) is not a *verify.Error with a status", err, err)
+		require.NotZero(t, ve.Status, "error %v (%T) is not a *verify.Error with a status", err, err)
+		require.Nil(t, d.Reply, "Reply set on a failed verification")
 		return
 	}
-	if !carries(req.Header.Values(sigHeader), want) {
-		t.Fatalf("Verify accepted %s %q; the correct MAC is %x", sigHeader, req.Header.Values(sigHeader), want)
-	}
+	require.True(t, carries(req.Header.Values(sigHeader), want), "Verify accepted %s %q; the correct MAC is %x", sigHeader, req.Header.Values(sigHeader), want)
 }
 
 // carries reports whether any token of vals (split at spaces, commas and
@@ -166,9 +154,7 @@ func carries(vals []string, want []byte) bool {
 
 func FuzzVerifyStripe(f *testing.F) {
 	p, err := NewStripe(fuzzSecret)
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add("t=1700000000,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7", []byte(`{"id":"evt_1","type":"x"}`))
 	f.Add("t=1700000000,v1=", []byte(`{}`))
 	f.Add("t=99999999999999,v1=00", []byte(``))
@@ -184,9 +170,7 @@ func FuzzVerifyStripe(f *testing.F) {
 
 func FuzzVerifyGitHub(f *testing.F) {
 	p, err := NewGitHub("0123456789abcdef", WithLegacySHA1())
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add("sha256=b1f8020f5b4cd42042f807dd939015c4a418bc1ff7f604dd55b0a19b5d953d9c", []byte(`{"yo":true}`))
 	f.Add("sha1=126f2c800419c60137ce748d7672e77b65cf16d7", []byte(`{"yo":true}`))
 	f.Add("", []byte(`payload=%7B%7D`))
@@ -206,9 +190,7 @@ func FuzzVerifyGitHub(f *testing.F) {
 
 func FuzzVerifyShopify(f *testing.F) {
 	p, err := NewShopify("test_secret_key")
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7h=", []byte(`{"foo": "bar"}`))
 	f.Add("", []byte(``))
 	f.Add("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g", []byte(`{"foo": "baz"}`))
@@ -221,9 +203,7 @@ func FuzzVerifyShopify(f *testing.F) {
 
 func FuzzVerifySlack(f *testing.F) {
 	p, err := NewSlack("8f742231b10e8888abcd99yyyzzz85a5")
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add("v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b504", "1700000000", []byte(`{"type":"url_verification","challenge":"c"}`))
 	f.Add("v0=", "", []byte(``))
 	f.Add("v1=00", "1700000000", []byte(`token=x`))
@@ -236,22 +216,16 @@ func FuzzVerifySlack(f *testing.F) {
 
 func FuzzVerifyStandardWebhooks(f *testing.F) {
 	key, err := base64.StdEncoding.DecodeString("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	for _, name := range []string{"standardwebhooks", "svix"} {
 		f.Add(name == "svix", "msg_p5jXN8AQM9LWM0D4loKWxJek", "1700000000", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", []byte(`{"test": 2432232314}`))
 	}
 	f.Add(false, "", "", "v1,", []byte(``))
 	f.Add(true, "a.b", "1700000000", "v2,AAAA v1a,AAAA v1,AAAA", []byte(`{"type":1}`))
 	std, err := NewStandardWebhooks(fuzzSecret)
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	svix, err := NewSvix(fuzzSecret)
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, useSvix bool, id, ts, sig string, body []byte) {
 		p, prefix := Provider(std), "Webhook-"
 		if useSvix {

@@ -1,6 +1,11 @@
 package providers
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 // TestGitHubDigestIndependentOfHeader is the regression test for a replay
 // stripped of X-Hub-Signature-256: with WithLegacySHA1 the SHA-1 path took
@@ -11,35 +16,29 @@ import "testing"
 func TestGitHubDigestIndependentOfHeader(t *testing.T) {
 	for i, secret := range []string{"s3cret", "old-s3cret"} {
 		signer, err := NewGitHub(secret, WithLegacySHA1())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		legacy, err := NewGitHub("s3cret", WithSecret("old-s3cret"), WithLegacySHA1())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		both := signed(t, signer, outgoing())
 		full, err := legacy.Verify(both, t0)
-		if err != nil || full.SecretIndex != i {
-			t.Fatalf("secret %d, both headers: %v (secret %d)", i, err, full.SecretIndex)
-		}
+		require.NoError(t, err, "secret %d, both headers", i)
+		require.Equal(t, i, full.SecretIndex, "secret %d, both headers: SecretIndex", i)
 		stripped := signed(t, signer, outgoing())
 		stripped.Header.Del("X-Hub-Signature-256")
 		stripped.Header.Set("X-GitHub-Delivery", "fresh-unsigned-id")
 		d, err := legacy.Verify(stripped, t0)
-		if err != nil || d.SecretIndex != i {
-			t.Fatalf("secret %d, SHA-1 only: %v (secret %d)", i, err, d.SecretIndex)
-		}
-		if d.Digest != full.Digest || d.Digest == ([32]byte{}) {
-			t.Errorf("secret %d: digest %x with SHA-1 only, %x with X-Hub-Signature-256; a replay stripped of the SHA-256 header must meet the first delivery's digest", i, d.Digest, full.Digest)
-		}
+		require.NoError(t, err, "secret %d, SHA-1 only", i)
+		require.Equal(t, i, d.SecretIndex, "secret %d, SHA-1 only: SecretIndex", i)
+		assert.NotZero(t, d.Digest, "secret %d: digest with SHA-1 only", i)
+		assert.Equal(t, full.Digest, d.Digest, "secret %d: digest with X-Hub-Signature-256, then with SHA-1 only; a replay stripped of the SHA-256 header must meet the first delivery's digest", i)
 		other := outgoing()
 		other.Body = append([]byte(nil), other.Body...)
 		other.Body[len(other.Body)-2] ^= 1
 		o := signed(t, signer, other)
 		o.Header.Del("X-Hub-Signature-256")
-		if d2, err := legacy.Verify(o, t0); err != nil || d2.Digest == d.Digest {
-			t.Errorf("secret %d: another body, SHA-1 only: %v, same digest %v", i, err, d2.Digest == d.Digest)
+		d2, err := legacy.Verify(o, t0)
+		if assert.NoError(t, err, "secret %d: another body, SHA-1 only", i) {
+			assert.NotEqual(t, d.Digest, d2.Digest, "secret %d: another body, SHA-1 only: same digest", i)
 		}
 	}
 }

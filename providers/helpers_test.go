@@ -1,12 +1,13 @@
 package providers
 
 import (
-	"errors"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // hdr builds a canonical http.Header from name/value pairs; a name may
@@ -28,36 +29,22 @@ func request(h http.Header, body string) verify.Request {
 func wantErr(t *testing.T, err, want error, name string) {
 	t.Helper()
 	if want == nil {
-		if err != nil {
-			t.Fatalf("err = %v, want nil", err)
-		}
+		require.NoError(t, err)
 		return
 	}
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %v", err, want)
-	}
+	require.ErrorIs(t, err, want)
 	var ve *verify.Error
-	if !errors.As(err, &ve) {
-		t.Fatalf("err = %T, want *verify.Error", err)
-	}
-	if ve.Provider != name {
-		t.Errorf("Provider = %q, want %q", ve.Provider, name)
-	}
-	if ve.Status != verify.StatusCode(want) {
-		t.Errorf("Status = %d, want %d", ve.Status, verify.StatusCode(want))
-	}
-	if ve.Reason == "" {
-		t.Error("empty Reason")
-	}
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, name, ve.Provider, "Provider")
+	assert.Equal(t, verify.StatusCode(want), ve.Status, "Status")
+	assert.NotEmpty(t, ve.Reason, "empty Reason")
 }
 
 // signed signs body with p and returns the request and its headers.
 func signed(t *testing.T, p Provider, o Outgoing) verify.Request {
 	t.Helper()
 	h, err := p.Sign(o)
-	if err != nil {
-		t.Fatalf("Sign: %v", err)
-	}
+	require.NoError(t, err, "Sign")
 	return verify.Request{Method: http.MethodPost, Header: h, Body: o.Body}
 }
 
@@ -70,8 +57,6 @@ func implOf(p Provider) scheme { return p.(*Preset).p }
 func mustNew(t testing.TB, name, secret string, opts ...Option) Provider {
 	t.Helper()
 	p, err := New(name, secret, opts...)
-	if err != nil {
-		t.Fatalf("New(%q): %v", name, err)
-	}
+	require.NoError(t, err, "New(%q)", name)
 	return p
 }

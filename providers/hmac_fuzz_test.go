@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // Fuzz tests for the parsers of the shared-secret presets and for their
@@ -35,15 +36,13 @@ func FuzzStampHeaderParse(f *testing.F) {
 		var p stampHeader
 		ok := parseStampHeader([]string{s}, sep, tsKey, sigKey, &p)
 		for i := 0; i < p.sigs.Len(); i++ {
-			if len(p.sigs.At(i)) != sha256.Size {
-				t.Fatalf("signature %d has %d bytes", i, len(p.sigs.At(i)))
-			}
+			require.Len(t, p.sigs.At(i), sha256.Size, "signature %d", i)
 		}
-		if !ok && strings.Count(s, sigKey+"=") <= verify.MaxSignatures {
-			t.Fatalf("reported too many %s entries in %q", sigKey, s)
+		if !ok {
+			require.Greater(t, strings.Count(s, sigKey+"="), verify.MaxSignatures, "reported too many %s entries in %q", sigKey, s)
 		}
-		if p.t != "" && !strings.Contains(s, tsKey+"="+p.t) {
-			t.Fatalf("%s = %q not in %q", tsKey, p.t, s)
+		if p.t != "" {
+			require.Contains(t, s, tsKey+"="+p.t, "%s = %q not in %q", tsKey, p.t, s)
 		}
 	})
 }
@@ -63,16 +62,12 @@ func FuzzSigValues(f *testing.F) {
 		sp := specs[int(kind)%len(specs)]
 		var sigs verify.Signatures
 		parseSigValues([]string{s, s}, sp.prefix, sp.enc, sp.alg.Size(), &sigs)
-		if sigs.Len() > 2 {
-			t.Fatalf("%d signatures from two values", sigs.Len())
-		}
+		require.LessOrEqual(t, sigs.Len(), 2, "signatures from two values")
 		for i := 0; i < sigs.Len(); i++ {
-			if len(sigs.At(i)) != sp.alg.Size() {
-				t.Fatalf("signature has %d bytes, want %d", len(sigs.At(i)), sp.alg.Size())
-			}
+			require.Len(t, sigs.At(i), sp.alg.Size(), "signature %d", i)
 		}
-		if sigs.Len() > 0 && !hasPrefixFold(trimOWS(s), sp.prefix) {
-			t.Fatalf("accepted %q without the %q prefix", s, sp.prefix)
+		if sigs.Len() > 0 {
+			require.True(t, hasPrefixFold(trimOWS(s), sp.prefix), "accepted %q without the %q prefix", s, sp.prefix)
 		}
 	})
 }
@@ -84,26 +79,20 @@ func FuzzBasicAuth(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		creds, ok := parseBasicAuth(s)
 		if !ok {
-			if creds != "" {
-				t.Fatal("credentials returned with ok false")
-			}
+			require.Empty(t, creds, "credentials returned with ok false")
 			return
 		}
-		if !strings.Contains(creds, ":") || len(s) > maxBasicAuth {
-			t.Fatalf("accepted %q as %q", s, creds)
-		}
-		if enc := base64.StdEncoding.EncodeToString([]byte(creds)); !strings.Contains(s, enc) {
-			t.Fatalf("%q is not the base64 %q of %q", s, enc, creds)
-		}
+		require.Contains(t, creds, ":", "accepted %q as %q", s, creds)
+		require.LessOrEqual(t, len(s), maxBasicAuth, "accepted %q as %q", s, creds)
+		enc := base64.StdEncoding.EncodeToString([]byte(creds))
+		require.Contains(t, s, enc, "%q is not the base64 %q of %q", s, enc, creds)
 	})
 }
 
 func FuzzVerifyMailgun(f *testing.F) {
 	const key = "key-mailgun-signing"
 	p, err := NewMailgun(key)
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add([]byte(`{"signature":{"timestamp":"1700000000","token":"tok","signature":"00"},"event-data":{"event":"delivered"}}`))
 	f.Add([]byte(`{"signature":{"timestamp":1700000000,"token":"","signature":""}}`))
 	f.Add([]byte(`{"signature":"x"}`))
@@ -119,9 +108,9 @@ func FuzzVerifyMailgun(f *testing.F) {
 		ts, _ := jsonscan.Field(body, "signature", "timestamp")
 		sig, _ := jsonscan.Field(body, "signature", "signature")
 		want := mac([]byte(key), ts, d.ID)
-		if got, err := hex.DecodeString(sig); err != nil || string(got) != string(want) {
-			t.Fatalf("accepted signature %q; the correct MAC is %x", sig, want)
-		}
+		got, err := hex.DecodeString(sig)
+		require.NoError(t, err, "accepted signature %q; the correct MAC is %x", sig, want)
+		require.Equal(t, want, got, "accepted signature %q; the correct MAC is %x", sig, want)
 	})
 }
 
@@ -155,9 +144,7 @@ func FuzzVerifyHMACPresets(f *testing.F) {
 	provs := make([]Provider, len(fuzzPresets))
 	for i, fp := range fuzzPresets {
 		p, err := New(fp.name, fuzzSecret)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		provs[i] = p
 	}
 	f.Add(uint8(0), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", []byte(`Hello, World!`))
@@ -175,9 +162,7 @@ func FuzzVerifyHMACPresets(f *testing.F) {
 
 func FuzzVerifyGitLab(f *testing.F) {
 	p, err := NewGitLab("gl-token", WithSecret("older-token"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	for _, s := range []string{"gl-token", " gl-token ", "gl-toke", "older-token", "", "GL-TOKEN"} {
 		f.Add(s)
 	}
@@ -186,8 +171,7 @@ func FuzzVerifyGitLab(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got := trimOWS(tok); (got != "gl-token" || d.SecretIndex != 0) && (got != "older-token" || d.SecretIndex != 1) {
-			t.Fatalf("accepted token %q as secret %d", tok, d.SecretIndex)
-		}
+		got := trimOWS(tok)
+		require.True(t, got == "gl-token" && d.SecretIndex == 0 || got == "older-token" && d.SecretIndex == 1, "accepted token %q as secret %d", tok, d.SecretIndex)
 	})
 }

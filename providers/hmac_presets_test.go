@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Tests of the shared-secret presets of hmacPresets: each row says how the
@@ -111,9 +112,7 @@ func signFor(t *testing.T, p Provider, o Outgoing) verify.Request {
 	}
 	if bs, ok := p.(bodySigner); ok {
 		body, h, err := bs.SignBody(o)
-		if err != nil {
-			t.Fatalf("SignBody: %v", err)
-		}
+		require.NoError(t, err, "SignBody")
 		return verify.Request{Method: http.MethodPost, Header: h, Body: body}
 	}
 	return signed(t, p, o)
@@ -122,19 +121,19 @@ func signFor(t *testing.T, p Provider, o Outgoing) verify.Request {
 func TestHMACPresetsRegistered(t *testing.T) {
 	names := Names()
 	for _, ps := range hmacPresetTable() {
-		if !slices.Contains(names, ps.name) {
-			t.Errorf("%s is not in Names()", ps.name)
-		}
+		assert.Contains(t, names, ps.name, "%s is not in Names()", ps.name)
 		p := mustNew(t, ps.name, ps.secret)
 		info := p.Info()
-		if p.Name() != ps.name || info.Name != ps.name || info.Title == "" || info.Algorithm == "" || info.IDSource == "" || info.TypeSource == "" || info.SignatureHeader == "" {
-			t.Errorf("%s: Name %q, Info %+v", ps.name, p.Name(), info)
-		}
-		if info.Timestamped != (ps.stamp != stampNone) {
-			t.Errorf("%s: Info.Timestamped = %v", ps.name, info.Timestamped)
-		}
-		if ps.sigH != "" && !strings.EqualFold(info.SignatureHeader, ps.sigH) {
-			t.Errorf("%s: Info.SignatureHeader = %q, want %q", ps.name, info.SignatureHeader, ps.sigH)
+		assert.Equal(t, ps.name, p.Name(), "Name")
+		assert.Equal(t, ps.name, info.Name, "%s: Info %+v", ps.name, info)
+		assert.NotEmpty(t, info.Title, "%s: Info %+v", ps.name, info)
+		assert.NotEmpty(t, info.Algorithm, "%s: Info %+v", ps.name, info)
+		assert.NotEmpty(t, info.IDSource, "%s: Info %+v", ps.name, info)
+		assert.NotEmpty(t, info.TypeSource, "%s: Info %+v", ps.name, info)
+		assert.NotEmpty(t, info.SignatureHeader, "%s: Info %+v", ps.name, info)
+		assert.Equal(t, ps.stamp != stampNone, info.Timestamped, "%s: Info.Timestamped", ps.name)
+		if ps.sigH != "" {
+			assert.True(t, strings.EqualFold(info.SignatureHeader, ps.sigH), "%s: Info.SignatureHeader = %q, want %q", ps.name, info.SignatureHeader, ps.sigH)
 		}
 	}
 }
@@ -145,27 +144,20 @@ func TestHMACPresetsRoundTrip(t *testing.T) {
 			p := mustNew(t, ps.name, ps.secret)
 			req := signFor(t, p, ps.o)
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
+			require.NoError(t, err, "Verify")
+			assert.Equal(t, ps.name, d.Provider, "Provider")
+			assert.Equal(t, ps.id, d.ID, "ID")
+			assert.Equal(t, ps.typ, d.Type, "Type")
+			assert.Equal(t, 0, d.SecretIndex, "SecretIndex")
+			stamped := ps.stamp != stampNone
+			assert.Equal(t, stamped, !d.Timestamp.IsZero(), "Timestamp = %v (signed timestamp: %v)", d.Timestamp, stamped)
+			if stamped {
+				assert.WithinDuration(t, t0, d.Timestamp, 0, "Timestamp")
 			}
-			if d.Provider != ps.name || d.ID != ps.id || d.Type != ps.typ || d.SecretIndex != 0 {
-				t.Errorf("Delivery = {%q %q %q %d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.SecretIndex, ps.name, ps.id, ps.typ)
-			}
-			if (ps.stamp != stampNone) != !d.Timestamp.IsZero() || (ps.stamp != stampNone && !d.Timestamp.Equal(t0)) {
-				t.Errorf("Timestamp = %v, want %v (signed timestamp: %v)", d.Timestamp, t0, ps.stamp != stampNone)
-			}
-			if d.Replayable != ps.replayable {
-				t.Errorf("Replayable = %v, want %v", d.Replayable, ps.replayable)
-			}
-			if d.Replayable == (d.Digest == [32]byte{}) {
-				t.Errorf("Digest set = %v with Replayable = %v", d.Digest != [32]byte{}, d.Replayable)
-			}
-			if d.Reply != nil {
-				t.Errorf("Reply = %+v", d.Reply)
-			}
-			if ct := req.Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type = %q", ct)
-			}
+			assert.Equal(t, ps.replayable, d.Replayable, "Replayable")
+			assert.Equal(t, d.Replayable, d.Digest != [32]byte{}, "Digest set, with Replayable = %v", d.Replayable)
+			assert.Nil(t, d.Reply, "Reply")
+			assert.Equal(t, "application/json", req.Header.Get("Content-Type"), "Content-Type")
 		})
 	}
 }
@@ -188,10 +180,10 @@ func TestHMACPresetsTampering(t *testing.T) {
 			_, err := p.Verify(r, t0)
 			if ps.auth == bodySigned {
 				wantErr(t, err, verify.ErrSignatureMismatch, ps.name)
-			} else if err != nil {
+			} else {
 				// A token, basic auth or Mailgun's signature does not cover
 				// the event body: the preset documents that it accepts it.
-				t.Errorf("altered body under an unsigned-body scheme: %v; the docs say it verifies", err)
+				assert.NoError(t, err, "altered body under an unsigned-body scheme; the docs say it verifies")
 			}
 
 			// Another secret, then that secret added with WithSecret.
@@ -199,8 +191,8 @@ func TestHMACPresetsTampering(t *testing.T) {
 			_, err = p.Verify(r, t0)
 			wantErr(t, err, verify.ErrSignatureMismatch, ps.name)
 			d, err := mustNew(t, ps.name, ps.secret, WithSecret(ps.other)).Verify(r, t0)
-			if err != nil || d.SecretIndex != 1 {
-				t.Errorf("second secret: SecretIndex = %d, err = %v; want 1, nil", d.SecretIndex, err)
+			if assert.NoError(t, err, "second secret") {
+				assert.Equal(t, 1, d.SecretIndex, "second secret: SecretIndex")
 			}
 
 			if ps.sigH == "" {
@@ -248,10 +240,9 @@ func TestHMACPresetsTimestamps(t *testing.T) {
 				_, err := p.Verify(req, c.now)
 				wantErr(t, err, c.want, ps.name)
 			}
-			if _, err := mustNew(t, ps.name, ps.secret, WithoutTimestampCheck()).Verify(req, t0.Add(24*time.Hour)); err != nil {
-				t.Errorf("WithoutTimestampCheck: %v", err)
-			}
-			_, err := mustNew(t, ps.name, ps.secret, WithTolerance(time.Second, time.Second)).Verify(req, t0.Add(2*time.Second))
+			_, err := mustNew(t, ps.name, ps.secret, WithoutTimestampCheck()).Verify(req, t0.Add(24*time.Hour))
+			assert.NoError(t, err, "WithoutTimestampCheck")
+			_, err = mustNew(t, ps.name, ps.secret, WithTolerance(time.Second, time.Second)).Verify(req, t0.Add(2*time.Second))
 			wantErr(t, err, verify.ErrTimestampTooOld, ps.name)
 		})
 	}
@@ -272,16 +263,18 @@ func TestHMACPresetsInsecure(t *testing.T) {
 			p := mustNew(t, ps.name, ps.secret, InsecureSkipVerification())
 			req := signFor(t, mustNew(t, ps.name, ps.other), ps.o)
 			d, err := p.Verify(req, t0.Add(time.Hour))
-			if err != nil || d.SecretIndex != -1 || d.ID != ps.id || d.Type != ps.typ {
-				t.Fatalf("Verify = %+v, %v; want Secret -1, ID %q, Type %q", d, err, ps.id, ps.typ)
-			}
-			if ps.stamp != stampNone && !d.Timestamp.Equal(t0) {
-				t.Errorf("Timestamp = %v, want %v", d.Timestamp, t0)
+			require.NoError(t, err, "Verify")
+			require.Equal(t, -1, d.SecretIndex, "Verify = %+v", d)
+			require.Equal(t, ps.id, d.ID, "Verify = %+v", d)
+			require.Equal(t, ps.typ, d.Type, "Verify = %+v", d)
+			if ps.stamp != stampNone {
+				assert.WithinDuration(t, t0, d.Timestamp, 0, "Timestamp")
 			}
 			if ps.sigH != "" {
 				req.Header.Del(ps.sigH)
-				if d, err := p.Verify(req, t0); err != nil || d.SecretIndex != -1 {
-					t.Errorf("without credential: %+v, %v", d, err)
+				d, err := p.Verify(req, t0)
+				if assert.NoError(t, err, "without credential") {
+					assert.Equal(t, -1, d.SecretIndex, "without credential: %+v", d)
 				}
 			}
 		})
@@ -294,20 +287,16 @@ func TestHMACPresetsErrorsDoNotLeak(t *testing.T) {
 			req := signFor(t, mustNew(t, ps.name, ps.other), ps.o)
 			p := mustNew(t, ps.name, ps.secret)
 			_, err := p.Verify(req, t0)
-			if err == nil {
-				t.Fatal("want an error")
-			}
+			require.Error(t, err, "want an error")
 			right := signFor(t, p, ps.o)
 			msg := err.Error()
 			for _, s := range []string{ps.secret, ps.other, string(ps.o.Body), right.Header.Get(ps.sigH), req.Header.Get(ps.sigH)} {
-				if len(s) > 8 && strings.Contains(msg, s) {
-					t.Errorf("error %q contains %q", msg, s)
+				if len(s) > 8 {
+					assert.NotContains(t, msg, s)
 				}
 			}
 			for _, v := range []string{fmt.Sprintf("%+v", p), fmt.Sprintf("%#v", p), fmt.Sprint(p)} {
-				if strings.Contains(v, ps.secret) {
-					t.Errorf("printing the preset shows its secret: %s", v)
-				}
+				assert.NotContains(t, v, ps.secret, "printing the preset shows its secret")
 			}
 		})
 	}
@@ -315,27 +304,23 @@ func TestHMACPresetsErrorsDoNotLeak(t *testing.T) {
 
 func TestHMACPresetsConstruction(t *testing.T) {
 	for _, ps := range hmacPresetTable() {
-		if _, err := New(ps.name, ""); !errors.Is(err, verify.ErrEmptySecret) {
-			t.Errorf("%s: empty secret: %v", ps.name, err)
-		}
-		if _, err := New(ps.name, ps.secret, WithSecret("")); !errors.Is(err, verify.ErrEmptySecret) {
-			t.Errorf("%s: empty WithSecret: %v", ps.name, err)
-		}
-		if _, err := New(ps.name, ps.secret, WithLegacySHA1()); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%s: WithLegacySHA1: %v", ps.name, err)
-		}
-		if _, err := New(ps.name, ps.secret, WithTolerance(0, time.Second)); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%s: zero tolerance: %v", ps.name, err)
-		}
+		_, err := New(ps.name, "")
+		assert.ErrorIs(t, err, verify.ErrEmptySecret, "%s: empty secret", ps.name)
+		_, err = New(ps.name, ps.secret, WithSecret(""))
+		assert.ErrorIs(t, err, verify.ErrEmptySecret, "%s: empty WithSecret", ps.name)
+		_, err = New(ps.name, ps.secret, WithLegacySHA1())
+		assert.ErrorIs(t, err, ErrInvalidOption, "%s: WithLegacySHA1", ps.name)
+		_, err = New(ps.name, ps.secret, WithTolerance(0, time.Second))
+		assert.ErrorIs(t, err, ErrInvalidOption, "%s: zero tolerance", ps.name)
 	}
 	for _, bad := range []string{"no-colon", strings.Repeat("x", 600) + ":y"} {
-		if _, err := NewPostmark(bad); !errors.Is(err, verify.ErrInvalidSecret) || strings.Contains(err.Error(), bad) {
-			t.Errorf("NewPostmark(%.12q...) = %v, want ErrInvalidSecret without the secret", bad, err)
+		_, err := NewPostmark(bad)
+		if assert.ErrorIs(t, err, verify.ErrInvalidSecret, "NewPostmark(%.12q...)", bad) {
+			assert.NotContains(t, err.Error(), bad, "NewPostmark(%.12q...): the error holds the secret", bad)
 		}
 	}
-	if _, err := NewClerk("whsec_%%%"); !errors.Is(err, verify.ErrInvalidSecret) {
-		t.Errorf("NewClerk(bad whsec) = %v", err)
-	}
+	_, err := NewClerk("whsec_%%%")
+	assert.ErrorIs(t, err, verify.ErrInvalidSecret, "NewClerk(bad whsec)")
 }
 
 // oracleMAC is an HMAC computed with crypto/hmac alone, independently of
@@ -375,11 +360,7 @@ func TestHMACPresetsMatchOracle(t *testing.T) {
 			secret = "u:k"
 		}
 		h, err := mustNew(t, tt.name, secret).Sign(Outgoing{Body: []byte(body), Timestamp: t0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := h.Get(tt.header); got != tt.want {
-			t.Errorf("%s: %s = %q, want %q", tt.name, tt.header, got, tt.want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, h.Get(tt.header), "%s: %s", tt.name, tt.header)
 	}
 }

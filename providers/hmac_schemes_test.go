@@ -2,7 +2,6 @@ package providers
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/hookguard/hookguard/internal/jsonscan"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Header parsing and per-preset behaviour of the shared-secret presets.
@@ -91,8 +92,9 @@ func TestBodyHeaderParsing(t *testing.T) {
 		key := http.CanonicalHeaderKey(p.Info().SignatureHeader)
 		old := signFor(t, mustNew(t, name, "old"), Outgoing{Body: []byte(`{}`)}).Header.Get(key)
 		req.Header[key] = []string{"junk", old, req.Header.Get(key)}
-		if d, err := p.Verify(req, t0); err != nil || d.SecretIndex != 0 {
-			t.Errorf("%s with three lines: %+v, %v", name, d, err)
+		d, err := p.Verify(req, t0)
+		if assert.NoError(t, err, "%s with three lines", name) {
+			assert.Equal(t, 0, d.SecretIndex, "%s with three lines: SecretIndex", name)
 		}
 	}
 }
@@ -101,21 +103,17 @@ func TestGitLab(t *testing.T) {
 	p := mustNew(t, "gitlab", "tok")
 	req := signFor(t, p, Outgoing{Body: []byte(`{"object_kind":"push"}`), ID: "idem-1", Type: "Push Hook"})
 	for _, k := range []string{"X-Gitlab-Token", "X-Gitlab-Event", "Idempotency-Key", "X-Gitlab-Event-Uuid", "X-Gitlab-Webhook-Uuid", "X-Gitlab-Instance"} {
-		if req.Header.Get(k) == "" {
-			t.Errorf("Sign did not set %s", k)
-		}
+		assert.NotEmpty(t, req.Header.Get(k), "Sign did not set %s", k)
 	}
 	// Idempotency-Key, the same on every retry (gitlab-org/gitlab MR
 	// 160952), wins over X-Gitlab-Event-UUID; older GitLab sends only the
 	// latter.
 	req.Header.Set("X-Gitlab-Event-UUID", "event-uuid")
-	if d, _ := p.Verify(req, t0); d.ID != "idem-1" {
-		t.Errorf("ID = %q, want the Idempotency-Key", d.ID)
-	}
+	d, _ := p.Verify(req, t0)
+	assert.Equal(t, "idem-1", d.ID, "ID: want the Idempotency-Key")
 	req.Header.Del("Idempotency-Key")
-	if d, _ := p.Verify(req, t0); d.ID != "event-uuid" {
-		t.Errorf("ID = %q, want X-Gitlab-Event-UUID", d.ID)
-	}
+	d, _ = p.Verify(req, t0)
+	assert.Equal(t, "event-uuid", d.ID, "ID: want X-Gitlab-Event-UUID")
 	for _, tc := range []struct {
 		name string
 		vals []string
@@ -133,13 +131,11 @@ func TestGitLab(t *testing.T) {
 	} {
 		req.Header["X-Gitlab-Token"] = tc.vals
 		_, err := p.Verify(req, t0)
-		if tc.want == nil && err != nil || tc.want != nil {
-			if tc.want == nil {
-				t.Errorf("%s: %v", tc.name, err)
-				continue
-			}
-			wantErr(t, err, tc.want, "gitlab")
+		if tc.want == nil {
+			assert.NoError(t, err, tc.name)
+			continue
 		}
+		wantErr(t, err, tc.want, "gitlab")
 	}
 	// Content dedupe: the same body under a fresh ID has the same digest,
 	// another body another one, and the digest depends on the token.
@@ -148,17 +144,15 @@ func TestGitLab(t *testing.T) {
 	d3, _ := p.Verify(signFor(t, p, Outgoing{Body: []byte(`{"a":2}`), ID: "x"}), t0)
 	q := mustNew(t, "gitlab", "other")
 	d4, _ := q.Verify(signFor(t, q, Outgoing{Body: []byte(`{"a":1}`), ID: "x"}), t0)
-	if d1.Digest != d2.Digest || d1.Digest == d3.Digest || d1.Digest == d4.Digest {
-		t.Errorf("digests: same body %v, other body %v, other token %v; want true, false, false", d1.Digest == d2.Digest, d1.Digest == d3.Digest, d1.Digest == d4.Digest)
-	}
+	assert.Equal(t, d1.Digest, d2.Digest, "digests: same body under another ID")
+	assert.NotEqual(t, d1.Digest, d3.Digest, "digests: other body")
+	assert.NotEqual(t, d1.Digest, d4.Digest, "digests: other token")
 }
 
 func TestPostmarkBasicAuth(t *testing.T) {
 	p := mustNew(t, "postmark", "user:pa:ss")
 	req := signFor(t, p, Outgoing{Body: []byte(`{"RecordType":"Bounce","ID":42}`)})
-	if got, want := req.Header.Get("Authorization"), "Basic "+base64.StdEncoding.EncodeToString([]byte("user:pa:ss")); got != want {
-		t.Fatalf("Authorization = %q, want %q", got, want)
-	}
+	require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("user:pa:ss")), req.Header.Get("Authorization"), "Authorization")
 	enc := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	for _, tc := range []struct {
 		name, v string
@@ -176,8 +170,8 @@ func TestPostmarkBasicAuth(t *testing.T) {
 			req.Header.Set("Authorization", tc.v)
 			d, err := p.Verify(req, t0)
 			wantErr(t, err, tc.want, "postmark")
-			if err == nil && d.Type != "Bounce" {
-				t.Errorf("Type = %q", d.Type)
+			if err == nil {
+				assert.Equal(t, "Bounce", d.Type, "Type")
 			}
 		})
 	}
@@ -187,18 +181,20 @@ func TestMailgunBody(t *testing.T) {
 	p := mustNew(t, "mailgun", "key-1")
 	sign := func(o Outgoing) verify.Request { return signFor(t, p, o) }
 	req := sign(Outgoing{Body: []byte(`{"event-data":{"event":"opened"}}`), ID: "tok-1"})
-	if !strings.HasPrefix(string(req.Body), `{"signature":{"timestamp":"1700000000","token":"tok-1","signature":"`) || !strings.HasSuffix(string(req.Body), `"},"event-data":{"event":"opened"}}`) {
-		t.Fatalf("SignBody body = %s", req.Body)
-	}
+	require.True(t, strings.HasPrefix(string(req.Body), `{"signature":{"timestamp":"1700000000","token":"tok-1","signature":"`), "SignBody body = %s", req.Body)
+	require.True(t, strings.HasSuffix(string(req.Body), `"},"event-data":{"event":"opened"}}`), "SignBody body = %s", req.Body)
 	// Mailgun's own layout, signature object last, verifies too.
 	sig, _ := jsonscan.Field(req.Body, "signature", "signature")
 	last := `{"event-data":{"event":"opened"},"signature":{"token":"tok-1","timestamp":"1700000000","signature":"` + sig + `"}}`
-	if d, err := p.Verify(request(nil, last), t0); err != nil || d.ID != "tok-1" || d.Type != "opened" {
-		t.Errorf("signature object last: %+v, %v", d, err)
+	d, err := p.Verify(request(nil, last), t0)
+	if assert.NoError(t, err, "signature object last") {
+		assert.Equal(t, "tok-1", d.ID, "signature object last: ID")
+		assert.Equal(t, "opened", d.Type, "signature object last: Type")
 	}
 	// A random token when o.ID is empty, 50 characters as Mailgun's.
-	if d, err := p.Verify(sign(Outgoing{Body: []byte(`{}`)}), t0); err != nil || len(d.ID) != 50 {
-		t.Errorf("random token: %q, %v", d.ID, err)
+	d, err = p.Verify(sign(Outgoing{Body: []byte(`{}`)}), t0)
+	if assert.NoError(t, err, "random token") {
+		assert.Len(t, d.ID, 50, "random token")
 	}
 	for _, tc := range []struct {
 		name, body string
@@ -218,17 +214,14 @@ func TestMailgunBody(t *testing.T) {
 			wantErr(t, err, tc.want, "mailgun")
 		})
 	}
-	if _, _, err := p.(bodySigner).SignBody(Outgoing{Body: req.Body}); !errors.Is(err, ErrCannotSign) {
-		t.Errorf("SignBody of a signed body: %v, want ErrCannotSign", err)
-	}
-	if _, _, err := p.(bodySigner).SignBody(Outgoing{Body: []byte(`[1]`)}); !errors.Is(err, ErrCannotSign) {
-		t.Errorf("SignBody of an array: %v, want ErrCannotSign", err)
-	}
+	_, _, err = p.(bodySigner).SignBody(Outgoing{Body: req.Body})
+	assert.ErrorIs(t, err, ErrCannotSign, "SignBody of a signed body")
+	_, _, err = p.(bodySigner).SignBody(Outgoing{Body: []byte(`[1]`)})
+	assert.ErrorIs(t, err, ErrCannotSign, "SignBody of an array")
 	// Sign alone cannot put the signature in the body.
 	h, err := p.Sign(Outgoing{Body: []byte(`{}`)})
-	if err != nil || h.Get("Content-Type") != "application/json" {
-		t.Errorf("Sign: %v, %v", h, err)
-	}
+	assert.NoError(t, err, "Sign")
+	assert.Equal(t, "application/json", h.Get("Content-Type"), "Sign: Content-Type")
 	_, err = p.Verify(verify.Request{Header: h, Body: []byte(`{}`)}, t0)
 	wantErr(t, err, verify.ErrMissingSignature, "mailgun")
 }
@@ -237,15 +230,11 @@ func TestLinearBodyTimestamp(t *testing.T) {
 	p := mustNew(t, "linear", "SECRET")
 	ms := strconv.FormatInt(t0.UnixMilli(), 10)
 	req := signFor(t, p, Outgoing{Body: []byte(` { "type":"Issue"}`)})
-	if want := ` {"webhookTimestamp":` + ms + `, "type":"Issue"}`; string(req.Body) != want {
-		t.Fatalf("SignBody body = %s, want %s", req.Body, want)
-	}
+	require.Equal(t, ` {"webhookTimestamp":`+ms+`, "type":"Issue"}`, string(req.Body), "SignBody body")
 	// A body that has the field keeps it, as sent.
 	body := `{"type":"Issue","webhookTimestamp":` + strconv.FormatInt(t0.Add(-time.Hour).UnixMilli(), 10) + `}`
 	old := signFor(t, p, Outgoing{Body: []byte(body)})
-	if string(old.Body) != body {
-		t.Errorf("SignBody changed a body that has webhookTimestamp: %s", old.Body)
-	}
+	assert.Equal(t, body, string(old.Body), "SignBody changed a body that has webhookTimestamp")
 	_, err := p.Verify(old, t0)
 	wantErr(t, err, verify.ErrTimestampTooOld, "linear")
 	// Milliseconds, not seconds: a seconds value lies in 1970.
@@ -268,21 +257,16 @@ func TestLinearBodyTimestamp(t *testing.T) {
 	}
 	// An empty object gets the field without a trailing comma.
 	e := signFor(t, p, Outgoing{Body: []byte(`{ }`)})
-	if want := `{"webhookTimestamp":` + ms + ` }`; string(e.Body) != want {
-		t.Errorf("SignBody of {} = %s, want %s", e.Body, want)
-	}
+	assert.Equal(t, `{"webhookTimestamp":`+ms+` }`, string(e.Body), "SignBody of {}")
 }
 
 func TestSvixAliases(t *testing.T) {
 	for _, name := range []string{"clerk", "resend"} {
 		p := mustNew(t, name, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 		req := signFor(t, p, Outgoing{Body: []byte(`{"type":"x.y"}`), ID: "msg_1"})
-		if req.Header.Get("Svix-Signature") == "" || req.Header.Get("Webhook-Signature") != "" {
-			t.Errorf("%s signs with %v, want svix-* headers", name, req.Header)
-		}
-		if got := p.Info().Title; got == "Standard Webhooks" || got == "Svix" || got == "" {
-			t.Errorf("%s Title = %q", name, got)
-		}
+		assert.NotEmpty(t, req.Header.Get("Svix-Signature"), "%s signs with %v, want svix-* headers", name, req.Header)
+		assert.Empty(t, req.Header.Get("Webhook-Signature"), "%s signs with %v, want svix-* headers", name, req.Header)
+		assert.NotContains(t, []string{"Standard Webhooks", "Svix", ""}, p.Info().Title, "%s Title", name)
 		req.Body = []byte(`{"type":"x.z"}`)
 		_, err := p.Verify(req, t0)
 		wantErr(t, err, verify.ErrSignatureMismatch, name)
@@ -297,13 +281,12 @@ func TestPrependMember(t *testing.T) {
 		{"{\n}", "{\"k\":1\n}"},
 	} {
 		got, err := prependMember([]byte(tc.in), "k", []byte("1"))
-		if err != nil || string(got) != tc.want {
-			t.Errorf("prependMember(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		if assert.NoError(t, err, "prependMember(%q)", tc.in) {
+			assert.Equal(t, tc.want, string(got), "prependMember(%q)", tc.in)
 		}
 	}
 	for _, in := range []string{``, `[]`, `"s"`, ` `} {
-		if _, err := prependMember([]byte(in), "k", []byte("1")); !errors.Is(err, ErrCannotSign) {
-			t.Errorf("prependMember(%q) err = %v, want ErrCannotSign", in, err)
-		}
+		_, err := prependMember([]byte(in), "k", []byte("1"))
+		assert.ErrorIs(t, err, ErrCannotSign, "prependMember(%q)", in)
 	}
 }

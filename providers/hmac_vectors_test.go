@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Published test vectors of the shared-secret presets, each verified byte
@@ -115,19 +117,17 @@ func TestHMACPublishedVectors(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			p := mustNew(t, v.provider, v.secret, v.opts...)
 			d, err := p.Verify(request(v.header, v.body), v.now)
-			if err != nil {
-				t.Fatalf("Verify (%s): %v", v.source, err)
-			}
-			if d.Provider != v.provider || d.ID != v.wantID || d.Type != v.wantType || d.SecretIndex != 0 || !d.Timestamp.Equal(v.now) {
-				t.Errorf("Delivery = {%q %q %q %d %v}, want {%q %q %q 0 %v}", d.Provider, d.ID, d.Type, d.SecretIndex, d.Timestamp, v.provider, v.wantID, v.wantType, v.now)
-			}
-			if _, err := p.Verify(request(v.header, v.body+" "), v.now); err == nil {
-				t.Error("Verify accepted a body with one byte appended")
-			}
+			require.NoError(t, err, "Verify (%s)", v.source)
+			assert.Equal(t, v.provider, d.Provider, "Provider")
+			assert.Equal(t, v.wantID, d.ID, "ID")
+			assert.Equal(t, v.wantType, d.Type, "Type")
+			assert.Equal(t, 0, d.SecretIndex, "SecretIndex")
+			assert.WithinDuration(t, v.now, d.Timestamp, 0, "Timestamp")
+			_, err = p.Verify(request(v.header, v.body+" "), v.now)
+			assert.Error(t, err, "Verify accepted a body with one byte appended")
 			// The SDKs reject these timestamps as too old.
-			if _, err := p.Verify(request(v.header, v.body), v.now.Add(6*time.Minute)); err == nil {
-				t.Error("Verify accepted the vector six minutes later")
-			}
+			_, err = p.Verify(request(v.header, v.body), v.now.Add(6*time.Minute))
+			assert.Error(t, err, "Verify accepted the vector six minutes later")
 		})
 	}
 }
@@ -149,12 +149,8 @@ func TestHMACSignReproducesVectors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		h, err := mustNew(t, tt.provider, tt.secret).Sign(tt.o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := h.Get(tt.header); got != tt.want {
-			t.Errorf("%s: %s = %q, want %q", tt.provider, tt.header, got, tt.want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, h.Get(tt.header), "%s: %s", tt.provider, tt.header)
 	}
 }
 

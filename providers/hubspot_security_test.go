@@ -1,7 +1,6 @@
 package providers
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Issue 15, finding 2: the HubSpot preset fell back to v1,
@@ -51,9 +52,8 @@ func extendSHA256(t *testing.T, sum []byte, n int, suffix []byte) []byte {
 	state = append(state, make([]byte, 64)...)
 	state = binary.BigEndian.AppendUint64(state, uint64(processed))
 	h := sha256.New()
-	if err := h.(interface{ UnmarshalBinary([]byte) error }).UnmarshalBinary(state); err != nil {
-		t.Fatalf("restoring a SHA-256 state: %v", err)
-	}
+	err := h.(interface{ UnmarshalBinary([]byte) error }).UnmarshalBinary(state)
+	require.NoError(t, err, "restoring a SHA-256 state")
 	h.Write(suffix)
 	return h.Sum(nil)
 }
@@ -65,9 +65,8 @@ func TestExtendSHA256(t *testing.T) {
 		suffix := []byte(`,{"eventId":666}]`)
 		sum := sha256.Sum256([]byte(m))
 		want := sha256.Sum256(append(append([]byte(m), sha256Padding(len(m))...), suffix...))
-		if got := extendSHA256(t, sum[:], len(m), suffix); !bytes.Equal(got, want[:]) {
-			t.Errorf("extendSHA256(len %d) = %x, want %x", len(m), got, want)
-		}
+		got := extendSHA256(t, sum[:], len(m), suffix)
+		assert.Equal(t, want[:], got, "extendSHA256(len %d)", len(m))
 	}
 }
 
@@ -78,9 +77,8 @@ func TestExtendSHA256(t *testing.T) {
 func forgeV1(t *testing.T, captured http.Header, body string, secretLen int, suffix string) verify.Request {
 	t.Helper()
 	sum, err := hex.DecodeString(captured.Get(hubspotLegacyHeader))
-	if err != nil || len(sum) != sha256.Size {
-		t.Fatalf("captured X-HubSpot-Signature %q is not a hex SHA-256", captured.Get(hubspotLegacyHeader))
-	}
+	require.NoError(t, err, "captured X-HubSpot-Signature %q is not a hex SHA-256", captured.Get(hubspotLegacyHeader))
+	require.Len(t, sum, sha256.Size, "captured X-HubSpot-Signature %q is not a hex SHA-256", captured.Get(hubspotLegacyHeader))
 	n := secretLen + len(body)
 	forged := append(append([]byte(body), sha256Padding(n)...), suffix...)
 	sig := extendSHA256(t, sum, n, []byte(suffix))
@@ -94,13 +92,9 @@ func captureHubSpot(t testing.TB, body string, at time.Time) http.Header {
 	t.Helper()
 	p := implOf(mustNew(t, "hubspot", hsSecret)).(*hubspot)
 	h, err := p.Sign(Outgoing{Body: []byte(body), URL: hsURL, Timestamp: at})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	legacy, err := p.SignLegacy("v1", Outgoing{Body: []byte(body)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for k, v := range legacy {
 		h[k] = v
 	}
@@ -112,13 +106,9 @@ func captureHubSpot(t testing.TB, body string, at time.Time) http.Header {
 func wantRefused(t *testing.T, err error, words ...string) {
 	t.Helper()
 	wantErr(t, err, verify.ErrSignatureMismatch, "hubspot")
-	if verify.StatusCode(err) != http.StatusUnauthorized {
-		t.Errorf("status %d, want 401", verify.StatusCode(err))
-	}
+	assert.Equal(t, http.StatusUnauthorized, verify.StatusCode(err), "status")
 	for _, w := range words {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("reason %q does not say %q", err, w)
-		}
+		assert.ErrorContains(t, err, w, "the reason does not say %q", w)
 	}
 }
 
@@ -135,12 +125,8 @@ func TestHubSpotV1LengthExtension(t *testing.T) {
 	wantRefused(t, err, "v1", "v3", "WithSignatureVersion")
 
 	d, err := mustNew(t, "hubspot", hsSecret, WithSignatureVersion("v1")).Verify(forged, t0)
-	if err != nil {
-		t.Fatalf("WithSignatureVersion(v1) and the extended signature: %v; the forgery helper is broken", err)
-	}
-	if !d.Replayable {
-		t.Errorf("a v1 delivery must be Replayable: %+v", d)
-	}
+	require.NoError(t, err, "WithSignatureVersion(v1) and the extended signature; the forgery helper is broken")
+	assert.True(t, d.Replayable, "a v1 delivery must be Replayable: %+v", d)
 
 	// The figure for the README: forgeries of many captured deliveries,
 	// each with its own suffix, against both receivers.
@@ -157,9 +143,8 @@ func TestHubSpotV1LengthExtension(t *testing.T) {
 			accepted++
 		}
 	}
-	if refused != n || accepted != n {
-		t.Errorf("%d length-extension forgeries: %d refused by default (want all), %d accepted under v1 (want all: the helper forges)", n, refused, accepted)
-	}
+	assert.Equal(t, n, refused, "%d length-extension forgeries: refused by default (want all)", n)
+	assert.Equal(t, n, accepted, "%d length-extension forgeries: accepted under v1 (want all: the helper forges)", n)
 }
 
 // TestHubSpotStrippedV3Refused: a captured delivery with its v3 headers
@@ -169,12 +154,10 @@ func TestHubSpotStrippedV3Refused(t *testing.T) {
 	p := mustNew(t, "hubspot", hsSecret)
 	captured := captureHubSpot(t, hsBody, t0)
 	full := verify.Request{Method: http.MethodPost, URL: hsURL, Header: captured, Body: []byte(hsBody)}
-	if _, err := p.Verify(full, t0); err != nil {
-		t.Fatalf("the captured delivery itself: %v", err)
-	}
-	if _, err := p.Verify(full, t0.Add(time.Hour)); !errors.Is(err, verify.ErrTimestampTooOld) {
-		t.Errorf("the captured delivery an hour later: %v, want ErrTimestampTooOld", err)
-	}
+	_, err := p.Verify(full, t0)
+	require.NoError(t, err, "the captured delivery itself")
+	_, err = p.Verify(full, t0.Add(time.Hour))
+	assert.ErrorIs(t, err, verify.ErrTimestampTooOld, "the captured delivery an hour later")
 	tests := []struct {
 		name  string
 		strip []string
@@ -207,9 +190,7 @@ func TestHubSpotSignatureVersions(t *testing.T) {
 	v3Only := hdr(hubspotV3Header, v3Hdr.Get(hubspotV3Header), hubspotTimestampHeader, v3Hdr.Get(hubspotTimestampHeader))
 	v2p := implOf(mustNew(t, "hubspot", hsSecret, WithSignatureVersion("v2"))).(*hubspot)
 	v2Hdr, err := v2p.SignLegacy("v2", Outgoing{Body: body, URL: hsURL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	badV1 := v1Only.Clone()
 	badV1.Set(hubspotLegacyHeader, strings.Repeat("0", 64))
 	badV3 := v3Only.Clone()
@@ -264,17 +245,15 @@ func TestHubSpotSignatureVersions(t *testing.T) {
 			req := verify.Request{Method: http.MethodPost, URL: hsURL, Header: tt.h.Clone(), Body: body}
 			d, err := p.Verify(req, t0)
 			wantErr(t, err, tt.want, "hubspot")
-			if err == nil && d.Replayable != (tt.version == "v1" || tt.version == "v2") {
-				t.Errorf("Replayable = %v under %q", d.Replayable, tt.version)
+			if err == nil {
+				assert.Equal(t, tt.version == "v1" || tt.version == "v2", d.Replayable, "Replayable under %q", tt.version)
 			}
 			if errors.Is(err, verify.ErrSignatureMismatch) && tt.h.Get(hubspotV3Header)+tt.h.Get(hubspotLegacyHeader) != "" {
 				want := tt.version
 				if want == "" {
 					want = "v3"
 				}
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("reason %q does not name the expected version %s", err, want)
-				}
+				assert.ErrorContains(t, err, want, "the reason does not name the expected version")
 			}
 		})
 	}
@@ -285,9 +264,9 @@ func TestHubSpotSignatureVersions(t *testing.T) {
 func TestWithSignatureVersionValues(t *testing.T) {
 	for _, v := range []string{"", "V3", "v4", "3", "v3 ", "v1,v3", "\x00"} {
 		p, err := NewHubSpot(hsSecret, WithSignatureVersion(v))
-		if p != nil || !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "WithSignatureVersion") {
-			t.Errorf("WithSignatureVersion(%q) = %v, %v; want ErrInvalidOption", v, p, err)
-		}
+		assert.Nil(t, p, "WithSignatureVersion(%q)", v)
+		assert.ErrorIs(t, err, ErrInvalidOption, "WithSignatureVersion(%q)", v)
+		assert.ErrorContains(t, err, "WithSignatureVersion", "WithSignatureVersion(%q)", v)
 	}
 	for _, tt := range []struct {
 		version, header string
@@ -299,21 +278,20 @@ func TestWithSignatureVersionValues(t *testing.T) {
 	} {
 		p := mustNew(t, "hubspot", hsSecret, WithSignatureVersion(tt.version))
 		info := p.Info()
-		if info.SignatureHeader != tt.header || info.Timestamped != tt.timestamped || !strings.Contains(info.Algorithm, tt.version) {
-			t.Errorf("%s: Info = %+v", tt.version, info)
-		}
+		assert.Equal(t, tt.header, info.SignatureHeader, "%s: Info = %+v", tt.version, info)
+		assert.Equal(t, tt.timestamped, info.Timestamped, "%s: Info = %+v", tt.version, info)
+		assert.Contains(t, info.Algorithm, tt.version, "%s: Info = %+v", tt.version, info)
 		o := Outgoing{Body: []byte(hsBody), URL: hsURL, Timestamp: t0}
 		req := asymSigned(t, p, o)
-		if _, err := p.Verify(req, t0); err != nil {
-			t.Errorf("%s: its own signature: %v", tt.version, err)
-		}
-		if tt.version != "v3" && req.Header.Get(hubspotVersionHeader) != tt.version {
-			t.Errorf("%s: Sign sent version %q", tt.version, req.Header.Get(hubspotVersionHeader))
+		_, err := p.Verify(req, t0)
+		assert.NoError(t, err, "%s: its own signature", tt.version)
+		if tt.version != "v3" {
+			assert.Equal(t, tt.version, req.Header.Get(hubspotVersionHeader), "%s: the version Sign sent", tt.version)
 		}
 	}
-	if info := mustNew(t, "hubspot", hsSecret).Info(); !info.Timestamped || info.SignatureHeader != "X-HubSpot-Signature-v3" {
-		t.Errorf("default Info = %+v, want v3", info)
-	}
+	info := mustNew(t, "hubspot", hsSecret).Info()
+	assert.True(t, info.Timestamped, "default Info = %+v, want v3", info)
+	assert.Equal(t, "X-HubSpot-Signature-v3", info.SignatureHeader, "default Info = %+v, want v3", info)
 }
 
 // FuzzHubSpotNoDowngrade: whatever HubSpot headers a request carries,
@@ -346,18 +324,16 @@ func FuzzHubSpotNoDowngrade(f *testing.F) {
 			return err
 		}
 		err := verifyWithout(def)
-		if noLegacy := verifyWithout(def, hubspotLegacyHeader, hubspotVersionHeader); (err == nil) != (noLegacy == nil) {
-			t.Fatalf("default preset: %v with the v1 headers, %v without", err, noLegacy)
-		}
-		if err == nil && verifyWithout(def, hubspotV3Header, hubspotTimestampHeader) == nil {
-			t.Fatal("default preset accepted a request without v3 headers")
+		noLegacy := verifyWithout(def, hubspotLegacyHeader, hubspotVersionHeader)
+		require.Equal(t, err == nil, noLegacy == nil, "default preset: %v with the v1 headers, %v without", err, noLegacy)
+		if err == nil {
+			require.Error(t, verifyWithout(def, hubspotV3Header, hubspotTimestampHeader), "default preset accepted a request without v3 headers")
 		}
 		err = verifyWithout(v1)
-		if noV3 := verifyWithout(v1, hubspotV3Header, hubspotTimestampHeader); (err == nil) != (noV3 == nil) {
-			t.Fatalf("v1 preset: %v with the v3 headers, %v without", err, noV3)
-		}
-		if err == nil && verifyWithout(v1, hubspotLegacyHeader) == nil {
-			t.Fatal("v1 preset accepted a request without X-HubSpot-Signature")
+		noV3 := verifyWithout(v1, hubspotV3Header, hubspotTimestampHeader)
+		require.Equal(t, err == nil, noV3 == nil, "v1 preset: %v with the v3 headers, %v without", err, noV3)
+		if err == nil {
+			require.Error(t, verifyWithout(v1, hubspotLegacyHeader), "v1 preset accepted a request without X-HubSpot-Signature")
 		}
 	})
 }

@@ -2,12 +2,13 @@ package providers
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Issue 15, item 5: the event ID and type a preset reads from the body must
@@ -48,16 +49,15 @@ func TestBodyIDRefusedWhenAmbiguous(t *testing.T) {
 		t.Run(tt.preset, func(t *testing.T) {
 			p, req := signedForPreset(t, tt.preset, tt.body)
 			d, err := p.Verify(req, t0)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("Verify(%q) = ID %q, type %q, %v; want an error wrapping %v", tt.body, d.ID, d.Type, err, tt.want)
-			}
+			require.ErrorIs(t, err, tt.want, "Verify(%q) = ID %q, type %q", tt.body, d.ID, d.Type)
 			var ve *verify.Error
-			if !errors.As(err, &ve) || ve.Status != http.StatusBadRequest || ve.Provider != p.Name() || !strings.Contains(ve.Reason, `"`) {
-				t.Fatalf("error %#v: want a 400 *verify.Error of %s naming the member", err, p.Name())
-			}
-			if strings.Contains(err.Error(), "evt_") || strings.Contains(err.Error(), "Ev_") {
-				t.Fatalf("error %q echoes the body", err)
-			}
+			const msg = "error %#v: want a 400 *verify.Error of %s naming the member"
+			require.ErrorAs(t, err, &ve, msg, err, p.Name())
+			require.Equal(t, http.StatusBadRequest, ve.Status, msg, err, p.Name())
+			require.Equal(t, p.Name(), ve.Provider, msg, err, p.Name())
+			require.Contains(t, ve.Reason, `"`, msg, err, p.Name())
+			require.NotContains(t, err.Error(), "evt_", "the error echoes the body")
+			require.NotContains(t, err.Error(), "Ev_", "the error echoes the body")
 		})
 	}
 }
@@ -69,19 +69,14 @@ func TestBodyIDAsDecoded(t *testing.T) {
 	body := `{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","data":{"object":{"id":"in_1","object":"invoice","type":"x","lines":[{"id":"il_1","type":"subscription"}]}},"livemode":false,"type":"invoice.paid"}`
 	p, req := signedForPreset(t, "stripe", body)
 	d, err := p.Verify(req, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var ev struct {
 		ID   string `json:"id"`
 		Type string `json:"type"`
 	}
-	if err := json.Unmarshal([]byte(body), &ev); err != nil {
-		t.Fatal(err)
-	}
-	if d.ID != ev.ID || d.Type != ev.Type {
-		t.Fatalf("ID, type = %q, %q; encoding/json decodes %q, %q", d.ID, d.Type, ev.ID, ev.Type)
-	}
+	require.NoError(t, json.Unmarshal([]byte(body), &ev))
+	require.Equal(t, ev.ID, d.ID, "ID: want what encoding/json decodes")
+	require.Equal(t, ev.Type, d.Type, "type: want what encoding/json decodes")
 }
 
 // TestMailgunSignatureObjectTwice: Mailgun's token, the event ID, is read
@@ -91,9 +86,9 @@ func TestMailgunSignatureObjectTwice(t *testing.T) {
 	p := mustNew(t, "mailgun", "key-mailgun-signing")
 	o := Outgoing{Body: []byte(`{"event-data":{"event":"delivered"}}`), ID: "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", Timestamp: t0}
 	good := signFor(t, p, o)
-	if d, err := p.Verify(good, t0); err != nil || d.ID != o.ID {
-		t.Fatalf("genuine body: %q, %v", d.ID, err)
-	}
+	d, err := p.Verify(good, t0)
+	require.NoError(t, err, "genuine body")
+	require.Equal(t, o.ID, d.ID, "genuine body: ID")
 	tail := strings.TrimSuffix(string(good.Body), "}")
 	for _, body := range []string{
 		tail + `,"signature":{"timestamp":"1700000000","token":"forged","signature":"00"}}`,
@@ -104,9 +99,8 @@ func TestMailgunSignatureObjectTwice(t *testing.T) {
 		req := good
 		req.Body = []byte(body)
 		d, err := p.Verify(req, t0)
-		if !errors.Is(err, verify.ErrAmbiguousJSON) || verify.StatusCode(err) != http.StatusBadRequest {
-			t.Errorf("Verify(%s) = %q, %v; want a 400 wrapping ErrAmbiguousJSON", body, d.ID, err)
-		}
+		assert.ErrorIs(t, err, verify.ErrAmbiguousJSON, "Verify(%s) = %q", body, d.ID)
+		assert.Equal(t, http.StatusBadRequest, verify.StatusCode(err), "Verify(%s): status", body)
 	}
 }
 

@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestPresetOptionsScope: an option that only one preset family takes
@@ -35,12 +36,9 @@ func TestPresetOptionsScope(t *testing.T) {
 	}
 	for _, name := range providers.Names() {
 		secret, err := testsecret.For(name)
-		if err != nil {
-			t.Fatalf("TestSecret(%q): %v", name, err)
-		}
-		if _, err := providers.New(name, secret); err != nil {
-			t.Fatalf("New(%q) without options: %v", name, err)
-		}
+		require.NoError(t, err, "TestSecret(%q)", name)
+		_, err = providers.New(name, secret)
+		require.NoError(t, err, "New(%q) without options", name)
 		for _, o := range options {
 			takes := false
 			for _, n := range o.takes {
@@ -50,9 +48,9 @@ func TestPresetOptionsScope(t *testing.T) {
 				continue // each preset's own options are tested with it
 			}
 			p, err := providers.New(name, secret, o.opt)
-			if p != nil || !errors.Is(err, providers.ErrInvalidOption) || !strings.Contains(err.Error(), o.name) {
-				t.Errorf("New(%q, %s) = %v, %v; want ErrInvalidOption naming %s", name, o.name, p, err, o.name)
-			}
+			assert.Nil(t, p, "New(%q, %s)", name, o.name)
+			assert.ErrorIs(t, err, providers.ErrInvalidOption, "New(%q, %s)", name, o.name)
+			assert.ErrorContains(t, err, o.name, "New(%q, %s): want ErrInvalidOption naming %s", name, o.name, o.name)
 		}
 	}
 }

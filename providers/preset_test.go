@@ -3,13 +3,14 @@ package providers_test
 import (
 	"bytes"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestPresetOptionalBehaviours checks what Preset reports for the
@@ -35,22 +36,12 @@ func TestPresetOptionalBehaviours(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			secret, err := testsecret.For(tc.name)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			p, err := providers.New(tc.name, secret)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := p.Methods(); !slices.Equal(got, tc.methods) {
-				t.Errorf("Methods() = %q, want %q", got, tc.methods)
-			}
-			if got := p.ReadsURL(); got != tc.readsURL {
-				t.Errorf("ReadsURL() = %v, want %v", got, tc.readsURL)
-			}
-			if got := p.Info().SignedInBody; got != tc.signedInBody {
-				t.Errorf("Info().SignedInBody = %v, want %v", got, tc.signedInBody)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.methods, p.Methods(), "Methods()")
+			assert.Equal(t, tc.readsURL, p.ReadsURL(), "ReadsURL()")
+			assert.Equal(t, tc.signedInBody, p.Info().SignedInBody, "Info().SignedInBody")
 		})
 	}
 }
@@ -62,35 +53,25 @@ func TestPresetSignBody(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	body := []byte(`{"id":"evt_1","type":"invoice.paid"}`)
 	stripe, err := providers.NewStripe("whsec_test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	o := providers.Outgoing{Body: body, Timestamp: now}
 	got, h, err := stripe.SignBody(o)
-	if err != nil || !bytes.Equal(got, body) {
-		t.Fatalf("stripe SignBody = %q, %v; want the body as given", got, err)
-	}
+	require.NoError(t, err, "stripe SignBody")
+	require.Equal(t, body, got, "stripe SignBody: want the body as given")
 	want, _ := stripe.Sign(o)
-	if h.Get("Stripe-Signature") != want.Get("Stripe-Signature") || h.Get("Stripe-Signature") == "" {
-		t.Errorf("stripe SignBody header %q, Sign %q", h.Get("Stripe-Signature"), want.Get("Stripe-Signature"))
-	}
-	if _, err := stripe.Verify(verify.Request{Header: h, Body: got}, now); err != nil {
-		t.Errorf("stripe: SignBody's delivery does not verify: %v", err)
-	}
+	assert.NotEmpty(t, h.Get("Stripe-Signature"), "stripe SignBody header")
+	assert.Equal(t, want.Get("Stripe-Signature"), h.Get("Stripe-Signature"), "stripe SignBody header: want Sign's")
+	_, err = stripe.Verify(verify.Request{Header: h, Body: got}, now)
+	assert.NoError(t, err, "stripe: SignBody's delivery does not verify")
 
 	linear, err := providers.NewLinear("lin_wh_test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	orig := bytes.Clone(body)
 	got, h, err = linear.SignBody(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Equal(got, body) || !bytes.Equal(body, orig) {
-		t.Errorf("linear SignBody = %q (given %q, now %q): want a new body with webhookTimestamp and the given one unchanged", got, orig, body)
-	}
-	if _, err := linear.Verify(verify.Request{Header: h, Body: got}, now); err != nil {
-		t.Errorf("linear: SignBody's delivery does not verify: %v", err)
-	}
+	require.NoError(t, err)
+	// A new body with webhookTimestamp, and the given one unchanged.
+	assert.NotEqual(t, body, got, "linear SignBody: want a new body with webhookTimestamp")
+	assert.Equal(t, orig, body, "linear SignBody changed the given body")
+	_, err = linear.Verify(verify.Request{Header: h, Body: got}, now)
+	assert.NoError(t, err, "linear: SignBody's delivery does not verify")
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/hookguard/hookguard/internal/keys"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // preset describes one preset for the tests that run against all of them.
@@ -70,34 +71,28 @@ func TestRoundTrip(t *testing.T) {
 			p := mustNew(t, ps.name, ps.secret)
 			req := signed(t, p, outgoing())
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
+			require.NoError(t, err, "Verify")
 			want := wantIDType[ps.name]
-			if d.ID != want[0] || d.Type != want[1] || d.SecretIndex != 0 || d.Provider != ps.name {
-				t.Errorf("Delivery = {%q %q %q %d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.SecretIndex, ps.name, want[0], want[1])
+			assert.Equal(t, ps.name, d.Provider, "Provider")
+			assert.Equal(t, want[0], d.ID, "ID")
+			assert.Equal(t, want[1], d.Type, "Type")
+			assert.Equal(t, 0, d.SecretIndex, "SecretIndex")
+			assert.Equal(t, ps.stamp, !d.Timestamp.IsZero(), "Timestamp = %v, timestamped %v", d.Timestamp, ps.stamp)
+			if ps.stamp {
+				assert.WithinDuration(t, t0, d.Timestamp, 0, "Timestamp")
 			}
-			if ps.stamp != !d.Timestamp.IsZero() || (ps.stamp && !d.Timestamp.Equal(t0)) {
-				t.Errorf("Timestamp = %v, want %v (timestamped %v)", d.Timestamp, t0, ps.stamp)
+			assert.Equal(t, !ps.stamp, d.Replayable, "Replayable")
+			if d.Replayable {
+				assert.NotZero(t, d.Digest, "Replayable delivery without Digest")
+			} else {
+				assert.Zero(t, d.Digest, "Digest set on a timestamped delivery")
 			}
-			if ps.stamp == d.Replayable {
-				t.Errorf("Replayable = %v, want %v", d.Replayable, !ps.stamp)
-			}
-			if d.Replayable && d.Digest == ([32]byte{}) {
-				t.Error("Replayable delivery without Digest")
-			}
-			if !d.Replayable && d.Digest != ([32]byte{}) {
-				t.Error("Digest set on a timestamped delivery")
-			}
-			if d.Reply != nil {
-				t.Errorf("Reply = %+v, want nil", d.Reply)
-			}
-			if got := p.Info(); got.Name != ps.name || got.Timestamped != ps.stamp || !strings.EqualFold(got.SignatureHeader, ps.sigH) {
-				t.Errorf("Info = %+v", got)
-			}
-			if ct := req.Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type = %q", ct)
-			}
+			assert.Nil(t, d.Reply, "Reply")
+			got := p.Info()
+			assert.Equal(t, ps.name, got.Name, "Info = %+v", got)
+			assert.Equal(t, ps.stamp, got.Timestamped, "Info = %+v", got)
+			assert.True(t, strings.EqualFold(got.SignatureHeader, ps.sigH), "Info().SignatureHeader = %q, want %q in any case", got.SignatureHeader, ps.sigH)
+			assert.Equal(t, "application/json", req.Header.Get("Content-Type"), "Content-Type")
 		})
 	}
 }
@@ -108,25 +103,17 @@ func TestDigestIdentifiesSignedContent(t *testing.T) {
 			p := mustNew(t, name, "s3cret")
 			o := outgoing()
 			d1, err := p.Verify(signed(t, p, o), t0)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			o.ID = "another-delivery" // a replay under a fresh, unsigned ID
 			d2, err := p.Verify(signed(t, p, o), t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d1.ID == d2.ID || d1.Digest != d2.Digest {
-				t.Errorf("same body under two IDs: IDs %q/%q, digests equal %v; want different IDs, equal digests", d1.ID, d2.ID, d1.Digest == d2.Digest)
-			}
+			require.NoError(t, err)
+			// The same body under two IDs: different IDs, equal digests.
+			assert.NotEqual(t, d1.ID, d2.ID, "same body under two IDs: IDs")
+			assert.Equal(t, d1.Digest, d2.Digest, "same body under two IDs: digests")
 			o.Body = []byte(`{"other":1}`)
 			d3, err := p.Verify(signed(t, p, o), t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d3.Digest == d1.Digest {
-				t.Error("different bodies share a digest")
-			}
+			require.NoError(t, err)
+			assert.NotEqual(t, d1.Digest, d3.Digest, "different bodies share a digest")
 		})
 	}
 }
@@ -173,18 +160,14 @@ func shiftTimestamp(t *testing.T, ps preset, h http.Header, delta int64) {
 	t.Helper()
 	if ps.tsH != "" {
 		n, err := strconv.ParseInt(h.Get(ps.tsH), 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		h.Set(ps.tsH, strconv.FormatInt(n+delta, 10))
 		return
 	}
 	v := h.Get(ps.sigH) // Stripe: t=<unix>,v1=...
 	ts, rest, _ := strings.Cut(strings.TrimPrefix(v, "t="), ",")
 	n, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h.Set(ps.sigH, "t="+strconv.FormatInt(n+delta, 10)+","+rest)
 }
 
@@ -198,13 +181,11 @@ func TestWrongSecretAndRotation(t *testing.T) {
 			wantErr(t, err, verify.ErrSignatureMismatch, ps.name)
 
 			d, err := mustNew(t, ps.name, ps.secret, WithSecret(ps.other)).Verify(req, t0)
-			if err != nil || d.SecretIndex != 1 {
-				t.Fatalf("with WithSecret(other): SecretIndex = %d, err = %v; want 1, nil", d.SecretIndex, err)
-			}
+			require.NoError(t, err, "with WithSecret(other)")
+			require.Equal(t, 1, d.SecretIndex, "with WithSecret(other): SecretIndex")
 			d, err = mustNew(t, ps.name, ps.other, WithSecret(ps.secret)).Verify(req, t0)
-			if err != nil || d.SecretIndex != 0 {
-				t.Fatalf("other as positional: SecretIndex = %d, err = %v; want 0, nil", d.SecretIndex, err)
-			}
+			require.NoError(t, err, "other as positional")
+			require.Equal(t, 0, d.SecretIndex, "other as positional: SecretIndex")
 		})
 	}
 }
@@ -226,9 +207,8 @@ func TestTwoSignaturesDuringRotation(t *testing.T) {
 				h[ps.sigH] = []string{oldReq.Header.Get(ps.sigH), h.Get(ps.sigH)}
 			}
 			d, err := mustNew(t, ps.name, ps.secret).Verify(newReq, t0)
-			if err != nil || d.SecretIndex != 0 {
-				t.Fatalf("SecretIndex = %d, err = %v; want 0, nil (header %q)", d.SecretIndex, err, h[ps.sigH])
-			}
+			require.NoError(t, err, "header %q", h[ps.sigH])
+			require.Equal(t, 0, d.SecretIndex, "SecretIndex (header %q)", h[ps.sigH])
 		})
 	}
 }
@@ -243,9 +223,8 @@ func TestDuplicatedHeaderLines(t *testing.T) {
 				req.Header[k] = append(v, v...)
 			}
 			req.Header[ps.sigH] = append([]string{"junk"}, req.Header[ps.sigH]...)
-			if _, err := p.Verify(req, t0); err != nil {
-				t.Fatalf("Verify with duplicated lines: %v", err)
-			}
+			_, err := p.Verify(req, t0)
+			require.NoError(t, err, "Verify with duplicated lines")
 		})
 	}
 }
@@ -279,8 +258,8 @@ func TestTimestampWindow(t *testing.T) {
 				p := mustNew(t, ps.name, ps.secret, tt.opts...)
 				d, err := p.Verify(signed(t, p, outgoing()), tt.now)
 				wantErr(t, err, tt.want, ps.name)
-				if err == nil && !d.Timestamp.Equal(t0) {
-					t.Errorf("Timestamp = %v, want %v", d.Timestamp, t0)
+				if err == nil {
+					assert.WithinDuration(t, t0, d.Timestamp, 0, "Timestamp")
 				}
 			})
 		}
@@ -291,9 +270,8 @@ func TestUntimestampedIgnoreNow(t *testing.T) {
 	for _, name := range []string{"github", "shopify"} {
 		p := mustNew(t, name, "s")
 		req := signed(t, p, outgoing())
-		if _, err := p.Verify(req, t0.Add(1000*time.Hour)); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
+		_, err := p.Verify(req, t0.Add(1000*time.Hour))
+		assert.NoError(t, err, name)
 	}
 }
 
@@ -448,12 +426,10 @@ func TestNonCanonicalHeaderKeys(t *testing.T) {
 			}
 			req.Header = lower
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := wantIDType[ps.name]; d.ID != want[0] || d.Type != want[1] {
-				t.Errorf("ID, Type = %q, %q; want %q, %q", d.ID, d.Type, want[0], want[1])
-			}
+			require.NoError(t, err)
+			want := wantIDType[ps.name]
+			assert.Equal(t, want[0], d.ID, "ID")
+			assert.Equal(t, want[1], d.Type, "Type")
 		})
 	}
 }
@@ -462,20 +438,13 @@ func TestGitHubFormBody(t *testing.T) {
 	// A form delivery is signed over the form body, exactly as sent.
 	body := "payload=%7B%22zen%22%3A%22Keep+it+logically+awesome.%22%2C%22hook_id%22%3A1%7D"
 	p, err := NewGitHub("s3cret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req := signed(t, p, Outgoing{Body: []byte(body), ID: "72d3162e-cc78-11e3-81ab-4c9367dc0958", Type: "ping", ContentType: "application/x-www-form-urlencoded"})
-	if ct := req.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
-		t.Errorf("Content-Type = %q", ct)
-	}
+	assert.Equal(t, "application/x-www-form-urlencoded", req.Header.Get("Content-Type"), "Content-Type")
 	d, err := p.Verify(req, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.ID != "72d3162e-cc78-11e3-81ab-4c9367dc0958" || d.Type != "ping" {
-		t.Errorf("ID, Type = %q, %q", d.ID, d.Type)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "72d3162e-cc78-11e3-81ab-4c9367dc0958", d.ID, "ID")
+	assert.Equal(t, "ping", d.Type, "Type")
 	// The decoded JSON is not what was signed.
 	req.Body = []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
 	_, err = p.Verify(req, t0)
@@ -484,28 +453,21 @@ func TestGitHubFormBody(t *testing.T) {
 
 func TestGitHubLegacySHA1(t *testing.T) {
 	legacy, err := NewGitHub("s3cret", WithLegacySHA1())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	plain, err := NewGitHub("s3cret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	both := signed(t, legacy, outgoing())
-	if !strings.HasPrefix(both.Header.Get("X-Hub-Signature"), "sha1=") || both.Header.Get("X-Hub-Signature-256") == "" {
-		t.Fatalf("Sign with WithLegacySHA1: headers %v", both.Header)
-	}
-	if h := signed(t, plain, outgoing()).Header; h.Get("X-Hub-Signature") != "" {
-		t.Errorf("Sign without WithLegacySHA1 set X-Hub-Signature")
-	}
+	require.True(t, strings.HasPrefix(both.Header.Get("X-Hub-Signature"), "sha1="), "Sign with WithLegacySHA1: headers %v", both.Header)
+	require.NotEmpty(t, both.Header.Get("X-Hub-Signature-256"), "Sign with WithLegacySHA1: headers %v", both.Header)
+	h := signed(t, plain, outgoing()).Header
+	assert.Empty(t, h.Get("X-Hub-Signature"), "Sign without WithLegacySHA1 set X-Hub-Signature")
 	sha1Only := func() verify.Request {
 		r := signed(t, legacy, outgoing())
 		r.Header.Del("X-Hub-Signature-256")
 		return r
 	}
-	if _, err := legacy.Verify(sha1Only(), t0); err != nil {
-		t.Errorf("legacy verifier, SHA-1 only: %v", err)
-	}
+	_, err = legacy.Verify(sha1Only(), t0)
+	assert.NoError(t, err, "legacy verifier, SHA-1 only")
 	_, err = plain.Verify(sha1Only(), t0)
 	wantErr(t, err, verify.ErrMissingSignature, "github")
 
@@ -527,39 +489,28 @@ func TestGitHubLegacySHA1(t *testing.T) {
 
 func TestShopifyHeaders(t *testing.T) {
 	p, err := NewShopify("s3cret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req := signed(t, p, Outgoing{Body: []byte(eventBody), ID: "e-1", Type: "orders/create", Timestamp: t0})
 	for _, k := range []string{"X-Shopify-Topic", "X-Shopify-Event-Id", "X-Shopify-Webhook-Id", "X-Shopify-Triggered-At", "X-Shopify-Shop-Domain", "X-Shopify-Hmac-Sha256"} {
-		if req.Header.Get(k) == "" {
-			t.Errorf("Sign did not set %s", k)
-		}
+		assert.NotEmpty(t, req.Header.Get(k), "Sign did not set %s", k)
 	}
-	if got, want := req.Header.Get("X-Shopify-Triggered-At"), t0.UTC().Format(time.RFC3339Nano); got != want {
-		t.Errorf("X-Shopify-Triggered-At = %q, want %q", got, want)
-	}
+	assert.Equal(t, t0.UTC().Format(time.RFC3339Nano), req.Header.Get("X-Shopify-Triggered-At"), "X-Shopify-Triggered-At")
 	req.Header.Set("X-Shopify-Webhook-Id", "w-1")
-	if d, _ := p.Verify(req, t0); d.ID != "e-1" {
-		t.Errorf("ID = %q, want the event ID e-1", d.ID)
-	}
+	d, _ := p.Verify(req, t0)
+	assert.Equal(t, "e-1", d.ID, "ID: want the event ID")
 	req.Header.Del("X-Shopify-Event-Id")
-	if d, _ := p.Verify(req, t0); d.ID != "w-1" {
-		t.Errorf("ID = %q, want the webhook ID w-1", d.ID)
-	}
+	d, _ = p.Verify(req, t0)
+	assert.Equal(t, "w-1", d.ID, "ID: want the webhook ID")
 	// Shopify "Events" deliveries use Shopify-Hmac-Sha256.
 	req.Header["Shopify-Hmac-Sha256"] = req.Header["X-Shopify-Hmac-Sha256"]
 	req.Header.Del("X-Shopify-Hmac-Sha256")
-	if _, err := p.Verify(req, t0); err != nil {
-		t.Errorf("Shopify-Hmac-Sha256: %v", err)
-	}
+	_, err = p.Verify(req, t0)
+	assert.NoError(t, err, "Shopify-Hmac-Sha256")
 }
 
 func TestSlackBodies(t *testing.T) {
 	p, err := NewSlack("8f742231b10e8888abcd99yyyzzz85a5")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name      string
 		body      string
@@ -578,25 +529,21 @@ func TestSlackBodies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := signed(t, p, Outgoing{Body: []byte(tt.body), Timestamp: t0})
 			d, err := p.Verify(req, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.ID != tt.id || d.Type != tt.typ {
-				t.Errorf("ID, Type = %q, %q; want %q, %q", d.ID, d.Type, tt.id, tt.typ)
-			}
-			switch {
-			case tt.replyBody == "" && d.Reply != nil:
-				t.Errorf("Reply = %+v, want nil", d.Reply)
-			case tt.replyBody != "" && (d.Reply == nil || string(d.Reply.Body) != tt.replyBody || d.Reply.Status != http.StatusOK || !strings.HasPrefix(d.Reply.ContentType, "text/plain")):
-				t.Errorf("Reply = %+v, want 200 text/plain %q", d.Reply, tt.replyBody)
+			require.NoError(t, err)
+			assert.Equal(t, tt.id, d.ID, "ID")
+			assert.Equal(t, tt.typ, d.Type, "Type")
+			if tt.replyBody == "" {
+				assert.Nil(t, d.Reply, "Reply")
+			} else if assert.NotNil(t, d.Reply, "Reply: want 200 text/plain %q", tt.replyBody) {
+				assert.Equal(t, tt.replyBody, string(d.Reply.Body), "Reply body")
+				assert.Equal(t, http.StatusOK, d.Reply.Status, "Reply status")
+				assert.True(t, strings.HasPrefix(d.Reply.ContentType, "text/plain"), "Reply content type %q, want text/plain", d.Reply.ContentType)
 			}
 			// Unverified, the handshake is not answered.
 			req.Body = append([]byte(" "), req.Body...)
 			d, err = p.Verify(req, t0)
 			wantErr(t, err, verify.ErrSignatureMismatch, "slack")
-			if d.Reply != nil {
-				t.Error("Reply set on a failed verification")
-			}
+			assert.Nil(t, d.Reply, "Reply set on a failed verification")
 		})
 	}
 }
@@ -604,9 +551,7 @@ func TestSlackBodies(t *testing.T) {
 func newEd25519Key(t *testing.T) (priv, pub string) {
 	t.Helper()
 	pk, sk, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return keys.PrivateKeyPrefix + base64.StdEncoding.EncodeToString(sk.Seed()),
 		keys.PublicKeyPrefix + base64.StdEncoding.EncodeToString(pk)
 }
@@ -619,9 +564,8 @@ func TestStandardWebhooksEd25519(t *testing.T) {
 			signer := mustNew(t, name, priv)
 			req := signed(t, signer, outgoing())
 			sigH := map[string]string{"standardwebhooks": "Webhook-Signature", "svix": "Svix-Signature"}[name]
-			if v := req.Header.Get(sigH); !strings.HasPrefix(v, "v1a,") {
-				t.Fatalf("%s = %q, want a v1a entry", sigH, v)
-			}
+			v := req.Header.Get(sigH)
+			require.True(t, strings.HasPrefix(v, "v1a,"), "%s = %q, want a v1a entry", sigH, v)
 			for _, tc := range []struct {
 				name string
 				p    Provider
@@ -632,12 +576,12 @@ func TestStandardWebhooksEd25519(t *testing.T) {
 				{"second public key matches", mustNew(t, name, otherPub, WithSecret(pub)), 1},
 			} {
 				d, err := tc.p.Verify(req, t0)
-				if err != nil || d.SecretIndex != tc.want || d.ID != "delivery-1" || d.Type != "invoice.paid" {
-					t.Errorf("%s: %+v, %v", tc.name, d, err)
+				if assert.NoError(t, err, tc.name) {
+					assert.Equal(t, tc.want, d.SecretIndex, "%s: SecretIndex", tc.name)
+					assert.Equal(t, "delivery-1", d.ID, "%s: ID", tc.name)
+					assert.Equal(t, "invoice.paid", d.Type, "%s: Type", tc.name)
 				}
-				if got := tc.p.Info().Algorithm; !strings.Contains(got, "Ed25519") {
-					t.Errorf("Info().Algorithm = %q", got)
-				}
+				assert.Contains(t, tc.p.Info().Algorithm, "Ed25519", "Info().Algorithm")
 			}
 			_, err := mustNew(t, name, otherPub).Verify(req, t0)
 			wantErr(t, err, verify.ErrSignatureMismatch, name)
@@ -648,9 +592,7 @@ func TestStandardWebhooksEd25519(t *testing.T) {
 			wantErr(t, err, verify.ErrSignatureMismatch, name)
 
 			_, err = mustNew(t, name, pub).Sign(outgoing())
-			if !errors.Is(err, ErrCannotSign) {
-				t.Errorf("Sign with a public key: err = %v, want ErrCannotSign", err)
-			}
+			assert.ErrorIs(t, err, ErrCannotSign, "Sign with a public key")
 		})
 	}
 }
@@ -660,9 +602,7 @@ func TestStandardWebhooksSchemeFixedByKey(t *testing.T) {
 	pubBytes, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(pub, keys.PublicKeyPrefix))
 	// An attacker who knows the public key signs v1 with it as the HMAC key.
 	forger, err := NewStandardWebhooks("whsec_" + base64.StdEncoding.EncodeToString(pubBytes))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req := signed(t, forger, outgoing())
 	_, err = mustNew(t, "standardwebhooks", pub).Verify(req, t0)
 	wantErr(t, err, verify.ErrMalformedSignature, "standardwebhooks") // v1 entries are not even read
@@ -678,9 +618,9 @@ func TestSvixFallsBackToWebhookHeaders(t *testing.T) {
 	std := mustNew(t, "standardwebhooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	svix := mustNew(t, "svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	d, err := svix.Verify(signed(t, std, outgoing()), t0)
-	if err != nil || d.ID != "delivery-1" || d.Provider != "svix" {
-		t.Fatalf("svix on webhook-* headers: %+v, %v", d, err)
-	}
+	require.NoError(t, err, "svix on webhook-* headers: %+v", d)
+	require.Equal(t, "delivery-1", d.ID, "svix on webhook-* headers: ID")
+	require.Equal(t, "svix", d.Provider, "svix on webhook-* headers: Provider")
 	// The standard preset does not read svix-* headers.
 	_, err = std.Verify(signed(t, svix, outgoing()), t0)
 	wantErr(t, err, verify.ErrMissingSignature, "standardwebhooks")
@@ -694,27 +634,26 @@ func TestInsecureSkipVerification(t *testing.T) {
 			o := outgoing()
 			req := signed(t, mustNew(t, ps.name, ps.other), o)
 			d, err := p.Verify(req, t0.Add(time.Hour))
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
+			require.NoError(t, err, "Verify")
 			want := wantIDType[ps.name]
-			if d.SecretIndex != -1 || d.ID != want[0] || d.Type != want[1] {
-				t.Errorf("Delivery = %+v, want Secret -1, ID %q, Type %q", d, want[0], want[1])
-			}
-			if ps.stamp && !d.Timestamp.Equal(t0) {
-				t.Errorf("Timestamp = %v, want %v", d.Timestamp, t0)
+			assert.Equal(t, -1, d.SecretIndex, "SecretIndex")
+			assert.Equal(t, want[0], d.ID, "ID")
+			assert.Equal(t, want[1], d.Type, "Type")
+			if ps.stamp {
+				assert.WithinDuration(t, t0, d.Timestamp, 0, "Timestamp")
 			}
 			// No signature at all.
 			req.Header.Del(ps.sigH)
-			if d, err := p.Verify(req, t0); err != nil || d.SecretIndex != -1 {
-				t.Errorf("without signature: %+v, %v", d, err)
+			d, err = p.Verify(req, t0)
+			if assert.NoError(t, err, "without signature") {
+				assert.Equal(t, -1, d.SecretIndex, "without signature: SecretIndex")
 			}
 		})
 	}
 	p := mustNew(t, "slack", "x", InsecureSkipVerification())
 	d, err := p.Verify(request(hdr(), `{"type":"url_verification","challenge":"abc"}`), t0)
-	if err != nil || d.Reply == nil || string(d.Reply.Body) != "abc" {
-		t.Errorf("insecure slack handshake: %+v, %v", d, err)
+	if assert.NoError(t, err, "insecure slack handshake") && assert.NotNil(t, d.Reply, "insecure slack handshake: Reply") {
+		assert.Equal(t, "abc", string(d.Reply.Body), "insecure slack handshake: Reply body")
 	}
 }
 
@@ -750,47 +689,40 @@ func TestConstructionErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := New(tt.provider, tt.secret, tt.opts...)
-			if !errors.Is(err, tt.want) || p != nil {
-				t.Fatalf("New(%q) = %v, %v; want nil, %v", tt.provider, p, err, tt.want)
-			}
-			if tt.secret != "" && len(tt.secret) > 2 && strings.Contains(err.Error(), tt.secret) {
-				t.Errorf("error %q echoes the secret", err)
+			require.ErrorIs(t, err, tt.want, "New(%q)", tt.provider)
+			require.Nil(t, p, "New(%q)", tt.provider)
+			if len(tt.secret) > 2 {
+				assert.NotContains(t, err.Error(), tt.secret, "error echoes the secret")
 			}
 		})
 	}
-	if _, err := New("paypal", "s"); err == nil || !strings.Contains(err.Error(), strings.Join(Names(), ", ")) {
-		t.Errorf("unknown-provider error %v does not list the names", err)
-	}
-	if _, err := NewGitHub("s", WithLegacySHA1(), InsecureSkipVerification(), nil); err != nil {
-		t.Errorf("NewGitHub with all applicable options: %v", err)
-	}
+	_, err := New("paypal", "s")
+	assert.ErrorContains(t, err, strings.Join(Names(), ", "), "unknown-provider error does not list the names")
+	_, err = NewGitHub("s", WithLegacySHA1(), InsecureSkipVerification(), nil)
+	assert.NoError(t, err, "NewGitHub with all applicable options")
 }
 
 func TestNames(t *testing.T) {
 	names := Names()
-	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
-		t.Fatalf("Names() = %v, want sorted, distinct names", names)
-	}
+	require.IsIncreasing(t, names, "Names() = %v, want sorted, distinct names", names)
 	for _, core := range []string{"github", "shopify", "slack", "standardwebhooks", "stripe", "svix"} {
-		if !slices.Contains(names, core) {
-			t.Errorf("Names() lacks %q", core)
-		}
+		assert.Contains(t, names, core, "Names()")
 	}
 	for _, n := range names {
 		secret, err := testSecret(n)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		p := mustNew(t, n, secret)
-		if p.Name() != n || p.Info().Name != n || p.Info().Title == "" || p.Info().Algorithm == "" || p.Info().IDSource == "" || p.Info().TypeSource == "" {
-			t.Errorf("%s: Name %q, Info %+v", n, p.Name(), p.Info())
-		}
+		info := p.Info()
+		assert.Equal(t, n, p.Name(), "Name")
+		assert.Equal(t, n, info.Name, "%s: Info %+v", n, info)
+		assert.NotEmpty(t, info.Title, "%s: Info %+v", n, info)
+		assert.NotEmpty(t, info.Algorithm, "%s: Info %+v", n, info)
+		assert.NotEmpty(t, info.IDSource, "%s: Info %+v", n, info)
+		assert.NotEmpty(t, info.TypeSource, "%s: Info %+v", n, info)
 	}
 	first := names[0]
 	names[0] = "mutated"
-	if Names()[0] != first {
-		t.Error("Names returns shared storage")
-	}
+	assert.Equal(t, first, Names()[0], "Names returns shared storage")
 }
 
 func TestErrorsDoNotLeak(t *testing.T) {
@@ -801,18 +733,16 @@ func TestErrorsDoNotLeak(t *testing.T) {
 			req := signed(t, sender, o)
 			right := signed(t, mustNew(t, ps.name, ps.secret), o).Header.Get(ps.sigH)
 			_, err := mustNew(t, ps.name, ps.secret).Verify(req, t0)
-			if err == nil {
-				t.Fatal("want an error")
-			}
+			require.Error(t, err, "want an error")
 			msg := err.Error()
 			for _, s := range []string{ps.secret, ps.other, string(o.Body), right, req.Header.Get(ps.sigH)} {
-				if len(s) > 8 && strings.Contains(msg, s) {
-					t.Errorf("error %q contains %q", msg, s)
+				if len(s) > 8 {
+					assert.NotContains(t, msg, s)
 				}
 			}
 			// Nor the signature part alone.
-			if i := strings.LastIndexAny(right, "=,"); i > 0 && len(right)-i > 16 && strings.Contains(msg, right[len(right)-16:]) {
-				t.Errorf("error %q contains part of the expected signature", msg)
+			if i := strings.LastIndexAny(right, "=,"); i > 0 && len(right)-i > 16 {
+				assert.NotContains(t, msg, right[len(right)-16:], "error contains part of the expected signature")
 			}
 		})
 	}
@@ -825,25 +755,23 @@ func TestSignDefaults(t *testing.T) {
 			before := time.Now().Add(-time.Second)
 			req := signed(t, p, Outgoing{Body: []byte(`{}`)})
 			d, err := p.Verify(req, time.Now())
-			if err != nil {
-				t.Fatal(err)
+			require.NoError(t, err)
+			if ps.stamp {
+				assert.False(t, d.Timestamp.Before(before.Truncate(time.Second)), "zero Timestamp signed as %v, want about now", d.Timestamp)
 			}
-			if ps.stamp && d.Timestamp.Before(before.Truncate(time.Second)) {
-				t.Errorf("zero Timestamp signed as %v, want about now", d.Timestamp)
-			}
-			if (ps.name == "github" || ps.name == "shopify" || ps.tsH != "" && ps.name != "slack") && d.ID == "" {
-				t.Error("zero ID: no ID generated")
+			if ps.name == "github" || ps.name == "shopify" || ps.tsH != "" && ps.name != "slack" {
+				assert.NotEmpty(t, d.ID, "zero ID: no ID generated")
 			}
 			again := signed(t, p, Outgoing{Body: []byte(`{}`)})
-			if d2, _ := p.Verify(again, time.Now()); d.ID != "" && d2.ID == d.ID {
-				t.Errorf("two generated IDs are equal: %q", d.ID)
+			if d2, _ := p.Verify(again, time.Now()); d.ID != "" {
+				assert.NotEqual(t, d.ID, d2.ID, "two generated IDs are equal")
 			}
 		})
 	}
 	h, err := mustNew(t, "github", "s").Sign(Outgoing{Body: []byte(`{}`)})
-	if err != nil || h.Get("User-Agent") != "GitHub-Hookshot/hookguard" || h.Get("X-GitHub-Event") != "" {
-		t.Errorf("GitHub Sign headers %v, %v", h, err)
-	}
+	assert.NoError(t, err, "GitHub Sign")
+	assert.Equal(t, "GitHub-Hookshot/hookguard", h.Get("User-Agent"), "GitHub Sign headers %v", h)
+	assert.Empty(t, h.Get("X-GitHub-Event"), "GitHub Sign headers %v", h)
 }
 
 func TestSignaturePathDoesNotAllocate(t *testing.T) {
@@ -856,17 +784,13 @@ func TestSignaturePathDoesNotAllocate(t *testing.T) {
 			o := outgoing()
 			o.Body = []byte(`["opaque", "body"]`) // no ID or type to extract
 			req := signed(t, p, o)
-			if _, err := p.Verify(req, t0); err != nil {
-				t.Fatal(err)
-			}
+			_, err := p.Verify(req, t0)
+			require.NoError(t, err)
 			allocs := testing.AllocsPerRun(100, func() {
-				if _, err := p.Verify(req, t0); err != nil {
-					t.Fatal(err)
-				}
+				_, err := p.Verify(req, t0)
+				require.NoError(t, err)
 			})
-			if allocs != 0 {
-				t.Errorf("Verify allocates %v times per call on the signature path, want 0", allocs)
-			}
+			assert.Zero(t, allocs, "Verify allocations per call on the signature path")
 		})
 	}
 }
@@ -877,27 +801,19 @@ func TestTestSecret(t *testing.T) {
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			a, err := testSecret(name)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			b, _ := testSecret(name)
-			if a == b {
-				t.Errorf("two testSecret(%q) calls returned the same secret", name)
-			}
+			assert.NotEqual(t, a, b, "two testSecret(%q) calls returned the same secret", name)
 			p, err := New(name, a)
-			if err != nil {
-				t.Fatalf("New(%q, TestSecret) = %v", name, err)
-			}
+			require.NoError(t, err, "New(%q, TestSecret)", name)
 			o := Outgoing{Body: []byte(`{"id":"evt_1"}`), URL: "https://example.com/hook"}
 			if name == "twilio" { // Twilio signs form parameters; a JSON body needs bodySHA256 in the URL
 				o.Body, o.ContentType = []byte("CallSid=CA1&From=%2B14155550100"), "application/x-www-form-urlencoded"
 			}
-			if _, err := p.Sign(o); err != nil {
-				t.Errorf("Sign with TestSecret: %v", err)
-			}
+			_, err = p.Sign(o)
+			assert.NoError(t, err, "Sign with TestSecret")
 		})
 	}
-	if _, err := testSecret("nope"); !errors.Is(err, ErrUnknownProvider) {
-		t.Errorf("testSecret(nope) = %v, want ErrUnknownProvider", err)
-	}
+	_, err := testSecret("nope")
+	assert.ErrorIs(t, err, ErrUnknownProvider, "testSecret(nope)")
 }

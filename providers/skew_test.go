@@ -9,6 +9,8 @@ import (
 	"github.com/hookguard/hookguard/internal/testsecret"
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestTimestampSkew is plan test 9's metric (A11): a delivery refused for
@@ -22,13 +24,9 @@ func TestTimestampSkew(t *testing.T) {
 	checked := map[string]bool{}
 	for _, name := range providers.Names() {
 		secret, err := testsecret.For(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		p, err := providers.New(name, secret)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		body := []byte(`{"id":"evt_skew","event_id":"evt_skew","eventId":"evt_skew","type":"skew.test"}`)
 		h, err := p.Sign(providers.Outgoing{Body: body, ID: "evt_skew", Type: "skew.test", Timestamp: t0})
 		if err != nil {
@@ -41,10 +39,8 @@ func TestTimestampSkew(t *testing.T) {
 			if !errors.Is(err, verify.ErrTimestampTooOld) && !errors.Is(err, verify.ErrTimestampTooNew) {
 				continue // no signed timestamp, or the delivery needs a URL this test does not give
 			}
-			if !errors.As(err, &ve) {
-				t.Errorf("%s, clock %v from the signed timestamp: %v is no *verify.Error", name, offset, err)
-			} else if ve.Skew != offset {
-				t.Errorf("%s, clock %v from the signed timestamp: %v, Skew %v; want Skew %v", name, offset, err, ve.Skew, offset)
+			if assert.ErrorAs(t, err, &ve, "%s, clock %v from the signed timestamp: no *verify.Error", name, offset) {
+				assert.Equal(t, offset, ve.Skew, "%s, clock %v from the signed timestamp: %v: Skew", name, offset, err)
 			}
 			checked[name] = true
 		}
@@ -53,17 +49,13 @@ func TestTimestampSkew(t *testing.T) {
 		bad[2] ^= 1
 		if _, err := p.Verify(verify.Request{Method: http.MethodPost, Header: h, Body: bad}, t0); err != nil {
 			var ve *verify.Error
-			if errors.As(err, &ve) && ve.Skew != 0 {
-				t.Errorf("%s: a tampered body's error %v carries Skew %v; want 0", name, err, ve.Skew)
+			if errors.As(err, &ve) {
+				assert.Zero(t, ve.Skew, "%s: a tampered body's error %v carries a Skew", name, err)
 			}
 		}
 	}
 	for _, must := range []string{"stripe", "standardwebhooks", "svix", "slack"} {
-		if !checked[must] {
-			t.Errorf("%s was not checked: its stale delivery did not fail for its timestamp", must)
-		}
+		assert.True(t, checked[must], "%s was not checked: its stale delivery did not fail for its timestamp", must)
 	}
-	if len(checked) < 10 {
-		t.Errorf("only %d presets checked (%v); the test is not reaching the timestamped presets", len(checked), checked)
-	}
+	assert.GreaterOrEqual(t, len(checked), 10, "presets checked (%v); the test is not reaching the timestamped presets", checked)
 }

@@ -1,9 +1,11 @@
 package providers
 
 import (
-	"errors"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestTimingOptionsRefusedWithoutTimestamp is the regression test for
@@ -20,37 +22,28 @@ func TestTimingOptionsRefusedWithoutTimestamp(t *testing.T) {
 	untimed := 0
 	for _, name := range Names() {
 		secret, err := testSecret(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		plain, err := New(name, secret)
-		if err != nil {
-			t.Fatalf("New(%q): %v", name, err)
-		}
+		require.NoError(t, err, "New(%q)", name)
 		timed := plain.Info().Timestamped
 		if !timed {
 			untimed++
 		}
 		for optName, o := range opts {
 			_, err := New(name, secret, o)
-			switch {
-			case timed && err != nil:
-				t.Errorf("%s signs a timestamp but refuses %s: %v", name, optName, err)
-			case !timed && !errors.Is(err, ErrInvalidOption):
-				t.Errorf("%s signs no timestamp but New(%s) = %v; want ErrInvalidOption", name, optName, err)
+			if timed {
+				assert.NoError(t, err, "%s signs a timestamp but refuses %s", name, optName)
+			} else {
+				assert.ErrorIs(t, err, ErrInvalidOption, "%s signs no timestamp but New(%s)", name, optName)
 			}
 		}
 	}
-	if untimed == 0 {
-		t.Fatal("no preset without a timestamp: the test checked nothing")
-	}
+	require.NotZero(t, untimed, "no preset without a timestamp: the test checked nothing")
 	// HubSpot signs a timestamp in v3 only.
 	for _, v := range []string{"v1", "v2"} {
-		if _, err := NewHubSpot("s", WithSignatureVersion(v), WithTolerance(time.Minute, time.Minute)); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("HubSpot %s with WithTolerance: %v; want ErrInvalidOption", v, err)
-		}
+		_, err := NewHubSpot("s", WithSignatureVersion(v), WithTolerance(time.Minute, time.Minute))
+		assert.ErrorIs(t, err, ErrInvalidOption, "HubSpot %s with WithTolerance", v)
 	}
-	if _, err := NewHubSpot("s", WithSignatureVersion("v3"), WithTolerance(time.Minute, time.Minute)); err != nil {
-		t.Errorf("HubSpot v3 with WithTolerance: %v", err)
-	}
+	_, err := NewHubSpot("s", WithSignatureVersion("v3"), WithTolerance(time.Minute, time.Minute))
+	assert.NoError(t, err, "HubSpot v3 with WithTolerance")
 }

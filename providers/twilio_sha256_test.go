@@ -5,7 +5,6 @@ import (
 	"crypto/sha1" //nolint:gosec // builds the SHA-1 signatures a downgrade would present
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"hash"
 	"net/http"
 	"net/url"
@@ -13,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Twilio SharedKey signatures (issue 15, provider accuracy): when a
@@ -78,9 +79,7 @@ func twilioReq(u, ctype, body, sig, settings string) verify.Request {
 func twilioMAC(t *testing.T, fn func() hash.Hash, key, rawURL, form string) string {
 	t.Helper()
 	vals, err := url.ParseQuery(form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := hmac.New(fn, []byte(key))
 	m.Write([]byte(rawURL))
 	m.Write(twilioParams(vals))
@@ -93,26 +92,24 @@ func TestTwilioSharedKeyVectors(t *testing.T) {
 	for _, v := range twilioSHA256Vectors {
 		t.Run(v.name, func(t *testing.T) {
 			d, err := p.Verify(twilioReq(v.url, v.ctype, v.body, v.sig, settings), t0)
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			if d.SecretIndex != 0 || !d.Replayable || d.Digest == ([32]byte{}) {
-				t.Errorf("delivery = %+v; want secret 0, replayable, with a digest", d)
-			}
+			require.NoError(t, err, "Verify")
+			assert.Equal(t, 0, d.SecretIndex, "delivery = %+v; want secret 0", d)
+			assert.True(t, d.Replayable, "delivery = %+v; want replayable", d)
+			assert.NotZero(t, d.Digest, "delivery = %+v; want a digest", d)
 		})
 	}
 	// Sign reproduces the vectors Twilio's SDK computes, and sends the
 	// settings header for the first key.
 	for _, v := range twilioSHA256Vectors[:3] {
 		h, err := p.Sign(Outgoing{Body: []byte(v.body), URL: v.url, ContentType: v.ctype})
-		if err != nil || h.Get(twilioSignatureHeader) != v.sig || h.Get(twilioSettingsHeader) != settings {
-			t.Errorf("Sign %s = %q, %q, %v; want %q, %q", v.name, h.Get(twilioSignatureHeader), h.Get(twilioSettingsHeader), err, v.sig, settings)
+		if assert.NoError(t, err, "Sign %s", v.name) {
+			assert.Equal(t, v.sig, h.Get(twilioSignatureHeader), "Sign %s: signature", v.name)
+			assert.Equal(t, settings, h.Get(twilioSettingsHeader), "Sign %s: settings", v.name)
 		}
 	}
 	info := p.Info()
-	if !strings.Contains(info.Algorithm, "HMAC-SHA256") || info.Timestamped {
-		t.Errorf("Info = %+v", info)
-	}
+	assert.Contains(t, info.Algorithm, "HMAC-SHA256", "Info = %+v", info)
+	assert.False(t, info.Timestamped, "Info = %+v", info)
 }
 
 // TestTwilioSharedKeyBinding: the settings header must name a configured
@@ -124,9 +121,8 @@ func TestTwilioSharedKeyBinding(t *testing.T) {
 	sha1Shared := twilioMAC(t, sha1.New, twSecret, twURL, twForm)   // SHA-1 under the shared secret
 	sha256Token := twilioMAC(t, sha256.New, "12345", twURL, twForm) // SHA-256 under the auth token
 	const sha1Token = "RSOYDt4T1cUTdK1PDd93/VVr8B8="                // twilio-go's vector, auth token "12345"
-	if sha256Shared := twilioMAC(t, sha256.New, twSecret, twURL, twForm); sha256Shared != v.sig {
-		t.Fatalf("twilioMAC = %q, want the SDK's %q", sha256Shared, v.sig)
-	}
+	sha256Shared := twilioMAC(t, sha256.New, twSecret, twURL, twForm)
+	require.Equal(t, v.sig, sha256Shared, "twilioMAC: want the SDK's signature")
 	shared := mustNew(t, "twilio", twSecret, WithSharedKey(twKeyID))
 	rotating := mustNew(t, "twilio", "new-shared-secret", WithSharedKey("webhooks_sharedkey_new"), WithSecret(twSecret), WithSharedKey(twKeyID))
 	token := mustNew(t, "twilio", "12345")
@@ -177,11 +173,11 @@ func TestTwilioSharedKeyBinding(t *testing.T) {
 			}
 			d, err := tt.p.Verify(req, t0)
 			wantErr(t, err, tt.want, "twilio")
-			if err == nil && tt.p == rotating && d.SecretIndex != 1 {
-				t.Errorf("rotation: SecretIndex = %d, want 1", d.SecretIndex)
+			if err == nil && tt.p == rotating {
+				assert.Equal(t, 1, d.SecretIndex, "rotation: SecretIndex")
 			}
-			if err != nil && strings.Contains(err.Error(), twSecret) {
-				t.Errorf("error %q echoes the secret", err)
+			if err != nil {
+				assert.NotContains(t, err.Error(), twSecret, "the error echoes the secret")
 			}
 		})
 	}
@@ -204,11 +200,10 @@ func TestTwilioSharedKeyReasons(t *testing.T) {
 		{"SharedKey at an auth-token receiver", token, "key=" + twKeyID + ",algorithm=HMAC_SHA256", "WithSharedKey"},
 	} {
 		_, err := tt.p.Verify(twilioReq(twURL, "application/x-www-form-urlencoded", twForm, v.sig, tt.settings), t0)
-		if err == nil || !strings.Contains(err.Error(), tt.word) || verify.StatusCode(err) != http.StatusUnauthorized {
-			t.Errorf("%s: %v (status %d); want 401 naming %s", tt.name, err, verify.StatusCode(err), tt.word)
-		}
-		if err != nil && strings.Contains(err.Error(), "attacker") {
-			t.Errorf("%s: %q echoes the request's key ID", tt.name, err)
+		assert.ErrorContains(t, err, tt.word, "%s: want 401 naming %s", tt.name, tt.word)
+		assert.Equal(t, http.StatusUnauthorized, verify.StatusCode(err), "%s: status", tt.name)
+		if err != nil {
+			assert.NotContains(t, err.Error(), "attacker", "%s: the error echoes the request's key ID", tt.name)
 		}
 	}
 }
@@ -216,16 +211,14 @@ func TestTwilioSharedKeyReasons(t *testing.T) {
 func TestWithSharedKeyValues(t *testing.T) {
 	for _, id := range []string{"", " ", "a,b", "a=b", "a b", "a;b", "a\x00", "é", strings.Repeat("k", maxSharedKeyID+1)} {
 		p, err := NewTwilio(twSecret, WithSharedKey(id))
-		if p != nil || !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "WithSharedKey") {
-			t.Errorf("WithSharedKey(%q) = %v, %v; want ErrInvalidOption", id, p, err)
-		}
+		assert.Nil(t, p, "WithSharedKey(%q)", id)
+		assert.ErrorIs(t, err, ErrInvalidOption, "WithSharedKey(%q)", id)
+		assert.ErrorContains(t, err, "WithSharedKey", "WithSharedKey(%q)", id)
 	}
-	if _, err := NewTwilio(twSecret, WithSharedKey(strings.Repeat("k", maxSharedKeyID))); err != nil {
-		t.Errorf("a %d-byte key ID: %v", maxSharedKeyID, err)
-	}
-	if _, err := NewTwilio("", WithSharedKey(twKeyID)); !errors.Is(err, verify.ErrEmptySecret) {
-		t.Errorf("WithSharedKey without a secret: %v", err)
-	}
+	_, err := NewTwilio(twSecret, WithSharedKey(strings.Repeat("k", maxSharedKeyID)))
+	assert.NoError(t, err, "a %d-byte key ID", maxSharedKeyID)
+	_, err = NewTwilio("", WithSharedKey(twKeyID))
+	assert.ErrorIs(t, err, verify.ErrEmptySecret, "WithSharedKey without a secret")
 }
 
 // FuzzTwilioSettings: the settings parser never panics, and a header it
@@ -244,13 +237,14 @@ func FuzzTwilioSettings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		st, ok := parseTwilioSettings(v)
 		if ok {
-			if st.key == "" {
-				t.Fatalf("parseTwilioSettings(%q) accepted an empty key", v)
-			}
+			require.NotEmpty(t, st.key, "parseTwilioSettings(%q) accepted an empty key", v)
 			if !strings.ContainsAny(st.key, ",") && !strings.ContainsAny(st.algorithm, ",") {
 				again, ok2 := parseTwilioSettings("key=" + st.key + ",algorithm=" + st.algorithm)
-				if !ok2 || again.key != st.key || (st.hasAlgorithm && again.algorithm != st.algorithm) {
-					t.Fatalf("parseTwilioSettings(%q) = %+v, but its rewrite parses to %+v, %v", v, st, again, ok2)
+				const msg = "parseTwilioSettings(%q) = %+v, but its rewrite parses to %+v, %v"
+				require.True(t, ok2, msg, v, st, again, ok2)
+				require.Equal(t, st.key, again.key, msg, v, st, again, ok2)
+				if st.hasAlgorithm {
+					require.Equal(t, st.algorithm, again.algorithm, msg, v, st, again, ok2)
 				}
 			}
 		}
@@ -258,8 +252,8 @@ func FuzzTwilioSettings(f *testing.F) {
 		// and the right one verifies only under twKeyID and HMAC_SHA256.
 		req := twilioReq(twURL, "application/x-www-form-urlencoded", twForm, twilioSHA256Vectors[0].sig, v)
 		_, err := p.Verify(req, t0)
-		if err == nil && (!ok || st.key != twKeyID || !strings.EqualFold(st.algorithm, "HMAC_SHA256")) {
-			t.Fatalf("settings %q (%+v, %v) verified", v, st, ok)
+		if !ok || st.key != twKeyID || !strings.EqualFold(st.algorithm, "HMAC_SHA256") {
+			require.Error(t, err, "settings %q (%+v, %v) verified", v, st, ok)
 		}
 	})
 }

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Published test vectors, each verified byte for byte: the body, the
@@ -137,19 +140,17 @@ func TestPublishedVectors(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			p := mustNew(t, v.provider, v.secret, v.opts...)
 			d, err := p.Verify(request(v.header, v.body), v.now)
-			if err != nil {
-				t.Fatalf("Verify (%s): %v", v.source, err)
-			}
-			if d.Provider != v.provider || d.ID != v.wantID || d.Type != v.wantType || d.SecretIndex != 0 {
-				t.Errorf("Delivery = {Provider:%q ID:%q Type:%q SecretIndex:%d}, want {%q %q %q 0}", d.Provider, d.ID, d.Type, d.SecretIndex, v.provider, v.wantID, v.wantType)
-			}
-			if info := p.Info(); info.Timestamped && !d.Timestamp.Equal(v.now) && v.provider != "stripe" {
-				t.Errorf("Timestamp = %v, want %v", d.Timestamp, v.now)
+			require.NoError(t, err, "Verify (%s)", v.source)
+			assert.Equal(t, v.provider, d.Provider, "Provider")
+			assert.Equal(t, v.wantID, d.ID, "ID")
+			assert.Equal(t, v.wantType, d.Type, "Type")
+			assert.Equal(t, 0, d.SecretIndex, "SecretIndex")
+			if p.Info().Timestamped && v.provider != "stripe" {
+				assert.WithinDuration(t, v.now, d.Timestamp, 0, "Timestamp")
 			}
 			// One byte more in the body breaks every vector.
-			if _, err := p.Verify(request(v.header, v.body+" "), v.now); err == nil {
-				t.Error("Verify accepted a body with one byte appended")
-			}
+			_, err = p.Verify(request(v.header, v.body+" "), v.now)
+			assert.Error(t, err, "Verify accepted a body with one byte appended")
 		})
 	}
 }
@@ -181,12 +182,8 @@ func TestSignReproducesVectors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, err := mustNew(t, tt.provider, tt.secret).Sign(tt.o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := h.Get(tt.header); got != tt.want {
-				t.Errorf("%s = %q, want %q", tt.header, got, tt.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, h.Get(tt.header), tt.header)
 		})
 	}
 }

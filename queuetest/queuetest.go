@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,6 +109,14 @@ func WithEvents(n int) Option {
 // with events in flight hands each one to the dead-letter hook or to the
 // next queue, and no attempt of the stopped queue starts after Shutdown
 // returned.
+//
+// Every failure message starts with the subtest's name, which names the
+// behaviour, then the rule that broke and what the queue did, for example
+// "PermanentNotRetried: an attempt that fails with a Permanent error must
+// not be retried: event evt_0: handler called 5 times; want 1". Run takes
+// a *testing.T rather than a testing.TB because it runs each behaviour as a
+// subtest with t.Run; it needs no assertion library, so it works in tests
+// written with or without one.
 func Run(t *testing.T, newQueue func(t *testing.T, c Config) Queue, opts ...Option) {
 	t.Helper()
 	c := config{wait: 20 * time.Second, grace: 300 * time.Millisecond, n: 100}
@@ -140,6 +149,26 @@ func Run(t *testing.T, newQueue func(t *testing.T, c Config) Queue, opts ...Opti
 type runner struct {
 	cfg      config
 	newQueue func(t *testing.T, c Config) Queue
+}
+
+// property returns the name of the subtest t runs, which names the
+// behaviour under test.
+func property(t *testing.T) string {
+	name := t.Name()
+	return name[strings.LastIndexByte(name, '/')+1:]
+}
+
+// fatalf stops the subtest with a message that names the property under
+// test, the rule that broke, and what the queue did.
+func fatalf(t *testing.T, rule, format string, args ...any) {
+	t.Helper()
+	t.Fatalf("%s: %s: %s", property(t), rule, fmt.Sprintf(format, args...))
+}
+
+// errorf is fatalf that lets the subtest go on.
+func errorf(t *testing.T, rule, format string, args ...any) {
+	t.Helper()
+	t.Errorf("%s: %s: %s", property(t), rule, fmt.Sprintf(format, args...))
 }
 
 // call is one handler call.
@@ -217,7 +246,8 @@ func (r *recorder) markClosed() {
 	r.mu.Unlock()
 }
 
-// waitFor polls done under the lock until it holds or the timeout ends.
+// waitFor polls done under the lock until it holds; when the timeout ends
+// first, it stops the subtest with what, which says what went wrong.
 func (r *recorder) waitFor(t *testing.T, timeout time.Duration, what string, done func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(timeout)
@@ -233,7 +263,7 @@ func (r *recorder) waitFor(t *testing.T, timeout time.Duration, what string, don
 		case <-r.changed:
 		case <-time.After(50 * time.Millisecond): // the condition may also depend on time
 		case <-deadline.C:
-			t.Fatalf("after %v: %s", timeout, what)
+			fatalf(t, what, "gave up waiting after %v", timeout)
 		}
 	}
 }
@@ -247,7 +277,7 @@ func (r *runner) startWith(t *testing.T, rec *recorder, h hookguard.Handler, max
 	t.Helper()
 	q := r.newQueue(t, Config{Handler: h, MaxAttempts: maxAttempts, OnDeadLetter: rec.deadLetter})
 	if q == nil {
-		t.Fatal("newQueue returned nil")
+		fatalf(t, "newQueue returned nil", "Run needs a queue for every subtest")
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.wait)
@@ -275,7 +305,7 @@ func enqueue(t *testing.T, q Queue, e hookguard.Event) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if err := q.Enqueue(ctx, e); err != nil {
-		t.Fatalf("Enqueue(%s) = %v; want nil", e.ID, err)
+		fatalf(t, "Enqueue on a running queue must succeed", "Enqueue(%s) = %v; want nil", e.ID, err)
 	}
 }
 
@@ -294,16 +324,17 @@ func sameEvent(got, want hookguard.Event) string {
 	return ""
 }
 
-// settle waits the grace period, then checks that no event was called
-// again after it was handled or dead-lettered.
-func (r *runner) settle(t *testing.T, rec *recorder, wantCalls map[string]int) {
+// settle waits the grace period, then checks that each event's handler
+// was called as often as wantCalls says, so not again after the event was
+// handled or dead-lettered; a failure names rule.
+func (r *runner) settle(t *testing.T, rec *recorder, wantCalls map[string]int, rule string) {
 	t.Helper()
 	time.Sleep(r.cfg.grace) // watching for redeliveries that must not come
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for id, want := range wantCalls {
 		if got := len(rec.calls[id]); got != want {
-			t.Errorf("event %s: handler called %d times; want %d (acknowledged events must not be delivered again)", id, got, want)
+			errorf(t, rule, "event %s: handler called %d times; want %d", id, got, want)
 		}
 	}
 }
@@ -322,20 +353,20 @@ func (r *runner) handledOnce(t *testing.T) {
 		want := event(t, i)
 		c := rec.calls[want.ID][0]
 		if d := sameEvent(c.ev, want); d != "" {
-			t.Errorf("handled event %s: %s", want.ID, d)
+			errorf(t, "the handler must get the event as it was enqueued", "handled event %s: %s", want.ID, d)
 		}
 		if c.ev.Attempt != 1 {
-			t.Errorf("event %s: first call has Attempt %d; want 1", want.ID, c.ev.Attempt)
+			errorf(t, "the first call for an event must have Attempt 1", "event %s: first call has Attempt %d", want.ID, c.ev.Attempt)
 		}
 	}
 	if len(rec.calls) != r.cfg.n {
-		t.Errorf("handler saw %d distinct IDs; want %d", len(rec.calls), r.cfg.n)
+		errorf(t, "the handler must see exactly the events enqueued", "handler saw %d distinct IDs; want %d", len(rec.calls), r.cfg.n)
 	}
 	if len(rec.dead) != 0 {
-		t.Errorf("dead letters %v; want none", rec.dead)
+		errorf(t, "an event whose handler succeeds must not be dead-lettered", "dead letters %v; want none", rec.dead)
 	}
 	rec.mu.Unlock()
-	r.settle(t, rec, want)
+	r.settle(t, rec, want, "an acknowledged event must not be delivered again")
 }
 
 func (r *runner) concurrentEnqueue(t *testing.T) {
@@ -358,14 +389,14 @@ func (r *runner) concurrentEnqueue(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		t.Fatalf("concurrent Enqueue: %v", err)
+		fatalf(t, "concurrent Enqueue calls on a running queue must succeed", "concurrent Enqueue: %v", err)
 	}
 	rec.waitFor(t, r.cfg.wait, "not every event enqueued concurrently was handled", func() bool { return len(rec.handled) == r.cfg.n })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for id, n := range rec.handled {
 		if n != 1 {
-			t.Errorf("event %s handled %d times; want 1", id, n)
+			errorf(t, "an event enqueued once must be handled once", "event %s handled %d times; want 1", id, n)
 		}
 	}
 }
@@ -388,7 +419,7 @@ func (r *runner) failedAttemptRetried(t *testing.T) {
 	q := r.start(t, rec, 5)
 	enqueue(t, q, event(t, 0))
 	rec.waitFor(t, r.cfg.wait, "an event whose first two attempts failed was not handled by a retry", func() bool { return rec.handled["evt_0"] == 1 })
-	r.settle(t, rec, map[string]int{"evt_0": 3})
+	r.settle(t, rec, map[string]int{"evt_0": 3}, "a failed attempt must be retried until one succeeds, and the event not delivered again")
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	var attempts []int
@@ -396,10 +427,10 @@ func (r *runner) failedAttemptRetried(t *testing.T) {
 		attempts = append(attempts, c.ev.Attempt)
 	}
 	if !slices.Equal(attempts, []int{1, 2, 3}) {
-		t.Errorf("attempts %v; want [1 2 3]", attempts)
+		errorf(t, "Attempt must count the calls for an event up from 1", "attempts %v; want [1 2 3]", attempts)
 	}
 	if len(rec.dead) != 0 {
-		t.Errorf("dead letters %v; want none: the third attempt succeeded", rec.dead)
+		errorf(t, "an event handled by a retry must not be dead-lettered", "dead letters %v; want none: the third attempt succeeded", rec.dead)
 	}
 }
 
@@ -418,19 +449,19 @@ func (r *runner) deadLetterAfterMax(t *testing.T) {
 	q := r.start(t, rec, 3)
 	enqueue(t, q, event(t, 0))
 	rec.waitFor(t, r.cfg.wait, "an event that failed every attempt never reached the dead-letter hook", func() bool { return len(rec.dead["evt_0"]) > 0 })
-	r.settle(t, rec, map[string]int{"evt_0": 3})
+	r.settle(t, rec, map[string]int{"evt_0": 3}, "a handler that fails every attempt must be called MaxAttempts times, and not again after the dead letter")
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	if n := len(rec.dead["evt_0"]); n != 1 {
-		t.Errorf("dead-letter hook called %d times; want once", n)
+		errorf(t, "the dead-letter hook must get a failed event once", "dead-letter hook called %d times; want once", n)
 	}
 	if err := rec.dead["evt_0"][0]; !errors.Is(err, last) {
-		t.Errorf("dead-letter error %v; want the last attempt's error %v (errors.Is)", err, last)
+		errorf(t, "the dead-letter hook must get the last attempt's error", "dead-letter error %v; want %v (errors.Is)", err, last)
 	}
 	if len(rec.handled) != 0 {
-		t.Errorf("handled %v; want nothing", rec.handled)
+		errorf(t, "an event whose every attempt failed must not count as handled", "handled %v; want nothing", rec.handled)
 	}
 }
 
@@ -440,11 +471,11 @@ func (r *runner) permanentNotRetried(t *testing.T) {
 	q := r.start(t, rec, 5)
 	enqueue(t, q, event(t, 0))
 	rec.waitFor(t, r.cfg.wait, "an event that failed with a Permanent error never reached the dead-letter hook", func() bool { return len(rec.dead["evt_0"]) > 0 })
-	r.settle(t, rec, map[string]int{"evt_0": 1})
+	r.settle(t, rec, map[string]int{"evt_0": 1}, "an attempt that fails with a Permanent error must not be retried")
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if err := rec.dead["evt_0"][0]; !errors.Is(err, base) {
-		t.Errorf("dead-letter error %v; want the handler's error %v", err, base)
+		errorf(t, "the dead-letter hook must get the handler's error", "dead-letter error %v; want %v (errors.Is)", err, base)
 	}
 }
 
@@ -458,7 +489,7 @@ func (r *runner) panicIsFailedAttempt(t *testing.T) {
 	q := r.start(t, rec, 3)
 	enqueue(t, q, event(t, 0))
 	rec.waitFor(t, r.cfg.wait, "an event whose handler panicked once was not handled by a retry", func() bool { return rec.handled["evt_0"] == 1 })
-	r.settle(t, rec, map[string]int{"evt_0": 2})
+	r.settle(t, rec, map[string]int{"evt_0": 2}, "a panic must count as a failed attempt: retried once, then not delivered again")
 }
 
 func (r *runner) enqueueAfterShutdown(t *testing.T) {
@@ -469,10 +500,10 @@ func (r *runner) enqueueAfterShutdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), r.cfg.wait)
 	defer cancel()
 	if err := q.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown of an idle queue = %v; want nil", err)
+		fatalf(t, "Shutdown of an idle queue must succeed", "Shutdown = %v; want nil", err)
 	}
 	if err := q.Enqueue(t.Context(), event(t, 1)); !errors.Is(err, hookguard.ErrShuttingDown) {
-		t.Fatalf("Enqueue after Shutdown = %v; want an error matching hookguard.ErrShuttingDown", err)
+		fatalf(t, "Enqueue after Shutdown must fail with hookguard.ErrShuttingDown", "Enqueue after Shutdown = %v", err)
 	}
 	// Not even a successor on the same backend may see it.
 	next := r.start(t, rec, 3)
@@ -481,7 +512,7 @@ func (r *runner) enqueueAfterShutdown(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if n := len(rec.calls["evt_1"]); n != 0 {
-		t.Errorf("event refused by Enqueue after Shutdown was handled %d times; want never", n)
+		errorf(t, "an event refused by Enqueue after Shutdown must never be handled", "it was handled %d times", n)
 	}
 }
 
@@ -504,7 +535,7 @@ func (r *runner) shutdownHandsOff(t *testing.T) {
 	select {
 	case <-started:
 	case <-time.After(r.cfg.wait):
-		t.Fatalf("after %v no handler had started", r.cfg.wait)
+		fatalf(t, "a running queue must start handling enqueued events", "after %v no handler had started", r.cfg.wait)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	err := q.Shutdown(ctx)
@@ -526,6 +557,6 @@ func (r *runner) shutdownHandsOff(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.late) > 0 {
-		t.Errorf("the stopped queue started attempts after Shutdown returned: %v", rec.late)
+		errorf(t, "a stopped queue must start no attempt after Shutdown returned", "late attempts for %v", rec.late)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/queuetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // refQueue is a small reference queue, written independently of
@@ -136,14 +137,31 @@ func TestRunCatchesBrokenQueues(t *testing.T) {
 	tests := []struct {
 		bug      string
 		subtests []string
+		messages []string // each must be in the output: the property, then the rule that broke
 	}{
-		{"drop", []string{"HandledOnce", "ConcurrentEnqueue"}},
-		{"double", []string{"HandledOnce"}},
-		{"no-retry", []string{"FailedAttemptRetried", "DeadLetterAfterMaxAttempts", "PanicIsFailedAttempt"}},
-		{"no-deadletter", []string{"DeadLetterAfterMaxAttempts", "PermanentNotRetried"}},
-		{"retry-permanent", []string{"PermanentNotRetried"}},
-		{"accept-after-shutdown", []string{"EnqueueAfterShutdown"}},
-		{"lose-on-shutdown", []string{"ShutdownHandsOff"}},
+		{"drop", []string{"HandledOnce", "ConcurrentEnqueue"}, []string{
+			"HandledOnce: not every enqueued event was handled: gave up waiting after ",
+			"ConcurrentEnqueue: not every event enqueued concurrently was handled: gave up waiting after ",
+		}},
+		{"double", []string{"HandledOnce"}, []string{
+			"HandledOnce: an acknowledged event must not be delivered again: event evt_",
+		}},
+		{"no-retry", []string{"FailedAttemptRetried", "DeadLetterAfterMaxAttempts", "PanicIsFailedAttempt"}, []string{
+			"FailedAttemptRetried: an event whose first two attempts failed was not handled by a retry: ",
+			"PanicIsFailedAttempt: an event whose handler panicked once was not handled by a retry: ",
+		}},
+		{"no-deadletter", []string{"DeadLetterAfterMaxAttempts", "PermanentNotRetried"}, []string{
+			"DeadLetterAfterMaxAttempts: an event that failed every attempt never reached the dead-letter hook: ",
+		}},
+		{"retry-permanent", []string{"PermanentNotRetried"}, []string{
+			"PermanentNotRetried: an attempt that fails with a Permanent error must not be retried: event evt_0: handler called ",
+		}},
+		{"accept-after-shutdown", []string{"EnqueueAfterShutdown"}, []string{
+			"EnqueueAfterShutdown: Enqueue after Shutdown must fail with hookguard.ErrShuttingDown: ",
+		}},
+		{"lose-on-shutdown", []string{"ShutdownHandsOff"}, []string{
+			"ShutdownHandsOff: some events enqueued before Shutdown were neither handled nor dead-lettered",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {
@@ -151,13 +169,12 @@ func TestRunCatchesBrokenQueues(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenQueueHelper$", "-test.v", "-test.count=1")
 			cmd.Env = append(os.Environ(), bugEnv+"="+tc.bug)
 			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the kit passed a queue with bug %q:\n%s", tc.bug, out)
-			}
+			require.Error(t, err, "the kit passed a queue with bug %q:\n%s", tc.bug, out)
 			for _, name := range tc.subtests {
-				if want := "--- FAIL: TestBrokenQueueHelper/" + name + " "; !strings.Contains(string(out), want) {
-					t.Errorf("bug %q: subtest %s did not fail; output:\n%s", tc.bug, name, out)
-				}
+				assert.Contains(t, string(out), "--- FAIL: TestBrokenQueueHelper/"+name+" ", "bug %q: subtest %s did not fail", tc.bug, name)
+			}
+			for _, msg := range tc.messages {
+				assert.Contains(t, string(out), msg, "bug %q: the failure does not name the property and the rule that broke", tc.bug)
 			}
 		})
 	}

@@ -40,6 +40,7 @@ func TestSteadyLoadLogsNothingAtWarn(t *testing.T) {
 		run = time.Second
 	}
 	const visibility = 2 * time.Second
+	const maxSlow = 32
 	srv := redistest.Start(t)
 	logs := &recordLog{}
 	logger := slog.New(logs)
@@ -50,9 +51,12 @@ func TestSteadyLoadLogsNothingAtWarn(t *testing.T) {
 	var slow atomic.Int64
 	cnt.Fn = func(ctx context.Context, _ hookguard.Event) error {
 		d := time.Duration(rand.IntN(3000)) * time.Microsecond
-		if rand.IntN(200) == 0 {
+		// About one event in 200 runs past the visibility timeout, at most
+		// maxSlow in all: their count must not grow with the machine's
+		// throughput, or the drain below (2.5 s per slow event, 16 workers)
+		// outgrows its bound on a fast run, as it did at 17,000 events.
+		if rand.IntN(200) == 0 && slow.Add(1) <= maxSlow {
 			d = visibility + visibility/4
-			slow.Add(1)
 		}
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -98,7 +102,7 @@ func TestSteadyLoadLogsNothingAtWarn(t *testing.T) {
 		cancel()
 	}
 	t.Logf("%d events in %v, %d of them longer than the visibility timeout; %d handled",
-		sent.Load(), run, slow.Load(), cnt.Total())
+		sent.Load(), run, min(slow.Load(), maxSlow), cnt.Total())
 
 	logs.mu.Lock()
 	defer logs.mu.Unlock()

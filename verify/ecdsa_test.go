@@ -8,10 +8,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"testing"
 
 	"github.com/hookguard/hookguard/internal/keyfmt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // SendGrid's published Event Webhook vector, from sendgrid/sendgrid-go
@@ -27,26 +28,20 @@ const (
 func mustDecode(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
 func TestECDSAP256SendGridVector(t *testing.T) {
 	pub, err := ParseP256PublicKey(sendgridPublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	v, err := NewECDSAP256(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sig := mustDecode(t, sendgridSignature)
 	m := Message{Prefix: [4]string{sendgridTimestamp}, Body: []byte(sendgridPayload)}
-	if i, err := v.Match(&m, sig); err != nil || i != 0 {
-		t.Fatalf("published vector: Match = %d, %v", i, err)
-	}
+	i, err := v.Match(&m, sig)
+	require.NoError(t, err, "published vector: Match")
+	require.Equal(t, 0, i, "published vector: Match index")
 	tampered := []struct {
 		name string
 		m    Message
@@ -60,9 +55,8 @@ func TestECDSAP256SendGridVector(t *testing.T) {
 		{"empty signature", m, nil},
 	}
 	for _, tc := range tampered {
-		if _, err := v.Match(&tc.m, tc.sig); !errors.Is(err, ErrSignatureMismatch) {
-			t.Errorf("%s: err = %v, want ErrSignatureMismatch", tc.name, err)
-		}
+		_, err := v.Match(&tc.m, tc.sig)
+		assert.ErrorIs(t, err, ErrSignatureMismatch, "tampered %s", tc.name)
 	}
 }
 
@@ -72,13 +66,9 @@ func signP256(t testing.TB, priv *ecdsa.PrivateKey, m *Message) (der, raw []byte
 	t.Helper()
 	digest := sha256.Sum256(m.AppendTo(nil))
 	der, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r, s, err := ecdsa.Sign(rand.Reader, priv, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	raw = make([]byte, keyfmt.P256SignatureSize)
 	r.FillBytes(raw[:32])
 	s.FillBytes(raw[32:])
@@ -87,47 +77,37 @@ func signP256(t testing.TB, priv *ecdsa.PrivateKey, m *Message) (der, raw []byte
 
 func TestECDSAP256RoundTripBothForms(t *testing.T) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	v, err := NewECDSAP256(&other.PublicKey, &priv.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := Message{Prefix: [4]string{"1700000000"}, Body: []byte(`[{"event":"delivered"}]` + "\r\n")}
 	der, raw := signP256(t, priv, &m)
 	for name, sig := range map[string][]byte{"der": der, "raw": raw} {
-		if i, err := v.Match(&m, sig); err != nil || i != 1 {
-			t.Errorf("%s: Match = %d, %v; want key 1", name, i, err)
-		}
+		i, err := v.Match(&m, sig)
+		assert.NoError(t, err, "%s: Match", name)
+		assert.Equal(t, 1, i, "%s: Match must name key 1", name)
 		bad := m
 		bad.Body = []byte(`[{"event":"bounce"}]` + "\r\n")
-		if _, err := v.Match(&bad, sig); !errors.Is(err, ErrSignatureMismatch) {
-			t.Errorf("%s: tampered body verified", name)
-		}
+		_, err = v.Match(&bad, sig)
+		assert.ErrorIs(t, err, ErrSignatureMismatch, "%s: tampered body verified", name)
 	}
 	only, _ := NewECDSAP256(&other.PublicKey)
-	if _, err := only.Match(&m, der); !errors.Is(err, ErrSignatureMismatch) {
-		t.Error("wrong key verified")
-	}
+	_, err = only.Match(&m, der)
+	assert.ErrorIs(t, err, ErrSignatureMismatch, "wrong key verified")
 	digest := sha256.Sum256(m.AppendTo(nil))
-	if verifyP256(nil, digest[:], der) || verifyP256(&priv.PublicKey, digest[:], make([]byte, keyfmt.MaxDERSignatureSize+1)) {
-		t.Error("verifyP256 accepted a nil key or an oversized signature")
-	}
+	assert.False(t, verifyP256(nil, digest[:], der), "verifyP256 accepted a nil key")
+	assert.False(t, verifyP256(&priv.PublicKey, digest[:], make([]byte, keyfmt.MaxDERSignatureSize+1)), "verifyP256 accepted an oversized signature")
 }
 
 func TestNewECDSAP256Rejects(t *testing.T) {
-	if _, err := NewECDSAP256(); !errors.Is(err, ErrEmptySecret) {
-		t.Errorf("no keys: %v", err)
-	}
-	if _, err := NewECDSAP256(nil); !errors.Is(err, ErrInvalidSecret) {
-		t.Errorf("nil key: %v", err)
-	}
+	_, err := NewECDSAP256()
+	assert.ErrorIs(t, err, ErrEmptySecret, "no keys")
+	_, err = NewECDSAP256(nil)
+	assert.ErrorIs(t, err, ErrInvalidSecret, "nil key")
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if _, err := NewECDSAP256(&p384.PublicKey); !errors.Is(err, ErrInvalidSecret) {
-		t.Errorf("P-384 key: %v", err)
-	}
+	_, err = NewECDSAP256(&p384.PublicKey)
+	assert.ErrorIs(t, err, ErrInvalidSecret, "P-384 key")
 }
 
 func TestParseP256PublicKey(t *testing.T) {
@@ -147,8 +127,8 @@ func TestParseP256PublicKey(t *testing.T) {
 	}
 	for name, s := range pubForms {
 		k, err := ParseP256PublicKey(s)
-		if err != nil || !k.Equal(&priv.PublicKey) {
-			t.Errorf("public %s: %v", name, err)
+		if assert.NoError(t, err, "public %s", name) {
+			assert.True(t, k.Equal(&priv.PublicKey), "public %s: parsed a different key", name)
 		}
 	}
 	bad := []struct {
@@ -166,8 +146,7 @@ func TestParseP256PublicKey(t *testing.T) {
 		{"huge", string(make([]byte, keyfmt.MaxKeyText+1)), ErrInvalidSecret},
 	}
 	for _, tc := range bad {
-		if _, err := ParseP256PublicKey(tc.s); !errors.Is(err, tc.want) {
-			t.Errorf("public %s: err = %v, want %v", tc.name, err, tc.want)
-		}
+		_, err := ParseP256PublicKey(tc.s)
+		assert.ErrorIs(t, err, tc.want, "public %s", tc.name)
 	}
 }

@@ -5,12 +5,13 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // testKey derives a deterministic key pair from a one-byte seed pattern.
@@ -33,12 +34,8 @@ func TestEd25519RoundTrip(t *testing.T) {
 	pub2, priv2 := testKey(2)
 	_, priv3 := testKey(3)
 	v, err := verify.NewEd25519(pub1, pub2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v.Keys() != 2 {
-		t.Errorf("Keys() = %d, want 2", v.Keys())
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 2, v.Keys(), "Keys()")
 	body := []byte(strings.Repeat(`{"type":"ping"}`, 400)) // larger than the pooled buffer
 	m := verify.Message{Prefix: [4]string{"msg_1", ".", "1700000000", "."}, Body: body}
 	sig1, sig2, sig3 := signEd25519(priv1, &m), signEd25519(priv2, &m), signEd25519(priv3, &m)
@@ -65,23 +62,21 @@ func TestEd25519RoundTrip(t *testing.T) {
 				sigs.AddRaw(s)
 			}
 			got, err := v.Match(&m, &sigs)
-			if got != tc.want || !errors.Is(err, tc.wantErr) {
-				t.Errorf("Match = %d, %v; want %d, %v", got, err, tc.want, tc.wantErr)
-			}
+			assert.ErrorIs(t, err, tc.wantErr, "Match error (a nil want means no error)")
+			assert.Equal(t, tc.want, got, "Match index")
 		})
 	}
 
 	// Any change to the signed content fails.
 	var sigs verify.Signatures
 	sigs.AddRaw(sig1)
-	for _, mm := range []verify.Message{
-		{Prefix: [4]string{"msg_2", ".", "1700000000", "."}, Body: body},
-		{Prefix: m.Prefix, Body: body[1:]},
-		{Prefix: m.Prefix, Body: body, Suffix: "x"},
+	for name, mm := range map[string]verify.Message{
+		"other ID":       {Prefix: [4]string{"msg_2", ".", "1700000000", "."}, Body: body},
+		"shorter body":   {Prefix: m.Prefix, Body: body[1:]},
+		"added a suffix": {Prefix: m.Prefix, Body: body, Suffix: "x"},
 	} {
-		if _, err := v.Match(&mm, &sigs); !errors.Is(err, verify.ErrSignatureMismatch) {
-			t.Errorf("altered message: err = %v, want mismatch", err)
-		}
+		_, err := v.Match(&mm, &sigs)
+		assert.ErrorIs(t, err, verify.ErrSignatureMismatch, "altered message: %s", name)
 	}
 }
 
@@ -101,25 +96,22 @@ func TestNewEd25519Errors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := verify.NewEd25519(tc.keys...)
-			if !errors.Is(err, tc.want) || v != nil {
-				t.Errorf("NewEd25519 = %v, %v; want nil, %v", v, err, tc.want)
-			}
+			assert.ErrorIs(t, err, tc.want, "NewEd25519 error")
+			assert.Nil(t, v, "NewEd25519 returned a verifier with an error")
 		})
 	}
 	// The verifier keeps its own copy of the keys.
 	key := append(ed25519.PublicKey(nil), pub...)
 	v, err := verify.NewEd25519(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	_, priv := testKey(1)
 	m := verify.Message{Body: []byte("x")}
 	var sigs verify.Signatures
 	sigs.AddRaw(signEd25519(priv, &m))
 	key[0] ^= 0xff
-	if i, err := v.Match(&m, &sigs); i != 0 || err != nil {
-		t.Errorf("Match after mutating the caller's key = %d, %v; want 0, nil", i, err)
-	}
+	i, err := v.Match(&m, &sigs)
+	assert.NoError(t, err, "Match after mutating the caller's key")
+	assert.Equal(t, 0, i, "Match after mutating the caller's key")
 }
 
 func TestParseEd25519PublicKey(t *testing.T) {
@@ -148,14 +140,11 @@ func TestParseEd25519PublicKey(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := verify.ParseEd25519PublicKey(tc.in)
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("error = %v, want %v", err, tc.wantErr)
-			}
-			if err == nil && !got.Equal(pub) {
-				t.Errorf("key = %x, want %x", got, pub)
-			}
-			if err != nil && got != nil {
-				t.Errorf("failed parse returned key %x", got)
+			require.ErrorIs(t, err, tc.wantErr, "ParseEd25519PublicKey error (a nil want means no error)")
+			if err == nil {
+				assert.Equal(t, pub, got, "key")
+			} else {
+				assert.Nil(t, got, "failed parse returned a key")
 			}
 		})
 	}
@@ -164,9 +153,7 @@ func TestParseEd25519PublicKey(t *testing.T) {
 func TestEd25519LargeAndConcurrent(t *testing.T) {
 	pub, priv := testKey(4)
 	v, err := verify.NewEd25519(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sizes := []int{0, 1, 4096, 70_000, 300_000} // around and past the pooled buffer limits
 	type item struct {
 		m    verify.Message
@@ -194,6 +181,6 @@ func TestEd25519LargeAndConcurrent(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Errorf("concurrent Match: %v", err)
+		assert.NoError(t, err, "concurrent Match")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEncodingString(t *testing.T) {
@@ -19,9 +21,7 @@ func TestEncodingString(t *testing.T) {
 		{verify.Encoding(0), "unknown"},
 		{verify.Encoding(99), "unknown"},
 	} {
-		if got := tc.enc.String(); got != tc.want {
-			t.Errorf("Encoding(%d).String() = %q, want %q", uint8(tc.enc), got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.enc.String(), "Encoding(%d).String()", uint8(tc.enc))
 	}
 }
 
@@ -83,18 +83,12 @@ func TestEncodingDecode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var dst [verify.MaxSignatureSize]byte
 			n, ok := tc.enc.Decode(dst[:], tc.src)
-			if ok != tc.wantOK {
-				t.Fatalf("Decode(%q) ok = %v, want %v", tc.src, ok, tc.wantOK)
-			}
+			require.Equal(t, tc.wantOK, ok, "Decode(%q) ok", tc.src)
 			if !ok {
-				if n != 0 {
-					t.Errorf("Decode(%q) failed but returned n = %d", tc.src, n)
-				}
+				assert.Zero(t, n, "Decode(%q) failed but returned n > 0", tc.src)
 				return
 			}
-			if !bytes.Equal(dst[:n], tc.want) {
-				t.Errorf("Decode(%q) = %x, want %x", tc.src, dst[:n], tc.want)
-			}
+			assert.Equal(t, tc.want, dst[:n], "Decode(%q)", tc.src)
 		})
 	}
 }
@@ -104,9 +98,8 @@ func TestEncodingDecodeShortDst(t *testing.T) {
 	for _, enc := range []verify.Encoding{verify.Hex, verify.Base64} {
 		src := string(enc.AppendEncode(nil, []byte("0123456789")))
 		dst := make([]byte, 4)
-		if n, ok := enc.Decode(dst, src); ok {
-			t.Errorf("%v: Decode into 4 bytes of a 10-byte value = %d, true; want false", enc, n)
-		}
+		n, ok := enc.Decode(dst, src)
+		assert.False(t, ok, "%v: Decode into 4 bytes of a 10-byte value = %d, true; want false", enc, n)
 	}
 }
 
@@ -118,9 +111,7 @@ func TestEncodingDecodeDoesNotAllocate(t *testing.T) {
 		verify.Hex.Decode(dst[:], hexSig)
 		verify.Base64.Decode(dst[:], b64Sig)
 	})
-	if allocs != 0 {
-		t.Errorf("Decode allocates %v times per run, want 0", allocs)
-	}
+	assert.Zero(t, allocs, "Decode allocations per run")
 }
 
 func TestEncodingAppendEncode(t *testing.T) {
@@ -138,14 +129,10 @@ func TestEncodingAppendEncode(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := string(tc.enc.AppendEncode([]byte(tc.dst), src)); got != tc.want {
-				t.Errorf("AppendEncode = %q, want %q", got, tc.want)
-			}
+			assert.Equal(t, tc.want, string(tc.enc.AppendEncode([]byte(tc.dst), src)), "AppendEncode")
 		})
 	}
-	if got := string(verify.Base64.AppendEncode(nil, []byte{0xfb, 0xff})); got != "+/8=" {
-		t.Errorf("Base64 AppendEncode pads: got %q, want %q", got, "+/8=")
-	}
+	assert.Equal(t, "+/8=", string(verify.Base64.AppendEncode(nil, []byte{0xfb, 0xff})), "Base64 AppendEncode pads")
 }
 
 func TestEncodingRoundTrip(t *testing.T) {
@@ -158,72 +145,41 @@ func TestEncodingRoundTrip(t *testing.T) {
 			encoded := string(enc.AppendEncode(nil, src))
 			var dst [verify.MaxSignatureSize]byte
 			got, ok := enc.Decode(dst[:], encoded)
-			if !ok || !bytes.Equal(dst[:got], src) {
-				t.Fatalf("%v round trip of %d bytes: Decode(%q) = %x, %v", enc, n, encoded, dst[:got], ok)
-			}
+			require.True(t, ok, "%v round trip of %d bytes: Decode(%q) failed", enc, n, encoded)
+			require.Equal(t, src, dst[:got], "%v round trip of %d bytes: Decode(%q)", enc, n, encoded)
 		}
 	}
 }
 
 func TestSignatures(t *testing.T) {
 	var s verify.Signatures
-	if s.Len() != 0 || s.Full() {
-		t.Fatalf("zero Signatures: Len = %d, Full = %v; want 0, false", s.Len(), s.Full())
-	}
-	if s.Add(verify.Hex, "zz") {
-		t.Error("Add of invalid hex reported true")
-	}
-	if s.AddRaw(nil) {
-		t.Error("AddRaw(nil) reported true")
-	}
-	if s.AddRaw(make([]byte, verify.MaxSignatureSize+1)) {
-		t.Error("AddRaw of an oversized signature reported true")
-	}
-	if s.Len() != 0 {
-		t.Fatalf("failed adds changed Len to %d", s.Len())
-	}
+	require.Zero(t, s.Len(), "zero Signatures: Len")
+	require.False(t, s.Full(), "zero Signatures: Full")
+	assert.False(t, s.Add(verify.Hex, "zz"), "Add of invalid hex reported true")
+	assert.False(t, s.AddRaw(nil), "AddRaw(nil) reported true")
+	assert.False(t, s.AddRaw(make([]byte, verify.MaxSignatureSize+1)), "AddRaw of an oversized signature reported true")
+	require.Zero(t, s.Len(), "failed adds changed Len")
 
 	raw := []byte{1, 2, 3}
-	if !s.AddRaw(raw) {
-		t.Fatal("AddRaw of 3 bytes reported false")
-	}
+	require.True(t, s.AddRaw(raw), "AddRaw of 3 bytes reported false")
 	raw[0] = 9 // AddRaw must have copied
-	if got := s.At(0); !bytes.Equal(got, []byte{1, 2, 3}) {
-		t.Errorf("At(0) = %x after mutating the caller's slice, want 010203", got)
-	}
-	if !s.Add(verify.Base64, "QUJD") {
-		t.Fatal("Add of valid base64 reported false")
-	}
-	if got := string(s.At(1)); got != "ABC" {
-		t.Errorf("At(1) = %q, want %q", got, "ABC")
-	}
-	if !s.AddRaw(make([]byte, verify.MaxSignatureSize)) {
-		t.Fatal("AddRaw of MaxSignatureSize bytes reported false")
-	}
+	assert.Equal(t, []byte{1, 2, 3}, s.At(0), "At(0) after mutating the caller's slice")
+	require.True(t, s.Add(verify.Base64, "QUJD"), "Add of valid base64 reported false")
+	assert.Equal(t, "ABC", string(s.At(1)), "At(1)")
+	require.True(t, s.AddRaw(make([]byte, verify.MaxSignatureSize)), "AddRaw of MaxSignatureSize bytes reported false")
 	for s.Len() < verify.MaxSignatures {
-		if s.Full() {
-			t.Fatalf("Full at Len %d", s.Len())
-		}
-		if !s.Add(verify.Hex, "0102") {
-			t.Fatalf("Add failed at Len %d", s.Len())
-		}
+		require.False(t, s.Full(), "Full at Len %d", s.Len())
+		require.True(t, s.Add(verify.Hex, "0102"), "Add failed at Len %d", s.Len())
 	}
-	if !s.Full() {
-		t.Fatal("not Full at MaxSignatures")
-	}
-	if s.Add(verify.Hex, "0102") || s.AddRaw([]byte{1}) {
-		t.Error("adding to a full set reported true")
-	}
-	if s.Len() != verify.MaxSignatures {
-		t.Errorf("Len = %d after adding to a full set, want %d", s.Len(), verify.MaxSignatures)
-	}
+	require.True(t, s.Full(), "not Full at MaxSignatures")
+	assert.False(t, s.Add(verify.Hex, "0102"), "Add to a full set reported true")
+	assert.False(t, s.AddRaw([]byte{1}), "AddRaw to a full set reported true")
+	assert.Equal(t, verify.MaxSignatures, s.Len(), "Len after adding to a full set")
 	s.Reset()
-	if s.Len() != 0 || s.Full() {
-		t.Errorf("after Reset: Len = %d, Full = %v", s.Len(), s.Full())
-	}
-	if !s.Add(verify.Hex, "ff") || !bytes.Equal(s.At(0), []byte{0xff}) {
-		t.Errorf("Add after Reset: At(0) = %x, want ff", s.At(0))
-	}
+	assert.Zero(t, s.Len(), "Len after Reset")
+	assert.False(t, s.Full(), "Full after Reset")
+	assert.True(t, s.Add(verify.Hex, "ff"), "Add after Reset")
+	assert.Equal(t, []byte{0xff}, s.At(0), "At(0) after Reset and Add")
 }
 
 func TestMessage(t *testing.T) {
@@ -241,12 +197,8 @@ func TestMessage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.m.Len(); got != len(tc.want) {
-				t.Errorf("Len = %d, want %d", got, len(tc.want))
-			}
-			if got := string(tc.m.AppendTo([]byte("pre:"))); got != "pre:"+tc.want {
-				t.Errorf("AppendTo = %q, want %q", got, "pre:"+tc.want)
-			}
+			assert.Equal(t, len(tc.want), tc.m.Len(), "Len")
+			assert.Equal(t, "pre:"+tc.want, string(tc.m.AppendTo([]byte("pre:"))), "AppendTo")
 		})
 	}
 }

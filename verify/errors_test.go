@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestStatusCode(t *testing.T) {
@@ -33,65 +35,41 @@ func TestStatusCode(t *testing.T) {
 			name = tc.err.Error()
 		}
 		t.Run(name, func(t *testing.T) {
-			if got := verify.StatusCode(tc.err); got != tc.want {
-				t.Errorf("StatusCode = %d, want %d", got, tc.want)
-			}
+			assert.Equal(t, tc.want, verify.StatusCode(tc.err), "StatusCode")
 			if tc.err == nil {
 				return
 			}
 			wrapped := fmt.Errorf("context: %w", tc.err)
-			if got := verify.StatusCode(wrapped); got != tc.want {
-				t.Errorf("StatusCode(wrapped) = %d, want %d", got, tc.want)
-			}
+			assert.Equal(t, tc.want, verify.StatusCode(wrapped), "StatusCode(wrapped)")
 			f := verify.Fail("acme", tc.err, "reason")
-			if f.Status != tc.want {
-				t.Errorf("Fail(...).Status = %d, want %d", f.Status, tc.want)
-			}
-			if !errors.Is(fmt.Errorf("outer: %w", f), tc.err) {
-				t.Error("errors.Is through a wrapped *Error failed")
-			}
+			assert.Equal(t, tc.want, f.Status, "Fail(...).Status")
+			assert.ErrorIs(t, fmt.Errorf("outer: %w", f), tc.err, "errors.Is through a wrapped *Error")
 		})
 	}
 }
 
 func TestError(t *testing.T) {
 	err := verify.Fail("stripe", verify.ErrSignatureMismatch, "no v1 signature matches: check the endpoint secret")
-	if got, want := err.Error(), "stripe: no v1 signature matches: check the endpoint secret"; got != want {
-		t.Errorf("Error() = %q, want %q", got, want)
-	}
-	if err.Provider != "stripe" || err.Status != http.StatusUnauthorized || err.Err != verify.ErrSignatureMismatch {
-		t.Errorf("Fail fields = %+v", *err)
-	}
+	assert.Equal(t, "stripe: no v1 signature matches: check the endpoint secret", err.Error(), "Error()")
+	assert.Equal(t, "stripe", err.Provider, "Fail fields: Provider")
+	assert.Equal(t, http.StatusUnauthorized, err.Status, "Fail fields: Status")
+	assert.Same(t, verify.ErrSignatureMismatch, err.Err, "Fail fields: Err")
 	wrapped := fmt.Errorf("handler: %w", err)
-	if !errors.Is(wrapped, verify.ErrSignatureMismatch) {
-		t.Error("errors.Is(wrapped, ErrSignatureMismatch) = false")
-	}
-	if errors.Is(wrapped, verify.ErrMissingSignature) {
-		t.Error("errors.Is matched the wrong sentinel")
-	}
+	assert.ErrorIs(t, wrapped, verify.ErrSignatureMismatch)
+	assert.NotErrorIs(t, wrapped, verify.ErrMissingSignature, "errors.Is matched the wrong sentinel")
 	var ve *verify.Error
-	if !errors.As(wrapped, &ve) || ve != err {
-		t.Fatalf("errors.As did not find the *Error")
-	}
-	if got := errors.Unwrap(err); got != verify.ErrSignatureMismatch {
-		t.Errorf("Unwrap = %v", got)
-	}
-	if got := (&verify.Error{Reason: "bare"}).Error(); got != "bare" {
-		t.Errorf("Error() without provider = %q, want %q", got, "bare")
-	}
+	require.ErrorAs(t, wrapped, &ve, "errors.As did not find the *Error")
+	require.Same(t, err, ve, "errors.As found another *Error")
+	assert.Same(t, verify.ErrSignatureMismatch, errors.Unwrap(err), "Unwrap")
+	assert.Equal(t, "bare", (&verify.Error{Reason: "bare"}).Error(), "Error() without provider")
 
 	// An explicit Status wins over the sentinel's; a zero Status falls
 	// back to the sentinel.
 	custom := &verify.Error{Provider: "p", Reason: "r", Status: http.StatusTeapot, Err: verify.ErrSignatureMismatch}
-	if got := verify.StatusCode(fmt.Errorf("x: %w", custom)); got != http.StatusTeapot {
-		t.Errorf("StatusCode(custom) = %d, want %d", got, http.StatusTeapot)
-	}
+	assert.Equal(t, http.StatusTeapot, verify.StatusCode(fmt.Errorf("x: %w", custom)), "StatusCode(custom)")
 	zero := &verify.Error{Provider: "p", Reason: "r", Err: verify.ErrMissingHeader}
-	if got := verify.StatusCode(zero); got != http.StatusBadRequest {
-		t.Errorf("StatusCode(zero Status) = %d, want 400", got)
-	}
+	assert.Equal(t, http.StatusBadRequest, verify.StatusCode(zero), "StatusCode(zero Status)")
 	unknown := verify.Fail("p", errors.New("other"), "r")
-	if unknown.Status != 0 || verify.StatusCode(unknown) != 0 {
-		t.Errorf("Fail with an unknown kind: Status %d, StatusCode %d; want 0, 0", unknown.Status, verify.StatusCode(unknown))
-	}
+	assert.Zero(t, unknown.Status, "Fail with an unknown kind: Status")
+	assert.Zero(t, verify.StatusCode(unknown), "Fail with an unknown kind: StatusCode")
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // guardedDecode decodes src into the first MaxSignatureSize bytes of a larger
@@ -19,13 +20,11 @@ func guardedDecode(t *testing.T, enc verify.Encoding, src string) ([]byte, bool)
 		buf[i] = 0xa5
 	}
 	n, ok := enc.Decode(buf[:verify.MaxSignatureSize], src)
-	for i := verify.MaxSignatureSize; i < len(buf); i++ {
-		if buf[i] != 0xa5 {
-			t.Fatalf("Decode(%q) wrote past MaxSignatureSize at %d", src, i)
-		}
-	}
-	if n < 0 || n > verify.MaxSignatureSize || (!ok && n != 0) {
-		t.Fatalf("Decode(%q) = %d, %v", src, n, ok)
+	require.Equal(t, bytes.Repeat([]byte{0xa5}, 16), buf[verify.MaxSignatureSize:], "Decode(%q) wrote past MaxSignatureSize", src)
+	require.GreaterOrEqual(t, n, 0, "Decode(%q) = %d, %v", src, n, ok)
+	require.LessOrEqual(t, n, verify.MaxSignatureSize, "Decode(%q) = %d, %v", src, n, ok)
+	if !ok {
+		require.Zero(t, n, "Decode(%q) failed but returned n > 0", src)
 	}
 	return buf[:n], ok
 }
@@ -38,11 +37,9 @@ func FuzzDecodeHex(f *testing.F) {
 		got, ok := guardedDecode(t, verify.Hex, src)
 		want, err := hex.DecodeString(src)
 		stdOK := err == nil && len(want) > 0 && len(want) <= verify.MaxSignatureSize
-		if ok != stdOK {
-			t.Fatalf("Decode(%q) ok = %v, encoding/hex ok = %v (err %v)", src, ok, stdOK, err)
-		}
-		if ok && !bytes.Equal(got, want) {
-			t.Fatalf("Decode(%q) = %x, encoding/hex = %x", src, got, want)
+		require.Equal(t, stdOK, ok, "Decode(%q) ok must match encoding/hex (err %v)", src, err)
+		if ok {
+			require.Equal(t, want, got, "Decode(%q) must match encoding/hex", src)
 		}
 	})
 }
@@ -68,19 +65,13 @@ func FuzzDecodeBase64(f *testing.F) {
 			enc = base64.RawURLEncoding.Strict()
 		}
 		if ok {
-			if strings.ContainsAny(src, "\r\n") {
-				t.Fatalf("Decode(%q) accepted a line break", src)
-			}
-			if pads := len(src) - len(trimmed); pads > 0 && len(src)%4 != 0 {
-				t.Fatalf("Decode(%q) accepted wrong padding", src)
-			}
+			require.False(t, strings.ContainsAny(src, "\r\n"), "Decode(%q) accepted a line break", src)
+			pads := len(src) - len(trimmed)
+			require.False(t, pads > 0 && len(src)%4 != 0, "Decode(%q) accepted wrong padding", src)
 			want, err := enc.DecodeString(trimmed)
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("Decode(%q) = %x, encoding/base64 = %x, %v", src, got, want, err)
-			}
-			if len(got) == 0 {
-				t.Fatalf("Decode(%q) succeeded with no bytes", src)
-			}
+			require.NoError(t, err, "Decode(%q) accepted what encoding/base64 rejects", src)
+			require.Equal(t, want, got, "Decode(%q) must match encoding/base64", src)
+			require.NotEmpty(t, got, "Decode(%q) succeeded with no bytes", src)
 		}
 		// Everything the standard forms accept (without line breaks,
 		// which encoding/base64 skips) must decode, identically.
@@ -92,9 +83,8 @@ func FuzzDecodeBase64(f *testing.F) {
 			if err != nil || len(want) == 0 || len(want) > verify.MaxSignatureSize {
 				continue
 			}
-			if !ok || !bytes.Equal(got, want) {
-				t.Fatalf("Decode(%q) = %x, %v; encoding/base64 = %x", src, got, ok, want)
-			}
+			require.True(t, ok, "Decode(%q) rejected what encoding/base64 decodes to %x", src, want)
+			require.Equal(t, want, got, "Decode(%q) must match encoding/base64", src)
 		}
 	})
 }

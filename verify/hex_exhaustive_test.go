@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // TestHexDecodeEveryByteEveryPosition puts each of the 256 byte values at
@@ -22,11 +23,9 @@ func TestHexDecodeEveryByteEveryPosition(t *testing.T) {
 				src[pos] = byte(c)
 				got, ok := guardedDecode(t, verify.Hex, string(src))
 				want, err := hex.DecodeString(string(src))
-				if ok != (err == nil) {
-					t.Fatalf("Decode(%q) ok = %v, encoding/hex err = %v", src, ok, err)
-				}
-				if ok && !bytes.Equal(got, want) {
-					t.Fatalf("Decode(%q) = %x, want %x", src, got, want)
+				require.Equal(t, err == nil, ok, "Decode(%q) ok must match encoding/hex (err %v)", src, err)
+				if ok {
+					require.Equal(t, want, got, "Decode(%q)", src)
 				}
 			}
 		}
@@ -57,11 +56,9 @@ func FuzzDecodeHexNearValid(f *testing.F) {
 		}
 		got, ok := guardedDecode(t, verify.Hex, string(src))
 		want, err := hex.DecodeString(string(src))
-		if ok != (err == nil) {
-			t.Fatalf("Decode(%q) ok = %v, encoding/hex err = %v", src, ok, err)
-		}
-		if ok && !bytes.Equal(got, want) {
-			t.Fatalf("Decode(%q) = %x, want %x", src, got, want)
+		require.Equal(t, err == nil, ok, "Decode(%q) ok must match encoding/hex (err %v)", src, err)
+		if ok {
+			require.Equal(t, want, got, "Decode(%q)", src)
 		}
 	})
 }

@@ -14,14 +14,14 @@ import (
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func mustSecret(t testing.TB, key []byte) verify.Secret {
 	t.Helper()
 	s, err := verify.SecretFromBytes(key)
-	if err != nil {
-		t.Fatalf("SecretFromBytes: %v", err)
-	}
+	require.NoError(t, err, "SecretFromBytes")
 	return s
 }
 
@@ -32,18 +32,14 @@ func mustHMAC(t testing.TB, alg verify.Algorithm, keys ...string) *verify.HMAC {
 		secrets[i] = mustSecret(t, []byte(k))
 	}
 	h, err := verify.NewHMAC(alg, secrets...)
-	if err != nil {
-		t.Fatalf("NewHMAC: %v", err)
-	}
+	require.NoError(t, err, "NewHMAC")
 	return h
 }
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex in test: %v", err)
-	}
+	require.NoError(t, err, "bad hex in test")
 	return b
 }
 
@@ -83,18 +79,14 @@ func TestHMACKnownAnswers(t *testing.T) {
 				"split":  {Prefix: [4]string{d[:1], "", d[1 : len(d)/2]}, Body: []byte(d[len(d)/2 : len(d)-1]), Suffix: d[len(d)-1:]},
 			}
 			for name, m := range layouts {
-				if got := h.AppendSum(nil, 0, &m); !bytes.Equal(got, want) {
-					t.Errorf("%s: AppendSum = %x, want %s", name, got, tc.want)
-				}
+				assert.Equal(t, want, h.AppendSum(nil, 0, &m), "%s: AppendSum", name)
 				var sigs verify.Signatures
 				sigs.AddRaw(want)
-				if i, err := h.Match(&m, &sigs, nil); err != nil || i != 0 {
-					t.Errorf("%s: Match = %d, %v; want 0, nil", name, i, err)
-				}
+				i, err := h.Match(&m, &sigs, nil)
+				assert.NoError(t, err, "%s: Match", name)
+				assert.Equal(t, 0, i, "%s: Match index", name)
 			}
-			if got := tc.alg.Size(); got != len(want) {
-				t.Errorf("Size() = %d, want %d", got, len(want))
-			}
+			assert.Equal(t, len(want), tc.alg.Size(), "Size()")
 		})
 	}
 }
@@ -112,9 +104,8 @@ func TestAlgorithm(t *testing.T) {
 		{verify.Algorithm(200), "unknown", 0},
 	}
 	for _, tc := range tests {
-		if tc.alg.String() != tc.name || tc.alg.Size() != tc.size {
-			t.Errorf("Algorithm(%d): String, Size = %q, %d; want %q, %d", uint8(tc.alg), tc.alg.String(), tc.alg.Size(), tc.name, tc.size)
-		}
+		assert.Equal(t, tc.name, tc.alg.String(), "Algorithm(%d).String()", uint8(tc.alg))
+		assert.Equal(t, tc.size, tc.alg.Size(), "Algorithm(%d).Size()", uint8(tc.alg))
 	}
 }
 
@@ -138,11 +129,8 @@ func TestHMACAppendSumMatchesStdlib(t *testing.T) {
 				for i, k := range keys {
 					ref := hmac.New(newHash, []byte(k))
 					ref.Write(m.AppendTo(nil))
-					want := ref.Sum(nil)
-					got := h.AppendSum([]byte("x"), i, &m)
-					if got[0] != 'x' || !bytes.Equal(got[1:], want) {
-						t.Errorf("AppendSum(secret %d) = %x, want x + %x", i, got, want)
-					}
+					want := append([]byte("x"), ref.Sum(nil)...)
+					assert.Equal(t, want, h.AppendSum([]byte("x"), i, &m), "AppendSum(secret %d) must append to dst", i)
 				}
 			})
 		}
@@ -166,18 +154,14 @@ func TestNewHMACErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := verify.NewHMAC(tc.alg, tc.secrets...)
-			if !errors.Is(err, tc.want) {
-				t.Errorf("NewHMAC error = %v, want %v", err, tc.want)
-			}
-			if h != nil {
-				t.Errorf("NewHMAC returned a non-nil HMAC with error %v", err)
-			}
+			assert.ErrorIs(t, err, tc.want, "NewHMAC error")
+			assert.Nil(t, h, "NewHMAC returned a non-nil HMAC with an error")
 		})
 	}
 	h, err := verify.NewHMAC(verify.SHA512, good, good)
-	if err != nil || h.Secrets() != 2 || h.Algorithm() != verify.SHA512 {
-		t.Errorf("NewHMAC(SHA512, 2 secrets) = Secrets %d, Algorithm %v, err %v", h.Secrets(), h.Algorithm(), err)
-	}
+	require.NoError(t, err, "NewHMAC(SHA512, 2 secrets)")
+	assert.Equal(t, 2, h.Secrets(), "NewHMAC(SHA512, 2 secrets).Secrets()")
+	assert.Equal(t, verify.SHA512, h.Algorithm(), "NewHMAC(SHA512, 2 secrets).Algorithm()")
 }
 
 func TestHMACMatch(t *testing.T) {
@@ -210,31 +194,26 @@ func TestHMACMatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var sigs verify.Signatures
 			for _, s := range tc.sigs {
-				if !sigs.AddRaw(s) {
-					t.Fatalf("AddRaw(%x) failed", s)
-				}
+				require.True(t, sigs.AddRaw(s), "AddRaw(%x)", s)
 			}
 			var digest [32]byte
 			got, err := h.Match(&m, &sigs, &digest)
-			if got != tc.want || !errors.Is(err, tc.wantErr) {
-				t.Fatalf("Match = %d, %v; want %d, %v", got, err, tc.want, tc.wantErr)
+			if tc.wantErr == nil {
+				require.NoError(t, err, "Match")
+			} else {
+				require.ErrorIs(t, err, tc.wantErr, "Match")
 			}
+			require.Equal(t, tc.want, got, "Match index")
 			if err != nil {
-				if digest != ([32]byte{}) {
-					t.Errorf("digest written on mismatch: %x", digest)
-				}
+				assert.Zero(t, digest, "digest written on mismatch")
 				return
 			}
-			if want := sha256.Sum256(macs[got]); digest != want {
-				t.Errorf("digest = %x, want sha256(mac) = %x", digest, want)
-			}
-			if bytes.Equal(digest[:], macs[got]) {
-				t.Error("digest equals the MAC itself")
-			}
+			assert.Equal(t, sha256.Sum256(macs[got]), digest, "digest must be sha256(mac)")
+			assert.NotEqual(t, macs[got], digest[:], "digest equals the MAC itself")
 			// A nil digest is allowed.
-			if i, err := h.Match(&m, &sigs, nil); i != got || err != nil {
-				t.Errorf("Match with nil digest = %d, %v", i, err)
-			}
+			i, err := h.Match(&m, &sigs, nil)
+			assert.NoError(t, err, "Match with nil digest")
+			assert.Equal(t, got, i, "Match with nil digest")
 		})
 	}
 }
@@ -249,9 +228,8 @@ func TestHMACMatchBitFlips(t *testing.T) {
 		bad[i/8] ^= 1 << (i % 8)
 		var sigs verify.Signatures
 		sigs.AddRaw(bad)
-		if _, err := h.Match(&m, &sigs, nil); !errors.Is(err, verify.ErrSignatureMismatch) {
-			t.Fatalf("signature with bit %d flipped: err = %v, want mismatch", i, err)
-		}
+		_, err := h.Match(&m, &sigs, nil)
+		require.ErrorIs(t, err, verify.ErrSignatureMismatch, "signature with bit %d flipped", i)
 	}
 	var sigs verify.Signatures
 	sigs.AddRaw(mac)
@@ -259,14 +237,12 @@ func TestHMACMatchBitFlips(t *testing.T) {
 		b := append([]byte(nil), body...)
 		b[i/8] ^= 1 << (i % 8)
 		mm := verify.Message{Prefix: m.Prefix, Body: b}
-		if _, err := h.Match(&mm, &sigs, nil); !errors.Is(err, verify.ErrSignatureMismatch) {
-			t.Fatalf("body with bit %d flipped: err = %v, want mismatch", i, err)
-		}
+		_, err := h.Match(&mm, &sigs, nil)
+		require.ErrorIs(t, err, verify.ErrSignatureMismatch, "body with bit %d flipped", i)
 	}
 	mm := verify.Message{Prefix: [4]string{"1700000001", "."}, Body: body}
-	if _, err := h.Match(&mm, &sigs, nil); !errors.Is(err, verify.ErrSignatureMismatch) {
-		t.Fatalf("changed timestamp prefix: err = %v, want mismatch", err)
-	}
+	_, err := h.Match(&mm, &sigs, nil)
+	require.ErrorIs(t, err, verify.ErrSignatureMismatch, "changed timestamp prefix")
 }
 
 func TestHMACMatchConcurrent(t *testing.T) {
@@ -292,7 +268,7 @@ func TestHMACMatchConcurrent(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		assert.NoError(t, err)
 	}
 }
 
@@ -315,9 +291,7 @@ func TestHMACMatchDoesNotAllocate(t *testing.T) {
 					panic("warm Match failed")
 				}
 			})
-			if allocs != 0 {
-				t.Errorf("warm Match allocates %v times per run, want 0", allocs)
-			}
+			assert.Zero(t, allocs, "warm Match allocations per run")
 		})
 	}
 }

@@ -1,13 +1,13 @@
 package verify_test
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"strings"
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzHMACMessage checks that the MAC of a Message (prefix parts, body,
@@ -27,13 +27,9 @@ func FuzzHMACMessage(f *testing.F) {
 		m := verify.Message{Prefix: [4]string{p0, p1, p2, p3}, Body: body, Suffix: suffix}
 		key := []byte("fuzz secret")
 		s, err := verify.NewSecret(string(key))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		h, err := verify.NewHMAC(verify.SHA256, s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ref := hmac.New(sha256.New, key)
 		ref.Write([]byte(p0 + p1 + p2 + p3))
 		ref.Write(body)
@@ -41,14 +37,12 @@ func FuzzHMACMessage(f *testing.F) {
 		want := ref.Sum(nil)
 		// Twice, so the second run uses a pooled state after Reset.
 		for range 2 {
-			if got := h.AppendSum(nil, 0, &m); !bytes.Equal(got, want) {
-				t.Fatalf("AppendSum = %x, crypto/hmac = %x", got, want)
-			}
+			require.Equal(t, want, h.AppendSum(nil, 0, &m), "AppendSum must equal crypto/hmac")
 		}
 		var sigs verify.Signatures
 		sigs.AddRaw(want)
-		if i, err := h.Match(&m, &sigs, nil); err != nil || i != 0 {
-			t.Fatalf("Match = %d, %v; want 0, nil", i, err)
-		}
+		i, err := h.Match(&m, &sigs, nil)
+		require.NoError(t, err, "Match")
+		require.Equal(t, 0, i, "Match index")
 	})
 }

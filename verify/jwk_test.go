@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // testJWK writes pub as the public JWK Plaid returns, with kid.
@@ -29,14 +31,15 @@ func TestParseP256JWK(t *testing.T) {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	b := testJWK("bfbd5111", &priv.PublicKey)
 	kid, pub, err := ParseP256JWK(b)
-	if err != nil || kid != "bfbd5111" || !pub.Equal(&priv.PublicKey) {
-		t.Fatalf("round trip: %q, %v", kid, err)
-	}
+	require.NoError(t, err, "round trip")
+	require.Equal(t, "bfbd5111", kid, "round trip: kid")
+	require.True(t, pub.Equal(&priv.PublicKey), "round trip: parsed another key")
 	// The whole /webhook_verification_key/get response is accepted.
 	resp := `{"key":` + string(b) + `,"request_id":"RZ6Omi1bzzwDaLo"}`
-	if kid, pub, err := ParseP256JWK([]byte(resp)); err != nil || kid != "bfbd5111" || !pub.Equal(&priv.PublicKey) {
-		t.Fatalf("wrapped: %q, %v", kid, err)
-	}
+	kid, pub, err = ParseP256JWK([]byte(resp))
+	require.NoError(t, err, "wrapped")
+	require.Equal(t, "bfbd5111", kid, "wrapped: kid")
+	require.True(t, pub.Equal(&priv.PublicKey), "wrapped: parsed another key")
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	mut := func(k string, v any) []byte {
@@ -65,8 +68,7 @@ func TestParseP256JWK(t *testing.T) {
 		"huge":           append([]byte(`{"kty":"EC","pad":"`), append([]byte(strings.Repeat("a", maxJWKSize)), `"}`...)...),
 		"key not object": []byte(`{"key":"x"}`),
 	} {
-		if _, _, err := ParseP256JWK(data); !errors.Is(err, ErrInvalidSecret) {
-			t.Errorf("%s: err = %v, want ErrInvalidSecret", name, err)
-		}
+		_, _, err := ParseP256JWK(data)
+		assert.ErrorIs(t, err, ErrInvalidSecret, name)
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The Standard Webhooks reference test secret and signature, from
@@ -26,54 +27,41 @@ const (
 
 func TestNewSecret(t *testing.T) {
 	s, err := verify.NewSecret("whsec_abc")
-	if err != nil || s.IsZero() || s.Len() != len("whsec_abc") {
-		t.Fatalf("NewSecret = Len %d, IsZero %v, err %v", s.Len(), s.IsZero(), err)
-	}
-	if _, err := verify.NewSecret(""); !errors.Is(err, verify.ErrEmptySecret) {
-		t.Errorf("NewSecret(\"\") error = %v, want ErrEmptySecret", err)
-	}
+	require.NoError(t, err, "NewSecret")
+	require.False(t, s.IsZero(), "NewSecret returned a zero Secret")
+	require.Equal(t, len("whsec_abc"), s.Len(), "NewSecret: Len")
+	_, err = verify.NewSecret("")
+	assert.ErrorIs(t, err, verify.ErrEmptySecret, "NewSecret(\"\")")
 	var zero verify.Secret
-	if !zero.IsZero() || zero.Len() != 0 {
-		t.Errorf("zero Secret: IsZero %v, Len %d", zero.IsZero(), zero.Len())
-	}
+	assert.True(t, zero.IsZero(), "zero Secret: IsZero")
+	assert.Zero(t, zero.Len(), "zero Secret: Len")
 	// NewSecret keys the HMAC with the string's raw bytes, prefix included
 	// (the Stripe convention).
 	h, err := verify.NewHMAC(verify.SHA256, s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := verify.Message{Body: []byte("x")}
-	if got, want := h.AppendSum(nil, 0, &m), mustHMAC(t, verify.SHA256, "whsec_abc").AppendSum(nil, 0, &m); !bytes.Equal(got, want) {
-		t.Errorf("NewSecret key differs from the raw string bytes")
-	}
+	assert.Equal(t, mustHMAC(t, verify.SHA256, "whsec_abc").AppendSum(nil, 0, &m), h.AppendSum(nil, 0, &m), "NewSecret key differs from the raw string bytes")
 }
 
 func TestSecretFromBytesCopies(t *testing.T) {
 	key := []byte("original")
 	s, err := verify.SecretFromBytes(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h1, _ := verify.NewHMAC(verify.SHA256, s)
 	m := verify.Message{Body: []byte("body")}
 	before := h1.AppendSum(nil, 0, &m)
 	copy(key, "mutated!")
 	h2, _ := verify.NewHMAC(verify.SHA256, s)
-	if after := h2.AppendSum(nil, 0, &m); !bytes.Equal(before, after) {
-		t.Error("mutating the caller's slice changed the Secret's key")
-	}
+	assert.Equal(t, before, h2.AppendSum(nil, 0, &m), "mutating the caller's slice changed the Secret's key")
 	for _, empty := range [][]byte{nil, {}} {
-		if _, err := verify.SecretFromBytes(empty); !errors.Is(err, verify.ErrEmptySecret) {
-			t.Errorf("SecretFromBytes(%v) error = %v, want ErrEmptySecret", empty, err)
-		}
+		_, err := verify.SecretFromBytes(empty)
+		assert.ErrorIs(t, err, verify.ErrEmptySecret, "SecretFromBytes(%v)", empty)
 	}
 }
 
 func TestParseWhsec(t *testing.T) {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(whsecTestSecret, "whsec_"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name    string
 		in      string
@@ -91,15 +79,11 @@ func TestParseWhsec(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := verify.ParseWhsec(tc.in)
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("ParseWhsec error = %v, want %v", err, tc.wantErr)
-			}
+			require.ErrorIs(t, err, tc.wantErr, "ParseWhsec error (a nil want means no error)")
 			if err != nil {
-				if !s.IsZero() {
-					t.Error("failed ParseWhsec returned a non-zero Secret")
-				}
-				if len(tc.in) > len("whsec_") && strings.Contains(err.Error(), strings.TrimPrefix(tc.in, "whsec_")) {
-					t.Errorf("error %q echoes the secret", err)
+				assert.True(t, s.IsZero(), "failed ParseWhsec returned a non-zero Secret")
+				if len(tc.in) > len("whsec_") {
+					assert.NotContains(t, err.Error(), strings.TrimPrefix(tc.in, "whsec_"), "the error echoes the secret")
 				}
 			}
 		})
@@ -107,26 +91,18 @@ func TestParseWhsec(t *testing.T) {
 	// The decoded key reproduces the reference signature.
 	for _, in := range []string{whsecTestSecret, strings.TrimPrefix(whsecTestSecret, "whsec_")} {
 		s, err := verify.ParseWhsec(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Len() != len(raw) {
-			t.Errorf("ParseWhsec(%s...) key length = %d, want %d", in[:8], s.Len(), len(raw))
-		}
+		require.NoError(t, err)
+		assert.Equal(t, len(raw), s.Len(), "ParseWhsec(%s...) key length", in[:8])
 		h, _ := verify.NewHMAC(verify.SHA256, s)
 		m := verify.Message{Prefix: [4]string{whsecTestID, ".", whsecTestTime, "."}, Body: []byte(whsecTestBody)}
-		if got := string(verify.Base64.AppendEncode(nil, h.AppendSum(nil, 0, &m))); got != whsecTestSig {
-			t.Errorf("Standard Webhooks vector: signature %s, want %s", got, whsecTestSig)
-		}
+		assert.Equal(t, whsecTestSig, string(verify.Base64.AppendEncode(nil, h.AppendSum(nil, 0, &m))), "Standard Webhooks vector: signature")
 	}
 }
 
 func TestSecretRedaction(t *testing.T) {
 	const key = "sk_live_TOPSECRETVALUE"
 	s, err := verify.NewSecret(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	type config struct {
 		Name   string
 		Public verify.Secret
@@ -145,9 +121,7 @@ func TestSecretRedaction(t *testing.T) {
 	outputs = append(outputs, s.String(), s.GoString(), fmt.Sprint(s), fmt.Sprintln(cfg))
 
 	js, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	outputs = append(outputs, string(js))
 
 	var buf bytes.Buffer
@@ -157,18 +131,10 @@ func TestSecretRedaction(t *testing.T) {
 
 	for _, out := range outputs {
 		for _, leak := range []string{key, "TOPSECRET", hexKey, decimalKey} {
-			if strings.Contains(out, leak) {
-				t.Errorf("output leaks the key (%q): %s", leak, out)
-			}
+			assert.NotContains(t, out, leak, "output leaks the key")
 		}
 	}
-	if got := fmt.Sprintf("%v", s); !strings.Contains(got, "REDACTED") {
-		t.Errorf("%%v = %q, want a redaction marker", got)
-	}
-	if !strings.Contains(string(js), "REDACTED") {
-		t.Errorf("json = %s, want a redaction marker for the exported field", js)
-	}
-	if !strings.Contains(buf.String(), "REDACTED") {
-		t.Errorf("slog output %q has no redaction marker", buf.String())
-	}
+	assert.Contains(t, fmt.Sprintf("%v", s), "REDACTED", "%%v must show a redaction marker")
+	assert.Contains(t, string(js), "REDACTED", "json must show a redaction marker for the exported field")
+	assert.Contains(t, buf.String(), "REDACTED", "slog output must show a redaction marker")
 }

@@ -1,11 +1,11 @@
 package verify_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard/verify"
+	"github.com/stretchr/testify/assert"
 )
 
 func TestWindowCheck(t *testing.T) {
@@ -41,9 +41,8 @@ func TestWindowCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.w.Check(tc.ts, now); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
-				t.Errorf("Check = %v, want %v", err, tc.want)
-			}
+			// errors.Is with a nil want holds only for a nil error.
+			assert.ErrorIs(t, tc.w.Check(tc.ts, now), tc.want, "Check")
 		})
 	}
 }

@@ -2,13 +2,13 @@ package webhooktest
 
 import (
 	"encoding/json"
-	"errors"
 	"net/url"
-	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/hookguard/hookguard/providers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The fixtures of the first six presets follow the providers' documented
@@ -35,40 +35,29 @@ import (
 // including presets added after this test was written, has at least three.
 func TestFixtureIndex(t *testing.T) {
 	all, err := index()
-	if err != nil {
-		t.Fatalf("embedded fixtures: %v", err)
-	}
+	require.NoError(t, err, "embedded fixtures")
 	for _, name := range providers.Names() {
-		fs := Fixtures(name)
-		if len(fs) < 3 {
-			t.Errorf("provider %s has %d fixtures; want at least 3 in webhooktest/testdata/%s/ (see the package doc for the format)", name, len(fs), name)
-		}
+		assert.GreaterOrEqual(t, len(Fixtures(name)), 3, "provider %s: want at least 3 fixtures in webhooktest/testdata/%s/ (see the package doc for the format)", name, name)
 	}
 	known := make(map[string]bool)
 	for _, n := range providers.Names() {
 		known[n] = true
 	}
 	for _, f := range all {
-		if !known[f.Provider] {
-			t.Errorf("fixture %s: no provider %q in providers.Names()", f.Name, f.Provider)
-		}
-		if f.Name != f.Provider+"/"+f.Event {
-			t.Errorf("fixture %s: name is not provider/event", f.Name)
-		}
+		assert.True(t, known[f.Provider], "fixture %s: no provider %q in providers.Names()", f.Name, f.Provider)
+		assert.Equal(t, f.Provider+"/"+f.Event, f.Name, "fixture %s: name is not provider/event", f.Name)
 		// The body parses, independently of checkBody.
 		switch f.ContentType {
 		case "application/x-www-form-urlencoded":
 			v, err := url.ParseQuery(string(f.Body))
-			if err != nil {
-				t.Errorf("%s: %v", f.Name, err)
-			} else if p := v.Get("payload"); p != "" && !json.Valid([]byte(p)) {
-				t.Errorf("%s: payload is not JSON", f.Name)
+			if assert.NoError(t, err, f.Name) {
+				if p := v.Get("payload"); p != "" {
+					assert.True(t, json.Valid([]byte(p)), "%s: payload is not JSON", f.Name)
+				}
 			}
 		default:
 			var v any
-			if err := json.Unmarshal(f.Body, &v); err != nil {
-				t.Errorf("%s: %v", f.Name, err)
-			}
+			assert.NoError(t, json.Unmarshal(f.Body, &v), f.Name)
 		}
 	}
 }
@@ -102,12 +91,8 @@ func TestLoadFixturesRejects(t *testing.T) {
 				fsys["root/"+name] = &fstest.MapFile{Data: []byte(data)}
 			}
 			_, err := loadFixtures(fsys, "root")
-			if err == nil || !errors.Is(err, ErrInvalidFixture) {
-				t.Fatalf("loadFixtures = %v; want an error wrapping ErrInvalidFixture", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not mention %q", err, tt.want)
-			}
+			require.ErrorIs(t, err, ErrInvalidFixture, "loadFixtures")
+			assert.ErrorContains(t, err, tt.want, "the error must say what is wrong")
 		})
 	}
 
@@ -118,14 +103,14 @@ func TestLoadFixturesRejects(t *testing.T) {
 		"root/p/b.meta.json": {Data: []byte(`{"description":"f","content_type":"application/x-www-form-urlencoded"}`)},
 	}
 	got, err := loadFixtures(fsys, "root")
-	if err != nil || len(got) != 2 {
-		t.Fatalf("loadFixtures = %d fixtures, %v; want 2, nil", len(got), err)
-	}
+	require.NoError(t, err, "loadFixtures")
+	require.Len(t, got, 2, "loadFixtures")
 	a := got[0]
-	if a.Name != "p/a" || a.Type != "t" || a.ContentType != "application/json" || a.Header.Get("X-Extra") != "v" || string(a.Body) != `{"k":1}` {
-		t.Errorf("fixture a = %+v", a)
-	}
-	if got[1].Name != "p/b" || got[1].ContentType != "application/x-www-form-urlencoded" {
-		t.Errorf("fixture b = %+v", got[1])
-	}
+	assert.Equal(t, "p/a", a.Name, "fixture a: name")
+	assert.Equal(t, "t", a.Type, "fixture a: type")
+	assert.Equal(t, "application/json", a.ContentType, "fixture a: content type")
+	assert.Equal(t, "v", a.Header.Get("X-Extra"), "fixture a: sidecar header")
+	assert.Equal(t, `{"k":1}`, string(a.Body), "fixture a: body")
+	assert.Equal(t, "p/b", got[1].Name, "fixture b: name")
+	assert.Equal(t, "application/x-www-form-urlencoded", got[1].ContentType, "fixture b: content type")
 }

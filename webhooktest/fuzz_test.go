@@ -1,9 +1,10 @@
 package webhooktest
 
 import (
-	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzLoadFixture: any body and sidecar either load or fail with an
@@ -27,13 +28,11 @@ func FuzzLoadFixture(f *testing.F) {
 		}
 		got, err := loadFixtures(fsys, "r")
 		if err != nil {
-			if !strings.Contains(err.Error(), "invalid fixture") {
-				t.Fatalf("error %v does not wrap ErrInvalidFixture", err)
-			}
+			require.ErrorContains(t, err, "invalid fixture", "the error must wrap ErrInvalidFixture")
 			return
 		}
-		if len(got) != 1 || string(got[0].Body) != string(body) || got[0].Name != "p/e" {
-			t.Fatalf("loaded %+v", got)
-		}
+		require.Len(t, got, 1, "loaded fixtures")
+		require.Equal(t, string(body), string(got[0].Body), "a loaded fixture must keep its body byte for byte")
+		require.Equal(t, "p/e", got[0].Name, "loaded fixture name")
 	})
 }

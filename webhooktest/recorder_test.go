@@ -14,6 +14,8 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/verify"
 	"github.com/hookguard/hookguard/webhooktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // accept is a handler that succeeds with every event.
@@ -25,13 +27,9 @@ func newReceiver(t *testing.T, p hookguard.Verifier, h hookguard.Handler, opts .
 	t.Helper()
 	rec := webhooktest.NewRecorder()
 	recv, err := hookguard.New(p, h, rec.Options(opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		if err := recv.Shutdown(context.Background()); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
+		assert.NoError(t, recv.Shutdown(context.Background()), "Shutdown")
 	})
 	return rec, recv
 }
@@ -101,40 +99,30 @@ func TestRecorderDrivesProductionQueue(t *testing.T) {
 			rec := webhooktest.NewRecorder()
 			opts := append([]hookguard.Option{hookguard.WithBackoff(time.Hour, time.Hour)}, rec.Options()...)
 			recv, err := hookguard.New(p, app, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer recv.Shutdown(context.Background())
 
 			start := time.Now()
 			res := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded"))
 			t.Logf("answered and finished in %v", time.Since(start))
-			if res.Status != http.StatusOK || res.Err != nil {
-				t.Fatalf("answered %d (%v); want 200: the sender is answered before the handler runs", res.Status, res.Err)
-			}
+			require.NoError(t, res.Err, "the sender is answered before the handler runs")
+			require.Equal(t, http.StatusOK, res.Status, "the sender is answered before the handler runs")
 			if tt.wantHandled > 0 {
-				if res.Handled == nil || res.DeadLetter != nil {
-					t.Fatalf("handled %v, dead letter %v; want handled on attempt %d", res.Handled, res.DeadLetter, tt.wantHandled)
-				}
-				if res.Handled.Attempt != tt.wantHandled || res.Handled.ID != "evt_3PJk2aLkdIwHu7ix0Qm9x2Tb" {
-					t.Errorf("handled %s on attempt %d; want evt_3PJk2aLkdIwHu7ix0Qm9x2Tb on attempt %d", res.Handled.ID, res.Handled.Attempt, tt.wantHandled)
-				}
+				require.Nil(t, res.DeadLetter, "want handled on attempt %d", tt.wantHandled)
+				require.NotNil(t, res.Handled, "want handled on attempt %d", tt.wantHandled)
+				assert.Equal(t, "evt_3PJk2aLkdIwHu7ix0Qm9x2Tb", res.Handled.ID, "handled event")
+				assert.Equal(t, tt.wantHandled, res.Handled.Attempt, "attempt that handled the event")
 			} else {
-				if res.DeadLetter == nil || res.Handled != nil {
-					t.Fatalf("handled %v, dead letter %v; want a dead letter", res.Handled, res.DeadLetter)
-				}
+				require.Nil(t, res.Handled, "want a dead letter")
+				require.NotNil(t, res.DeadLetter, "want a dead letter")
 				dl := res.DeadLetter
-				if dl.Attempts != tt.wantDead || dl.Event.Attempt != tt.wantDead || !errors.Is(dl.Err, tt.wantErr) {
-					t.Errorf("dead letter after %d attempts (event says %d): %v; want %d attempts and %v", dl.Attempts, dl.Event.Attempt, dl.Err, tt.wantDead, tt.wantErr)
-				}
+				assert.Equal(t, tt.wantDead, dl.Attempts, "dead letter: attempts")
+				assert.Equal(t, tt.wantDead, dl.Event.Attempt, "dead letter: the event's Attempt")
+				assert.ErrorIs(t, dl.Err, tt.wantErr, "dead letter: error")
 			}
-			wantCalls := max(tt.wantHandled, tt.wantDead)
-			if n := calls.Load(); int(n) != wantCalls {
-				t.Errorf("the handler ran %d times; want %d", n, wantCalls)
-			}
-			if h, d := len(rec.Handled()), len(rec.DeadLetters()); h+d != 1 {
-				t.Errorf("recorded %d handled and %d dead letters; want one outcome", h, d)
-			}
+			assert.Equal(t, max(tt.wantHandled, tt.wantDead), int(calls.Load()), "times the handler ran")
+			h, d := len(rec.Handled()), len(rec.DeadLetters())
+			assert.Equal(t, 1, h+d, "recorded %d handled and %d dead letters; want one outcome", h, d)
 		})
 	}
 }
@@ -146,20 +134,15 @@ func TestRecorderDoReturnsAtOnce(t *testing.T) {
 	stripe := newProvider(t, "stripe")
 	rec := webhooktest.NewRecorder(webhooktest.WaitTimeout(time.Hour))
 	recv, err := hookguard.New(stripe, accept, rec.Options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer recv.Shutdown(context.Background())
 	slack := newProvider(t, "slack")
 	slackRecv, err := hookguard.New(slack, accept, rec.Options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer slackRecv.Shutdown(context.Background())
 
-	if res := rec.Do(t, recv, webhooktest.FixtureRequest(t, stripe, "stripe/charge.refunded")); res.Handled == nil {
-		t.Fatalf("first copy answered %d, not handled", res.Status)
-	}
+	res := rec.Do(t, recv, webhooktest.FixtureRequest(t, stripe, "stripe/charge.refunded"))
+	require.NotNil(t, res.Handled, "first copy answered %d, not handled", res.Status)
 	tests := []struct {
 		name      string
 		h         http.Handler
@@ -176,17 +159,15 @@ func TestRecorderDoReturnsAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		res := rec.Do(t, tt.h, tt.req)
-		if res.Status != tt.status || res.Duplicate != tt.duplicate || res.Handled != nil || res.DeadLetter != nil {
-			t.Errorf("%s: answered %d duplicate=%v handled=%v dead=%v; want %d duplicate=%v and no outcome",
-				tt.name, res.Status, res.Duplicate, res.Handled, res.DeadLetter, tt.status, tt.duplicate)
-		}
-		if tt.err == nil && res.Err != nil || tt.err != nil && !errors.Is(res.Err, tt.err) {
-			t.Errorf("%s: Err = %v; want %v", tt.name, res.Err, tt.err)
-		}
+		assert.Equal(t, tt.status, res.Status, "%s: status", tt.name)
+		assert.Equal(t, tt.duplicate, res.Duplicate, "%s: duplicate", tt.name)
+		assert.Nil(t, res.Handled, "%s: want no outcome", tt.name)
+		assert.Nil(t, res.DeadLetter, "%s: want no outcome", tt.name)
+		// errors.Is with a nil want holds only for a nil error.
+		assert.ErrorIs(t, res.Err, tt.err, "%s: Err", tt.name)
 	}
-	if h, d := len(rec.Handled()), len(rec.DeadLetters()); h != 1 || d != 0 {
-		t.Errorf("%d handled, %d dead letters; want only the first copy handled", h, d)
-	}
+	assert.Len(t, rec.Handled(), 1, "want only the first copy handled")
+	assert.Empty(t, rec.DeadLetters(), "want no dead letters")
 }
 
 // TestRecorderDoConcurrent serves many requests from parallel goroutines,
@@ -224,19 +205,19 @@ func TestRecorderDoConcurrent(t *testing.T) {
 	for i, res := range results {
 		switch {
 		case i%5 == 0:
-			if res.DeadLetter == nil || res.DeadLetter.Event.ID != id(i) || !strings.Contains(res.DeadLetter.Err.Error(), fmt.Sprintf("event %d:", i)) {
-				t.Errorf("request %d: dead letter %v; want %s's", i, res.DeadLetter, id(i))
+			if assert.NotNil(t, res.DeadLetter, "request %d: want %s's dead letter", i, id(i)) {
+				assert.Equal(t, id(i), res.DeadLetter.Event.ID, "request %d: dead letter", i)
+				assert.ErrorContains(t, res.DeadLetter.Err, fmt.Sprintf("event %d:", i), "request %d: dead letter", i)
 			}
 		default:
-			want := 1 + i%2
-			if res.Handled == nil || res.Handled.ID != id(i) || res.Handled.Attempt != want {
-				t.Errorf("request %d: handled %v; want %s on attempt %d", i, res.Handled, id(i), want)
+			if assert.NotNil(t, res.Handled, "request %d: want %s handled", i, id(i)) {
+				assert.Equal(t, id(i), res.Handled.ID, "request %d: handled", i)
+				assert.Equal(t, 1+i%2, res.Handled.Attempt, "request %d: handled on attempt", i)
 			}
 		}
 	}
-	if h, d := len(rec.Handled()), len(rec.DeadLetters()); h != n-n/5 || d != n/5 {
-		t.Errorf("%d handled and %d dead letters; want %d and %d", h, d, n-n/5, n/5)
-	}
+	assert.Len(t, rec.Handled(), n-n/5, "handled events")
+	assert.Len(t, rec.DeadLetters(), n/5, "dead letters")
 }
 
 // TestRecorderWait: events sent without Recorder.Do are waited for by
@@ -251,17 +232,17 @@ func TestRecorderWait(t *testing.T) {
 	})
 	rec, recv := newReceiver(t, p, app)
 	for _, name := range []string{"stripe/payment_intent.succeeded", "stripe/charge.refunded"} {
-		if res := webhooktest.Do(t, recv, webhooktest.FixtureRequest(t, p, name)); res.Status != http.StatusOK {
-			t.Fatalf("%s answered %d", name, res.Status)
-		}
+		res := webhooktest.Do(t, recv, webhooktest.FixtureRequest(t, p, name))
+		require.Equal(t, http.StatusOK, res.Status, "%s answered", name)
 	}
-	if evs := rec.WaitHandled(t, 1); len(evs) != 1 || evs[0].Type != "payment_intent.succeeded" {
-		t.Errorf("WaitHandled(1) = %v", evs)
+	if evs := rec.WaitHandled(t, 1); assert.Len(t, evs, 1, "WaitHandled(1)") {
+		assert.Equal(t, "payment_intent.succeeded", evs[0].Type, "WaitHandled(1)")
 	}
 	dls := rec.WaitDeadLetters(t, 1)
-	if len(dls) != 1 || dls[0].Event.ID != "evt_3PKb7cLkdIwHu7ix1Vn4Hs8Q" || !errors.Is(dls[0].Err, errLedger) || dls[0].Attempts != 1 {
-		t.Fatalf("WaitDeadLetters(1) = %v", dls)
-	}
+	require.Len(t, dls, 1, "WaitDeadLetters(1)")
+	require.Equal(t, "evt_3PKb7cLkdIwHu7ix1Vn4Hs8Q", dls[0].Event.ID, "WaitDeadLetters(1)")
+	require.ErrorIs(t, dls[0].Err, errLedger, "WaitDeadLetters(1)")
+	require.Equal(t, 1, dls[0].Attempts, "WaitDeadLetters(1)")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
@@ -273,35 +254,26 @@ func TestRecorderWait(t *testing.T) {
 		"stripe payment_intent.succeeded evt_3PJk2aLkdIwHu7ix0Qm9x2Tb handled on attempt 1",
 		"stripe charge.refunded evt_3PKb7cLkdIwHu7ix1Vn4Hs8Q dead-lettered after 1 attempt: ledger unavailable",
 	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("WaitContext(2, 0) = %v; want DeadlineExceeded", err)
-	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "WaitContext(2, 0)")
 	for _, want := range wants {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("WaitContext(2, 0) = %v; want it to say %q", err, want)
-		}
+		assert.ErrorContains(t, err, want, "WaitContext(2, 0)")
 	}
 
 	tb := &fakeTB{TB: t}
 	short := webhooktest.NewRecorder(webhooktest.WaitTimeout(10 * time.Millisecond))
 	short.Hooks().OnDeadLetter(hookguard.Event{Provider: "stripe", ID: "evt_123", Type: "payment_intent.succeeded", Attempt: 1}, errLedger)
-	if evs := short.WaitHandled(tb, 1); evs != nil {
-		t.Errorf("WaitHandled returned %v after failing", evs)
-	}
+	assert.Nil(t, short.WaitHandled(tb, 1), "WaitHandled returned events after failing")
 	short.Hooks().OnHandled(hookguard.Event{Provider: "github", ID: "d-1", Type: "push", Attempt: 2}, 2, nil, 0)
 	short.WaitDeadLetters(tb, 2)
 	wantFailed := []string{
 		"webhooktest: want 1 handled event within 10ms, got 0 handled events and 1 dead letter: stripe payment_intent.succeeded evt_123 dead-lettered after 1 attempt: ledger unavailable",
 		"webhooktest: want 2 dead letters within 10ms, got 1 handled event and 1 dead letter: stripe payment_intent.succeeded evt_123 dead-lettered after 1 attempt: ledger unavailable; github push d-1 handled on attempt 2",
 	}
-	if strings.Join(tb.failed, "\n") != strings.Join(wantFailed, "\n") {
-		t.Errorf("failures:\n%s\nwant:\n%s", strings.Join(tb.failed, "\n"), strings.Join(wantFailed, "\n"))
-	}
+	assert.Equal(t, wantFailed, tb.failed, "failures")
 
 	rec.Reset()
-	if len(rec.Handled())+len(rec.DeadLetters()) != 0 {
-		t.Error("Reset kept outcomes")
-	}
+	assert.Empty(t, rec.Handled(), "Reset kept handled events")
+	assert.Empty(t, rec.DeadLetters(), "Reset kept dead letters")
 }
 
 // TestRecorderDoFailures: Do fails the test, saying what to do, when the
@@ -312,8 +284,10 @@ func TestRecorderDoFailures(t *testing.T) {
 	rec := webhooktest.NewRecorder(webhooktest.WaitTimeout(10 * time.Millisecond))
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	req, _ := http.NewRequest(http.MethodPost, "http://example.com/", nil)
-	if res := rec.Do(tb, ok, req); res.Status != http.StatusOK || len(tb.failed) != 1 || !strings.Contains(tb.failed[0], "rec.Options()") {
-		t.Errorf("Do with no receiver: %d, failures %q", res.Status, tb.failed)
+	res := rec.Do(tb, ok, req)
+	assert.Equal(t, http.StatusOK, res.Status, "Do with no receiver: status")
+	if assert.Len(t, tb.failed, 1, "Do with no receiver: failures") {
+		assert.Contains(t, tb.failed[0], "rec.Options()", "Do with no receiver must say what to do")
 	}
 
 	// A receiver that reports its answers to rec, but whose handler
@@ -324,21 +298,18 @@ func TestRecorderDoFailures(t *testing.T) {
 		<-release
 		return nil
 	}), rec.Options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer recv.Shutdown(context.Background())
 	defer close(release)
-	res := rec.Do(tb, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded"))
+	res = rec.Do(tb, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded"))
 	want := "webhooktest: the receiver accepted stripe payment_intent.succeeded evt_3PJk2aLkdIwHu7ix0Qm9x2Tb, but it was neither handled nor dead-lettered within 10ms"
-	if res.Status != http.StatusOK || len(tb.failed) != 2 || !strings.HasPrefix(tb.failed[1], want) {
-		t.Errorf("Do of a stuck event: %d, failures %q; want one starting %q", res.Status, tb.failed, want)
+	assert.Equal(t, http.StatusOK, res.Status, "Do of a stuck event: status")
+	if assert.Len(t, tb.failed, 2, "Do of a stuck event: failures") {
+		assert.True(t, strings.HasPrefix(tb.failed[1], want), "Do of a stuck event: failure %q; want one starting %q", tb.failed[1], want)
 	}
 
 	webhooktest.MustFixture(tb, "nope/nope")
-	if len(tb.failed) != 3 {
-		t.Errorf("MustFixture of an unknown name did not fail the test")
-	}
+	assert.Len(t, tb.failed, 3, "MustFixture of an unknown name did not fail the test")
 }
 
 func TestRecorderFull(t *testing.T) {
@@ -348,22 +319,15 @@ func TestRecorderFull(t *testing.T) {
 		h.OnHandled(hookguard.Event{Provider: "stripe", ID: fmt.Sprint(i)}, 1, nil, 0)
 	}
 	h.OnDeadLetter(hookguard.Event{Provider: "stripe", ID: "late"}, errLedger) // dropped
-	if n := len(rec.Handled()) + len(rec.DeadLetters()); n != webhooktest.MaxRecorded {
-		t.Fatalf("kept %d outcomes; want MaxRecorded", n)
-	}
+	require.Equal(t, webhooktest.MaxRecorded, len(rec.Handled())+len(rec.DeadLetters()), "outcomes kept")
 	// A full recorder fails at once rather than waiting for what it
 	// dropped.
-	if err := rec.WaitContext(context.Background(), 0, 1); !errors.Is(err, webhooktest.ErrRecorderFull) {
-		t.Errorf("WaitContext on a full recorder = %v; want ErrRecorderFull", err)
-	}
-	if err := rec.WaitContext(context.Background(), webhooktest.MaxRecorded, 0); err != nil {
-		t.Errorf("WaitContext for what it kept = %v", err)
-	}
+	assert.ErrorIs(t, rec.WaitContext(context.Background(), 0, 1), webhooktest.ErrRecorderFull, "WaitContext on a full recorder")
+	assert.NoError(t, rec.WaitContext(context.Background(), webhooktest.MaxRecorded, 0), "WaitContext for what it kept")
 	rec.Reset()
 	h.OnDeadLetter(hookguard.Event{Provider: "stripe", ID: "after reset"}, errLedger)
-	if dls := rec.DeadLetters(); len(dls) != 1 || len(rec.Handled()) != 0 {
-		t.Errorf("after Reset: %v", dls)
-	}
+	assert.Len(t, rec.DeadLetters(), 1, "dead letters after Reset")
+	assert.Empty(t, rec.Handled(), "handled events after Reset")
 }
 
 // TestRecorderOptionsOrder: options given to Options come after the
@@ -376,7 +340,8 @@ func TestRecorderOptionsOrder(t *testing.T) {
 	}), hookguard.WithMaxAttempts(2),
 		hookguard.WithHooks(hookguard.Hooks{OnDeadLetter: func(hookguard.Event, error) { deadLetters.Add(1) }}))
 	res := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, "stripe/payment_intent.succeeded"))
-	if res.DeadLetter == nil || res.DeadLetter.Attempts != 2 || deadLetters.Load() != 1 {
-		t.Errorf("dead letter %v, own hook called %d times; want 2 attempts and 1 call", res.DeadLetter, deadLetters.Load())
+	if assert.NotNil(t, res.DeadLetter, "want a dead letter") {
+		assert.Equal(t, 2, res.DeadLetter.Attempts, "dead letter: attempts")
 	}
+	assert.Equal(t, int32(1), deadLetters.Load(), "times the test's own dead-letter hook ran")
 }

@@ -15,19 +15,17 @@ import (
 	"github.com/hookguard/hookguard/providers"
 	"github.com/hookguard/hookguard/verify"
 	"github.com/hookguard/hookguard/webhooktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // newProvider returns name's preset with a fresh test secret.
 func newProvider(t *testing.T, name string) providers.Provider {
 	t.Helper()
 	secret, err := testsecret.For(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p, err := providers.New(name, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return p
 }
 
@@ -62,9 +60,8 @@ func TestTamper(t *testing.T) {
 			p := newProvider(t, name)
 			b, ct := body(name)
 			valid := webhooktest.NewRequest(t, p, b, ct, webhooktest.WithClock(clock.Now), webhooktest.WithID("id-0001"))
-			if _, err := check(p, valid, clock.Now()); err != nil {
-				t.Fatalf("valid request: %v", err)
-			}
+			_, err := check(p, valid, clock.Now())
+			require.NoError(t, err, "valid request")
 			mismatch := []error{verify.ErrSignatureMismatch}
 			if !core[name] {
 				// A flipped character may also spoil the encoding of
@@ -108,8 +105,7 @@ func TestTamper(t *testing.T) {
 					t.Logf("%s: %v", c.name, err)
 					continue
 				}
-				if err != nil {
-					t.Errorf("%s: %v", c.name, err)
+				if !assert.NoError(t, err, "Sign with %s", c.name) {
 					continue
 				}
 				_, err = check(p, req, clock.Now())
@@ -122,15 +118,12 @@ func TestTamper(t *testing.T) {
 				for _, w := range c.want {
 					ok = ok || errors.Is(err, w)
 				}
-				if !ok {
-					t.Errorf("%s: Verify = %v; want one of %v", c.name, err, c.want)
-				}
+				assert.True(t, ok, "%s: Verify = %v; want one of %v", c.name, err, c.want)
 			}
 			if !p.Info().Timestamped {
 				req := webhooktest.NewRequest(t, p, b, ct, webhooktest.WithClock(clock.Now), webhooktest.WithTimestampOffset(-time.Hour))
-				if _, err := check(p, req, clock.Now()); err != nil {
-					t.Errorf("%s signs no timestamp, yet an old request fails: %v", name, err)
-				}
+				_, err := check(p, req, clock.Now())
+				assert.NoError(t, err, "%s signs no timestamp, yet an old request fails", name)
 			}
 		})
 	}
@@ -147,33 +140,36 @@ func TestFixturesThroughReceiver(t *testing.T) {
 			req := webhooktest.FixtureRequest(t, p, f.Name)
 			if f.Provider == "slack" && strings.Contains(string(f.Body), `"url_verification"`) {
 				res := rec.Do(t, recv, req) // returns at once: a handshake hands nothing on
-				if res.Status != 200 || !strings.Contains(string(f.Body), string(res.Body)) || len(res.Body) < 20 || res.Handled != nil || len(rec.Handled()) != 0 {
-					t.Errorf("handshake answered %d %q, %d events; want 200 with the challenge and none", res.Status, res.Body, len(rec.Handled()))
-				}
+				assert.Equal(t, http.StatusOK, res.Status, "handshake status")
+				assert.GreaterOrEqual(t, len(res.Body), 20, "handshake body %q: want the challenge", res.Body)
+				assert.Contains(t, string(f.Body), string(res.Body), "handshake body must be the challenge from the request")
+				assert.Nil(t, res.Handled, "a handshake hands no event on")
+				assert.Empty(t, rec.Handled(), "a handshake hands no event on")
 				return
 			}
 			res := rec.Do(t, recv, req)
-			if res.Status != http.StatusOK || res.Handled == nil {
-				t.Fatalf("answered %d %q, dead letter %v; want 200 and a handled event", res.Status, res.Body, res.DeadLetter)
-			}
+			require.Equal(t, http.StatusOK, res.Status, "answered %q, dead letter %v", res.Body, res.DeadLetter)
+			require.NotNil(t, res.Handled, "answered %q, dead letter %v; want a handled event", res.Body, res.DeadLetter)
 			ev := *res.Handled
-			if ev.Provider != f.Provider || !p.Info().SignedInBody && !bytes.Equal(ev.Body, f.Body) {
-				t.Errorf("event body or provider differs from the fixture")
+			assert.Equal(t, f.Provider, ev.Provider, "event provider")
+			if !p.Info().SignedInBody {
+				assert.Equal(t, f.Body, ev.Body, "event body differs from the fixture")
 			}
-			if f.Type != "" && ev.Type != f.Type {
-				t.Errorf("event type = %q; want the sidecar's %q", ev.Type, f.Type)
+			if f.Type != "" {
+				assert.Equal(t, f.Type, ev.Type, "event type must be the sidecar's")
 			}
-			if ev.Type == "" || ev.ID == "" && core[f.Provider] {
-				t.Errorf("event has type %q and ID %q; want both", ev.Type, ev.ID)
+			assert.NotEmpty(t, ev.Type, "event type")
+			if core[f.Provider] {
+				assert.NotEmpty(t, ev.ID, "event ID")
 			}
 			for k := range f.Header {
-				if ev.Header.Get(k) != f.Header.Get(k) {
-					t.Errorf("header %s = %q; want the sidecar's %q", k, ev.Header.Get(k), f.Header.Get(k))
-				}
+				assert.Equal(t, f.Header.Get(k), ev.Header.Get(k), "header %s must be the sidecar's", k)
 			}
 			var v any
-			if err := ev.Decode(&v); err != nil && !errors.Is(err, hookguard.ErrNoPayload) || err == nil && v == nil {
-				t.Errorf("Decode = %v, %v", err, v)
+			if err := ev.Decode(&v); err != nil {
+				assert.ErrorIs(t, err, hookguard.ErrNoPayload, "Decode")
+			} else {
+				assert.NotNil(t, v, "Decode gave no value and no error")
 			}
 			if !core[f.Provider] {
 				// Presets added later may derive the ID from a
@@ -182,35 +178,29 @@ func TestFixturesThroughReceiver(t *testing.T) {
 			}
 			// The same event again is a duplicate and hands nothing on.
 			again := rec.Do(t, recv, webhooktest.FixtureRequest(t, p, f.Name, webhooktest.WithID(ev.ID)))
-			if again.Status != http.StatusOK || !again.Duplicate || again.Handled != nil || len(rec.Handled()) != 1 {
-				t.Errorf("second copy answered %d duplicate=%v, handled %v", again.Status, again.Duplicate, rec.Handled())
-			}
+			assert.Equal(t, http.StatusOK, again.Status, "second copy: status")
+			assert.True(t, again.Duplicate, "second copy must be a duplicate")
+			assert.Nil(t, again.Handled, "second copy must hand nothing on")
+			assert.Len(t, rec.Handled(), 1, "events handled after the second copy")
 		})
 	}
 }
 
 func TestLookupFixture(t *testing.T) {
 	f, err := webhooktest.LookupFixture("stripe/charge.refunded")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Provider != "stripe" || f.Event != "charge.refunded" || f.Description == "" || f.ContentType != "application/json" {
-		t.Errorf("fixture = %+v", f)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "stripe", f.Provider, "fixture provider")
+	assert.Equal(t, "charge.refunded", f.Event, "fixture event")
+	assert.NotEmpty(t, f.Description, "fixture description")
+	assert.Equal(t, "application/json", f.ContentType, "fixture content type")
 	f.Body[0] = 'X' // a copy: the index must not change
-	if g := webhooktest.MustFixture(t, "stripe/charge.refunded"); g.Body[0] != '{' {
-		t.Error("LookupFixture returned the shared body")
-	}
-	if _, err := webhooktest.LookupFixture("stripe/nope"); !errors.Is(err, webhooktest.ErrUnknownFixture) {
-		t.Errorf("unknown fixture: %v", err)
-	}
+	assert.Equal(t, byte('{'), webhooktest.MustFixture(t, "stripe/charge.refunded").Body[0], "LookupFixture returned the shared body")
+	_, err = webhooktest.LookupFixture("stripe/nope")
+	assert.ErrorIs(t, err, webhooktest.ErrUnknownFixture, "unknown fixture")
 	form := webhooktest.MustFixture(t, "github/push-form")
-	if form.ContentType != "application/x-www-form-urlencoded" || form.Type != "push" {
-		t.Errorf("github/push-form = %+v", form)
-	}
-	if n := len(webhooktest.AllFixtures()); n < 3*6 {
-		t.Errorf("AllFixtures = %d", n)
-	}
+	assert.Equal(t, "application/x-www-form-urlencoded", form.ContentType, "github/push-form content type")
+	assert.Equal(t, "push", form.Type, "github/push-form type")
+	assert.GreaterOrEqual(t, len(webhooktest.AllFixtures()), 3*6, "AllFixtures")
 }
 
 func TestNewRequestDefaults(t *testing.T) {
@@ -218,35 +208,29 @@ func TestNewRequestDefaults(t *testing.T) {
 	at := time.Unix(1716480205, 0)
 	req := webhooktest.FixtureRequest(t, p, "github/ping", webhooktest.WithTime(at),
 		webhooktest.WithID("72d3162e-cc78-11e3-81ab-4c9367dc0958"), webhooktest.WithHeader("X-Trace", "1"))
-	if req.Method != http.MethodPost || req.URL.String() != "https://example.com/webhooks/github" || req.Host != "example.com" {
-		t.Errorf("request %s %s host %s", req.Method, req.URL, req.Host)
-	}
+	assert.Equal(t, http.MethodPost, req.Method, "method")
+	assert.Equal(t, "https://example.com/webhooks/github", req.URL.String(), "URL")
+	assert.Equal(t, "example.com", req.Host, "host")
 	for k, want := range map[string]string{
 		"X-GitHub-Event": "ping", "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
 		"X-Github-Hook-Id": "478215903", "X-Trace": "1", "Content-Type": "application/json",
 	} {
-		if got := req.Header.Get(k); got != want {
-			t.Errorf("header %s = %q; want %q", k, got, want)
-		}
+		assert.Equal(t, want, req.Header.Get(k), "header %s", k)
 	}
 	req = webhooktest.FixtureRequest(t, p, "github/push", webhooktest.WithType("issues"), webhooktest.WithContentType("application/json; charset=utf-8"), webhooktest.WithURL("http://localhost:8080/hooks"))
-	if req.Header.Get("X-GitHub-Event") != "issues" || req.URL.String() != "http://localhost:8080/hooks" {
-		t.Errorf("options ignored: %v %s", req.Header, req.URL)
-	}
-	if _, err := webhooktest.Sign(p, []byte(`{}`), webhooktest.WithURL("not a url")); err == nil {
-		t.Error("Sign accepted a relative URL")
-	}
+	assert.Equal(t, "issues", req.Header.Get("X-GitHub-Event"), "WithType ignored")
+	assert.Equal(t, "http://localhost:8080/hooks", req.URL.String(), "WithURL ignored")
+	_, err := webhooktest.Sign(p, []byte(`{}`), webhooktest.WithURL("not a url"))
+	assert.Error(t, err, "Sign accepted a relative URL")
 }
 
 func TestClock(t *testing.T) {
 	t0 := time.Unix(1700000000, 0)
 	c := webhooktest.NewClock(t0)
-	if !c.Now().Equal(t0) {
-		t.Fatal("Now")
-	}
-	if got := c.Advance(90 * time.Second); !got.Equal(t0.Add(90*time.Second)) || !c.Now().Equal(got) {
-		t.Errorf("Advance = %v", got)
-	}
+	require.True(t, c.Now().Equal(t0), "Now() = %v, want %v", c.Now(), t0)
+	got := c.Advance(90 * time.Second)
+	assert.True(t, got.Equal(t0.Add(90*time.Second)), "Advance = %v, want %v", got, t0.Add(90*time.Second))
+	assert.True(t, c.Now().Equal(got), "Now() = %v after Advance returned %v", c.Now(), got)
 	c.Set(t0)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -258,9 +242,7 @@ func TestClock(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := c.Now().Sub(t0); got != 800*time.Second {
-		t.Errorf("after 800 concurrent advances of 1s: %v", got)
-	}
+	assert.Equal(t, 800*time.Second, c.Now().Sub(t0), "after 800 concurrent advances of 1s")
 }
 
 // TestClockDrivesReceiver: a request signed at the clock's time verifies;
@@ -271,12 +253,14 @@ func TestClockDrivesReceiver(t *testing.T) {
 	rec, recv := newReceiver(t, p, accept, hookguard.WithClock(clock.Now))
 	old := webhooktest.FixtureRequest(t, p, "stripe/charge.refunded", webhooktest.WithClock(clock.Now))
 	clock.Advance(6 * time.Minute)
-	if res := rec.Do(t, recv, old); res.Status != http.StatusUnauthorized || !errors.Is(res.Err, verify.ErrTimestampTooOld) {
-		t.Errorf("request 6 minutes old answered %d (%v); want 401 and ErrTimestampTooOld", res.Status, res.Err)
-	}
+	res := rec.Do(t, recv, old)
+	assert.Equal(t, http.StatusUnauthorized, res.Status, "request 6 minutes old")
+	assert.ErrorIs(t, res.Err, verify.ErrTimestampTooOld, "request 6 minutes old")
 	fresh := webhooktest.FixtureRequest(t, p, "stripe/charge.refunded", webhooktest.WithClock(clock.Now))
-	if res := rec.Do(t, recv, fresh); res.Status != http.StatusOK || res.Handled == nil || !res.Handled.ReceivedAt.Equal(clock.Now()) {
-		t.Errorf("fresh request answered %d, handled %v", res.Status, res.Handled)
+	res = rec.Do(t, recv, fresh)
+	assert.Equal(t, http.StatusOK, res.Status, "fresh request")
+	if assert.NotNil(t, res.Handled, "fresh request: handled event") {
+		assert.True(t, res.Handled.ReceivedAt.Equal(clock.Now()), "ReceivedAt = %v, want the clock's %v", res.Handled.ReceivedAt, clock.Now())
 	}
 }
 
@@ -285,15 +269,11 @@ func TestCannotTamper(t *testing.T) {
 		t.Skip("no gitlab preset")
 	}
 	p := newProvider(t, "gitlab")
-	if _, err := webhooktest.Sign(p, []byte(`{"object_kind":"push"}`), webhooktest.WithFlippedByte()); !errors.Is(err, webhooktest.ErrCannotTamper) {
-		t.Errorf("gitlab WithFlippedByte = %v; want ErrCannotTamper: GitLab presents a token and signs no body", err)
-	}
+	_, err := webhooktest.Sign(p, []byte(`{"object_kind":"push"}`), webhooktest.WithFlippedByte())
+	assert.ErrorIs(t, err, webhooktest.ErrCannotTamper, "gitlab WithFlippedByte: GitLab presents a token and signs no body")
 	// Its token can be altered instead.
 	req, err := webhooktest.Sign(p, []byte(`{"object_kind":"push"}`), webhooktest.WithFlippedSignature())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := check(p, req, time.Now()); err == nil {
-		t.Error("gitlab accepted an altered token")
-	}
+	require.NoError(t, err)
+	_, err = check(p, req, time.Now())
+	assert.Error(t, err, "gitlab accepted an altered token")
 }

@@ -5,13 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/dedupe/dedupetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // mapStore is a small reference Store, written independently of
@@ -188,29 +189,49 @@ func TestRunCatchesBrokenStores(t *testing.T) {
 	tests := []struct {
 		bug      string
 		subtests []string // each must be reported as failed
+		messages []string // each must be in the output: the property, then the rule that broke
 	}{
-		{"racy-reserve", []string{"ReserveContention"}},
-		{"release-any-token", []string{"ReleaseByOtherToken", "ExpiredOwnerCannotCommitOrRelease"}},
-		{"commit-any-token", []string{"CommitByOtherToken"}},
-		{"no-expiry", []string{"PendingExpires", "SeenExpires"}},
-		{"commit-keeps-ttl", []string{"CommitReplacesTTL", "SeenExpires"}},
-		{"expired-owner-commits", []string{"ExpiredOwnerCannotCommitOrRelease"}},
-		{"empty-key-ok", []string{"InvalidArguments"}},
-		{"ignore-ctx", []string{"ContextDone"}},
-		{"forget-pending-only", []string{"ForgetPendingAndSeen"}},
+		{"racy-reserve", []string{"ReserveContention"}, []string{
+			"ReserveContention: Reserve must be atomic: exactly one of many concurrent calls on a free key may win: ",
+		}},
+		{"release-any-token", []string{"ReleaseByOtherToken", "ExpiredOwnerCannotCommitOrRelease"}, []string{
+			"ReleaseByOtherToken: Release by a token that does not hold the key deleted the reservation: ",
+			"ExpiredOwnerCannotCommitOrRelease: Release by an expired owner deleted the new holder's reservation: ",
+		}},
+		{"commit-any-token", []string{"CommitByOtherToken"}, []string{
+			"CommitByOtherToken: Commit by a token that does not hold the key must fail with ErrNotOwner: ",
+		}},
+		{"no-expiry", []string{"PendingExpires", "SeenExpires"}, []string{
+			"PendingExpires: a record must expire after its TTL and free its key: ",
+			"SeenExpires: a record must expire after its TTL and free its key: ",
+		}},
+		{"commit-keeps-ttl", []string{"CommitReplacesTTL", "SeenExpires"}, []string{
+			"CommitReplacesTTL: Commit must replace the reservation's TTL with its own: ",
+		}},
+		{"expired-owner-commits", []string{"ExpiredOwnerCannotCommitOrRelease"}, []string{
+			"ExpiredOwnerCannotCommitOrRelease: an owner whose reservation expired must no longer commit it: ",
+		}},
+		{"empty-key-ok", []string{"InvalidArguments"}, []string{
+			"InvalidArguments: empty keys, empty tokens and non-positive TTLs must be refused with the matching error: Reserve empty key = ",
+		}},
+		{"ignore-ctx", []string{"ContextDone"}, []string{
+			"ContextDone: a call with a done context must fail with the context's error: ",
+		}},
+		{"forget-pending-only", []string{"ForgetPendingAndSeen"}, []string{
+			"ForgetPendingAndSeen: Forget must free a committed key: ",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenStoreHelper$", "-test.v", "-test.count=1")
 			cmd.Env = append(os.Environ(), bugEnv+"="+tc.bug)
 			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the kit passed a store with bug %q:\n%s", tc.bug, out)
-			}
+			require.Error(t, err, "the kit passed a store with bug %q:\n%s", tc.bug, out)
 			for _, name := range tc.subtests {
-				if want := "--- FAIL: TestBrokenStoreHelper/" + name + " "; !strings.Contains(string(out), want) {
-					t.Errorf("bug %q: subtest %s did not fail; output:\n%s", tc.bug, name, out)
-				}
+				assert.Contains(t, string(out), "--- FAIL: TestBrokenStoreHelper/"+name+" ", "bug %q: subtest %s did not fail", tc.bug, name)
+			}
+			for _, msg := range tc.messages {
+				assert.Contains(t, string(out), msg, "bug %q: the failure does not name the property and the rule that broke", tc.bug)
 			}
 		})
 	}

@@ -3,12 +3,13 @@ package dedupetest_test
 import (
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/dedupe/dedupetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const badOptionEnv = "DEDUPETEST_BAD_OPTION"
@@ -32,11 +33,9 @@ func TestBadOptionHelper(t *testing.T) {
 		t.Skip("run by TestRunReportsBadOptions")
 	}
 	opt, ok := badOptions[name]
-	if !ok {
-		t.Fatalf("unknown option %q", name)
-	}
+	require.True(t, ok, "unknown option %q", name)
 	dedupetest.Run(t, func(*testing.T) dedupe.Store {
-		t.Error("Run built a store despite an invalid option")
+		assert.Fail(t, "Run built a store despite an invalid option")
 		return newMapStore(time.Now, "")
 	}, opt())
 }
@@ -51,30 +50,15 @@ func TestRunReportsBadOptions(t *testing.T) {
 	}
 	for name, opt := range badOptions {
 		t.Run(name, func(t *testing.T) {
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("building %s panicked: %v", name, p)
-					}
-				}()
-				opt()
-			}()
+			require.NotPanics(t, func() { opt() }, "building %s panicked", name)
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBadOptionHelper$", "-test.v", "-test.count=1")
 			cmd.Env = append(os.Environ(), badOptionEnv+"="+name)
 			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the kit passed with %s:\n%s", name, out)
-			}
+			require.Error(t, err, "the kit passed with %s:\n%s", name, out)
 			text := string(out)
-			if want := "dedupetest: invalid option: " + name + ": "; !strings.Contains(text, want) {
-				t.Errorf("output does not report %q:\n%s", want, text)
-			}
-			if strings.Contains(text, "panic:") {
-				t.Errorf("the kit panicked:\n%s", text)
-			}
-			if strings.Contains(text, "=== RUN   TestBadOptionHelper/") {
-				t.Errorf("subtests ran despite the invalid option:\n%s", text)
-			}
+			assert.Contains(t, text, "dedupetest: invalid option: "+name+": ", "the output must report the option and its value")
+			assert.NotContains(t, text, "panic:", "the kit panicked")
+			assert.NotContains(t, text, "=== RUN   TestBadOptionHelper/", "subtests ran despite the invalid option")
 		})
 	}
 }
