@@ -345,3 +345,14 @@ func TestRecorderOptionsOrder(t *testing.T) {
 	}
 	assert.Equal(t, int32(1), deadLetters.Load(), "times the test's own dead-letter hook ran")
 }
+
+// TestTestifyExample runs the receiver test that Example_testify shows,
+// so that the example is a test that passes, not only code that compiles.
+func TestTestifyExample(t *testing.T) {
+	testStripeReceiver(t, hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {
+		if e.Type == "charge.refunded" {
+			return hookguard.Permanent(errLedgerDown)
+		}
+		return nil
+	}))
+}
