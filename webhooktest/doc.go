@@ -64,6 +64,7 @@
 //
 //	{
 //	  "description":  "one line saying what the event is (required)",
+//	  "reference":    "one line naming the published source the body was written from: a documentation URL or an SDK type",
 //	  "type":         "the event type, for providers that send it in a header (GitHub X-GitHub-Event, Shopify X-Shopify-Topic)",
 //	  "content_type": "the body's media type; default application/json, application/x-www-form-urlencoded for .form",
 //	  "headers":      {"X-Extra-Header": "unsigned headers the provider also sends"}

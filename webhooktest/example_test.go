@@ -150,6 +150,70 @@ func ExampleFixtures() {
 	}
 	// Output:
 	// shopify/app.uninstalled (app/uninstalled)
+	// shopify/customers.create (customers/create)
+	// shopify/customers.data_request (customers/data_request)
+	// shopify/customers.redact (customers/redact)
+	// shopify/orders.cancelled (orders/cancelled)
 	// shopify/orders.create (orders/create)
+	// shopify/orders.paid (orders/paid)
 	// shopify/products.update (products/update)
+	// shopify/shop.redact (shop/redact)
+}
+
+// A Router over Stripe's billing events, tested with their fixtures: the
+// payloads are complete, so the fields a handler reads are there, as in
+// production.
+func Example_billingRouter() {
+	var t testing.TB = exampleT{}
+
+	type invoiceEvent struct {
+		Data struct {
+			Object struct {
+				ID           string `json:"id"`
+				Customer     string `json:"customer"`
+				AmountDue    int64  `json:"amount_due"`
+				AmountPaid   int64  `json:"amount_paid"`
+				Currency     string `json:"currency"`
+				AttemptCount int    `json:"attempt_count"`
+			} `json:"object"`
+		} `json:"data"`
+	}
+	invoice := func(ctx context.Context, e hookguard.Event, in invoiceEvent) error {
+		o := in.Data.Object
+		fmt.Println(e.Type, o.ID, o.Customer, "due", o.AmountDue, "paid", o.AmountPaid, o.Currency, "attempt", o.AttemptCount)
+		return nil
+	}
+	router, err := hookguard.NewRouter(
+		hookguard.On("invoice.paid", hookguard.Typed(invoice)),
+		hookguard.On("invoice.payment_failed", hookguard.Typed(invoice)),
+		hookguard.On("customer.subscription.*", hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error {
+			fmt.Println(e.Type, e.ID)
+			return nil
+		})),
+	)
+	if err != nil {
+		panic(err)
+	}
+
+	p, _ := providers.NewStripe("whsec_test_secret")
+	rec := webhooktest.NewRecorder()
+	recv, _ := hookguard.New(p, router, rec.Options()...)
+	defer recv.Shutdown(context.Background())
+
+	for _, name := range []string{
+		"stripe/customer.subscription.created",
+		"stripe/invoice.paid",
+		"stripe/invoice.payment_failed",
+		"stripe/customer.subscription.deleted",
+		"stripe/charge.refunded", // no route: acknowledged and counted
+	} {
+		rec.Do(t, recv, webhooktest.FixtureRequest(t, p, name))
+	}
+	fmt.Println("unmatched:", router.Unmatched())
+	// Output:
+	// customer.subscription.created evt_1PJk5gLkdIwHu7ixW3nD8sQa
+	// invoice.paid in_1PJk5fLkdIwHu7ix2mWq0Rb7 cus_Q9yxJ4v7ZbW2Tn due 4900 paid 4900 usd attempt 1
+	// invoice.payment_failed in_1QCp7rLkdIwHu7ixK1d8Zs4E cus_Q9yxJ4v7ZbW2Tn due 14700 paid 0 usd attempt 1
+	// customer.subscription.deleted evt_1QGm2sLkdIwHu7ixAq9Wd4Ne
+	// unmatched: 1
 }

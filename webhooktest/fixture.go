@@ -30,6 +30,10 @@ type Fixture struct {
 	Event string
 	// Description says in one line what the event is.
 	Description string
+	// Reference names, in one line, the published source the body was
+	// written from: the provider's documentation page (a URL) or an SDK
+	// type. Empty when the sidecar names none.
+	Reference string
 	// Type is the event type for providers that send it in a header
 	// (GitHub X-GitHub-Event, Shopify X-Shopify-Topic); empty for those
 	// that put it in the body.
@@ -54,6 +58,7 @@ func (f Fixture) clone() Fixture {
 // sidecar is the JSON of a fixture's EVENT.meta.json file.
 type sidecar struct {
 	Description string            `json:"description"`
+	Reference   string            `json:"reference"`
 	Type        string            `json:"type"`
 	ContentType string            `json:"content_type"`
 	Headers     map[string]string `json:"headers"`
@@ -156,6 +161,9 @@ func loadFixture(fsys fs.FS, dir, provider, event, file, kind string) (Fixture, 
 	if strings.TrimSpace(meta.Description) == "" || strings.Contains(meta.Description, "\n") {
 		return fail("sidecar %s.meta.json: description must be one non-empty line", event)
 	}
+	if strings.Contains(meta.Reference, "\n") || meta.Reference != strings.TrimSpace(meta.Reference) {
+		return fail("sidecar %s.meta.json: reference must be one line without surrounding spaces, or absent", event)
+	}
 	if meta.ContentType == "" {
 		meta.ContentType = "application/json"
 	}
@@ -172,7 +180,7 @@ func loadFixture(fsys fs.FS, dir, provider, event, file, kind string) (Fixture, 
 	}
 	return Fixture{
 		Name: name, Provider: provider, Event: event,
-		Description: meta.Description, Type: meta.Type, ContentType: meta.ContentType,
+		Description: meta.Description, Reference: meta.Reference, Type: meta.Type, ContentType: meta.ContentType,
 		Body: body, Header: h,
 	}, nil
 }

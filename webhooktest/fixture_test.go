@@ -18,18 +18,25 @@ import (
 //     idempotency_key}, type), https://docs.stripe.com/api/events/object, and the
 //     PaymentIntent, Charge, Subscription and Checkout Session objects it wraps.
 //   - GitHub: https://docs.github.com/en/webhooks/webhook-events-and-payloads
-//     (ping, push, pull_request, issues; X-GitHub-Hook-ID and
+//     (ping, push, pull_request, issues, issue_comment, check_run,
+//     workflow_run, release, installation; X-GitHub-Hook-ID and
 //     X-GitHub-Hook-Installation-Target-* headers; the form content type sends
 //     the JSON as payload=).
 //   - Shopify: https://shopify.dev/docs/api/webhooks (numeric IDs,
 //     admin_graphql_api_id, X-Shopify-Topic, X-Shopify-API-Version; app/uninstalled
-//     sends the shop).
+//     sends the shop) and the privacy topics of
+//     https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance.
 //   - Slack: https://api.slack.com/apis/events-api (the event_callback wrapper
-//     with event_id, event_time, authorizations, event_context) and
-//     https://api.slack.com/events/url_verification.
+//     with event_id, event_time, authorizations, event_context),
+//     https://api.slack.com/events/url_verification, the interaction payloads
+//     and slash commands (form-encoded).
 //   - Standard Webhooks: the spec's payload structure (type, timestamp, data),
 //     standard-webhooks/standard-webhooks spec/standard-webhooks.md; Svix sends
 //     the same envelope.
+//
+// Each sidecar's "reference" names the page its fixture was written from;
+// internal/fixturecheck checks the fixtures against the providers' SDKs and
+// schemas where one exists.
 
 // TestFixtureIndex checks every embedded fixture and that every provider,
 // including presets added after this test was written, has at least three.
@@ -74,6 +81,7 @@ func TestLoadFixturesRejects(t *testing.T) {
 		{"unknown sidecar field", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"x","id":"1"}`}, "unknown field"},
 		{"no description", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"type":"x"}`}, "description"},
 		{"two-line description", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"a\nb"}`}, "description"},
+		{"two-line reference", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"x","reference":"a\nb"}`}, "reference"},
 		{"body not JSON", map[string]string{"p/a.json": `{"a":`, "p/a.meta.json": good}, "not valid JSON"},
 		{"json with form content type", map[string]string{"p/a.json": `{}`, "p/a.meta.json": `{"description":"x","content_type":"application/x-www-form-urlencoded"}`}, "JSON content_type"},
 		{"form with json content type", map[string]string{"p/a.form": `a=b`, "p/a.meta.json": good}, "x-www-form-urlencoded"},
@@ -98,7 +106,7 @@ func TestLoadFixturesRejects(t *testing.T) {
 
 	fsys := fstest.MapFS{
 		"root/p/a.json":      {Data: []byte(`{"k":1}`)},
-		"root/p/a.meta.json": {Data: []byte(`{"description":"d","type":"t","headers":{"x-extra":"v"}}`)},
+		"root/p/a.meta.json": {Data: []byte(`{"description":"d","reference":"https://example.com/ref","type":"t","headers":{"x-extra":"v"}}`)},
 		"root/p/b.form":      {Data: []byte(`payload=%7B%7D`)},
 		"root/p/b.meta.json": {Data: []byte(`{"description":"f","content_type":"application/x-www-form-urlencoded"}`)},
 	}
@@ -107,6 +115,7 @@ func TestLoadFixturesRejects(t *testing.T) {
 	require.Len(t, got, 2, "loadFixtures")
 	a := got[0]
 	assert.Equal(t, "p/a", a.Name, "fixture a: name")
+	assert.Equal(t, "https://example.com/ref", a.Reference, "fixture a: reference")
 	assert.Equal(t, "t", a.Type, "fixture a: type")
 	assert.Equal(t, "application/json", a.ContentType, "fixture a: content type")
 	assert.Equal(t, "v", a.Header.Get("X-Extra"), "fixture a: sidecar header")

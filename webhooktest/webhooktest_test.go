@@ -158,9 +158,18 @@ func TestFixturesThroughReceiver(t *testing.T) {
 			if f.Type != "" {
 				assert.Equal(t, f.Type, ev.Type, "event type must be the sidecar's")
 			}
-			assert.NotEmpty(t, ev.Type, "event type")
-			if core[f.Provider] {
-				assert.NotEmpty(t, ev.ID, "event ID")
+			// Slack's form bodies (slash commands, interactive payloads)
+			// carry neither an event ID nor a type: the preset dedupes
+			// them by the signed request's digest (see providers.NewSlack).
+			slackForm := f.Provider == "slack" && f.ContentType == "application/x-www-form-urlencoded"
+			if slackForm {
+				assert.Empty(t, ev.ID, "a Slack form body carries no event ID")
+				assert.Empty(t, ev.Type, "a Slack form body carries no type")
+			} else {
+				assert.NotEmpty(t, ev.Type, "event type")
+				if core[f.Provider] {
+					assert.NotEmpty(t, ev.ID, "event ID")
+				}
 			}
 			for k := range f.Header {
 				assert.Equal(t, f.Header.Get(k), ev.Header.Get(k), "header %s must be the sidecar's", k)
@@ -171,9 +180,10 @@ func TestFixturesThroughReceiver(t *testing.T) {
 			} else {
 				assert.NotNil(t, v, "Decode gave no value and no error")
 			}
-			if !core[f.Provider] {
+			if !core[f.Provider] || slackForm {
 				// Presets added later may derive the ID from a
-				// signed token that changes with every signing.
+				// signed token that changes with every signing; a
+				// Slack form body has no ID to send again.
 				return
 			}
 			// The same event again is a duplicate and hands nothing on.

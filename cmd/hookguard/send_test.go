@@ -54,8 +54,15 @@ func TestSendList(t *testing.T) {
 	}
 	for i, f := range all {
 		fields := strings.Fields(lines[i])
-		if len(fields) < 2 || fields[0] != f.Name || !strings.HasSuffix(lines[i], f.Description) {
+		if len(fields) < 2 || fields[0] != f.Name || !strings.Contains(lines[i], f.Description) {
 			t.Errorf("line %d = %q; want %s and its description", i+1, lines[i], f.Name)
+		}
+		want := f.Description // the line ends with the reference, or without one with the description
+		if f.Reference != "" {
+			want = f.Reference
+		}
+		if !strings.HasSuffix(lines[i], want) {
+			t.Errorf("line %d = %q; want it to end with %q", i+1, lines[i], want)
 		}
 	}
 }

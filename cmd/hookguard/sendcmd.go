@@ -48,7 +48,7 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 		fmt.Fprintln(w)
 		providerList(w)
 	}
-	list := fs.Bool("list", false, "print the embedded fixtures, PROVIDER/EVENT and a description, one a line, and exit")
+	list := fs.Bool("list", false, "print the embedded fixtures, one a line: PROVIDER/EVENT, a description and the published source it was written from; then exit")
 	pf := addProviderFlags(fs)
 	secretArgs := addSecretFlags(fs, false, "the receiver's signing secret (for asymmetric schemes, the private key)")
 	fixture := fs.String("fixture", "", "fixture `NAME` to send, PROVIDER/EVENT or EVENT (default: the provider's first)")
@@ -189,11 +189,16 @@ func isHandshakeFixture(f webhooktest.Fixture) bool {
 	return strings.Contains(f.Event, "verification") || strings.Contains(f.Event, "challenge") || f.Event == "ping"
 }
 
-// printFixtureList prints every embedded fixture, name first.
+// printFixtureList prints every embedded fixture, name first, then its
+// description and, when its sidecar names one, its reference.
 func printFixtureList(w io.Writer) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range webhooktest.AllFixtures() {
-		fmt.Fprintf(tw, "%s\t%s\n", f.Name, f.Description)
+		if f.Reference == "" {
+			fmt.Fprintf(tw, "%s\t%s\n", f.Name, f.Description)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Name, f.Description, f.Reference)
 	}
 	if err := tw.Flush(); err != nil {
 		return exitFail
