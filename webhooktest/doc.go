@@ -76,4 +76,33 @@
 // three. Fixtures are written from the providers' documented schemas
 // (field names, nesting, ID formats, timestamps); every ID, name and
 // address in them is made up.
+//
+// # Typed access
+//
+// The GitHub, Stripe, Shopify and Slack fixtures are complete payloads of
+// the events receivers act on, checked in the repository's CI against the
+// senders' SDKs and schemas (GitHub's against @octokit/webhooks-schemas and
+// go-github, Stripe's against stripe-go with unknown fields refused and
+// every declared field present, Slack's against slack-go). So a test that
+// decodes one into an SDK's types gets no nil where production has a
+// value. With go-github, in your own test:
+//
+//	f, _ := webhooktest.LookupFixture("github/push")
+//	ev, err := github.ParseWebHook("push", f.Body) // *github.PushEvent
+//	push := ev.(*github.PushEvent)
+//	push.GetRepo().GetFullName() // "octo-org/hello-world"
+//	push.GetHeadCommit().GetAuthor().GetEmail()
+//
+// and with stripe-go:
+//
+//	f, _ := webhooktest.LookupFixture("stripe/invoice.paid")
+//	var evt stripe.Event
+//	_ = json.Unmarshal(f.Body, &evt)
+//	var in stripe.Invoice
+//	_ = json.Unmarshal(evt.Data.Raw, &in)
+//	in.Parent.SubscriptionDetails.Subscription.ID // set, as Stripe sends it
+//
+// The module internal/fixturecheck of the repository runs both as
+// examples, with the SDKs' own signature checks accepting the requests this
+// package signs; this package itself never imports an SDK.
 package webhooktest
