@@ -114,30 +114,34 @@ func NewRecorder(opts ...RecorderOption) *Recorder {
 }
 
 // Options returns the options that connect a receiver built by
-// [hookguard.New] to r, followed by extra:
+// [hookguard.New] to r, with extra in between:
 //
-//   - hookguard.WithHooks(r.Hooks()), through which r sees every handled
-//     event, every dead letter and every answer;
 //   - hookguard.WithBackoff(0, 0), so that the receiver's queue retries
 //     at once instead of after a backoff. Every other rule of the queue
 //     applies as in production: the attempt count
 //     ([hookguard.DefaultMaxAttempts]), the attempt timeout,
 //     [hookguard.Permanent] errors, panic recovery and the dead-letter
-//     hooks.
+//     hooks;
 //
-// Options given in extra come last, so they may set another backoff or
-// add hooks of their own (hooks add up):
+//   - extra, which may set another backoff or add hooks of their own
+//     (hooks add up);
 //
-//	recv, err := hookguard.New(p, app, rec.Options(hookguard.WithClock(clock.Now))...)
+//   - hookguard.WithHooks(r.Hooks()), last, through which r sees every
+//     handled event, every dead letter and every answer. Hooks run in the
+//     order given, so by the time [Recorder.Do] or a wait returns, every
+//     hook given before r's (in extra, or before Options in New's
+//     arguments) has run for that event.
+//
+//     recv, err := hookguard.New(p, app, rec.Options(hookguard.WithClock(clock.Now))...)
 //
 // For a receiver built with [hookguard.WithQueue], which takes no queue
 // options, pass hookguard.WithHooks(r.Hooks()) instead and give the queue
 // r's hooks too, if it takes hooks.
 func (r *Recorder) Options(extra ...hookguard.Option) []hookguard.Option {
-	return append([]hookguard.Option{
-		hookguard.WithHooks(r.Hooks()),
-		hookguard.WithBackoff(0, 0),
-	}, extra...)
+	opts := make([]hookguard.Option, 0, len(extra)+2)
+	opts = append(opts, hookguard.WithBackoff(0, 0))
+	opts = append(opts, extra...)
+	return append(opts, hookguard.WithHooks(r.Hooks()))
 }
 
 // Hooks returns the hooks through which r observes a receiver: OnHandled

@@ -343,6 +343,8 @@ func TestRecorderOptionsOrder(t *testing.T) {
 	if assert.NotNil(t, res.DeadLetter, "want a dead letter") {
 		assert.Equal(t, 2, res.DeadLetter.Attempts, "dead letter: attempts")
 	}
+	// The Recorder's hooks run last, so Do returns after the test's own
+	// hook has run.
 	assert.Equal(t, int32(1), deadLetters.Load(), "times the test's own dead-letter hook ran")
 }
 
