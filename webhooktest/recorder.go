@@ -132,7 +132,9 @@ func NewRecorder(opts ...RecorderOption) *Recorder {
 //     hook given before r's (in extra, or before Options in New's
 //     arguments) has run for that event.
 //
-//     recv, err := hookguard.New(p, app, rec.Options(hookguard.WithClock(clock.Now))...)
+// For example:
+//
+//	recv, err := hookguard.New(p, app, rec.Options(hookguard.WithClock(clock.Now))...)
 //
 // For a receiver built with [hookguard.WithQueue], which takes no queue
 // options, pass hookguard.WithHooks(r.Hooks()) instead and give the queue
