@@ -79,6 +79,8 @@
 //	400  missing or malformed signature or timestamp; unreadable body; an
 //	     event ID or type that is ambiguous in the verified body
 //	401  signature mismatch; timestamp outside the window
+//	403  plain HTTP for a shared-token preset (GitLab, Postmark, Okta), or
+//	     for any preset with [WithRequireTLS]; refused before the body is read
 //	405  a method the preset does not take (with Allow)
 //	409  another copy of the event is still being accepted (with Retry-After)
 //	413  body over the limit (Connection: close; the rest is discarded
@@ -102,6 +104,18 @@
 // One log record is written per request (provider, event ID, type,
 // outcome, status, duration) through [WithLogger]; secrets, signatures
 // and bodies are never logged.
+//
+// GitLab, Postmark and Okta sign nothing: they send a shared token, which
+// anyone on the path can read and replay over plain HTTP. For such
+// presets (see [SharedTokenVerifier]) a request that did not arrive over
+// TLS is answered 403 with [ErrInsecureTransport] before its body is read,
+// so the token is never compared. Arriving over TLS means the connection
+// was TLS, or the peer is a proxy listed in [WithTrustedProxies] that sets
+// X-Forwarded-Proto: https. For local development, plain HTTP is accepted
+// from a loopback peer whose request carries no forwarding header; New
+// and Middleware log this rule once at Info level. [WithRequireTLS]
+// applies the rule to every preset, and [WithAllowPlainHTTP] lifts it for
+// an endpoint behind a TLS front end whose addresses cannot be listed.
 //
 // The per-client rate limit uses the peer address unless trusted proxies
 // are listed with [WithTrustedProxies]; then it uses the right-most
@@ -137,6 +151,8 @@
 //	WithRateLimit               yes   yes         -               -
 //	WithPerIPRateLimit          yes   yes         -               -
 //	WithTrustedProxies          yes   yes         -               -
+//	WithRequireTLS              yes   yes         -               -
+//	WithAllowPlainHTTP          yes   yes         -               -
 //	WithRetryAfter              yes   yes         -               -
 //	WithAckTimeout              yes   yes         -               -
 //	WithPublicURL               yes   yes         -               -

@@ -29,6 +29,15 @@ var (
 	// example because the client went away or sent fewer bytes than its
 	// Content-Length announced.
 	ErrBodyRead = errors.New("hookguard: could not read the request body")
+	// ErrInsecureTransport means a delivery did not arrive over TLS (403)
+	// for a verifier whose sender proves itself with a shared token (see
+	// [SharedTokenVerifier]), or for any verifier with [WithRequireTLS].
+	// It is answered before the body is read, so the token is never
+	// compared. "Over TLS" means the connection was TLS (r.TLS is set), or
+	// the peer is a proxy listed in [WithTrustedProxies] that says
+	// X-Forwarded-Proto: https; a loopback peer whose request carries no
+	// forwarding header is let through for local development.
+	ErrInsecureTransport = errors.New("hookguard: plain HTTP refused: this endpoint takes webhooks only over HTTPS, since a shared token sent in clear can be read and replayed: serve TLS, or put the endpoint behind a TLS proxy listed in WithTrustedProxies")
 	// ErrRateLimited means a rate limit set with [WithRateLimit] or
 	// [WithPerIPRateLimit] was exceeded (429).
 	ErrRateLimited = errors.New("hookguard: rate limit exceeded; retry later")
@@ -122,6 +131,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrRateLimited):
 		return http.StatusTooManyRequests
+	case errors.Is(err, ErrInsecureTransport):
+		return http.StatusForbidden
 	case errors.Is(err, ErrDeliveryPending):
 		return http.StatusConflict
 	}
@@ -135,7 +146,7 @@ func statusOf(err error) int {
 func reasonOf(err error) string {
 	for _, s := range [...]error{
 		ErrMethodNotAllowed, ErrBodyTooLarge, ErrUnsupportedEncoding, ErrBodyRead, ErrRateLimited,
-		ErrDeliveryPending, ErrStoreUnavailable, ErrQueueFull, ErrShuttingDown,
+		ErrInsecureTransport, ErrDeliveryPending, ErrStoreUnavailable, ErrQueueFull, ErrShuttingDown,
 	} {
 		if errors.Is(err, s) {
 			return s.Error()

@@ -22,10 +22,12 @@ import (
 // says what it learned. Every preset in package providers satisfies it.
 // Verify must be safe for concurrent use and must not keep req.Body.
 //
-// The receiver and the middleware also look for two optional methods,
+// The receiver and the middleware also look for three optional methods,
 // which every providers.Preset has and a verifier of your own may add:
-// [URLReader] (ReadsURL: whether Verify reads the request URL) and
-// [MethodLister] (Methods: the HTTP methods besides POST it answers).
+// [URLReader] (ReadsURL: whether Verify reads the request URL),
+// [MethodLister] (Methods: the HTTP methods besides POST it answers) and
+// [SharedTokenVerifier] (SharedToken: whether the sender's proof is a
+// token sent as is, which must then arrive over TLS).
 type Verifier interface {
 	Verify(req verify.Request, now time.Time) (verify.Delivery, error)
 }
@@ -228,6 +230,10 @@ type core struct {
 	// url is false when the verifier said it never reads
 	// verify.Request.URL (see URLReader): building it cost an allocation.
 	url bool
+	// tls is set when deliveries must arrive over TLS (a shared-token
+	// verifier, or WithRequireTLS); name is the verifier's Name, if any.
+	tls  bool
+	name string
 }
 
 // URLReader is implemented by verifiers that can say whether they read
@@ -273,6 +279,7 @@ func newCore(v Verifier, cfg *config) *core {
 	if ur, ok := v.(URLReader); ok {
 		c.url = ur.ReadsURL()
 	}
+	c.transportPolicy(v)
 	if cfg.dedupe {
 		if cfg.store == nil {
 			c.store = newMemoryStore(cfg)
@@ -409,6 +416,13 @@ func (c *core) admit(w http.ResponseWriter, r *http.Request, rec *record) (admis
 			c.fail(w, rec, http.StatusTooManyRequests, ErrRateLimited.Error(), ErrRateLimited)
 			return admission{}, false
 		}
+	}
+	if c.tls && !c.overTLS(r) {
+		if rec.provider == "" {
+			rec.provider = c.name
+		}
+		c.reject(w, rec, ErrInsecureTransport)
+		return admission{}, false
 	}
 	if encoded(r.Header) {
 		w.Header().Set("Connection", "close")

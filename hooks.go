@@ -56,7 +56,9 @@ type Hooks struct {
 	OnDuplicate func(e Event)
 	// OnRejected is called for every request not answered 2xx: status is
 	// what was sent, err says why. provider is empty when the request
-	// was turned away before verification (method, rate limit, body).
+	// was turned away before verification (method, rate limit, body),
+	// except for [ErrInsecureTransport], which names the verifier's
+	// provider when it has a Name method (every preset has).
 	OnRejected func(provider string, status int, err error)
 	// OnHandshake is called when a provider handshake (such as Slack's
 	// url_verification) was answered.

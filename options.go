@@ -96,6 +96,8 @@ type config struct {
 	hooks         Hooks
 	limit         limiter
 	proxies       proxies
+	requireTLS    bool // WithRequireTLS: every verifier refuses plain HTTP
+	allowPlain    bool // WithAllowPlainHTTP: no verifier refuses it
 	retryAfter    time.Duration
 	ackTimeout    time.Duration
 	publicURL     string
@@ -139,6 +141,9 @@ func newConfig(target scope, opts []Option) (*config, error) {
 		if g.err != nil {
 			return nil, g.err
 		}
+	}
+	if c.requireTLS && c.allowPlain {
+		return nil, invalid("WithRequireTLS() and WithAllowPlainHTTP() contradict each other: keep WithRequireTLS, and list the TLS proxy in front of the endpoint with WithTrustedProxies")
 	}
 	c.q.logger = c.logger
 	return c, nil
@@ -409,9 +414,12 @@ func WithPerIPRateLimit(r rate.Limit, burst int) Option {
 }
 
 // WithTrustedProxies lists the proxies (CIDR prefixes or single addresses)
-// whose X-Forwarded-For the per-IP rate limit believes. List only proxies
-// you run: a client that can reach the receiver directly from a listed
-// address can pick its own rate-limit bucket.
+// whose X-Forwarded-For the per-IP rate limit believes, and whose
+// X-Forwarded-Proto: https says that a delivery arrived over TLS (see
+// [SharedTokenVerifier] and [WithRequireTLS]). List only proxies you run:
+// a client that can reach the receiver directly from a listed address can
+// pick its own rate-limit bucket, and claim HTTPS for a request it sent
+// in clear.
 func WithTrustedProxies(cidrs ...string) Option {
 	return func(c *config) {
 		c.use(forRequests, "WithTrustedProxies(%s)", quoteList(cidrs))
@@ -421,6 +429,40 @@ func WithTrustedProxies(cidrs ...string) Option {
 			return
 		}
 		c.proxies = append(c.proxies, ps...)
+	}
+}
+
+// WithRequireTLS makes every verifier, HMAC and asymmetric presets too,
+// refuse a delivery that did not arrive over TLS, as shared-token presets
+// (GitLab, Postmark, Okta; see [SharedTokenVerifier]) always do: the
+// answer is 403 with [ErrInsecureTransport], before the body is read.
+// "Over TLS" means the connection was TLS, or the peer is a proxy listed
+// in [WithTrustedProxies] whose X-Forwarded-Proto says https. As for
+// token presets, a loopback peer (127.0.0.0/8, ::1) whose request carries
+// no forwarding header (X-Forwarded-For, X-Forwarded-Proto,
+// X-Forwarded-Host, X-Real-Ip, Forwarded) is accepted over plain HTTP, so
+// that local development needs no certificate; traffic that never leaves
+// the host cannot be read on the network.
+func WithRequireTLS() Option {
+	return func(c *config) {
+		c.use(forRequests, "WithRequireTLS()")
+		c.requireTLS = true
+	}
+}
+
+// WithAllowPlainHTTP lets a shared-token verifier (GitLab, Postmark, Okta)
+// accept deliveries over plain HTTP from any peer. Use it only when TLS
+// ends in front of the endpoint at something whose addresses cannot be
+// listed with [WithTrustedProxies] (a platform router or load balancer
+// with changing addresses) and nothing else can reach the endpoint. It
+// costs the one check the receiver can make: if any hop carries the
+// delivery in clear, anyone on that path can read the token and send any
+// body with it until the token is rotated. The receiver logs a warning
+// when it is built with it. It cannot be combined with [WithRequireTLS].
+func WithAllowPlainHTTP() Option {
+	return func(c *config) {
+		c.use(forRequests, "WithAllowPlainHTTP()")
+		c.allowPlain = true
 	}
 }
 

@@ -96,6 +96,8 @@ func optionScopes(t *testing.T) []optionScope {
 		{hookguard.WithRateLimit(10, 5), "WithRateLimit(10, 5)", requests},
 		{hookguard.WithPerIPRateLimit(10, 5), "WithPerIPRateLimit(10, 5)", requests},
 		{hookguard.WithTrustedProxies("10.0.0.0/8", "192.0.2.1"), `WithTrustedProxies("10.0.0.0/8", "192.0.2.1")`, requests},
+		{hookguard.WithRequireTLS(), "WithRequireTLS()", requests},
+		{hookguard.WithAllowPlainHTTP(), "WithAllowPlainHTTP()", requests},
 		{hookguard.WithRetryAfter(time.Second), "WithRetryAfter(1s)", requests},
 		{hookguard.WithAckTimeout(time.Second), "WithAckTimeout(1s)", requests},
 		{hookguard.WithPublicURL("https://hooks.example.com"), `WithPublicURL("https://hooks.example.com")`, requests},

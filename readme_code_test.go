@@ -65,7 +65,7 @@ func readmeGoBlocks(t *testing.T) []readmeBlock {
 // readmeImports are the packages a README snippet may use without saying
 // so; an import a snippet does not use is not an error.
 var readmeImports = []string{
-	"context", "fmt", "log", "log/slog", "net/http", "os", "testing", "time",
+	"crypto/tls", "context", "fmt", "log", "log/slog", "net/http", "os", "testing", "time",
 	"github.com/redis/go-redis/v9",
 	"github.com/hookguard/hookguard",
 	"github.com/hookguard/hookguard/dedupe",

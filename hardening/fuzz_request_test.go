@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -267,6 +268,9 @@ func FuzzVerifyRequest(f *testing.F) {
 				req.ContentLength = -1
 			}
 			req.Header = header.Clone()
+			// As if over TLS: shared-token presets refuse plain HTTP
+			// first, and this fuzzes what comes after that check.
+			req.TLS = &tls.ConnectionState{HandshakeComplete: true}
 			w := testkit.Serve(tg.recv, req)
 			code, got := w.Code, w.Body.String()
 			where := func() string {

@@ -3,6 +3,7 @@ package hardening
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -92,9 +93,14 @@ func signCT(t testing.TB, p providers.Provider, id string, body []byte, at time.
 	return signed{id: id, body: body, header: h}
 }
 
-// request builds an httptest request of s.
+// request builds an httptest request of s, as if it arrived over TLS:
+// shared-token presets (GitLab, Postmark, Okta) refuse plain HTTP from a
+// non-loopback peer before verifying, and these tests are about what
+// happens after that check (the root package tests the check itself).
 func (s signed) request() *http.Request {
-	return testkit.NewPost("/hook", s.body, s.header)
+	r := testkit.NewPost("/hook", s.body, s.header)
+	r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+	return r
 }
 
 // post sends s to url over a real connection.

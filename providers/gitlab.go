@@ -83,6 +83,7 @@ func (*gitlab) Info() Info {
 		Algorithm:       "shared token (no signature; compared in constant time)",
 		IDSource:        "Idempotency-Key header, else X-Gitlab-Event-UUID",
 		TypeSource:      "X-Gitlab-Event header",
+		SharedToken:     true,
 	}
 }
 

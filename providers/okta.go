@@ -84,6 +84,7 @@ func (o *okta) Info() Info {
 		IDSource:        `body "eventId"`,
 		TypeSource:      `body "eventType"`,
 		Handshake:       `GET X-Okta-Verification-Challenge answered with {"verification": ...}`,
+		SharedToken:     true,
 	}
 }
 

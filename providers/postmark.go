@@ -79,6 +79,7 @@ func (*postmark) Info() Info {
 		Algorithm:       "HTTP basic auth (no signature; compared in constant time)",
 		IDSource:        "none: dedupe on the body",
 		TypeSource:      `body "RecordType"`,
+		SharedToken:     true,
 	}
 }
 

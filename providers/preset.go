@@ -101,6 +101,15 @@ func (p *Preset) ReadsURL() bool {
 	return true
 }
 
+// SharedToken reports whether the sender proves itself with a shared
+// secret sent as is rather than with a signature (GitLab, Postmark, Okta;
+// see [Info.SharedToken]). Custom schemes are signatures (HMAC or
+// Ed25519), so it is false for them. The hookguard receiver and
+// middleware call it once, when they are built, and then refuse such a
+// sender's deliveries that did not arrive over TLS, before the secret is
+// compared.
+func (p *Preset) SharedToken() bool { return p.p.Info().SharedToken }
+
 // Methods returns the HTTP methods Verify accepts: POST, plus GET for the
 // senders that verify an endpoint with a GET challenge (Dropbox, Meta,
 // Okta). The hookguard receiver and middleware pass requests with those

@@ -84,6 +84,14 @@ type Info struct {
 	// webhookTimestamp), so that [Preset.SignBody] returns a new body
 	// rather than the one given.
 	SignedInBody bool
+	// SharedToken reports whether the sender proves itself with a shared
+	// secret that it sends as is (a token, basic-auth credentials or an
+	// authorization header) rather than with a signature: anyone who
+	// reads one delivery can replay the secret, so it must arrive over
+	// TLS. It is true for GitLab, Postmark and Okta. The hookguard
+	// receiver and middleware refuse such deliveries over plain HTTP; see
+	// [Preset.SharedToken].
+	SharedToken bool
 }
 
 // Configuration errors returned by the constructors, besides
