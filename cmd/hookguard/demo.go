@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,7 @@ const demoTimeout = 5 * time.Second
 func runDemo(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("demo", "demo")
 	fs.extra = func(w io.Writer) {
-		fmt.Fprint(w, "demo starts a receiver on a free loopback port with a fresh secret per provider and,\nfor every provider, sends a valid event, the same event again, a tampered body and\na stale (or, for schemes that sign no timestamp, replayed) request over HTTP. It\nprints what each answered and exits 0 only when every answer is the expected one.\n")
+		fmt.Fprint(w, "demo starts a receiver on a free loopback port with a fresh secret per provider and,\nfor every provider, sends a valid event, the same event again, a tampered body and\na stale (or, for schemes that sign no timestamp, replayed) request over HTTPS,\nwith a throwaway CA and certificate made in memory for the run, which only its\nsender trusts. It prints what each answered and exits 0 only when every answer is\nthe expected one.\n")
 	}
 	if code, ok := fs.parse(e, args); !ok {
 		return code
@@ -121,24 +122,31 @@ func runDemoCases(ctx context.Context, out, logw io.Writer) ([]demoRow, error) {
 		return nil
 	})
 	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError}))
+	// HTTPS, as in production, with a CA made for this run: the sender
+	// trusts that CA alone, and nothing is written to disk.
+	roots, cert, err := demoCertificate(time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("demo certificate: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	// Schemes that sign the URL (Twilio, Square, HubSpot) sign the plain
-	// http:// URL demo sends to.
-	set, err := newReceiverSet(provs, handler, logger, hookguard.WithLogger(logger), hookguard.WithPublicURL("http://"+ln.Addr().String()))
+	// Schemes that sign the URL (Twilio, Square, HubSpot) sign the
+	// https:// URL demo sends to.
+	set, err := newReceiverSet(provs, handler, logger, hookguard.WithLogger(logger), hookguard.WithPublicURL("https://"+ln.Addr().String()))
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
 	srv := newHTTPServer(set, logger)
+	srv.TLSConfig = serverTLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil })
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.ServeTLS(ln, "", "") }()
 
-	client := newSendClient(demoTimeout, 4)
-	base := "http://" + ln.Addr().String() + "/webhooks/"
-	fmt.Fprintf(out, "Receiving on %s{provider} with a fresh secret per provider.\n\n", base)
+	client := newSendClient(demoTimeout, 4, &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots})
+	base := "https://" + ln.Addr().String() + "/webhooks/"
+	fmt.Fprintf(out, "Receiving on %s{provider} with a fresh secret per provider, over HTTPS with a throwaway CA.\n\n", base)
 	for _, p := range provs {
 		rows = append(rows, runProviderCases(ctx, client, base+p.Name(), p, handled)...)
 	}

@@ -88,6 +88,24 @@
 // loopback address, the --ui-addr host or its own address, and refuses
 // cross-site requests, so a web page cannot read it through DNS rebinding.
 //
+// With --tls-cert FILE --tls-key FILE (PEM; both or neither), serve
+// receives webhooks over HTTPS: TLS 1.2 at least, HTTP/2 offered. It logs
+// the certificate's subject and expiry at start, refuses to start with a
+// pair that does not load, and reads the pair again when either file
+// changes (looked at once a second at most, on a new connection), so a
+// renewed certificate needs no restart; a renewal that does not load is
+// logged as a warning and the previous pair stays in use. The --ui-addr
+// listener stays plain HTTP, for loopback.
+//
+// gitlab, postmark and okta prove themselves with a shared token, which
+// anyone on the path could read over plain HTTP: serve refuses their
+// deliveries (403) unless they arrive over TLS, from loopback, or from a
+// TLS-terminating proxy listed with --trusted-proxy CIDR whose
+// X-Forwarded-Proto says https. It warns at start when such a provider is
+// served in plain HTTP on an address other than loopback.
+//
+//	hookguard serve --addr :8443 --tls-cert /etc/hookguard/tls.crt --tls-key /etc/hookguard/tls.key --secret-file gitlab=/run/secrets/gitlab
+//
 // # Send
 //
 // send signs a fixture (--fixture PROVIDER/EVENT; "send --list" lists
@@ -97,12 +115,17 @@
 // spoils the requests (signature, body, timestamp, secret,
 // missing-signature). It prints a histogram of status codes and the p50
 // and p99 latency, never follows redirects, and exits 1 when any answer was
-// not 2xx.
+// not 2xx. An https:// URL is verified against the system's CAs, or with
+// --cacert FILE against only the CAs in FILE (a private CA); a certificate
+// that does not verify fails with one line saying what to fix. --insecure
+// verifies nothing, so anyone on the path can impersonate the receiver; it
+// prints a warning and is for local use only.
 //
 // # Demo
 //
-// demo needs no flags: it starts a receiver on a free loopback port with a
-// fresh secret per provider and, for every provider, sends a valid event,
+// demo needs no flags: it starts a receiver on a free loopback port, over
+// HTTPS with a throwaway CA and certificate made in memory that only its
+// sender trusts, with a fresh secret per provider and, for every provider, sends a valid event,
 // the same event again, a tampered body, and a stale request (for schemes
 // that sign no timestamp, a replay under a fresh delivery ID), then prints
 // what each answered. It exits 0 only when every answer and every handled

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -59,9 +60,10 @@ type delivery struct {
 	result   string
 	replayOf uint64
 
-	header    http.Header // as received, signatures included: for replay only, never served
-	body      []byte      // at most inspectorBodyCap bytes
-	bodyLen   int64       // bytes the sender sent (-1: unknown)
+	header    http.Header          // as received, signatures included: for replay only, never served
+	tls       *tls.ConnectionState // as received: a replay arrived over TLS when the delivery did
+	body      []byte               // at most inspectorBodyCap bytes
+	bodyLen   int64                // bytes the sender sent (-1: unknown)
 	truncated bool
 }
 
@@ -117,6 +119,7 @@ func (in *inspector) wrap(next http.Handler) http.Handler {
 			provider: r.PathValue("provider"),
 			secret:   -1,
 			header:   r.Header.Clone(),
+			tls:      r.TLS,
 			bodyLen:  r.ContentLength,
 		}
 		if d.provider == "" {
@@ -444,7 +447,7 @@ func (in *inspector) replay(ctx context.Context, seq uint64) (uint64, error) {
 		in.mu.Unlock()
 		return 0, errTooLarge
 	}
-	method, path, header, body := d.method, d.path, d.header.Clone(), d.body
+	method, path, header, body, connState := d.method, d.path, d.header.Clone(), d.body, d.tls
 	in.mu.Unlock()
 
 	rp := &replayOf{seq: seq}
@@ -456,6 +459,7 @@ func (in *inspector) replay(ctx context.Context, seq uint64) (uint64, error) {
 	req.Header = header
 	req.RemoteAddr = "127.0.0.1:0"
 	req.RequestURI = path
+	req.TLS = connState // a delivery that had to arrive over TLS is replayed as one
 	w := &discardWriter{header: http.Header{}}
 	in.target.ServeHTTP(w, req)
 	return rp.copy, nil

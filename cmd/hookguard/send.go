@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,11 +44,14 @@ func buildOutgoing(p providers.Provider, s sign.Spec) (*outgoing, error) {
 
 // newSendClient returns the client send and demo use: it never follows a
 // redirect (a 3xx is the receiver's answer, reported as such) and gives up
-// on a request after timeout.
-func newSendClient(timeout time.Duration, conns int) *http.Client {
+// on a request after timeout. tlsConf, when not nil, says which
+// certificates to trust for https:// URLs (nil: the system's).
+func newSendClient(timeout time.Duration, conns int, tlsConf *tls.Config) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
+			TLSClientConfig:     tlsConf,
+			ForceAttemptHTTP2:   true,
 			MaxIdleConnsPerHost: conns,
 			MaxConnsPerHost:     conns,
 			IdleConnTimeout:     30 * time.Second,
@@ -88,7 +92,7 @@ func send(ctx context.Context, client *http.Client, o *outgoing) (sendResult, er
 	req.Header = o.Header.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
-		return sendResult{}, err
+		return sendResult{}, explainTLSError(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,7 +34,7 @@ const (
 
 // runSend implements "hookguard send".
 func runSend(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("send", "send --provider NAME|--scheme FILE --secret-file PATH|--secret-env VAR|--secret SECRET [--fixture NAME | --body FILE] [--event TYPE] [--count N] [--concurrency C] [--duplicates FRACTION] [--tamper KIND] URL\n       hookguard send --list")
+	fs := newFlagSet("send", "send --provider NAME|--scheme FILE --secret-file PATH|--secret-env VAR|--secret SECRET [--fixture NAME | --body FILE] [--event TYPE] [--count N] [--concurrency C] [--duplicates FRACTION] [--tamper KIND] [--cacert FILE|--insecure] URL\n       hookguard send --list")
 	fs.extra = func(w io.Writer) {
 		fmt.Fprint(w, `send signs a fixture (or a file) as the provider would and POSTs it to URL, a running
 receiver. With --count N it sends N copies, each with a fresh event ID (a random ID
@@ -42,6 +43,10 @@ new value written into the body's top-level ID field before signing), except the
 fraction --duplicates, which resend an earlier copy unchanged after all fresh copies
 were answered. It prints a histogram of the status codes and, for N > 1, latency
 p50/p99. It never follows redirects, and exits 1 when any answer was not 2xx.
+
+An https:// URL is verified against the system's CAs, or with --cacert FILE
+against only the CAs in FILE (a private CA). A certificate that does not verify
+fails the request with what to fix; --insecure skips verification, with a warning.
 
 Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 `)
@@ -60,6 +65,8 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 	duplicates := fs.Float64("duplicates", 0, "`FRACTION` of the requests, in [0, 1), that resend an earlier copy")
 	tamperName := fs.String("tamper", "none", "spoil every request: `KIND` is one of "+strings.Join(sign.TamperNames(), ", "))
 	timeout := fs.Duration("timeout", defaultSendTimeout, "give up on one request after `DURATION`")
+	caCert := fs.String("cacert", "", "PEM `FILE` of the CA (or CAs) that signed the receiver's certificate, for an https:// URL served with a private CA; only these are trusted, not the system's")
+	insecure := fs.Bool("insecure", false, "do not verify the receiver's certificate at all: anyone on the path can impersonate the receiver and read every payload sent; for local use only, prefer --cacert")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.usage(e.stdout)
@@ -99,6 +106,16 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 	case *fixture != "" && *bodyPath != "":
 		return fs.fail(e, errors.New("give --fixture or --body, not both"))
 	}
+	tlsConf, err := clientTLSConfig(*caCert, *insecure)
+	if err != nil {
+		return fs.fail(e, err)
+	}
+	if (*caCert != "" || *insecure) && !strings.HasPrefix(target, "https://") {
+		return fs.fail(e, fmt.Errorf("--cacert and --insecure apply to https:// URLs; %s is plain HTTP", target))
+	}
+	if *insecure {
+		fmt.Fprintln(e.stderr, "hookguard send: warning: --insecure: the receiver's certificate is not verified, so anyone on the path can impersonate it and read what is sent; use --cacert FILE instead outside local tests")
+	}
 	tamper, err := sign.ParseTamper(*tamperName)
 	if err != nil {
 		return fs.fail(e, fmt.Errorf("--tamper: %w", err))
@@ -111,7 +128,7 @@ Tamper kinds: `+strings.Join(sign.TamperNames()[1:], ", ")+`.
 		return fs.fail(e, fmt.Errorf("--tamper %s: %s signs no timestamp, so an old request is still valid", tamper, p.Name()))
 	}
 
-	plan := sendPlan{p: p, url: target, count: *count, concurrency: min(*concurrency, *count), timeout: *timeout, tamper: tamper}
+	plan := sendPlan{p: p, url: target, tlsConf: tlsConf, count: *count, concurrency: min(*concurrency, *count), timeout: *timeout, tamper: tamper}
 	plan.spec.URL = target
 	if *bodyPath != "" {
 		body, err := e.readInput(*bodyPath, maxBodySize)
@@ -210,6 +227,7 @@ func printFixtureList(w io.Writer) int {
 type sendPlan struct {
 	p           providers.Provider
 	url, what   string
+	tlsConf     *tls.Config // nil: the system's roots
 	spec        sign.Spec
 	tamper      sign.Tamper
 	count       int
@@ -318,7 +336,7 @@ func (s *sendSummary) allOK() bool {
 // most s.concurrency requests in flight.
 func (s *sendPlan) run(ctx context.Context) *sendSummary {
 	sum := &sendSummary{statuses: make(map[string]int), errs: make(map[string]int), latencies: make([]time.Duration, 0, s.count)}
-	client := newSendClient(s.timeout, s.concurrency)
+	client := newSendClient(s.timeout, s.concurrency, s.tlsConf)
 	defer client.CloseIdleConnections()
 	fresh := s.count - s.dups
 	reqs := make([]*outgoing, fresh)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -38,7 +39,7 @@ const (
 
 // runServe implements "hookguard serve".
 func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--signature-version V] [--shared-key ID]... [--max-body BYTES] [--tolerance DURATION] [--redis URL]")
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--signature-version V] [--shared-key ID]... [--max-body BYTES] [--tolerance DURATION] [--redis URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]...")
 	fs.extra = serveUsage
 	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to receive webhooks on; port 0 picks a free port")
 	uiAddr := fs.String("ui-addr", defaultUIAddr, "`HOST:PORT` of the inspector page and /metrics, a listener of their own; port 0 picks a free port (its URL is logged at start)")
@@ -56,6 +57,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	tolerance := fs.String("tolerance", "", "allowed clock difference in each direction, a `DURATION` such as 5m, for the providers that sign a timestamp (default: each provider's)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to wait, a `DURATION`, for requests and queued events on shutdown")
 	noUI := fs.Bool("no-ui", false, "do not serve the inspector page (the metrics stay at /metrics on --ui-addr)")
+	tlsCert := fs.String("tls-cert", "", "PEM `FILE` of the certificate (its chain after it) to serve --addr over HTTPS with; read again when it changes; needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "PEM `FILE` of the private key of --tls-cert")
+	var trustedProxies listFlag
+	fs.Var(&trustedProxies, "trusted-proxy", "`CIDR` or address of a TLS-terminating proxy in front of serve, whose X-Forwarded-Proto: https counts as HTTPS (for gitlab, postmark and okta, which send a shared token) and whose X-Forwarded-For is believed; list only proxies you run; repeatable")
 	redisURL := fs.String("redis", "", "Redis `URL` such as redis://127.0.0.1:6379/0: dedupe and a durable queue shared with other serve processes")
 	if code, ok := fs.parse(e, args); !ok {
 		return code
@@ -74,6 +79,19 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	if err := checkSchemeSecrets(specs, schemes); err != nil {
 		return fs.fail(e, err)
+	}
+	switch {
+	case *tlsCert != "" && *tlsKey == "":
+		return fs.fail(e, errors.New("--tls-cert needs --tls-key, the PEM file of its private key"))
+	case *tlsKey != "" && *tlsCert == "":
+		return fs.fail(e, errors.New("--tls-key needs --tls-cert, the PEM file of its certificate"))
+	}
+	for i, p := range trustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return fs.fail(e, fmt.Errorf("--trusted-proxy %d: %s is neither a CIDR prefix (10.0.0.0/8) nor an address (10.0.0.7)", i+1, quoteSafe(p)))
+			}
+		}
 	}
 	if *maxBody < 0 {
 		return fs.fail(e, fmt.Errorf("--max-body %d must not be negative", *maxBody))
@@ -122,6 +140,15 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		logger.Warn("--allow-host-url: the signed URL is rebuilt from each request's Host header, so a request signed for another app's URL on the same provider account is accepted; pass --public-url in production", "providers", strings.Join(signed, ","))
 	}
 
+	// --tls-cert: a bad pair is an error at start; later, a renewal that
+	// fails to load keeps the last good pair (tls.go).
+	var certs *certReloader
+	if *tlsCert != "" {
+		if certs, err = newCertReloader(*tlsCert, *tlsKey, logger); err != nil {
+			return fs.fail(e, err)
+		}
+	}
+
 	stats := &counters{}
 	obs, err := newObserver(!*noUI, provs) // metrics at /metrics, the inspector at / (inspector_metrics.go)
 	if err != nil {
@@ -145,6 +172,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	if *publicURL != "" {
 		ropts = append(ropts, hookguard.WithPublicURL(*publicURL))
+	}
+	if len(trustedProxies) > 0 {
+		ropts = append(ropts, hookguard.WithTrustedProxies(trustedProxies...))
+	}
+	if token := sharedTokenNames(provs); len(token) > 0 && *tlsCert == "" && len(trustedProxies) == 0 && !loopbackAddr(*addr) {
+		logger.Warn("these providers send a shared token, which must arrive over HTTPS: over plain HTTP they are accepted from loopback only; serve with --tls-cert and --tls-key, or list the TLS proxy in front with --trusted-proxy",
+			"providers", strings.Join(token, ","))
 	}
 	// --redis: dedupe and queue in Redis, shared by every serve process
 	// given the same URL (serve_redis.go).
@@ -181,9 +215,21 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	srv := newHTTPServer(obs.webhooks(set), logger)
 	uiSrv := newHTTPServer(obs.ui(*uiAddr, uiLn.Addr()), logger)
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	scheme := "http"
+	if certs != nil {
+		// ServeTLS offers HTTP/2 (TLSNextProto is nil) and takes the
+		// certificate from GetCertificate, so the file names stay empty.
+		srv.TLSConfig = serverTLSConfig(certs.GetCertificate)
+		scheme = "https"
+		leaf := certs.leaf()
+		logger.Info("serving HTTPS", "cert", *tlsCert, "subject", leaf.Subject.String(),
+			"not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "min_version", "TLS 1.2", "reload", "when --tls-cert or --tls-key changes")
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	go func() { errc <- uiSrv.Serve(uiLn) }()
-	logger.Info("listening", "url", "http://"+ln.Addr().String()+"/webhooks/{provider}", "providers", strings.Join(set.names, ","))
+	logger.Info("listening", "url", scheme+"://"+ln.Addr().String()+"/webhooks/{provider}", "providers", strings.Join(set.names, ","))
 	obs.logStart(logger, uiLn.Addr())
 	if e.uiReady != nil {
 		e.uiReady(uiLn.Addr().String())
@@ -248,6 +294,17 @@ is logged at start), and answer only requests whose Host is localhost, 127.0.0.1
 [::1], the --ui-addr host or the address they were received on, and refuse
 cross-site requests, which blocks DNS rebinding.
 
+--tls-cert FILE --tls-key FILE serve the webhook listener over HTTPS: TLS 1.2 at
+least, HTTP/2 offered. The pair is read again, without a restart, when either
+file changes (looked at once a second at most, on a new connection); a renewal
+that does not load is logged and the previous pair stays in use. The inspector
+listener (--ui-addr) stays plain HTTP: it is for loopback, where TLS adds nothing.
+
+gitlab, postmark and okta prove themselves with a shared token, which anyone on
+the path can read over plain HTTP: their deliveries are refused (403) unless
+they arrive over TLS, from a --trusted-proxy that says X-Forwarded-Proto: https,
+or from loopback. Other providers sign the body and are received over either.
+
 Every handled event is printed to standard output as one JSON line; logs go to
 standard error. Values taken from requests are escaped there, so control
 characters cannot reach the terminal. SIGINT or SIGTERM shut the server down
@@ -275,6 +332,31 @@ func urlSigned(provs []providers.Provider) []string {
 		}
 	}
 	return out
+}
+
+// sharedTokenNames returns the names of the providers in provs whose
+// sender proves itself with a shared token rather than a signature.
+func sharedTokenNames(provs []providers.Provider) []string {
+	var out []string
+	for _, p := range provs {
+		if st, ok := p.(interface{ SharedToken() bool }); ok && st.SharedToken() {
+			out = append(out, p.Name())
+		}
+	}
+	return out
+}
+
+// loopbackAddr reports whether the HOST:PORT addr listens on loopback only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // verifyTokenPresets take [providers.WithVerifyToken].
