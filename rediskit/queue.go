@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/storeargs"
 )
 
 // Defaults of a [Queue].
@@ -485,7 +486,7 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 		return 0, fmt.Errorf("rediskit: EnqueueOnce needs at least one key: %w", dedupe.ErrEmptyKey)
 	}
 	for _, k := range keys {
-		if err := checkArgs(k, token, ttl, true); err != nil {
+		if err := storeargs.Check(k, token, ttl, true); err != nil {
 			return 0, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/storeargs"
 )
 
 // DefaultStorePrefix is the prefix of the keys of a [Store] made by
@@ -109,18 +110,6 @@ func NewStore(rdb redis.UniversalClient, opts ...StoreOption) (*Store, error) {
 // Key returns the Redis key of the record of a dedupe key.
 func (s *Store) Key(key string) string { return s.prefix + key }
 
-func checkArgs(key, token string, ttl time.Duration, checkTTL bool) error {
-	switch {
-	case key == "":
-		return dedupe.ErrEmptyKey
-	case token == "":
-		return dedupe.ErrEmptyToken
-	case checkTTL && ttl <= 0:
-		return dedupe.ErrInvalidTTL
-	}
-	return nil
-}
-
 // ttlMillis rounds ttl up to whole milliseconds, Redis's resolution.
 func ttlMillis(ttl time.Duration) int64 {
 	return int64((ttl + time.Millisecond - 1) / time.Millisecond)
@@ -135,7 +124,7 @@ func newNonce() string {
 
 // Reserve holds key for token for ttl unless it is held or seen already.
 func (s *Store) Reserve(ctx context.Context, key, token string, ttl time.Duration) (dedupe.Status, error) {
-	if err := checkArgs(key, token, ttl, true); err != nil {
+	if err := storeargs.Check(key, token, ttl, true); err != nil {
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -163,7 +152,7 @@ func reserveStatus(op string, n int, err error) (dedupe.Status, error) {
 // Commit marks key as seen for ttl, if token still holds it; otherwise it
 // returns [dedupe.ErrNotOwner].
 func (s *Store) Commit(ctx context.Context, key, token string, ttl time.Duration) error {
-	if err := checkArgs(key, token, ttl, true); err != nil {
+	if err := storeargs.Check(key, token, ttl, true); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -182,7 +171,7 @@ func (s *Store) Commit(ctx context.Context, key, token string, ttl time.Duration
 // Release deletes key's record if token holds it; otherwise it does
 // nothing.
 func (s *Store) Release(ctx context.Context, key, token string) error {
-	if err := checkArgs(key, token, 0, false); err != nil {
+	if err := storeargs.Check(key, token, 0, false); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

@@ -1,0 +1,13 @@
+package pgtest_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests if any goroutine is still running
+// after they finished: every goroutine must have an owner that stops it.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
