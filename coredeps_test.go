@@ -80,3 +80,24 @@ func TestCoreDependencies(t *testing.T) {
 	}
 	require.Empty(t, bad, "the core depends on packages outside the standard library and golang.org/x/time/rate")
 }
+
+// TestKitsImportNoAssertionLibrary checks that the test kits' own code
+// imports no assertion library: users call them from their tests, written
+// with or without testify, and only the kits' tests may use testify.
+func TestKitsImportNoAssertionLibrary(t *testing.T) {
+	for _, kit := range []string{
+		modulePath + "/webhooktest",
+		modulePath + "/queuetest",
+		modulePath + "/dedupe/dedupetest",
+	} {
+		t.Run(kit, func(t *testing.T) {
+			out, err := exec.Command(goTool(t), "list", "-deps", kit).Output()
+			require.NoError(t, err, "go list -deps %s", kit)
+			deps := strings.Fields(string(out))
+			require.Contains(t, deps, kit, "go list -deps did not list the kit itself")
+			for _, p := range deps {
+				require.False(t, strings.HasPrefix(p, "github.com/stretchr/testify"), "%s's non-test code depends on %s", kit, p)
+			}
+		})
+	}
+}

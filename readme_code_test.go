@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/build"
 	"go/importer"
 	"go/parser"
 	"go/token"
@@ -17,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -294,10 +292,7 @@ func TestReadmeUsesMissing(t *testing.T) {
 // go list's reason.
 func exportLookup(t *testing.T, pkgs []string) (lookup func(path string) (io.ReadCloser, error), missing map[string]string) {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(build.Default.GOROOT, "bin", "go")
-	}
+	goBin := goTool(t)
 	args := append([]string{"list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{with .Error}}{{printf \"%q\" .Err}}{{end}}"}, pkgs...)
 	out, err := exec.Command(goBin, args...).Output()
 	var stderr []byte

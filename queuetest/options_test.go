@@ -1,8 +1,8 @@
 package queuetest_test
 
 import (
+	"github.com/hookguard/hookguard/internal/testkit"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -50,9 +50,7 @@ func TestRunReportsBadOptions(t *testing.T) {
 	for name, opt := range badOptions {
 		t.Run(name, func(t *testing.T) {
 			require.NotPanics(t, func() { opt() }, "building %s panicked", name)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestBadOptionHelper$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), badOptionEnv+"="+name)
-			out, err := cmd.CombinedOutput()
+			out, err := testkit.RunChild("TestBadOptionHelper", badOptionEnv+"="+name)
 			require.Error(t, err, "the kit passed with %s:\n%s", name, out)
 			text := string(out)
 			assert.Contains(t, text, "queuetest: invalid option: "+name+": ", "the output must report the option and its value")

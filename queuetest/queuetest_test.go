@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,9 +166,7 @@ func TestRunCatchesBrokenQueues(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenQueueHelper$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), bugEnv+"="+tc.bug)
-			out, err := cmd.CombinedOutput()
+			out, err := testkit.RunChild("TestBrokenQueueHelper", bugEnv+"="+tc.bug)
 			require.Error(t, err, "the kit passed a queue with bug %q:\n%s", tc.bug, out)
 			for _, name := range tc.subtests {
 				assert.Contains(t, string(out), "--- FAIL: TestBrokenQueueHelper/"+name+" ", "bug %q: subtest %s did not fail", tc.bug, name)

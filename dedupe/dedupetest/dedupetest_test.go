@@ -2,8 +2,8 @@ package dedupetest_test
 
 import (
 	"context"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"os"
-	"os/exec"
 	"runtime"
 	"sync"
 	"testing"
@@ -223,9 +223,7 @@ func TestRunCatchesBrokenStores(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenStoreHelper$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), bugEnv+"="+tc.bug)
-			out, err := cmd.CombinedOutput()
+			out, err := testkit.RunChild("TestBrokenStoreHelper", bugEnv+"="+tc.bug)
 			require.Error(t, err, "the kit passed a store with bug %q:\n%s", tc.bug, out)
 			for _, name := range tc.subtests {
 				assert.Contains(t, string(out), "--- FAIL: TestBrokenStoreHelper/"+name+" ", "bug %q: subtest %s did not fail", tc.bug, name)
