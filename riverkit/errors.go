@@ -14,3 +14,7 @@ var ErrInvalidOption = errors.New("riverkit: invalid option")
 
 // ErrInvalidLimit is returned by [Store.Expire] for a limit below 1.
 var ErrInvalidLimit = errors.New("riverkit: expire limit must be at least 1: it bounds how many records one call deletes")
+
+// ErrNotMigrated is wrapped by the error [NewQueue] returns when River's
+// tables or the dedupe table are missing: run [Migrate] first.
+var ErrNotMigrated = errors.New("riverkit: the database has no hookguard schema")

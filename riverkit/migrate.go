@@ -27,7 +27,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...Option) error {
 	if pool == nil {
 		return ErrNilPool
 	}
-	c, err := newConfig(opts)
+	c, err := newConfig(forSchema, opts)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,8 @@ import (
 // Every call is bounded by its context: give it a deadline (the receiver
 // does, see hookguard.WithAckTimeout). Store is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	table string
 
 	reserveSQL, commitSQL, releaseSQL, forgetSQL, expireSQL string
 }
@@ -45,13 +46,14 @@ func NewStore(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
 		return nil, ErrNilPool
 	}
-	c, err := newConfig(opts)
+	c, err := newConfig(forSchema, opts)
 	if err != nil {
 		return nil, err
 	}
 	t := c.table
 	return &Store{
-		pool: pool,
+		pool:  pool,
+		table: t,
 		// $1 key, $2 token, $3 ttl in microseconds, $4 this call's nonce.
 		// The row is taken over only when it has expired; the nonce tells
 		// this call's write from a live record's.

@@ -16,11 +16,17 @@ import (
 // startDB starts a server, migrates its database and returns its pool.
 func startDB(t *testing.T, opts ...riverkit.Option) *pgxpool.Pool {
 	t.Helper()
+	return startServer(t, opts...).Pool()
+}
+
+// startServer starts a server and migrates its database.
+func startServer(t *testing.T, opts ...riverkit.Option) *pgtest.Server {
+	t.Helper()
 	srv := pgtest.Start(t, pgtest.WithFsync(false))
 	if err := riverkit.Migrate(t.Context(), srv.Pool(), opts...); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	return srv.Pool()
+	return srv
 }
 
 func newTestStore(t *testing.T, pool *pgxpool.Pool, opts ...riverkit.Option) *riverkit.Store {
