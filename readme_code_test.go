@@ -65,11 +65,14 @@ func readmeGoBlocks(t *testing.T) []readmeBlock {
 var readmeImports = []string{
 	"crypto/tls", "context", "fmt", "log", "log/slog", "net/http", "os", "testing", "time",
 	"github.com/redis/go-redis/v9",
+	"github.com/jackc/pgx/v5",
+	"github.com/jackc/pgx/v5/pgxpool",
 	"github.com/hookguard/hookguard",
 	"github.com/hookguard/hookguard/dedupe",
 	"github.com/hookguard/hookguard/otelhook",
 	"github.com/hookguard/hookguard/providers",
 	"github.com/hookguard/hookguard/rediskit",
+	"github.com/hookguard/hookguard/riverkit",
 	"github.com/hookguard/hookguard/verify",
 	"github.com/hookguard/hookguard/webhooktest",
 	"github.com/stretchr/testify/require",
@@ -80,6 +83,11 @@ var readmeImports = []string{
 // handler, and the presets an earlier snippet built. Snippets run in a
 // block inside its scope, so they may redeclare any of them with :=.
 const readmePreamble = `
+	// The event payload of the Postgres example.
+	type payment struct {
+		ID   string
+		Data struct{ Object struct{ ID string; Amount int64 } }
+	}
 	var (
 		ctx         context.Context
 		w           http.ResponseWriter
@@ -94,6 +102,7 @@ const readmePreamble = `
 		stripe      hookguard.Verifier
 		github      hookguard.Verifier
 		router      *hookguard.Router
+		pool        *pgxpool.Pool
 		billing     struct {
 			Apply func(ctx context.Context, id, typ string) error
 		}
@@ -125,9 +134,15 @@ func readmeSource(code string, line int, imports []string) string {
 		fmt.Fprintf(&b, "\t%q\n", p)
 	}
 	b.WriteString(")\n\nfunc _() {\n")
-	b.WriteString(readmePreamble)
+	preamble := readmePreamble
+	if !slices.Contains(imports, "github.com/jackc/pgx/v5/pgxpool") {
+		// Outside the workspace pgx is not loadable; the blocks that use
+		// the pool are skipped then, and the others must still compile.
+		preamble = strings.Replace(preamble, "*pgxpool.Pool", "any", 1)
+	}
+	b.WriteString(preamble)
 	b.WriteString("\t_, _, _, _, _, _, _, _, _, _, _, _, _ = ctx, w, r, body, mux, srv, t, handler, myHandler, yourHandler, stripe, github, billing\n")
-	b.WriteString("\t_, _, _, _ = paid, subscription, audit, router\n")
+	b.WriteString("\t_, _, _, _, _ = paid, subscription, audit, router, pool\n")
 	b.WriteString("\t{\n")
 	// Positions in the snippet are reported as README lines.
 	fmt.Fprintf(&b, "//line README.md:%d\n", line+1)
