@@ -11,6 +11,7 @@
 //	verify   check a captured request: signature, timestamp window, event ID
 //	serve    receive webhooks on POST /webhooks/{provider} and print each event
 //	send     sign fixtures or a file and POST them to a running receiver
+//	migrate  create or update the PostgreSQL schema serve --postgres needs
 //	demo     run every provider's valid, duplicate, tampered and stale cases
 //	         against an in-process receiver and print a table
 //	help     print this list
@@ -79,7 +80,19 @@
 // events.
 //
 // With --redis URL, serve keeps dedupe and its queue in Redis, so several
-// serve processes share the work. On a listener of their own, --ui-addr
+// serve processes share the work. With --postgres URL (a PostgreSQL URL
+// such as postgres://USER:PASSWORD@HOST:5432/DATABASE; give one of
+// --redis and --postgres) it keeps them in PostgreSQL instead, on River
+// (package riverkit): a receiver records an event's dedupe keys and
+// inserts its River job in one transaction and answers 200 after it
+// commits, and every serve process on the same database works the same
+// River queue. serve never changes the database's schema on its own: run
+// "hookguard migrate --postgres URL" once first (see Migrate), or pass
+// --migrate to serve to do the same at start; on a database without the
+// schema, serve exits 1 saying so. --table NAME (the same for migrate and
+// serve) names the dedupe table. serve logs the database's host, port and
+// name and the River queue at start; the URL's password is never printed
+// or logged. On a listener of their own, --ui-addr
 // (loopback, a free port by default; the URL is logged at start), serve
 // shows at / a live inspector of recent deliveries (masked signatures,
 // pretty-printed bodies, a re-send button) and at /metrics the
@@ -105,6 +118,23 @@
 // served in plain HTTP on an address other than loopback.
 //
 //	hookguard serve --addr :8443 --tls-cert /etc/hookguard/tls.crt --tls-key /etc/hookguard/tls.key --secret-file gitlab=/run/secrets/gitlab
+//
+// # Migrate
+//
+// migrate creates, or brings up to date, what serve --postgres needs:
+// River's tables (River's migrations) and the table of the dedupe records
+// (--table NAME, default hookguard_dedupe):
+//
+//	hookguard migrate --postgres postgres://hookguard@db.internal:5432/hookguard
+//
+// It prints one line saying what it did ("migrated HOST:PORT/DB: ...", or
+// "HOST:PORT/DB is up to date, nothing changed: ..."), so a deploy step
+// can run it every time. It exits 1 with one line on standard error when
+// the database cannot be reached or the migration fails, and 2 when the
+// URL or the table name is bad; messages name the database by host, port
+// and name, never with its password (prefer PGPASSWORD or ~/.pgpass to a
+// password in the URL, which other local users can read in the process
+// list).
 //
 // # Send
 //

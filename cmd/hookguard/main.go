@@ -62,6 +62,7 @@ var commands = []command{
 	{"serve", "receive webhooks on POST /webhooks/{provider} and print each event", runServe},
 	{"demo", "send valid, duplicate, tampered and stale events for every provider to an in-process receiver", runDemo},
 	{"send", "sign fixtures (or a file) and POST them to a running receiver; print a status histogram", runSend},
+	{"migrate", "create or update the PostgreSQL schema that serve --postgres needs", runMigrate},
 }
 
 // run is main without the process globals: it runs the command named by

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/hookguard/hookguard/riverkit"
 	"go.opentelemetry.io/otel"
 )
 
@@ -39,7 +40,7 @@ const (
 
 // runServe implements "hookguard serve".
 func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--signature-version V] [--shared-key ID]... [--max-body BYTES] [--tolerance DURATION] [--redis URL] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]...")
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--signature-version V] [--shared-key ID]... [--max-body BYTES] [--tolerance DURATION] [--redis URL | --postgres URL [--migrate] [--table NAME]] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]...")
 	fs.extra = serveUsage
 	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to receive webhooks on; port 0 picks a free port")
 	uiAddr := fs.String("ui-addr", defaultUIAddr, "`HOST:PORT` of the inspector page and /metrics, a listener of their own; port 0 picks a free port (its URL is logged at start)")
@@ -62,6 +63,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var trustedProxies listFlag
 	fs.Var(&trustedProxies, "trusted-proxy", "`CIDR` or address of a TLS-terminating proxy in front of serve, whose X-Forwarded-Proto: https counts as HTTPS (for gitlab, postmark and okta, which send a shared token) and whose X-Forwarded-For is believed; list only proxies you run; repeatable")
 	redisURL := fs.String("redis", "", "Redis `URL` such as redis://127.0.0.1:6379/0: dedupe and a durable queue shared with other serve processes")
+	postgresURL := fs.String("postgres", "", "PostgreSQL `URL` such as postgres://USER:PASSWORD@HOST:5432/DATABASE: dedupe and a durable River queue shared with other serve processes; run \"hookguard migrate\" on it first")
+	pgMigrate := fs.Bool("migrate", false, "with --postgres, create or update the schema at start, as \"hookguard migrate\" does")
+	pgTable := fs.String("table", riverkit.DefaultTable, "with --postgres, the `NAME` of the dedupe table; give migrate the same")
 	if code, ok := fs.parse(e, args); !ok {
 		return code
 	}
@@ -85,6 +89,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fs.fail(e, errors.New("--tls-cert needs --tls-key, the PEM file of its private key"))
 	case *tlsKey != "" && *tlsCert == "":
 		return fs.fail(e, errors.New("--tls-key needs --tls-cert, the PEM file of its certificate"))
+	case *redisURL != "" && *postgresURL != "":
+		return fs.fail(e, errors.New("--redis and --postgres both hold dedupe and the queue: give one of them"))
+	case *postgresURL == "" && (*pgMigrate || *pgTable != riverkit.DefaultTable):
+		return fs.fail(e, errors.New("--migrate and --table apply to --postgres only"))
+	}
+	var pgDB *postgresDB // --postgres, parsed before anything starts
+	if *postgresURL != "" {
+		if pgDB, err = parsePostgres(*postgresURL); err != nil {
+			return fs.fail(e, err)
+		}
 	}
 	for i, p := range trustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
@@ -180,19 +194,37 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		logger.Warn("these providers send a shared token, which must arrive over HTTPS: over plain HTTP they are accepted from loopback only; serve with --tls-cert and --tls-key, or list the TLS proxy in front with --trusted-proxy",
 			"providers", strings.Join(token, ","))
 	}
-	// --redis: dedupe and queue in Redis, shared by every serve process
-	// given the same URL (serve_redis.go).
+	// --redis or --postgres: dedupe and queue in Redis or PostgreSQL,
+	// shared by every serve process given the same URL (serve_redis.go,
+	// serve_postgres.go).
 	var h hookguard.Handler = handler
-	var backend *redisBackend
-	if *redisURL != "" {
-		if backend, err = newRedisBackend(ctx, *redisURL, handler, logger, hooks); err != nil {
+	var backend sharedBackend
+	switch {
+	case *redisURL != "":
+		rb, err := newRedisBackend(ctx, *redisURL, handler, logger, hooks)
+		if err != nil {
 			return fs.fail(e, err)
 		}
+		backend = rb
+	case pgDB != nil:
+		pb, err := newPostgresBackend(ctx, pgDB, *pgTable, *pgMigrate, handler, logger, hooks)
+		if errors.Is(err, riverkit.ErrInvalidOption) {
+			return fs.fail(e, err)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hookguard serve: %v\n", err)
+			return exitFail
+		}
+		backend = pb
+	}
+	if backend != nil {
 		ropts, h = append(ropts, backend.options()...), nil
 	}
 	set, err := newReceiverSet(provs, h, logger, ropts...)
 	if err != nil {
-		backend.shutdown(*shutdownTimeout, logger)
+		if backend != nil {
+			backend.shutdown(*shutdownTimeout, logger)
+		}
 		return fs.fail(e, err)
 	}
 	set.backend = backend
@@ -299,6 +331,13 @@ least, HTTP/2 offered. The pair is read again, without a restart, when either
 file changes (looked at once a second at most, on a new connection); a renewal
 that does not load is logged and the previous pair stays in use. The inspector
 listener (--ui-addr) stays plain HTTP: it is for loopback, where TLS adds nothing.
+
+--redis URL or --postgres URL (one of them) keep dedupe and a durable queue in
+Redis or PostgreSQL, so several serve processes given the same URL share the
+work and take each event in once. --postgres needs the schema in place: run
+"hookguard migrate --postgres URL" once first, or pass --migrate to create or
+update it at start; serve never changes the schema unless asked. The password
+of the URL is never printed or logged.
 
 gitlab, postmark and okta prove themselves with a shared token, which anyone on
 the path can read over plain HTTP: their deliveries are refused (403) unless
@@ -466,7 +505,20 @@ type receiverSet struct {
 	mux       *http.ServeMux
 	receivers map[string]*hookguard.Receiver
 	names     []string
-	backend   *redisBackend // --redis; shut down after the receivers
+	backend   sharedBackend // --redis or --postgres; shut down after the receivers
+}
+
+// sharedBackend holds the dedupe records and the queue of serve
+// processes that share the work: --redis or --postgres.
+type sharedBackend interface {
+	// options makes a receiver enqueue into the backend's queue and
+	// dedupe in its store.
+	options() []hookguard.Option
+	// Shutdown stops the queue and closes the connection.
+	Shutdown(ctx context.Context) error
+	// shutdown is Shutdown under timeout, logging a failure, for when
+	// serve fails before it starts.
+	shutdown(timeout time.Duration, logger *slog.Logger)
 }
 
 // newReceiverSet builds a Receiver for each provider, all sharing h and
