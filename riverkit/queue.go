@@ -241,10 +241,10 @@ func (q *Queue) SharesStore(s dedupe.Store) bool {
 	return ok && ps.pool == q.pool && ps.table == q.store.table
 }
 
-// DeadLetters reports how many events this process dead-lettered: by
+// DeadLettered reports how many events this process dead-lettered: by
 // its workers, and by its maintenance runs (jobs River discarded
 // without the worker).
-func (q *Queue) DeadLetters() int64 { return q.deadLetters.Load() }
+func (q *Queue) DeadLettered() int64 { return q.deadLetters.Load() }
 
 // Enqueue inserts e's job (River's Insert: one transaction). It fails
 // with hookguard.ErrShuttingDown once Shutdown has begun, and with the

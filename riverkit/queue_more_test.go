@@ -3,14 +3,17 @@ package riverkit_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -223,7 +226,7 @@ WHERE args->>'id' = 'evt_b' AND state = 'available'`)
 	assert.Equal(t, "evt_b", dead[0].ID)
 	assert.Equal(t, 1, dead[0].Attempt)
 	assert.ErrorContains(t, deadErr, "Stuck job rescued by JobRescuer")
-	assert.EqualValues(t, 1, q.DeadLetters())
+	assert.EqualValues(t, 1, q.DeadLettered())
 
 	m, err = q.Maintain(ctx)
 	require.NoError(t, err)
@@ -304,4 +307,37 @@ func TestExactlyOnceExample(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*), sum(amount) FROM ledger WHERE event_id = 'evt_1PayMe' AND charge = 'ch_1'").Scan(&rows, &amount))
 	assert.EqualValues(t, 1, rows)
 	assert.EqualValues(t, 4200, amount)
+}
+
+// kindCounter is River worker middleware, as rivercontrib/otelriver is:
+// it counts the jobs it sees by kind.
+type kindCounter struct {
+	river.MiddlewareDefaults
+	mu    sync.Mutex
+	kinds map[string]int
+}
+
+func (m *kindCounter) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	m.mu.Lock()
+	m.kinds[job.Kind]++
+	m.mu.Unlock()
+	return doInner(ctx)
+}
+
+// TestRiverMiddleware: middleware added with WithRiverConfig wraps the
+// event worker, as a team adds otelriver to its River clients.
+func TestRiverMiddleware(t *testing.T) {
+	pool := startDB(t)
+	mw := &kindCounter{kinds: map[string]int{}}
+	cnt := testkit.NewCounter()
+	q := newTestQueue(t, pool, cnt, riverkit.WithRiverConfig(func(c *river.Config) {
+		c.Middleware = append(c.Middleware, mw)
+	}))
+	for i := range 3 {
+		require.NoError(t, q.Enqueue(t.Context(), hookguard.Event{Provider: "test", ID: fmt.Sprint("evt_", i)}))
+	}
+	cnt.WaitDistinct(t, 3, 20*time.Second)
+	mw.mu.Lock()
+	defer mw.mu.Unlock()
+	assert.Equal(t, 3, mw.kinds[riverkit.EventKind])
 }
