@@ -60,6 +60,8 @@ type queueConfig struct {
 	logger         *slog.Logger
 	waitReplicas   int           // 0: no WAIT; see WithWaitReplicas
 	waitTimeout    time.Duration // WAIT's timeout
+	deadMax        int           // dead letters kept at most; see WithDeadLetterRetention
+	deadAge        time.Duration // how long dead letters are kept at most
 	err            error         // the first invalid option, for NewQueue to report
 }
 
@@ -250,7 +252,7 @@ type Queue struct {
 	cfg   queueConfig
 	store *Store
 
-	stream, dead, attempts string
+	stream, dead, attempts, replayed string
 
 	life    context.Context // parent of handler contexts; cancelled when a Shutdown deadline passes
 	kill    context.CancelFunc
@@ -315,6 +317,8 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		visibility:     DefaultVisibilityTimeout,
 		block:          DefaultBlock,
 		trimEvery:      DefaultTrimInterval,
+		deadMax:        DefaultDeadLetterMax,
+		deadAge:        DefaultDeadLetterAge,
 		logger:         slog.Default(),
 	}
 	for _, o := range opts {
@@ -346,6 +350,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		stream:   base + "events",
 		dead:     base + "dead",
 		attempts: base + "attempts",
+		replayed: base + "replayed",
 		free:     make(chan struct{}, cfg.workers),
 		jobs:     make(chan entry),
 		held:     make(map[string]bool),
@@ -858,6 +863,9 @@ func (q *Queue) trimLoop() {
 		}
 		if _, err := q.Trim(q.bgCtx); err != nil && q.bgCtx.Err() == nil {
 			q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: trim failed", slog.Any("error", err))
+		}
+		if _, err := q.TrimDeadLetters(q.bgCtx); err != nil && q.bgCtx.Err() == nil {
+			q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: dead-letter trim failed", slog.Any("error", err))
 		}
 	}
 }

@@ -61,6 +61,8 @@ type config struct {
 	rescueAfter    time.Duration
 	expireEvery    time.Duration
 	expireLimit    int
+	deadMax        int           // dead letters kept at most; see WithDeadLetterRetention
+	deadAge        time.Duration // how long dead letters are kept at most
 	hooks          hookguard.Hooks
 	logger         *slog.Logger
 	river          []func(*river.Config)
@@ -96,7 +98,7 @@ func (c *config) fail(why string) { c.invalidOption("%s: %s", c.name, why) }
 
 var (
 	tableRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$`)
-	queueRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,127}$`)
+	queueRE = regexp.MustCompile(`^[a-z0-9]+(?:[_-]?[a-z0-9]+)*$`) // River's rule; at most 64 bytes
 )
 
 // WithTable sets the table of the dedupe records (default
@@ -125,8 +127,8 @@ func WithQueue(name string) Option {
 		if !c.use(forQueue, "WithQueue(%q)", name) {
 			return
 		}
-		if !queueRE.MatchString(name) {
-			c.fail("use lower-case letters, digits, '_', '.' or '-' (at most 128), as River requires")
+		if len(name) > 64 || !queueRE.MatchString(name) {
+			c.fail("use lower-case letters and digits, single '_' or '-' between them, at most 64 bytes, as River requires")
 			return
 		}
 		c.queue = name
@@ -294,6 +296,8 @@ func newConfig(building scope, opts []Option) (config, error) {
 		rescueAfter:    DefaultRescueAfter,
 		expireEvery:    DefaultExpireEvery,
 		expireLimit:    DefaultExpireLimit,
+		deadMax:        DefaultDeadLetterMax,
+		deadAge:        DefaultDeadLetterAge,
 		logger:         slog.Default(),
 		building:       building,
 	}

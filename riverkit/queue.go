@@ -171,6 +171,9 @@ ORDER BY finalized_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 		RetryPolicy:          retryPolicy{base: cfg.baseBackoff, max: cfg.maxBackoff},
 		JobTimeout:           cfg.attemptTimeout,
 		RescueStuckJobsAfter: cfg.rescueAfter,
+		// Applies to every discarded job River's cleaner sees; see
+		// WithDeadLetterRetention.
+		DiscardedJobRetentionPeriod: cfg.deadAge,
 	}
 	if cfg.expireEvery > 0 {
 		every := cfg.expireEvery
@@ -537,6 +540,9 @@ type Maintenance struct {
 	// Released is how many discarded jobs had their dedupe records
 	// released and their dead-letter hooks run by this run.
 	Released int
+	// Dropped is how many dead letters this run deleted because they
+	// were beyond the retention ([WithDeadLetterRetention]).
+	Dropped int64
 }
 
 // Maintain runs the maintenance job's work once, now: it deletes at most
@@ -544,8 +550,9 @@ type Maintenance struct {
 // finishes the dead letters River made without the event worker (a job
 // whose last attempt's process died, discarded by River's rescuer):
 // releases their dedupe records, marks them, and runs the dead-letter
-// hooks for them. The periodic job calls it; call it yourself when the
-// job is off.
+// hooks for them. Then it deletes, oldest first and at most the limit,
+// the dead letters beyond the retention ([WithDeadLetterRetention]).
+// The periodic job calls it; call it yourself when the job is off.
 func (q *Queue) Maintain(ctx context.Context) (Maintenance, error) {
 	var m Maintenance
 	n, err := q.store.Expire(ctx, q.cfg.expireLimit)
@@ -607,5 +614,8 @@ func (q *Queue) Maintain(ctx context.Context) (Maintenance, error) {
 		q.dead(g.e, g.err)
 	}
 	m.Released = len(done)
+	if m.Dropped, err = q.trimDeadLetters(ctx); err != nil {
+		return m, err
+	}
 	return m, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func TestNewQueueErrors(t *testing.T) {
 		{"nil pool", nil, h, nil, riverkit.ErrNilPool, ""},
 		{"nil handler", pool, nil, nil, hookguard.ErrNilHandler, "NewQueue needs a Handler"},
 		{"bad queue", pool, h, []riverkit.Option{riverkit.WithQueue("Bad Name")}, riverkit.ErrInvalidOption, `WithQueue("Bad Name")`},
+		{"long queue", pool, h, []riverkit.Option{riverkit.WithQueue(strings.Repeat("q", 65))}, riverkit.ErrInvalidOption, "at most 64 bytes"},
+		{"double separator", pool, h, []riverkit.Option{riverkit.WithQueue("a__b")}, riverkit.ErrInvalidOption, `WithQueue("a__b")`},
 		{"no workers", pool, h, []riverkit.Option{riverkit.WithWorkers(0)}, riverkit.ErrInvalidOption, "WithWorkers(0)"},
 		{"no attempts", pool, h, []riverkit.Option{riverkit.WithMaxAttempts(0)}, riverkit.ErrInvalidOption, "WithMaxAttempts(0)"},
 		{"backoff", pool, h, []riverkit.Option{riverkit.WithBackoff(time.Second, time.Millisecond)}, riverkit.ErrInvalidOption, "WithBackoff(1s, 1ms)"},

@@ -36,11 +36,11 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // every queue of one test (a successor takes over its predecessor's
 // jobs), different between tests.
 func queueName(t *testing.T) string {
-	s := regexp.MustCompile(`[^a-z0-9_]+`).ReplaceAllString(strings.ToLower(t.Name()), "_")
-	if len(s) > 100 {
-		s = s[len(s)-100:]
+	s := regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(t.Name()), "_")
+	if len(s) > 50 {
+		s = s[len(s)-50:]
 	}
-	return fmt.Sprintf("q%08x_%s", crc32.ChecksumIEEE([]byte(t.Name())), s)
+	return strings.Trim(fmt.Sprintf("q%08x_%s", crc32.ChecksumIEEE([]byte(t.Name())), strings.Trim(s, "_")), "_")
 }
 
 // fast makes River fetch often, so that retries and new jobs start

@@ -1,0 +1,385 @@
+package rediskit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/storeargs"
+)
+
+// Dead-letter retention defaults; see [WithDeadLetterRetention].
+const (
+	// DefaultDeadLetterMax is how many dead letters a queue keeps at most.
+	DefaultDeadLetterMax = 10000
+	// DefaultDeadLetterAge is how long a queue keeps a dead letter at most.
+	DefaultDeadLetterAge = 7 * 24 * time.Hour
+)
+
+// deadPage bounds one XRANGE of a dead-letter listing.
+const deadPage = 100
+
+// WithDeadLetterRetention bounds the dead-letter stream: the periodic
+// trim (see [WithTrim]; it runs only while trimming is on) removes the
+// oldest dead letters beyond maxCount, and those given up more than
+// maxAge ago, with exact XTRIM MAXLEN and MINID, and forgets their replay
+// counts. Defaults: [DefaultDeadLetterMax] (10,000) and
+// [DefaultDeadLetterAge] (7 days). maxCount < 1 or maxAge <= 0 is a
+// configuration error (see [NewQueue]).
+func WithDeadLetterRetention(maxCount int, maxAge time.Duration) QueueOption {
+	return func(c *queueConfig) {
+		if maxCount < 1 || maxAge <= 0 {
+			c.invalidOption("WithDeadLetterRetention(%d, %v): want maxCount >= 1 and maxAge > 0", maxCount, maxAge)
+			return
+		}
+		c.deadMax, c.deadAge = maxCount, maxAge
+	}
+}
+
+var (
+	// replayScript: KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3]
+	// replay counts, KEYS[4..] dedupe records; ARGV nonce, token, ttl in
+	// ms, the dead letter's entry ID, then the entry's fields and values.
+	// enqueueOnceScript, for a dead letter that must still exist, and
+	// counting the replay in the same step. Returns {code, entry ID}:
+	// code 0 no such dead letter, else as enqueueOnceScript.
+	replayScript = redis.NewScript(`
+if #redis.call('XRANGE', KEYS[2], ARGV[4], ARGV[4]) == 0 then return {0, ''} end
+local mine = ARGV[1] .. ARGV[2]
+local seen, pending = false, false
+for i = 4, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then
+    if string.sub(v, 2) == mine then return {1, ''} end
+    if string.sub(v, 1, 1) == 's' then seen = true else pending = true end
+  end
+end
+if seen then return {3, ''} end
+if pending then return {2, ''} end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
+for i = 4, #KEYS do
+  redis.call('SET', KEYS[i], 's' .. mine, 'PX', ARGV[3])
+end
+redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+return {1, id}
+`)
+
+	// trimDeadScript: KEYS[1] dead-letter stream, KEYS[2] replay counts;
+	// ARGV max count, the oldest ID kept. Trims exactly, then forgets the
+	// replay counts of the entries it removed (every ID below the oldest
+	// left). Returns how many entries it removed.
+	trimDeadScript = redis.NewScript(`
+local function less(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local n = redis.call('XTRIM', KEYS[1], 'MAXLEN', '=', ARGV[1])
+n = n + redis.call('XTRIM', KEYS[1], 'MINID', '=', ARGV[2])
+if n > 0 and redis.call('HLEN', KEYS[2]) > 0 then
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  local oldest = first[1] and first[1][1]
+  for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if not oldest or less(id, oldest) then redis.call('HDEL', KEYS[2], id) end
+  end
+end
+return n
+`)
+)
+
+var refRE = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
+
+// checkRef returns an error wrapping hookguard.ErrNoDeadLetter when ref
+// is not a stream entry ID.
+func checkRef(ref string) error {
+	if !refRE.MatchString(ref) {
+		return fmt.Errorf("rediskit: dead letter %q: not a stream entry ID (like 1712345678901-0): %w", ref, hookguard.ErrNoDeadLetter)
+	}
+	return nil
+}
+
+// DeadLetters returns the dead letters f selects, oldest first, at most
+// f's limit. It reads the dead-letter stream in pages of at most 100
+// entries and stops at the limit; Since and Until narrow the range read.
+// It returns an error wrapping [hookguard.ErrInvalidFilter] for a
+// negative limit.
+func (q *Queue) DeadLetters(ctx context.Context, f hookguard.DeadLetterFilter) ([]hookguard.DeadLetter, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	limit := f.Max()
+	start, end := "-", "+"
+	if !f.Since.IsZero() && f.Since.UnixMilli() > 0 {
+		start = strconv.FormatInt(f.Since.UnixMilli(), 10) + "-0" // Match drops the part of the millisecond before Since
+	}
+	if !f.Until.IsZero() {
+		ms := f.Until.UnixMilli()
+		if time.UnixMilli(ms).Before(f.Until) {
+			ms++ // the first millisecond at or after Until
+		}
+		if ms <= 0 {
+			return nil, nil
+		}
+		end = strconv.FormatInt(ms-1, 10) + "-18446744073709551615"
+	}
+	page := min(limit, deadPage)
+	var out []hookguard.DeadLetter
+	for len(out) < limit {
+		msgs, err := q.rdb.XRangeN(ctx, q.dead, start, end, int64(page)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("rediskit: list dead letters: %w", err)
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		ds, err := q.deadLetters(ctx, msgs)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if f.Match(d) {
+				out = append(out, d)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+		if len(msgs) < page {
+			break
+		}
+		start = nextID(msgs[len(msgs)-1].ID)
+	}
+	return out, nil
+}
+
+// DeadLetter returns the dead letter whose entry ID in the dead-letter
+// stream is ref, or an error wrapping [hookguard.ErrNoDeadLetter].
+func (q *Queue) DeadLetter(ctx context.Context, ref string) (hookguard.DeadLetter, error) {
+	if err := checkRef(ref); err != nil {
+		return hookguard.DeadLetter{}, err
+	}
+	msgs, err := q.rdb.XRange(ctx, q.dead, ref, ref).Result()
+	if err != nil {
+		return hookguard.DeadLetter{}, fmt.Errorf("rediskit: read dead letter %s: %w", ref, err)
+	}
+	if len(msgs) == 0 {
+		return hookguard.DeadLetter{}, fmt.Errorf("rediskit: dead letter %s: %w", ref, hookguard.ErrNoDeadLetter)
+	}
+	ds, err := q.deadLetters(ctx, msgs)
+	if err != nil {
+		return hookguard.DeadLetter{}, err
+	}
+	return ds[0], nil
+}
+
+// ReplayDeadLetter puts the event of the dead letter ref back through
+// dedupe and the queue, in one script: unless one of the event's dedupe
+// keys, or the replay key of this dead letter, is recorded in
+// [Queue.Store], it adds the event to the stream, records those keys as
+// seen for hookguard.DefaultDedupeTTL and counts the replay
+// ([hookguard.DeadLetter.Replays]). It returns [dedupe.Reserved] when it
+// enqueued the event, and [dedupe.Seen] when it enqueued nothing: the
+// dead letter was replayed before, or the sender redelivered the event
+// and it was taken in since it was dead-lettered. Replaying twice
+// therefore handles the event once, even one without dedupe keys.
+//
+// The event keeps its original ID, body and headers and is handled like
+// any other: retried, and dead-lettered anew (a new dead letter, whose
+// keys are released again) if it fails again. The dead letter stays
+// until it is dropped or retention removes it.
+//
+// It returns an error wrapping [hookguard.ErrNoDeadLetter] when ref names
+// no dead letter, hookguard.ErrShuttingDown once Shutdown has begun, and,
+// with [WithWaitReplicas], an error wrapping [ErrNotReplicated] when
+// replicas did not confirm the replay in time (the replay may or may not
+// survive a failover; replaying again is safe).
+func (q *Queue) ReplayDeadLetter(ctx context.Context, ref string) (dedupe.Status, error) {
+	if err := checkRef(ref); err != nil {
+		return 0, err
+	}
+	msgs, err := q.rdb.XRange(ctx, q.dead, ref, ref).Result()
+	if err != nil {
+		return 0, fmt.Errorf("rediskit: read dead letter %s: %w", ref, err)
+	}
+	if len(msgs) == 0 {
+		return 0, fmt.Errorf("rediskit: dead letter %s: %w", ref, hookguard.ErrNoDeadLetter)
+	}
+	ev, err := decode(msgs[0].Values)
+	if err != nil {
+		return 0, fmt.Errorf("rediskit: dead letter %s cannot be replayed: %w", ref, err)
+	}
+	ev.Attempt = 0
+	token := q.cfg.consumer
+	keys := append(append([]string(nil), ev.DedupeKeys...), "replay:"+q.cfg.name+":"+ref)
+	for _, k := range keys {
+		if err := storeargs.Check(k, token, hookguard.DefaultDedupeTTL, true); err != nil {
+			return 0, err
+		}
+	}
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return 0, hookguard.ErrShuttingDown
+	}
+	vals, err := encode(ev)
+	if err != nil {
+		return 0, err
+	}
+	if len(ev.DedupeKeys) > 0 {
+		vals = append(vals, fKeysHere, "1") // a new dead letter releases them again
+	}
+	rkeys := make([]string, 0, 3+len(keys))
+	rkeys = append(rkeys, q.stream, q.dead, q.replayed)
+	for _, k := range keys {
+		rkeys = append(rkeys, q.store.Key(k))
+	}
+	args := make([]any, 0, 4+len(vals))
+	args = append(args, newNonce(), token, ttlMillis(hookguard.DefaultDedupeTTL), ref)
+	args = append(args, vals...)
+	var n int
+	if q.cfg.waitReplicas > 0 {
+		n, err = q.replayWait(ctx, rkeys, args)
+	} else {
+		n, _, err = onceReply(replayScript.Run(ctx, q.rdb, rkeys, args...))
+	}
+	if err == nil && n == 0 {
+		return 0, fmt.Errorf("rediskit: dead letter %s: %w", ref, hookguard.ErrNoDeadLetter)
+	}
+	return reserveStatus("replay dead letter", n, err)
+}
+
+// replayWait runs replayScript and WAIT in one round trip on one
+// connection. A replay WAIT does not confirm is not taken back: replaying
+// again is idempotent, and enqueues it only if the first was lost.
+func (q *Queue) replayWait(ctx context.Context, keys []string, args []any) (int, error) {
+	c, err := q.waitTarget(ctx)
+	if err != nil {
+		return 0, err
+	}
+	run := func(eval bool) (sc, wait *redis.Cmd) {
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if eval {
+				sc = replayScript.Eval(ctx, p, keys, args...)
+			} else {
+				sc = replayScript.EvalSha(ctx, p, keys, args...)
+			}
+			wait = p.Do(ctx, "WAIT", q.cfg.waitReplicas, q.cfg.waitTimeout.Milliseconds())
+			return nil
+		})
+		return sc, wait
+	}
+	sc, wait := run(false)
+	if err := sc.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		sc, wait = run(true)
+	}
+	n, _, err := onceReply(sc)
+	if err != nil {
+		return 0, err
+	}
+	if n == 1 {
+		if err := q.checkWait(wait); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// DropDeadLetter deletes the dead letter ref and its replay count. It
+// returns an error wrapping [hookguard.ErrNoDeadLetter] when ref names no
+// dead letter.
+func (q *Queue) DropDeadLetter(ctx context.Context, ref string) error {
+	if err := checkRef(ref); err != nil {
+		return err
+	}
+	var del *redis.IntCmd
+	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		del = p.XDel(ctx, q.dead, ref)
+		p.HDel(ctx, q.replayed, ref)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rediskit: drop dead letter %s: %w", ref, err)
+	}
+	if del.Val() == 0 {
+		return fmt.Errorf("rediskit: dead letter %s: %w", ref, hookguard.ErrNoDeadLetter)
+	}
+	return nil
+}
+
+// TrimDeadLetters applies the dead-letter retention now, as the periodic
+// trim does (see [WithDeadLetterRetention]): it removes the oldest dead
+// letters beyond the maximum count and those older than the maximum age,
+// and forgets their replay counts. It returns how many it removed.
+func (q *Queue) TrimDeadLetters(ctx context.Context) (int64, error) {
+	minID := strconv.FormatInt(max(time.Now().Add(-q.cfg.deadAge).UnixMilli(), 0), 10) + "-0"
+	n, err := trimDeadScript.Run(ctx, q.rdb, []string{q.dead, q.replayed}, q.cfg.deadMax, minID).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("rediskit: trim dead letters: %w", err)
+	}
+	return n, nil
+}
+
+// deadLetters turns dead-letter stream entries into dead letters, with
+// their replay counts.
+func (q *Queue) deadLetters(ctx context.Context, msgs []redis.XMessage) ([]hookguard.DeadLetter, error) {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	counts, err := q.rdb.HMGet(ctx, q.replayed, ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("rediskit: read replay counts: %w", err)
+	}
+	out := make([]hookguard.DeadLetter, len(msgs))
+	for i, m := range msgs {
+		out[i] = deadLetterOf(m)
+		if s, ok := counts[i].(string); ok {
+			out[i].Replays, _ = strconv.Atoi(s)
+		}
+	}
+	return out, nil
+}
+
+// deadLetterOf reads one dead-letter stream entry. An entry whose event
+// does not decode (it was dead-lettered for that) still shows what it
+// holds.
+func deadLetterOf(m redis.XMessage) hookguard.DeadLetter {
+	str := func(k string) string { s, _ := m.Values[k].(string); return s }
+	d := hookguard.DeadLetter{Ref: m.ID, Err: str(fError)}
+	d.Attempts, _ = strconv.Atoi(str(fAttempts))
+	if ms, _, ok := strings.Cut(m.ID, "-"); ok {
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+			d.At = time.UnixMilli(n).UTC()
+		}
+	}
+	ev, err := decode(m.Values)
+	if err != nil {
+		ev = hookguard.Event{Provider: str(fProvider), ID: str(fID), Type: str(fType), Body: []byte(str(fBody))}
+		if !errors.Is(err, errBadEntry) || d.Err == "" {
+			d.Err = err.Error()
+		}
+	}
+	ev.Attempt = d.Attempts
+	d.Event = ev
+	return d
+}
+
+// nextID returns the stream entry ID right after id.
+func nextID(id string) string {
+	ms, seq, _ := strings.Cut(id, "-")
+	s, err := strconv.ParseUint(seq, 10, 64)
+	if err != nil || s == ^uint64(0) {
+		m, _ := strconv.ParseUint(ms, 10, 64)
+		return strconv.FormatUint(m+1, 10) + "-0"
+	}
+	return ms + "-" + strconv.FormatUint(s+1, 10)
+}
