@@ -7,6 +7,18 @@
 // process ID, and its directory removed when the test ends; on Linux the
 // server is also killed if the test process dies first.
 //
+// [Server.Kill] crashes the server (SIGKILL to the postmaster; its
+// backends exit on their own) and waits until no process of the cluster
+// is left and the port is free; [Server.Restart] starts the same data
+// directory on the same port again, which runs PostgreSQL's crash
+// recovery, and waits until it accepts connections.
+// The pool of [Server.Pool] is not rebuilt: pgxpool drops the dead
+// connections and dials new ones, so it works again by itself. What was
+// committed before the kill is there after the restart, unless
+// synchronous_commit is off: [WithFsync](false) turns it off, so add
+// [WithSetting]("synchronous_commit", "on") in tests that kill the server
+// and check what survived.
+//
 // initdb refuses to run as root. When the tests run as root, as CI does,
 // the cluster is created and run as the "postgres" OS user (which the
 // Debian postgresql package creates), in a directory owned by that user.
@@ -70,6 +82,10 @@ type config struct {
 // WithFsync turns fsync (and synchronous_commit and full_page_writes) on
 // or off. It is on by default, as in production; turn it off for tests
 // that need speed but not durability across a crash of the machine.
+// Without synchronous_commit, the last commits (up to about 600ms of them)
+// are also lost when the server crashes ([Server.Kill]) while the machine
+// survives; WithSetting("synchronous_commit", "on") after WithFsync(false)
+// keeps them and most of the speed.
 func WithFsync(on bool) Option {
 	return func(c *config) { c.fsync = on }
 }
@@ -102,6 +118,9 @@ type Server struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
 	log    *os.File
+	bin    string   // the postgres binary, for Restart
+	args   []string // its arguments, the port included
+	cred   *syscall.Credential
 }
 
 // Binaries returns the directory that holds initdb and postgres, or ""
@@ -303,6 +322,7 @@ func (s *Server) launch(bin string, args []string, cred *syscall.Credential) err
 	}()
 	s.mu.Lock()
 	s.cmd, s.exited, s.log = cmd, exited, logf
+	s.bin, s.args, s.cred = bin, args, cred
 	s.mu.Unlock()
 
 	deadline := time.Now().Add(startTimeout)
@@ -423,4 +443,182 @@ func (s *Server) cleanup() {
 	if err := os.RemoveAll(s.dir); err != nil {
 		s.tb.Errorf("pgtest: remove the server's directory: %v", err)
 	}
+}
+
+// Kill crashes the server: it sends SIGKILL to the postmaster and waits
+// until it has exited, until every process it had started has exited too
+// and until its port is free. New connections are refused at once. The
+// backends and background processes notice the postmaster's death when
+// they next wait, and exit without a shutdown checkpoint: a statement
+// running at the kill finishes first (its COMMIT, if it was one, is
+// durable with synchronous_commit on), then its connection is closed, so
+// the pool's connections fail from then on. [Server.Restart] brings the
+// server back. Kill fails the test if the server is not running or a
+// process of it is still there after 30s. Call it from the test's
+// goroutine.
+func (s *Server) Kill() {
+	s.tb.Helper()
+	if err := s.kill(); err != nil {
+		s.tb.Fatalf("pgtest: Kill: %v", err)
+	}
+}
+
+func (s *Server) kill() error {
+	s.mu.Lock()
+	cmd, exited, logf := s.cmd, s.exited, s.log
+	s.mu.Unlock()
+	if cmd == nil {
+		return errors.New("the server was never started")
+	}
+	select {
+	case <-exited:
+		return errors.New("the server is not running")
+	default:
+	}
+	pid := cmd.Process.Pid
+	// Stopped, the postmaster starts no new process while its children
+	// are listed; SIGKILL ends it stopped or not.
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("stop postgres %d: %w", pid, err)
+	}
+	children, err := childrenOf(pid)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-exited:
+	case <-time.After(startTimeout):
+		return fmt.Errorf("postgres %d still runs %v after SIGKILL", pid, startTimeout)
+	}
+	_ = logf.Close()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(startTimeout)
+	for _, c := range children {
+		for c.alive() {
+			if time.Now().After(deadline) {
+				for _, c := range children {
+					_ = syscall.Kill(c.pid, syscall.SIGKILL)
+				}
+				return fmt.Errorf("process %d of the cluster still ran %v after the postmaster was killed; killed it", c.pid, startTimeout)
+			}
+			time.Sleep(10 * time.Millisecond) // polling processes we cannot wait for
+		}
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			return ln.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %d still taken after the server was killed: %w", s.port, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Restart starts the server again after [Server.Kill] or [Server.Stop]:
+// the same data directory and settings, on the same port. PostgreSQL
+// recovers from its write-ahead log; Restart waits until it accepts
+// connections. The pool of [Server.Pool] reconnects by itself. Restart
+// fails the test if the server still runs or does not come back (the
+// port may have been taken meanwhile). Call it from the test's goroutine.
+func (s *Server) Restart() {
+	s.tb.Helper()
+	s.mu.Lock()
+	cmd, exited, bin, args, cred := s.cmd, s.exited, s.bin, s.args, s.cred
+	s.mu.Unlock()
+	if cmd == nil {
+		s.tb.Fatal("pgtest: Restart: the server was never started")
+	}
+	select {
+	case <-exited:
+	default:
+		s.tb.Fatal("pgtest: Restart: the server still runs; Kill or Stop it first")
+	}
+	if err := s.launch(bin, args, cred); err != nil {
+		s.tb.Fatalf("pgtest: Restart: %v", err)
+	}
+}
+
+// child is a process the postmaster started, told apart from a later
+// process with the same ID by its start time (where it is known).
+type child struct {
+	pid   int
+	start string
+}
+
+// childrenOf lists the processes whose parent is pid: from /proc where
+// there is one, else with pgrep -P.
+func childrenOf(pid int) ([]child, error) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		out, err := exec.Command("pgrep", "-P", strconv.Itoa(pid)).Output()
+		var ee *exec.ExitError
+		if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) { // 1: none found
+			return nil, fmt.Errorf("list the processes of postgres %d (no /proc; pgrep -P): %w", pid, err)
+		}
+		var cs []child
+		for _, f := range strings.Fields(string(out)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				cs = append(cs, child{pid: n})
+			}
+		}
+		return cs, nil
+	}
+	// Wait until the postmaster is stopped: a fork under way when SIGSTOP
+	// was sent has then finished, and its child is listed.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _, _, ok := procStat(pid)
+		if !ok || st == "T" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list the processes of postgres %d: %w", pid, err)
+	}
+	var cs []child
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, ppid, start, ok := procStat(n); ok && ppid == pid {
+			cs = append(cs, child{pid: n, start: start})
+		}
+	}
+	return cs, nil
+}
+
+// procStat reads a process's state, parent and start time from
+// /proc/PID/stat.
+func procStat(pid int) (state string, ppid int, start string, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", 0, "", false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
+	if i < 0 {
+		return "", 0, "", false
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state), f[19] field 22 (starttime)
+	if len(f) < 20 {
+		return "", 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return f[0], ppid, f[19], err == nil
+}
+
+// alive reports whether the process still runs: it exists, is not a
+// zombie (which holds no shared memory and no socket) and is the same
+// process (its start time, when known, is unchanged).
+func (c child) alive() bool {
+	if c.start == "" {
+		return syscall.Kill(c.pid, 0) == nil
+	}
+	st, _, start, ok := procStat(c.pid)
+	return ok && st != "Z" && st != "X" && start == c.start
 }
