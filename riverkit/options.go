@@ -136,7 +136,10 @@ func WithQueue(name string) Option {
 }
 
 // WithWorkers sets how many handlers run at once in this process
-// (River's MaxWorkers for the queue; default [DefaultWorkers]).
+// (River's MaxWorkers for the queue; default [DefaultWorkers]). River
+// fetches new jobs at most once per fetch cooldown (100ms by default), up
+// to the free workers, so n/0.1s bounds the events a second one process
+// starts: give at least the intake rate times the cooldown.
 func WithWorkers(n int) Option {
 	return func(c *config) {
 		if !c.use(forQueue, "WithWorkers(%d)", n) {
