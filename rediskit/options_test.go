@@ -71,7 +71,6 @@ func TestNewQueueInvalidOptions(t *testing.T) {
 		{func() rediskit.QueueOption { return rediskit.WithName("a{b}") }, `WithName("a{b}")`},
 		{func() rediskit.QueueOption { return rediskit.WithGroup("") }, `WithGroup("")`},
 		{func() rediskit.QueueOption { return rediskit.WithConsumer("") }, `WithConsumer("")`},
-		{func() rediskit.QueueOption { return rediskit.WithWorkers(0) }, "WithWorkers(0)"},
 		{func() rediskit.QueueOption { return rediskit.WithWorkers(-2) }, "WithWorkers(-2)"},
 		{func() rediskit.QueueOption { return rediskit.WithMaxAttempts(0) }, "WithMaxAttempts(0)"},
 		{func() rediskit.QueueOption { return rediskit.WithBackoff(0, time.Second) }, "WithBackoff(0s, 1s)"},

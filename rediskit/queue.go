@@ -117,11 +117,16 @@ func WithConsumer(name string) QueueOption {
 }
 
 // WithWorkers sets how many handlers run at once in this process (default
-// [DefaultWorkers]). n < 1 is a configuration error (see [NewQueue]).
+// [DefaultWorkers]). WithWorkers(0) makes an intake-only queue: this
+// process reads nothing from the consumer group and runs no handler (the
+// handler may then be nil), but Enqueue, EnqueueOnce, the dead-letter
+// methods, Trim and the periodic trim ([WithTrim]) work; processes with
+// workers handle what it takes in. n < 0 is a configuration error (see
+// [NewQueue]).
 func WithWorkers(n int) QueueOption {
 	return func(c *queueConfig) {
-		if n < 1 {
-			c.invalidOption("WithWorkers(%d): at least one worker must run the handler", n)
+		if n < 0 {
+			c.invalidOption("WithWorkers(%d): want at least one worker, or 0 for a queue that only takes events in", n)
 			return
 		}
 		c.workers = n
@@ -298,13 +303,14 @@ var (
 // NewQueue creates the consumer group if it is missing, checks and logs
 // whether the server may lose events (see [CheckDurability]), and starts
 // the workers, which call h. It fails when Redis cannot be reached within
-// ctx.
+// ctx. With WithWorkers(0) (intake only) it creates no consumer group and
+// starts no worker: h may be nil; it checks that Redis answers instead.
 //
 // Before it touches Redis, NewQueue returns an error wrapping
 // [ErrInvalidOption] that names the first invalid option and its value,
 // [ErrNilClient] if rdb is nil, and an error wrapping
-// [hookguard.ErrNilHandler] if h is nil. It never panics on a value that
-// may come from configuration.
+// [hookguard.ErrNilHandler] if h is nil and the queue has workers. It
+// never panics on a value that may come from configuration.
 func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handler, opts ...QueueOption) (*Queue, error) {
 	cfg := queueConfig{
 		name:           DefaultName,
@@ -331,8 +337,8 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		return nil, cfg.err
 	case rdb == nil:
 		return nil, ErrNilClient
-	case h == nil:
-		return nil, fmt.Errorf("rediskit: NewQueue needs a Handler for its workers: %w", hookguard.ErrNilHandler)
+	case h == nil && cfg.workers > 0:
+		return nil, fmt.Errorf("rediskit: NewQueue needs a Handler for its workers (or WithWorkers(0) for a queue that only takes events in): %w", hookguard.ErrNilHandler)
 	}
 	if cfg.consumer == "" {
 		cfg.consumer = consumerName()
@@ -356,9 +362,16 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		held:     make(map[string]bool),
 		done:     make(chan struct{}),
 	}
-	err = rdb.XGroupCreateMkStream(ctx, q.stream, cfg.group, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		return nil, fmt.Errorf("rediskit: create consumer group %q on %q: %w", cfg.group, q.stream, err)
+	if cfg.workers > 0 {
+		err = rdb.XGroupCreateMkStream(ctx, q.stream, cfg.group, "0").Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return nil, fmt.Errorf("rediskit: create consumer group %q on %q: %w", cfg.group, q.stream, err)
+		}
+	} else if err := rdb.Ping(ctx).Err(); err != nil {
+		// Intake only: the workers' processes create the group (at "0",
+		// so they read what was taken in before), and a stream without
+		// groups is never trimmed.
+		return nil, fmt.Errorf("rediskit: reach Redis: %w", err)
 	}
 	LogDurability(ctx, rdb, cfg.logger)
 
@@ -372,15 +385,18 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 	for range cfg.workers {
 		go q.work()
 	}
-	q.bg.Add(2)
-	go q.fetch()
-	go q.heartbeat()
+	if cfg.workers > 0 { // intake only: nothing to read, hold or refresh
+		q.bg.Add(2)
+		go q.fetch()
+		go q.heartbeat()
+	}
 	if cfg.trimEvery > 0 {
 		q.bg.Add(1)
 		go q.trimLoop()
 	}
 	go func() {
 		q.workers.Wait()
+		<-q.reading.Done() // Shutdown began; with workers, it has when they are done
 		q.stopBg()
 		q.bg.Wait()
 		q.kill() // release the handler contexts' parent

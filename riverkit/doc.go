@@ -14,7 +14,8 @@
 //     it records an event's dedupe keys and inserts its River job in one
 //     transaction of four round trips, and the receiver answers 200 only
 //     after the commit. A duplicate costs three round trips and inserts
-//     nothing.
+//     nothing. Deliveries that arrive while others are being committed
+//     share the next transaction (group commit), each with its own answer.
 //   - [NewTxQueue] runs a [TxHandler] inside the transaction that
 //     completes the job (River's JobCompleteTx): the handler's writes in
 //     the same database happen exactly once, whatever crashes when.

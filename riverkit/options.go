@@ -19,8 +19,10 @@ const (
 	// DefaultQueue is the River queue the events go to; see [WithQueue].
 	DefaultQueue = "hookguard"
 	// DefaultWorkers is how many handlers run at once in one process; see
-	// [WithWorkers].
-	DefaultWorkers = 8
+	// [WithWorkers]. River starts at most this many jobs per fetch
+	// cooldown (100ms), so it also bounds the rate one process handles:
+	// 1,000 events a second.
+	DefaultWorkers = 100
 	// DefaultRescueAfter is how long a job may stay running before
 	// River's rescuer takes it for stranded (its worker died) and
 	// retries it elsewhere; see [WithRescueAfter].
@@ -140,13 +142,16 @@ func WithQueue(name string) Option {
 // fetches new jobs at most once per fetch cooldown (100ms by default), up
 // to the free workers, so n/0.1s bounds the events a second one process
 // starts: give at least the intake rate times the cooldown.
+//
+// WithWorkers(0) makes an intake-only queue (see [NewQueue]): its River
+// client is insert-only and never started, and the handler may be nil.
 func WithWorkers(n int) Option {
 	return func(c *config) {
 		if !c.use(forQueue, "WithWorkers(%d)", n) {
 			return
 		}
-		if n < 1 || n > 10000 {
-			c.fail("want 1 to 10000 workers")
+		if n < 0 || n > 10000 {
+			c.fail("want 1 to 10000 workers, or 0 for a queue that only takes events in")
 			return
 		}
 		c.workers = n

@@ -67,6 +67,7 @@ type Queue struct {
 
 	onceSQL, releaseSQL, sweepSQL string
 	insertOpts                    *river.InsertOpts
+	intake                        *intake // EnqueueOnce's group commit
 
 	mu       sync.RWMutex // Enqueue holds R; Shutdown takes W to close
 	closed   bool
@@ -87,14 +88,18 @@ var (
 // deploy step, or `hookguard migrate --postgres URL`); NewQueue checks and
 // says so, and never changes the schema itself.
 //
-// Before it touches the database, NewQueue returns [ErrNilPool] for a nil
-// pool, an error wrapping [hookguard.ErrNilHandler] for a nil handler, and
-// an error wrapping [ErrInvalidOption] for an option it cannot use. It
-// never panics on a value that may come from configuration.
+// With WithWorkers(0) the queue is intake only: its River client is
+// insert-only and never started, so this process works no job and runs
+// no periodic maintenance (call [Queue.Maintain] for that), and h may be
+// nil; Enqueue, EnqueueOnce and the dead-letter methods work, and
+// processes with workers handle what it takes in.
+//
+// Before it touches the database, NewQueue returns an error wrapping
+// [ErrInvalidOption] for an option it cannot use, [ErrNilPool] for a nil
+// pool, and an error wrapping [hookguard.ErrNilHandler] for a nil handler
+// when the queue has workers. It never panics on a value that may come
+// from configuration.
 func NewQueue(ctx context.Context, pool *pgxpool.Pool, h hookguard.Handler, opts ...Option) (*Queue, error) {
-	if h == nil {
-		return nil, fmt.Errorf("riverkit: NewQueue needs a Handler for its workers: %w", hookguard.ErrNilHandler)
-	}
 	return newQueue(ctx, pool, h, nil, opts)
 }
 
@@ -102,9 +107,6 @@ func NewQueue(ctx context.Context, pool *pgxpool.Pool, h hookguard.Handler, opts
 // the transaction that completes its job (River's JobCompleteTx), so
 // that the handler's writes in pool's database happen exactly once.
 func NewTxQueue(ctx context.Context, pool *pgxpool.Pool, h TxHandler, opts ...Option) (*Queue, error) {
-	if h == nil {
-		return nil, fmt.Errorf("riverkit: NewTxQueue needs a TxHandler for its workers: %w", hookguard.ErrNilHandler)
-	}
 	return newQueue(ctx, pool, nil, h, opts)
 }
 
@@ -115,6 +117,9 @@ func newQueue(ctx context.Context, pool *pgxpool.Pool, h hookguard.Handler, txh 
 	}
 	if pool == nil {
 		return nil, ErrNilPool
+	}
+	if h == nil && txh == nil && cfg.workers > 0 {
+		return nil, fmt.Errorf("riverkit: NewQueue needs a Handler (NewTxQueue a TxHandler) for its workers, or WithWorkers(0) for a queue that only takes events in: %w", hookguard.ErrNilHandler)
 	}
 	store, err := NewStore(pool, WithTable(cfg.table))
 	if err != nil {
@@ -152,6 +157,7 @@ WHERE state = 'discarded' AND finalized_at IS NOT NULL AND kind = '` + EventKind
 ORDER BY finalized_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 		insertOpts: &river.InsertOpts{Queue: cfg.queue, MaxAttempts: cfg.maxAttempts},
 	}
+	q.intake = newIntake(q)
 	if err := q.checkSchema(ctx); err != nil {
 		return nil, err
 	}
@@ -165,8 +171,7 @@ ORDER BY finalized_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 	}
 	rc := &river.Config{
 		Logger:               cfg.logger,
-		Queues:               map[string]river.QueueConfig{cfg.queue: {MaxWorkers: cfg.workers}},
-		Workers:              workers,
+		Workers:              workers, // also when intake only: River then checks the kinds inserted
 		MaxAttempts:          cfg.maxAttempts,
 		RetryPolicy:          retryPolicy{base: cfg.baseBackoff, max: cfg.maxBackoff},
 		JobTimeout:           cfg.attemptTimeout,
@@ -175,7 +180,10 @@ ORDER BY finalized_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 		// WithDeadLetterRetention.
 		DiscardedJobRetentionPeriod: cfg.deadAge,
 	}
-	if cfg.expireEvery > 0 {
+	if cfg.workers > 0 { // else insert-only: no Queues, never started
+		rc.Queues = map[string]river.QueueConfig{cfg.queue: {MaxWorkers: cfg.workers}}
+	}
+	if cfg.expireEvery > 0 && cfg.workers > 0 {
 		every := cfg.expireEvery
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(
 			river.PeriodicInterval(every),
@@ -195,6 +203,9 @@ ORDER BY finalized_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 	if err != nil {
 		return nil, fmt.Errorf("riverkit: River client: %w", err)
 	}
+	if cfg.workers == 0 {
+		return q, nil // River refuses to Start a client without Queues; Stop on it is a no-op
+	}
 	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("riverkit: start River client: %w", err)
 	}
@@ -206,8 +217,12 @@ ORDER BY finalized_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 func checkRiverConfig(rc *river.Config, cfg *config, workers *river.Workers) error {
 	_, rp := rc.RetryPolicy.(retryPolicy)
 	qc, ok := rc.Queues[cfg.queue]
+	queuesOK := ok && qc.MaxWorkers == cfg.workers
+	if cfg.workers == 0 {
+		queuesOK = len(rc.Queues) == 0 // intake only: the client works no queue
+	}
 	switch {
-	case !ok || qc.MaxWorkers != cfg.workers, rc.Workers != workers, rc.MaxAttempts != cfg.maxAttempts,
+	case !queuesOK, rc.Workers != workers, rc.MaxAttempts != cfg.maxAttempts,
 		!rp, rc.JobTimeout != cfg.attemptTimeout, rc.RescueStuckJobsAfter != cfg.rescueAfter:
 		return fmt.Errorf("%w: WithRiverConfig changed Queues, Workers, MaxAttempts, RetryPolicy, JobTimeout or RescueStuckJobsAfter; set them with WithQueue, WithWorkers, WithMaxAttempts, WithBackoff, WithAttemptTimeout and WithRescueAfter", ErrInvalidOption)
 	}
@@ -267,9 +282,12 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 
 // EnqueueOnce implements [hookguard.AtomicQueue] in one transaction:
 // BEGIN; one statement that records every key as seen unless a live
-// record holds it; River's InsertTx of the job; COMMIT. That is four
-// round trips per accepted delivery (River adds a NOTIFY to the insert at
-// most once per fetch cooldown, 100ms by default). A key already seen
+// record holds it; River's InsertManyTx of the job; COMMIT. That is four
+// round trips for a lone delivery (River adds a NOTIFY to the insert at
+// most once per fetch cooldown, 100ms by default). Deliveries that
+// arrive while others are being committed share the next transaction
+// (group commit, up to 256): four round trips and one WAL flush for the
+// group, each delivery with its own outcome. A key already seen
 // rolls the transaction back and returns [dedupe.Seen]; one held by a
 // pending reservation (a receiver using the store without this queue)
 // returns [dedupe.Pending]. Concurrent deliveries of one event serialize
@@ -294,36 +312,7 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 	}
 	args := encodeEvent(e)
 	args.Release = len(e.DedupeKeys) > 0 && slices.Equal(e.DedupeKeys, keys)
-	sorted := slices.Clone(keys)
-	slices.Sort(sorted)
-	sorted = slices.Compact(sorted)
-	raw := make([][]byte, len(sorted))
-	for i, k := range sorted {
-		raw[i] = []byte(k)
-	}
-
-	tx, err := q.pool.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("riverkit: enqueue: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // a no-op after Commit
-	var seen, pending int
-	if err := tx.QueryRow(ctx, q.onceSQL, raw, []byte(queueToken), micros(ttl), newNonce()).Scan(&seen, &pending); err != nil {
-		return 0, fmt.Errorf("riverkit: enqueue: record keys: %w", err)
-	}
-	switch {
-	case seen > 0:
-		return dedupe.Seen, nil
-	case pending > 0:
-		return dedupe.Pending, nil
-	}
-	if _, err := q.client.InsertTx(ctx, tx, args, q.insertOpts); err != nil {
-		return 0, fmt.Errorf("riverkit: enqueue: insert job: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("riverkit: enqueue: commit: %w", err)
-	}
-	return dedupe.Reserved, nil
+	return q.intake.do(newIntakeReq(ctx, args, keys, ttl))
 }
 
 // queueToken names EnqueueOnce as the writer of a record.
@@ -343,6 +332,7 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 		q.mu.Lock()
 		q.closed = true
 		q.mu.Unlock()
+		q.intake.stop() // no EnqueueOnce is in progress: they hold the read lock
 		q.stopping.Store(true)
 		err := q.client.Stop(ctx)
 		if err != nil && ctx.Err() != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookguard/hookguard"
+	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/pgtest"
 	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/providers"
@@ -41,7 +42,7 @@ func TestNewQueueErrors(t *testing.T) {
 		{"bad queue", pool, h, []riverkit.Option{riverkit.WithQueue("Bad Name")}, riverkit.ErrInvalidOption, `WithQueue("Bad Name")`},
 		{"long queue", pool, h, []riverkit.Option{riverkit.WithQueue(strings.Repeat("q", 65))}, riverkit.ErrInvalidOption, "at most 64 bytes"},
 		{"double separator", pool, h, []riverkit.Option{riverkit.WithQueue("a__b")}, riverkit.ErrInvalidOption, `WithQueue("a__b")`},
-		{"no workers", pool, h, []riverkit.Option{riverkit.WithWorkers(0)}, riverkit.ErrInvalidOption, "WithWorkers(0)"},
+		{"negative workers", pool, h, []riverkit.Option{riverkit.WithWorkers(-1)}, riverkit.ErrInvalidOption, "WithWorkers(-1)"},
 		{"no attempts", pool, h, []riverkit.Option{riverkit.WithMaxAttempts(0)}, riverkit.ErrInvalidOption, "WithMaxAttempts(0)"},
 		{"backoff", pool, h, []riverkit.Option{riverkit.WithBackoff(time.Second, time.Millisecond)}, riverkit.ErrInvalidOption, "WithBackoff(1s, 1ms)"},
 		{"timeout", pool, h, []riverkit.Option{riverkit.WithAttemptTimeout(0)}, riverkit.ErrInvalidOption, "WithAttemptTimeout(0s)"},
@@ -343,4 +344,49 @@ func TestRiverMiddleware(t *testing.T) {
 	mw.mu.Lock()
 	defer mw.mu.Unlock()
 	assert.Equal(t, 3, mw.kinds[riverkit.EventKind])
+}
+
+// TestEnqueueOnceDuplicateKeepsNoKey: a delivery refused because one of
+// its keys is seen (a replay under a fresh ID meets its content digest)
+// records none of its other keys, whether it shares a transaction with
+// accepted deliveries or not; the accepted ones are unaffected.
+func TestEnqueueOnceDuplicateKeepsNoKey(t *testing.T) {
+	pool := startDB(t)
+	q := newTestQueue(t, pool, testkit.NewCounter())
+	ctx := t.Context()
+	st, err := q.EnqueueOnce(ctx, hookguard.Event{Provider: "test", ID: "a"}, []string{"id:a", "digest:d"}, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, dedupe.Reserved, st)
+
+	const n = 50
+	var wg sync.WaitGroup
+	results := make([][2]dedupe.Status, n)
+	for i := range n {
+		wg.Add(2)
+		go func() { // a replay of a's content under a fresh ID
+			defer wg.Done()
+			st, err := q.EnqueueOnce(ctx, hookguard.Event{Provider: "test", ID: fmt.Sprint("b", i)}, []string{fmt.Sprint("id:b", i), "digest:d"}, time.Minute)
+			assert.NoError(t, err)
+			results[i][0] = st
+		}()
+		go func() { // a new event
+			defer wg.Done()
+			st, err := q.EnqueueOnce(ctx, hookguard.Event{Provider: "test", ID: fmt.Sprint("c", i)}, []string{fmt.Sprint("id:c", i), fmt.Sprint("digest:c", i)}, time.Minute)
+			assert.NoError(t, err)
+			results[i][1] = st
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		assert.Equal(t, dedupe.Seen, r[0], "replay %d", i)
+		assert.Equal(t, dedupe.Reserved, r[1], "new event %d", i)
+	}
+	var stray, kept int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+riverkit.DefaultTable+" WHERE convert_from(key, 'UTF8') LIKE 'id:b%'").Scan(&stray))
+	assert.Zero(t, stray, "a refused delivery's other keys must not be recorded")
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+riverkit.DefaultTable+" WHERE convert_from(key, 'UTF8') LIKE 'id:c%' OR convert_from(key, 'UTF8') LIKE 'digest:c%'").Scan(&kept))
+	assert.Equal(t, 2*n, kept)
+	var jobs int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = $1", riverkit.EventKind).Scan(&jobs))
+	assert.Equal(t, n+1, jobs)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -188,10 +189,51 @@ func TestReceiverOneTransaction(t *testing.T) {
 	}
 	assert.Equal(t, int64(3*n), rt.n.Load(), "a duplicate must cost BEGIN, the keys and ROLLBACK")
 
-	cnt.WaitDistinct(t, n, 30*time.Second)
+	// Concurrent senders: deliveries that arrive while others commit
+	// share a transaction (group commit), each with its own answer; every
+	// event is sent twice at once, and exactly one copy is accepted.
+	const senders, per = 32, 25
+	rt.n.Store(0)
+	var accepted, dups atomic.Int64
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				id := fmt.Sprintf("evt_c%d_%d", g, i)
+				var both sync.WaitGroup
+				for range 2 {
+					both.Add(1)
+					go func() {
+						defer both.Done()
+						w := post(ctx, r, id)
+						switch {
+						case isDuplicate(w):
+							dups.Add(1)
+						case w.Code == http.StatusOK:
+							accepted.Add(1)
+						default:
+							assert.Fail(t, "unexpected answer", "%s: %d %s", id, w.Code, w.Body.String())
+						}
+					}()
+				}
+				both.Wait()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.EqualValues(t, senders*per, accepted.Load(), "one copy of each event accepted")
+	assert.EqualValues(t, senders*per, dups.Load(), "the other copy answered as a duplicate")
+	perDelivery := float64(rt.n.Load()) / float64(2*senders*per)
+	t.Logf("round trips per delivery with %d concurrent senders: %.2f", 2*senders, perDelivery)
+	assert.Less(t, perDelivery, 3.0, "concurrent deliveries must share transactions")
+
+	total := n + senders*per
+	cnt.WaitDistinct(t, total, 30*time.Second)
 	var jobs int
 	require.NoError(t, pool.QueryRow(t.Context(), "SELECT count(*) FROM river_job WHERE kind = $1", riverkit.EventKind).Scan(&jobs))
-	assert.Equal(t, n, jobs, "one job per accepted event, none for duplicates")
+	assert.Equal(t, total, jobs, "one job per accepted event, none for duplicates")
 	time.Sleep(200 * time.Millisecond)
 	for id, k := range cnt.Snapshot() {
 		assert.Equal(t, 1, k, "%s handled %d times", id, k)
