@@ -12,6 +12,8 @@
 //	serve    receive webhooks on POST /webhooks/{provider} and print each event
 //	send     sign fixtures or a file and POST them to a running receiver
 //	migrate  create or update the PostgreSQL schema serve --postgres needs
+//	dead     list, show, replay or drop the dead letters of a --redis or
+//	         --postgres queue
 //	demo     run every provider's valid, duplicate, tampered and stale cases
 //	         against an in-process receiver and print a table
 //	help     print this list
@@ -135,6 +137,58 @@
 // and name, never with its password (prefer PGPASSWORD or ~/.pgpass to a
 // password in the URL, which other local users can read in the process
 // list).
+//
+// # Dead letters
+//
+// dead works on the events a durable queue gave up on (its dead letters):
+// those of serve --redis or --postgres, or of rediskit's and riverkit's
+// Queue in an application. Give it the queue as serve was given it:
+// --redis URL (and --name NAME, the queue's name, default hookguard), or
+// --postgres URL (and --queue NAME, the River queue, default hookguard,
+// and --table NAME). It opens the queue without workers: it runs no
+// handler and takes no event from the queue.
+//
+//	hookguard dead list --redis redis://127.0.0.1:6379/0 --provider stripe --since 2h
+//	hookguard dead show 1712345678901-0 --redis redis://127.0.0.1:6379/0
+//	hookguard dead replay --all --error "db timeout" --postgres postgres://hookguard@db.internal/hookguard
+//	hookguard dead drop 1712345678901-0 --redis redis://127.0.0.1:6379/0
+//
+// list prints a table, oldest first: the reference (REF: the entry ID in
+// the Redis dead-letter stream, the River job ID in PostgreSQL), how long
+// ago the event was given up, its provider, type and ID, the attempts
+// made, how many times it was replayed, and the first line of the last
+// error. --json prints one JSON object per line instead. --provider,
+// --type, --error TEXT (held in the error, case-sensitive), --since and
+// --until (a duration ago such as 2h, or an RFC 3339 time) filter;
+// --limit N bounds the listing (default 100; list says on standard error
+// when more may match).
+//
+// show prints one dead letter in full: its fields, the headers as taken in
+// (credentials were removed then), the body (JSON indented) and the whole
+// error.
+//
+// replay puts each dead letter given, or with --all every one the filters
+// select, back through dedupe and the queue: the event keeps its original
+// ID, body and headers and is handled by the queue's workers (serve
+// processes on the same queue). It prints "REF: replayed" or "REF:
+// already handled (duplicate)" per dead letter and the counts at the end.
+// Replaying is idempotent: replaying the same dead letter again, or one
+// whose event the sender redelivered since, enqueues nothing. The dead
+// letter stays (with its replay count) until it is dropped or retention
+// removes it.
+//
+// drop deletes the dead letters given, or with --all those the filters
+// select. It asks "drop N dead letters? [y/N]" on the terminal first;
+// --yes skips the question, and without a terminal on standard input drop
+// refuses to run unless --yes is given, so a script never drops by
+// accident.
+//
+// Values taken from events (type, ID, headers, body, errors) are printed
+// with control characters escaped, and quoted where they hold any, so an
+// event cannot drive the terminal; --json escapes them as \uXXXX. dead
+// exits 0 when everything went well, 1 when the queue cannot be reached
+// or a dead letter failed (each failure is printed), and 2 on bad usage;
+// messages never print the URL's password.
 //
 // # Send
 //

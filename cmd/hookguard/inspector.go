@@ -89,6 +89,10 @@ type inspector struct {
 	// target is the handler that captured deliveries went to; replays go
 	// there too. Set once by wrap, before serving.
 	target http.Handler
+
+	// dead is the durable backend's dead letters (inspector_dead.go); nil
+	// without --redis or --postgres. Set once, before serving.
+	dead *inspectorDead
 }
 
 func newInspector(maskHeaders []string) *inspector {
@@ -494,7 +498,8 @@ func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 		_ = inspectorPage.Execute(w, struct {
 			Providers []string
 			State     stateJSON
-		}{providers, in.state()})
+			Durable   bool // dead letters to list
+		}{providers, in.state(), in.dead != nil})
 	})
 	mux.HandleFunc("GET /inspector/static/{file}", func(w http.ResponseWriter, r *http.Request) {
 		switch f := r.PathValue("file"); f {
@@ -533,11 +538,7 @@ func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 		writeJSON(w, http.StatusOK, d)
 	})
 	mux.HandleFunc("POST /inspector/api/deliveries/{seq}/replay", func(w http.ResponseWriter, r *http.Request) {
-		// A custom header cannot be sent cross-origin without a CORS
-		// preflight, which is never granted: another site cannot make
-		// the browser replay deliveries.
-		if r.Header.Get("X-Hookguard-Inspector") != "replay" {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "send the X-Hookguard-Inspector: replay header to re-send a delivery"})
+		if !inspectorAction(w, r, "replay", "re-send a delivery") {
 			return
 		}
 		seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
@@ -557,6 +558,7 @@ func (in *inspector) routes(mux *http.ServeMux, providers []string) {
 			writeJSON(w, http.StatusOK, map[string]uint64{"seq": n})
 		}
 	})
+	in.deadRoutes(mux)
 }
 
 func setPageHeaders(w http.ResponseWriter) {

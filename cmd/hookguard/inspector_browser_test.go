@@ -25,16 +25,16 @@ func findChromium() string {
 	return ""
 }
 
-// TestInspectorInBrowser drives the inspector page in headless Chromium:
-// the page, opened before any delivery, must show a valid, a duplicate and
-// a tampered delivery with the right outcomes without a reload; a click
-// shows a delivery's masked headers and indented body; the Re-send button
-// must add a duplicate row. It saves a screenshot and logs its path (set
-// HOOKGUARD_INSPECTOR_SCREENSHOT to a file path to write it there too).
+// startBrowser starts headless Chromium for one test and returns its
+// context (45 s for the test's actions), step, which runs actions and
+// fails the test on error, and poll, which waits up to 15 s for a
+// JavaScript condition. The test's cleanup stops the browser.
 //
-// It skips when no Chromium is installed, unless HOOKGUARD_REQUIRE_BROWSER=1
-// (as CI sets), where a missing browser fails it.
-func TestInspectorInBrowser(t *testing.T) {
+// It skips the test in -short mode or when no Chromium is installed,
+// unless HOOKGUARD_REQUIRE_BROWSER=1 (as CI sets), where a missing
+// browser fails it.
+func startBrowser(t *testing.T) (ctx context.Context, step func(what string, actions ...chromedp.Action[chromedp.Void]), poll func(what, js string)) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
@@ -45,10 +45,6 @@ func TestInspectorInBrowser(t *testing.T) {
 		}
 		t.Skip("no chromium binary on PATH (apt-get install -y chromium); skipping the browser test. Set HOOKGUARD_REQUIRE_BROWSER=1 to make this a failure")
 	}
-
-	srv := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret)
-	ic := newInspectorClient(t, srv)
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
@@ -56,29 +52,46 @@ func TestInspectorInBrowser(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
 	// The first action starts the browser and must not run under a
 	// timeout (chromedp.Run's doc); later ones do.
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
 	ctx, cancel := context.WithTimeout(bctx, 45*time.Second)
-	defer cancel()
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Cleanup(cancel)
+	step = func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	poll := func(what, js string) {
+	poll = func(what, js string) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js,
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			t.Fatalf("waiting for %s: %v", what, err)
 		}
 	}
+	return ctx, step, poll
+}
+
+// TestInspectorInBrowser drives the inspector page in headless Chromium:
+// the page, opened before any delivery, must show a valid, a duplicate and
+// a tampered delivery with the right outcomes without a reload; a click
+// shows a delivery's masked headers and indented body; the Re-send button
+// must add a duplicate row. It saves a screenshot and logs its path (set
+// HOOKGUARD_INSPECTOR_SCREENSHOT to a file path to write it there too).
+//
+// It skips when no Chromium is installed, unless HOOKGUARD_REQUIRE_BROWSER=1
+// (as CI sets), where a missing browser fails it.
+func TestInspectorInBrowser(t *testing.T) {
+	ctx, step, poll := startBrowser(t)
+	srv := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret)
+	ic := newInspectorClient(t, srv)
+
 	rowsJS := `Array.from(document.querySelectorAll("#deliveries tbody tr[data-seq]")).map(tr => [tr.dataset.seq, tr.querySelector("td.outcome").textContent.trim(), tr.querySelector("td.reason").textContent.trim(), tr.querySelector("td.result").textContent.trim()])`
 	rows := func() [][]string {
 		t.Helper()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 
@@ -114,6 +115,58 @@ func (o *observer) logStart(logger *slog.Logger, addr net.Addr) {
 	}
 }
 
+// deadLetterScope is the instrumentation scope of serve's dead-letter
+// metrics.
+const deadLetterScope = "github.com/hookguard/hookguard/cmd/hookguard"
+
+// deadHeldTimeout bounds the count of the dead letters held, per scrape.
+const deadHeldTimeout = 2 * time.Second
+
+// useDeadLetters gives /metrics the dead letters of the durable backend v
+// and, unless --no-ui, gives them to the inspector, which lists, replays
+// and drops them. Call it once, before serving.
+//
+//	hookguard_dead_letters_held            gauge    dead letters the backend holds, counted at each scrape
+//	hookguard_dead_letters_replayed_total  counter  replays through this process's inspector that queued the event again
+//	hookguard_dead_letters_dropped_total   counter  dead letters dropped through this process's inspector
+//
+// Replays and drops made elsewhere ("hookguard dead", another serve)
+// show in the gauge only; so do the dead letters retention removes.
+func (o *observer) useDeadLetters(v deadLetterView) error {
+	m := o.mp.Meter(deadLetterScope)
+	_, err := m.Int64ObservableGauge("hookguard.dead_letters.held", metric.WithUnit("{event}"),
+		metric.WithDescription("Dead letters the durable queue holds (events its handler gave up on, kept for replay), counted at each scrape."),
+		metric.WithInt64Callback(func(ctx context.Context, obs metric.Int64Observer) error {
+			ctx, cancel := context.WithTimeout(ctx, deadHeldTimeout)
+			defer cancel()
+			n, err := v.held(ctx)
+			if err != nil {
+				return fmt.Errorf("counting the dead letters held: %w", err)
+			}
+			obs.Observe(n)
+			return nil
+		}))
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	d := &inspectorDead{deadLetterView: v}
+	if d.replayed, err = m.Int64Counter("hookguard.dead_letters.replayed", metric.WithUnit("{event}"),
+		metric.WithDescription("Dead letters replayed through the inspector that were queued again (not duplicates).")); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if d.dropped, err = m.Int64Counter("hookguard.dead_letters.dropped", metric.WithUnit("{event}"),
+		metric.WithDescription("Dead letters dropped through the inspector.")); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	// Exported at 0 from the start, so that rate() and alerts see them.
+	d.replayed.Add(context.Background(), 0)
+	d.dropped.Add(context.Background(), 0)
+	if o.insp != nil {
+		o.insp.dead = d
+	}
+	return nil
+}
+
 // shutdown flushes and stops the metric pipeline.
 func (o *observer) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -128,7 +181,11 @@ The page at / of --ui-addr shows the last 200 deliveries live, with their header
 (signatures masked) and bodies, a button to re-send one, and a chart of
 accepted, duplicate and rejected deliveries per minute. It keeps bodies in
 memory only (64 KiB each at most) and never logs them; --no-ui turns it off.
-Prometheus scrapes the metrics at /metrics of --ui-addr.
+With --redis or --postgres it also lists the queue's dead letters (events the
+handler gave up on) with their last error, and replays or drops one: a replay
+goes through dedupe again, so replaying twice handles the event once.
+Prometheus scrapes the metrics at /metrics of --ui-addr, among them
+hookguard_dead_letters_held, _replayed_total and _dropped_total.
 
 `, "\n"))
 }

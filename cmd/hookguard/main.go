@@ -63,6 +63,7 @@ var commands = []command{
 	{"demo", "send valid, duplicate, tampered and stale events for every provider to an in-process receiver", runDemo},
 	{"send", "sign fixtures (or a file) and POST them to a running receiver; print a status histogram", runSend},
 	{"migrate", "create or update the PostgreSQL schema that serve --postgres needs", runMigrate},
+	{"dead", "list, show, replay or drop the dead letters of a --redis or --postgres queue", runDead},
 }
 
 // run is main without the process globals: it runs the command named by

@@ -228,6 +228,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fs.fail(e, err)
 	}
 	set.backend = backend
+	if backend != nil {
+		// The inspector lists, replays and drops the backend's dead
+		// letters; /metrics counts them (inspector_dead.go).
+		if err := obs.useDeadLetters(backend.inspectorDeadLetters()); err != nil {
+			shutdownReceivers(set, *shutdownTimeout, logger)
+			return fs.fail(e, err)
+		}
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -519,6 +527,9 @@ type sharedBackend interface {
 	// shutdown is Shutdown under timeout, logging a failure, for when
 	// serve fails before it starts.
 	shutdown(timeout time.Duration, logger *slog.Logger)
+	// inspectorDeadLetters gives the inspector and /metrics the queue's
+	// dead letters.
+	inspectorDeadLetters() deadLetterView
 }
 
 // newReceiverSet builds a Receiver for each provider, all sharing h and

@@ -85,6 +85,19 @@ func (b *postgresBackend) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// inspectorDeadLetters gives the inspector and /metrics the queue's dead
+// letters (its discarded event jobs). They are counted up to
+// riverkit.DefaultDeadLetterMax, the retention, with one query on River's
+// (state, queue, ...) index: a count at that bound means at least.
+func (b *postgresBackend) inspectorDeadLetters() deadLetterView {
+	return deadLetterView{ops: b.q, held: func(ctx context.Context) (int64, error) {
+		var n int64
+		err := b.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM river_job
+WHERE state = 'discarded' AND kind = $1 AND queue = $2 LIMIT $3) d`, riverkit.EventKind, riverkit.DefaultQueue, riverkit.DefaultDeadLetterMax).Scan(&n)
+		return n, err
+	}}
+}
+
 // shutdown stops b when serve fails before it starts.
 func (b *postgresBackend) shutdown(timeout time.Duration, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

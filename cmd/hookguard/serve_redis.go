@@ -30,7 +30,9 @@ type redisBackend struct {
 func newRedisBackend(ctx context.Context, url string, h hookguard.Handler, logger *slog.Logger, hooks hookguard.Hooks) (*redisBackend, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("--redis: %w", err)
+		// go-redis quotes the whole URL, password included.
+		redact := &postgresDB{secrets: passwordsIn(url)}
+		return nil, redact.errorf("--redis: %w", err)
 	}
 	rediskit.SetRedisLogger(logger)
 	rdb := redis.NewClient(opts)
@@ -57,6 +59,14 @@ func (b *redisBackend) Shutdown(ctx context.Context) error {
 	err := b.q.Shutdown(ctx)
 	_ = b.rdb.Close()
 	return err
+}
+
+// inspectorDeadLetters gives the inspector and /metrics the queue's dead
+// letters; they are counted with XLEN of the dead-letter stream, O(1).
+func (b *redisBackend) inspectorDeadLetters() deadLetterView {
+	return deadLetterView{ops: b.q, held: func(ctx context.Context) (int64, error) {
+		return b.rdb.XLen(ctx, b.q.DeadLetterStream()).Result()
+	}}
 }
 
 // shutdown stops b, if any, when serve fails before it starts.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,5 +93,17 @@ func TestServeRedisBadURL(t *testing.T) {
 	r := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret, "--redis", "http://nope")
 	if r.code == 0 {
 		t.Fatalf("serve with a bad --redis URL exited 0")
+	}
+}
+
+// TestServeRedisBadURLHidesPassword: go-redis quotes a malformed URL whole
+// in its error; serve must not print the password in it.
+func TestServeRedisBadURLHidesPassword(t *testing.T) {
+	r := runCmd(t, "", "serve", "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret, "--redis", "redis://u:s3cretpw@host:%zz/0")
+	if r.code == 0 {
+		t.Fatalf("serve with a malformed --redis URL exited 0")
+	}
+	if strings.Contains(r.stdout+r.stderr, "s3cretpw") {
+		t.Fatalf("serve printed the URL's password:\n%s%s", r.stdout, r.stderr)
 	}
 }

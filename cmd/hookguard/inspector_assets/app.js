@@ -1,6 +1,7 @@
 // hookguard inspector: polls /inspector/api/state and redraws the table and
-// the chart. Every value from a delivery is set with textContent, never as
-// HTML: senders control them.
+// the chart; with a durable queue, polls /inspector/api/dead and lists its
+// dead letters. Every value from a delivery or a dead letter is set with
+// textContent, never as HTML: senders control them.
 "use strict";
 (function () {
   var table = document.getElementById("deliveries");
@@ -131,6 +132,7 @@
         });
         var box = document.getElementById("detail");
         box.hidden = false;
+        box.removeAttribute("data-ref");
         box.setAttribute("data-seq", d.seq);
         document.getElementById("detail-title").textContent =
           "Delivery #" + d.seq + " · " + d.method + " " + d.path;
@@ -151,7 +153,9 @@
         var note = document.getElementById("body-note");
         note.hidden = !d.body_note;
         note.textContent = d.body_note || "";
-        document.getElementById("replay").disabled = !d.replayable;
+        var rb = document.getElementById("replay");
+        rb.hidden = false;
+        rb.disabled = !d.replayable;
         document.getElementById("replay-note").hidden = true;
       })
       .catch(function (e) { alert(e.message); });
@@ -166,7 +170,9 @@
     if (tr && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); show(tr.getAttribute("data-seq")); }
   });
   document.getElementById("close").addEventListener("click", function () {
-    document.getElementById("detail").hidden = true;
+    var box = document.getElementById("detail");
+    box.hidden = true;
+    box.removeAttribute("data-ref");
     selected = 0;
   });
   document.getElementById("replay").addEventListener("click", function () {
@@ -183,6 +189,151 @@
       .catch(function (e) { alert(e.message); })
       .finally(function () { btn.disabled = false; });
   });
+
+  // Dead letters: only with --redis or --postgres (data-durable).
+  var dead = document.getElementById("dead");
+  var deadTable = document.getElementById("dead-letters");
+  var deadTimer = 0;
+
+  function age(s) {
+    if (s < 60) return Math.floor(s) + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m";
+    if (s < 86400) return Math.floor(s / 3600) + "h " + Math.floor(s % 3600 / 60) + "m";
+    return Math.floor(s / 86400) + "d " + Math.floor(s % 86400 / 3600) + "h";
+  }
+
+  function deadNote(text) {
+    var n = document.getElementById("dead-note");
+    n.hidden = !text;
+    n.textContent = text || "";
+  }
+
+  function deadRow(d) {
+    var tr = el("tr");
+    tr.setAttribute("data-ref", d.ref);
+    tr.tabIndex = 0;
+    tr.appendChild(el("td", "ref", d.ref));
+    var a = el("td", "age", age(d.age_s));
+    a.title = d.at;
+    tr.appendChild(a);
+    tr.appendChild(el("td", "provider", d.provider));
+    tr.appendChild(el("td", "type", d.type));
+    var id = el("td", "id", d.id);
+    id.title = d.id;
+    tr.appendChild(id);
+    tr.appendChild(el("td", "attempts", d.attempts));
+    tr.appendChild(el("td", "replays", d.replays || ""));
+    var err = el("td", "error", d.error);
+    err.title = d.error;
+    tr.appendChild(err);
+    var act = el("td", "actions");
+    var rb = el("button", "replay", "Replay");
+    rb.type = "button";
+    rb.title = "Put this event through dedupe and the queue again; the handler takes it like a new delivery";
+    var db = el("button", "drop", "Drop");
+    db.type = "button";
+    db.title = "Delete this dead letter";
+    act.appendChild(rb);
+    act.appendChild(db);
+    tr.appendChild(act);
+    return tr;
+  }
+
+  function deadQuery() {
+    var q = [];
+    Array.prototype.forEach.call(document.querySelectorAll("#dead-filter input"), function (i) {
+      if (i.value) q.push(encodeURIComponent(i.name) + "=" + encodeURIComponent(i.value));
+    });
+    return q.length ? "?" + q.join("&") : "";
+  }
+
+  function pollDead() {
+    clearTimeout(deadTimer);
+    fetch("/inspector/api/dead" + deadQuery(), { cache: "no-store" })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error); return j; }); })
+      .then(function (j) {
+        var frag = document.createDocumentFragment();
+        if (j.dead_letters.length === 0) {
+          var tr = el("tr", "empty");
+          var td = el("td", "", deadQuery() ? "No dead letter matches." : "No dead letters.");
+          td.colSpan = 9;
+          tr.appendChild(td);
+          frag.appendChild(tr);
+        }
+        j.dead_letters.forEach(function (d) { frag.appendChild(deadRow(d)); });
+        deadTable.tBodies[0].replaceChildren(frag);
+        dead.setAttribute("data-count", j.dead_letters.length);
+      })
+      .catch(function (e) { deadNote("Could not list the dead letters: " + e.message); })
+      .finally(function () { clearTimeout(deadTimer); deadTimer = setTimeout(pollDead, 5000); });
+  }
+
+  function deadAction(ref, action, btn) {
+    btn.disabled = true;
+    fetch("/inspector/api/dead/" + encodeURIComponent(ref) + "/" + action, { method: "POST", headers: { "X-Hookguard-Inspector": action } })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error); return j; }); })
+      .then(function (j) {
+        if (j.result === "replayed") deadNote("Dead letter " + ref + " replayed: " + j.message + ".");
+        else if (j.result === "duplicate") deadNote("Dead letter " + ref + " not replayed (duplicate): " + j.message + ".");
+        else deadNote("Dead letter " + ref + " dropped.");
+        dead.setAttribute("data-last", ref + " " + j.result);
+      })
+      .catch(function (e) { deadNote("Dead letter " + ref + ": " + e.message); dead.setAttribute("data-last", ref + " error"); })
+      .finally(function () { btn.disabled = false; pollDead(); });
+  }
+
+  function showDead(ref) {
+    fetch("/inspector/api/dead/" + encodeURIComponent(ref), { cache: "no-store" })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error); return j; }); })
+      .then(function (d) {
+        selected = 0;
+        Array.prototype.forEach.call(tbody.rows, function (tr) { tr.classList.remove("selected"); });
+        var box = document.getElementById("detail");
+        box.hidden = false;
+        box.removeAttribute("data-seq");
+        box.setAttribute("data-ref", d.ref);
+        document.getElementById("detail-title").textContent = "Dead letter " + d.ref + " · " + d.provider;
+        var parts = [d.type, d.id, d.attempts + (d.attempts === 1 ? " attempt" : " attempts"), "gave up " + d.at];
+        if (d.replays) parts.push("replayed " + d.replays + "×");
+        parts.push(d.error);
+        document.getElementById("detail-summary").textContent = parts.filter(Boolean).join(" · ");
+        var frag = document.createDocumentFragment();
+        (d.headers || []).forEach(function (h) {
+          var tr = el("tr");
+          tr.appendChild(el("td", "", h[0]));
+          tr.appendChild(el("td", h[1].indexOf("masked (") >= 0 ? "masked" : "", h[1]));
+          frag.appendChild(tr);
+        });
+        document.querySelector("#headers tbody").replaceChildren(frag);
+        document.getElementById("body").textContent = d.body || "(empty)";
+        document.getElementById("body-note").hidden = true;
+        document.getElementById("replay").hidden = true; // Re-send is for deliveries; the row has Replay
+        document.getElementById("replay-note").hidden = true;
+      })
+      .catch(function (e) { deadNote(e.message); });
+  }
+
+  if (deadTable) {
+    deadTable.tBodies[0].addEventListener("click", function (ev) {
+      var tr = ev.target.closest("tr[data-ref]");
+      if (!tr) return;
+      var ref = tr.getAttribute("data-ref");
+      var btn = ev.target.closest("button");
+      if (!btn) { showDead(ref); return; }
+      if (btn.classList.contains("replay")) deadAction(ref, "replay", btn);
+      else if (btn.classList.contains("drop") && confirm("Drop dead letter " + ref + "? It cannot be replayed afterwards.")) deadAction(ref, "drop", btn);
+    });
+    deadTable.tBodies[0].addEventListener("keydown", function (ev) {
+      var tr = ev.target.closest("tr[data-ref]");
+      if (tr && ev.target === tr && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); showDead(tr.getAttribute("data-ref")); }
+    });
+    var filterTimer = 0;
+    document.getElementById("dead-filter").addEventListener("input", function () {
+      clearTimeout(filterTimer);
+      filterTimer = setTimeout(pollDead, 300);
+    });
+    pollDead();
+  }
 
   poll();
 })();
