@@ -19,4 +19,23 @@
 // Shutdown hands every unfinished event on (to the dead-letter hook, or to
 // the next queue on the same backend) and Enqueue after Shutdown fails with
 // hookguard.ErrShuttingDown and leaves no trace.
+//
+// A queue that keeps the events it gives up on as dead letters, to list,
+// show, replay and drop (rediskit.Queue and riverkit.Queue do), is also
+// checked with [RunDeadLetters]:
+//
+//	func TestDeadLetters(t *testing.T) {
+//		queuetest.RunDeadLetters(t, func(t *testing.T, c queuetest.DeadLetterConfig) queuetest.DeadLetterQueue {
+//			return newTestQueue(t, c) // a fresh backend per subtest
+//		})
+//	}
+//
+// It makes every dead letter through the queue itself, with events whose
+// handler fails, and checks the listing (oldest first, every field of the
+// event kept) and each filter field, DeadLetter, unknown references,
+// replays (one replay handles the event once and is counted, a second
+// enqueues nothing, a dead letter whose event the sender redelivered is
+// not replayed, a replay that fails again is a new dead letter), the
+// release of the event's dedupe keys by its dead letter, drops, and
+// replay after Shutdown.
 package queuetest

@@ -16,11 +16,13 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/queuetest"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
-// deadEvent is one event of the dead-letter tests and the error its
-// handler fails with.
+// deadEvent is one event of the Redis-specific dead-letter tests (and of
+// TestIntakeOnlyDeadLetters) and the error its handler fails with; the
+// kit, queuetest.RunDeadLetters, tests the common dead-letter contract.
 type deadEvent struct {
 	provider, typ, id, err string
 }
@@ -103,183 +105,80 @@ func refs(ds []hookguard.DeadLetter) []string {
 	return out
 }
 
-func TestDeadLetterList(t *testing.T) {
+// TestDeadLetterConformance runs the dead-letter kit: listing, filters,
+// DeadLetter, replay (once, not after the sender's redelivery, a new dead
+// letter when it fails again), drop, unknown references, and replay after
+// Shutdown. What only Redis does is tested below.
+func TestDeadLetterConformance(t *testing.T) {
 	srv := redistest.Start(t)
+	queuetest.RunDeadLetters(t, func(t *testing.T, c queuetest.DeadLetterConfig) queuetest.DeadLetterQueue {
+		return newTestQueue(t, srv.Client(), c.Handler,
+			rediskit.WithMaxAttempts(c.MaxAttempts),
+			rediskit.WithDeadLetter(c.OnDeadLetter))
+	}, queuetest.WithGrace(700*time.Millisecond)) // longer than a retry and a read cycle of the test queue
+}
+
+// TestDeadLetterConformanceWaitReplicas runs the kit with
+// WithWaitReplicas on a primary with a replica: EnqueueOnce and
+// ReplayDeadLetter then run their scripts and WAIT in one round trip,
+// and the dead-letter API keeps its contract.
+func TestDeadLetterConformanceWaitReplicas(t *testing.T) {
+	primary := redistest.Start(t, noSyncDelay)
+	startReplica(t, primary)
+	queuetest.RunDeadLetters(t, func(t *testing.T, c queuetest.DeadLetterConfig) queuetest.DeadLetterQueue {
+		return newTestQueue(t, primary.Client(), c.Handler,
+			rediskit.WithMaxAttempts(c.MaxAttempts),
+			rediskit.WithDeadLetter(c.OnDeadLetter),
+			rediskit.WithWaitReplicas(1, 5*time.Second))
+	}, queuetest.WithGrace(700*time.Millisecond))
+}
+
+// TestDeadLetterReplayNotReplicated: with WithWaitReplicas and no replica
+// to confirm, ReplayDeadLetter returns an error wrapping
+// ErrNotReplicated, but the replay is not taken back: the event is
+// handled once and the replay counted, and replaying again once the
+// replica is back enqueues nothing (Seen).
+func TestDeadLetterReplayNotReplicated(t *testing.T) {
+	primary := redistest.Start(t, noSyncDelay)
+	replica := startReplica(t, primary)
+	f := newFailing()
 	dead := make(chan hookguard.Event, 8)
-	q := newTestQueue(t, srv.Client(), newFailing(), rediskit.WithMaxAttempts(2),
+	q := newTestQueue(t, primary.Client(), f, rediskit.WithMaxAttempts(1),
+		rediskit.WithWaitReplicas(1, time.Second),
 		rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-	start := time.Now()
-	deadLetterAll(t, q, dead, deadEvents)
 	ctx := t.Context()
-
-	all, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
+	deadLetterAll(t, q, dead, deadEvents[:1])
+	ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
-	require.Equal(t, []string{"evt_0", "evt_1", "evt_2", "evt_3", "evt_4"}, refs(all), "all, oldest first")
-	for i, d := range all {
-		want := deadEvents[i]
-		assert.Equal(t, want.provider, d.Event.Provider)
-		assert.Equal(t, want.typ, d.Event.Type)
-		assert.Equal(t, `{"id":"`+want.id+`"}`, string(d.Event.Body))
-		assert.Equal(t, "application/json", d.Event.Header.Get("Content-Type"))
-		assert.Equal(t, []string{want.provider + "::id:" + want.id}, d.Event.DedupeKeys)
-		assert.Equal(t, want.err, d.Err)
-		assert.Equal(t, 2, d.Attempts)
-		assert.Equal(t, 2, d.Event.Attempt)
-		assert.Zero(t, d.Replays)
-		assert.WithinRange(t, d.At, start.Add(-time.Millisecond).Truncate(time.Millisecond), time.Now())
-		if i > 0 {
-			require.True(t, d.At.After(all[i-1].At), "dead letters given up in order have increasing At")
-		}
-		one, err := q.DeadLetter(ctx, d.Ref)
-		require.NoError(t, err)
-		assert.Equal(t, d, one, "DeadLetter(ref) is the listed dead letter")
-	}
+	require.Len(t, ds, 1)
 
-	for _, tc := range []struct {
-		name string
-		f    hookguard.DeadLetterFilter
-		want []string
-	}{
-		{"provider", hookguard.DeadLetterFilter{Provider: "stripe"}, []string{"evt_0", "evt_2", "evt_4"}},
-		{"type", hookguard.DeadLetterFilter{Type: "invoice.paid"}, []string{"evt_0", "evt_2"}},
-		{"provider and type", hookguard.DeadLetterFilter{Provider: "github", Type: "push"}, []string{"evt_1"}},
-		{"error text", hookguard.DeadLetterFilter{ErrContains: "timeout"}, []string{"evt_0", "evt_3", "evt_4"}},
-		{"since", hookguard.DeadLetterFilter{Since: all[2].At}, []string{"evt_2", "evt_3", "evt_4"}},
-		{"until", hookguard.DeadLetterFilter{Until: all[2].At}, []string{"evt_0", "evt_1"}},
-		{"window", hookguard.DeadLetterFilter{Since: all[1].At, Until: all[4].At}, []string{"evt_1", "evt_2", "evt_3"}},
-		{"limit", hookguard.DeadLetterFilter{Limit: 2}, []string{"evt_0", "evt_1"}},
-		{"limit over pages of a filter", hookguard.DeadLetterFilter{Provider: "stripe", Limit: 2}, []string{"evt_0", "evt_2"}},
-		{"limit 1 finds the last", hookguard.DeadLetterFilter{Type: "charge.failed", Limit: 1}, []string{"evt_4"}},
-		{"none", hookguard.DeadLetterFilter{Provider: "shopify"}, []string{}},
-		{"until before all", hookguard.DeadLetterFilter{Until: all[0].At}, []string{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := q.DeadLetters(ctx, tc.f)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, refs(got))
-		})
-	}
+	replica.Kill()
+	f.fix()
+	_, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
+	require.ErrorIs(t, err, rediskit.ErrNotReplicated)
+	assert.Equal(t, "evt_0", waitFor(t, f.calls, "the unconfirmed replay"), "an unconfirmed replay is not taken back")
+	got, err := q.DeadLetter(ctx, ds[0].Ref)
+	require.NoError(t, err)
+	assert.Equal(t, 1, got.Replays)
 
-	_, err = q.DeadLetters(ctx, hookguard.DeadLetterFilter{Limit: -1})
-	assert.ErrorIs(t, err, hookguard.ErrInvalidFilter)
-	for _, ref := range []string{"0-1", "not-an-id", ""} {
-		_, err = q.DeadLetter(ctx, ref)
-		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter, "ref %q", ref)
+	replica.Restart()
+	waitReplicas(t, primary.Client(), 1)
+	st, err := q.ReplayDeadLetter(ctx, ds[0].Ref)
+	require.NoError(t, err)
+	assert.Equal(t, dedupe.Seen, st, "replaying again after an unconfirmed replay enqueues nothing")
+	select {
+	case id := <-f.calls:
+		t.Fatalf("%s handled twice", id)
+	case <-time.After(700 * time.Millisecond):
 	}
+	assert.Equal(t, []string{"evt_0"}, f.handledIDs())
 }
 
-// TestDeadLetterReplay: a replay after the fix is handled once, with
-// the event's ID and body, and counted; replaying again enqueues
-// nothing, for an event with dedupe keys and for one without; a dead
-// letter whose event the sender redelivered (and the receiver took in)
-// meanwhile is not replayed.
-func TestDeadLetterReplay(t *testing.T) {
-	srv := redistest.Start(t)
-	const grace = 700 * time.Millisecond // longer than a retry and a read cycle of the test queue
-
-	t.Run("with and without keys", func(t *testing.T) {
-		f := newFailing()
-		dead := make(chan hookguard.Event, 8)
-		q := newTestQueue(t, srv.Client(), f, rediskit.WithMaxAttempts(1),
-			rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-		ctx := t.Context()
-		deadLetterAll(t, q, dead, deadEvents[:1])
-		require.NoError(t, q.Enqueue(ctx, hookguard.Event{Provider: "test", ID: "nokeys", Body: []byte("b"), ReceivedAt: time.Now()}))
-		waitFor(t, dead, "dead letter without keys")
-		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		require.Len(t, ds, 2)
-		f.fix()
-		for i, d := range ds {
-			st, err := q.ReplayDeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			require.Equal(t, dedupe.Reserved, st, "first replay of %s", d.Event.ID)
-			assert.Equal(t, d.Event.ID, waitFor(t, f.calls, "the replayed event"))
-			f.mu.Lock()
-			h := f.handled[i]
-			f.mu.Unlock()
-			assert.Equal(t, d.Event.Body, h.Body, "the replay keeps the body")
-			assert.Equal(t, 1, h.Attempt)
-			got, err := q.DeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			assert.Equal(t, 1, got.Replays)
-
-			st, err = q.ReplayDeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			assert.Equal(t, dedupe.Seen, st, "second replay of %s", d.Event.ID)
-		}
-		select {
-		case id := <-f.calls:
-			t.Fatalf("%s handled again after a second replay", id)
-		case <-time.After(grace):
-		}
-		assert.Equal(t, []string{"evt_0", "nokeys"}, f.handledIDs())
-		for _, d := range ds {
-			got, err := q.DeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			assert.Equal(t, 1, got.Replays, "a Seen replay is not counted")
-		}
-		_, err = q.ReplayDeadLetter(ctx, "1-1")
-		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
-	})
-
-	t.Run("redelivered by the sender", func(t *testing.T) {
-		f := newFailing()
-		dead := make(chan hookguard.Event, 8)
-		q := newTestQueue(t, srv.Client(), f, rediskit.WithMaxAttempts(1),
-			rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-		r := newReceiver(t, q)
-		require.Equal(t, http.StatusOK, post(r, "evt_r").Code)
-		waitFor(t, dead, "the dead letter")
-		f.fix()
-		w := post(r, "evt_r")
-		require.Equal(t, http.StatusOK, w.Code)
-		require.False(t, isDuplicate(w.Code, w.Header()), "the redelivery after the dead letter is taken in")
-		assert.Equal(t, "evt_r", waitFor(t, f.calls, "the redelivery"))
-		ds, err := q.DeadLetters(t.Context(), hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		require.Len(t, ds, 1)
-		st, err := q.ReplayDeadLetter(t.Context(), ds[0].Ref)
-		require.NoError(t, err)
-		assert.Equal(t, dedupe.Seen, st, "a dead letter the sender redelivered is not replayed")
-		select {
-		case id := <-f.calls:
-			t.Fatalf("%s handled twice", id)
-		case <-time.After(grace):
-		}
-		got, err := q.DeadLetter(t.Context(), ds[0].Ref)
-		require.NoError(t, err)
-		assert.Zero(t, got.Replays)
-	})
-
-	t.Run("fails again", func(t *testing.T) {
-		f := newFailing()
-		dead := make(chan hookguard.Event, 8)
-		q := newTestQueue(t, srv.Client(), f, rediskit.WithMaxAttempts(1),
-			rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-		deadLetterAll(t, q, dead, deadEvents[:1])
-		ds, err := q.DeadLetters(t.Context(), hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		st, err := q.ReplayDeadLetter(t.Context(), ds[0].Ref)
-		require.NoError(t, err)
-		require.Equal(t, dedupe.Reserved, st)
-		e := waitFor(t, dead, "the replay's dead letter")
-		assert.Equal(t, "evt_0", e.ID)
-		ds, err = q.DeadLetters(t.Context(), hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		require.Len(t, ds, 2, "a replay that fails again is a new dead letter")
-		assert.Equal(t, 1, ds[0].Replays)
-		assert.Zero(t, ds[1].Replays)
-		n, err := srv.Client().Exists(t.Context(), q.Store().Key("stripe::id:evt_0")).Result()
-		require.NoError(t, err)
-		assert.Zero(t, n, "the new dead letter releases the event's keys again")
-		st, err = q.ReplayDeadLetter(t.Context(), ds[0].Ref)
-		require.NoError(t, err)
-		assert.Equal(t, dedupe.Seen, st, "the first dead letter stays replayed")
-	})
-}
-
-func TestDeadLetterDrop(t *testing.T) {
+// TestDeadLetterDropForgetsReplayCount: dropping a replayed dead letter
+// deletes its replay count from the replay-count hash with it, so that
+// nothing of it is left in Redis. A well-formed entry ID of no dead
+// letter is refused like any other unknown reference.
+func TestDeadLetterDropForgetsReplayCount(t *testing.T) {
 	srv := redistest.Start(t)
 	f := newFailing()
 	dead := make(chan hookguard.Event, 8)
@@ -298,15 +197,16 @@ func TestDeadLetterDrop(t *testing.T) {
 	require.True(t, srv.Client().HExists(ctx, replayed, ds[0].Ref).Val())
 
 	require.NoError(t, q.DropDeadLetter(ctx, ds[0].Ref))
-	_, err = q.DeadLetter(ctx, ds[0].Ref)
-	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
 	assert.False(t, srv.Client().HExists(ctx, replayed, ds[0].Ref).Val(), "the replay count goes with the dead letter")
-	assert.ErrorIs(t, q.DropDeadLetter(ctx, ds[0].Ref), hookguard.ErrNoDeadLetter, "dropping twice")
-	_, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
-	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter, "a dropped dead letter cannot be replayed")
 	left, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"evt_1"}, refs(left))
+
+	_, err = q.DeadLetter(ctx, "0-1")
+	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
+	_, err = q.ReplayDeadLetter(ctx, "0-1")
+	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
+	assert.ErrorIs(t, q.DropDeadLetter(ctx, "0-1"), hookguard.ErrNoDeadLetter)
 }
 
 func TestDeadLetterRetention(t *testing.T) {

@@ -15,11 +15,13 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/queuetest"
 	"github.com/hookguard/hookguard/riverkit"
 )
 
-// dlEvent is one event of the dead-letter tests and the error its
-// handler fails with.
+// dlEvent is one event of the riverkit-specific dead-letter tests (and of
+// TestIntakeOnlyDeadLetters) and the error its handler fails with; the
+// kit, queuetest.RunDeadLetters, tests the common dead-letter contract.
 type dlEvent struct {
 	provider, typ, id, err string
 }
@@ -113,265 +115,162 @@ func dlIDs(ds []hookguard.DeadLetter) []string {
 	return out
 }
 
-func TestDeadLetterList(t *testing.T) {
+// TestDeadLetterConformance runs the dead-letter kit: listing, filters
+// (down to the nanosecond, and text jsonb cannot hold), DeadLetter,
+// replay (once, not after the sender's redelivery, a new dead letter when
+// it fails again), drop, unknown references, and replay after Shutdown.
+// What only riverkit does is tested below.
+func TestDeadLetterConformance(t *testing.T) {
 	pool := startDB(t)
-	q, dead := dlQueue(t, pool, newDLHandler(), riverkit.WithMaxAttempts(2))
-	start := time.Now()
-	dlAll(t, q, dead, dlEvents)
-	ctx := t.Context()
+	queuetest.RunDeadLetters(t, func(t *testing.T, c queuetest.DeadLetterConfig) queuetest.DeadLetterQueue {
+		return newTestQueue(t, pool, c.Handler,
+			riverkit.WithMaxAttempts(c.MaxAttempts),
+			riverkit.WithDeadLetter(c.OnDeadLetter))
+	}, queuetest.WithGrace(700*time.Millisecond)) // several River fetch polls of the test queue
+}
 
-	all, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
-	require.NoError(t, err)
-	require.Equal(t, []string{"evt_0", "evt_1", "evt_2", "evt_3", "evt_4"}, dlIDs(all), "all, oldest first")
-	for i, d := range all {
-		want := dlEvents[i]
-		assert.Equal(t, want.provider, d.Event.Provider)
-		assert.Equal(t, want.typ, d.Event.Type)
-		assert.Equal(t, `{"id":"`+want.id+`"}`, string(d.Event.Body))
-		assert.Equal(t, "application/json", d.Event.Header.Get("Content-Type"))
-		assert.Equal(t, []string{dlKey(t, want)}, d.Event.DedupeKeys)
-		assert.Equal(t, want.err, d.Err)
-		assert.Equal(t, 2, d.Attempts)
-		assert.Equal(t, 2, d.Event.Attempt)
-		assert.Zero(t, d.Replays)
-		assert.WithinRange(t, d.At, start.Add(-time.Millisecond), time.Now())
-		if i > 0 {
-			require.True(t, d.At.After(all[i-1].At), "dead letters given up in order have increasing At")
-		}
-		one, err := q.DeadLetter(ctx, d.Ref)
-		require.NoError(t, err)
-		assert.Equal(t, d, one, "DeadLetter(ref) is the listed dead letter")
-	}
-
+// TestDeadLetterPostgres tests what only riverkit's dead letters do, on
+// one database.
+func TestDeadLetterPostgres(t *testing.T) {
+	pool := startDB(t)
 	for _, tc := range []struct {
 		name string
-		f    hookguard.DeadLetterFilter
-		want []string
+		fn   func(*testing.T, *pgxpool.Pool)
 	}{
-		{"provider", hookguard.DeadLetterFilter{Provider: "stripe"}, []string{"evt_0", "evt_2", "evt_4"}},
-		{"type", hookguard.DeadLetterFilter{Type: "invoice.paid"}, []string{"evt_0", "evt_2"}},
-		{"provider and type", hookguard.DeadLetterFilter{Provider: "github", Type: "push"}, []string{"evt_1"}},
-		{"error text", hookguard.DeadLetterFilter{ErrContains: "timeout"}, []string{"evt_0", "evt_3", "evt_4"}},
-		{"since", hookguard.DeadLetterFilter{Since: all[2].At}, []string{"evt_2", "evt_3", "evt_4"}},
-		{"since, a nanosecond later", hookguard.DeadLetterFilter{Since: all[2].At.Add(time.Nanosecond)}, []string{"evt_3", "evt_4"}},
-		{"until", hookguard.DeadLetterFilter{Until: all[2].At}, []string{"evt_0", "evt_1"}},
-		{"until, a nanosecond later", hookguard.DeadLetterFilter{Until: all[2].At.Add(time.Nanosecond)}, []string{"evt_0", "evt_1", "evt_2"}},
-		{"window", hookguard.DeadLetterFilter{Since: all[1].At, Until: all[4].At}, []string{"evt_1", "evt_2", "evt_3"}},
-		{"limit", hookguard.DeadLetterFilter{Limit: 2}, []string{"evt_0", "evt_1"}},
-		{"limit of a filter", hookguard.DeadLetterFilter{Provider: "stripe", Limit: 2}, []string{"evt_0", "evt_2"}},
-		{"none", hookguard.DeadLetterFilter{Provider: "shopify"}, []string{}},
-		{"text jsonb cannot hold", hookguard.DeadLetterFilter{ErrContains: "a\x00b"}, []string{}},
+		{"other queue", otherQueue},
+		{"non-text type", nonTextType},
+		{"replay jobs", replayJobs},
+		{"unreleased", unreleased},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := q.DeadLetters(ctx, tc.f)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, dlIDs(got))
-		})
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, pool) })
 	}
+}
 
-	_, err = q.DeadLetters(ctx, hookguard.DeadLetterFilter{Limit: -1})
-	assert.ErrorIs(t, err, hookguard.ErrInvalidFilter)
-	for _, ref := range []string{"999999", "0", "not-an-id", ""} {
-		_, err = q.DeadLetter(ctx, ref)
-		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter, "ref %q", ref)
-	}
+// otherQueue: a queue of another name, on the same database, sees none
+// of a queue's dead letters, and can neither show, replay nor drop them;
+// job IDs that exist in no queue are refused too.
+func otherQueue(t *testing.T, pool *pgxpool.Pool) {
+	q, dead := dlQueue(t, pool, newDLHandler())
+	dlAll(t, q, dead, dlEvents[:2])
+	ctx := t.Context()
+	all, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 2)
 
-	// A queue of another name sees none of them.
 	other, err := riverkit.NewQueue(ctx, pool, newDLHandler(), riverkit.WithQueue("other"), riverkit.WithLogger(quiet), riverkit.WithMaintenance(0, 1))
 	require.NoError(t, err)
 	stopAtEnd(t, other)
 	ds, err := other.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
 	assert.Empty(t, ds)
-	_, err = other.DeadLetter(ctx, all[0].Ref)
-	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
-
-	// A type that jsonb cannot hold as text (it is stored as bytes) is
-	// found by the type filter too.
-	t.Run("non-plain type", func(t *testing.T) {
-		q, dead := dlQueue(t, pool, newDLHandler())
-		typ := "bad\x00type\xff"
-		require.NoError(t, q.Enqueue(t.Context(), hookguard.Event{Provider: "test", ID: "evt_x", Type: typ, ReceivedAt: time.Now()}))
-		waitFor(t, dead, "the dead letter")
-		ds, err := q.DeadLetters(t.Context(), hookguard.DeadLetterFilter{Type: typ})
-		require.NoError(t, err)
-		require.Len(t, ds, 1)
-		assert.Equal(t, typ, ds[0].Event.Type)
-		ds, err = q.DeadLetters(t.Context(), hookguard.DeadLetterFilter{Type: "bad"})
-		require.NoError(t, err)
-		assert.Empty(t, ds)
-	})
+	for _, ref := range []string{all[0].Ref, all[1].Ref, "999999", "0"} {
+		_, err = other.DeadLetter(ctx, ref)
+		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter, "DeadLetter(%q)", ref)
+		_, err = other.ReplayDeadLetter(ctx, ref)
+		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter, "ReplayDeadLetter(%q)", ref)
+		assert.ErrorIs(t, other.DropDeadLetter(ctx, ref), hookguard.ErrNoDeadLetter, "DropDeadLetter(%q)", ref)
+	}
+	left, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
+	require.NoError(t, err)
+	assert.Equal(t, all, left, "the other queue touched none of them")
 }
 
-// TestDeadLetterReplay: a replay after the fix is handled once, with
-// the event's ID and body, and counted; replaying again enqueues
-// nothing, for an event with dedupe keys and for one without; a dead
-// letter whose event the sender redelivered (and the receiver took in)
-// meanwhile is not replayed; a replay that fails again is a new dead
-// letter. Drop removes a dead letter (once).
-func TestDeadLetterReplay(t *testing.T) {
-	pool := startDB(t)
-	const grace = 700 * time.Millisecond // several River fetch polls of the test queue
+// nonTextType: a type that jsonb cannot hold as text (it is stored as
+// bytes) is kept, and found by the type filter, exactly.
+func nonTextType(t *testing.T, pool *pgxpool.Pool) {
+	q, dead := dlQueue(t, pool, newDLHandler())
+	typ := "bad\x00type\xff"
+	require.NoError(t, q.Enqueue(t.Context(), hookguard.Event{Provider: "test", ID: "evt_x", Type: typ, ReceivedAt: time.Now()}))
+	waitFor(t, dead, "the dead letter")
+	ds, err := q.DeadLetters(t.Context(), hookguard.DeadLetterFilter{Type: typ})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, typ, ds[0].Event.Type)
+	ds, err = q.DeadLetters(t.Context(), hookguard.DeadLetterFilter{Type: "bad"})
+	require.NoError(t, err)
+	assert.Empty(t, ds)
+}
 
-	t.Run("with and without keys", func(t *testing.T) {
-		f := newDLHandler()
-		q, dead := dlQueue(t, pool, f)
-		ctx := t.Context()
-		dlAll(t, q, dead, dlEvents[:1])
-		require.NoError(t, q.Enqueue(ctx, hookguard.Event{Provider: "test", ID: "nokeys", Body: []byte("b"), ReceivedAt: time.Now()}))
-		waitFor(t, dead, "dead letter without keys")
-		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		require.Len(t, ds, 2)
-		f.fix()
-		for i, d := range ds {
-			st, err := q.ReplayDeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			require.Equal(t, dedupe.Reserved, st, "first replay of %s", d.Event.ID)
-			assert.Equal(t, d.Event.ID, waitFor(t, f.calls, "the replayed event"))
-			f.mu.Lock()
-			h := f.handled[i]
-			f.mu.Unlock()
-			assert.Equal(t, d.Event.Body, h.Body, "the replay keeps the body")
-			assert.Equal(t, 1, h.Attempt)
-			got, err := q.DeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			assert.Equal(t, 1, got.Replays)
-
-			st, err = q.ReplayDeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			assert.Equal(t, dedupe.Seen, st, "second replay of %s", d.Event.ID)
-		}
-		select {
-		case id := <-f.calls:
-			t.Fatalf("%s handled again after a second replay", id)
-		case <-time.After(grace):
-		}
-		assert.Equal(t, []string{"evt_0", "nokeys"}, f.handledIDs())
-		for _, d := range ds {
-			got, err := q.DeadLetter(ctx, d.Ref)
-			require.NoError(t, err)
-			assert.Equal(t, 1, got.Replays, "a Seen replay is not counted")
-		}
-		var jobs int
-		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = $1 AND queue = $2", riverkit.EventKind, queueName(t)).Scan(&jobs))
-		assert.Equal(t, 4, jobs, "two dead letters and one job per replay")
-		_, err = q.ReplayDeadLetter(ctx, "999999")
-		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
-	})
-
-	t.Run("redelivered by the sender", func(t *testing.T) {
-		f := newDLHandler()
-		q, dead := dlQueue(t, pool, f)
-		r := newReceiver(t, q)
-		ctx := t.Context()
-		require.Equal(t, http.StatusOK, post(ctx, r, "evt_r").Code)
-		waitFor(t, dead, "the dead letter")
-		f.fix()
-		w := post(ctx, r, "evt_r")
-		require.Equal(t, http.StatusOK, w.Code)
-		require.False(t, isDuplicate(w), "the redelivery after the dead letter is taken in")
-		assert.Equal(t, "evt_r", waitFor(t, f.calls, "the redelivery"))
-		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		require.Len(t, ds, 1)
-		st, err := q.ReplayDeadLetter(ctx, ds[0].Ref)
-		require.NoError(t, err)
-		assert.Equal(t, dedupe.Seen, st, "a dead letter the sender redelivered is not replayed")
-		select {
-		case id := <-f.calls:
-			t.Fatalf("%s handled twice", id)
-		case <-time.After(grace):
-		}
-		got, err := q.DeadLetter(ctx, ds[0].Ref)
-		require.NoError(t, err)
-		assert.Zero(t, got.Replays)
-	})
-
-	t.Run("fails again", func(t *testing.T) {
-		q, dead := dlQueue(t, pool, newDLHandler())
-		ctx := t.Context()
-		dlAll(t, q, dead, dlEvents[:1])
-		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		st, err := q.ReplayDeadLetter(ctx, ds[0].Ref)
+// replayJobs: each replay that enqueues the event inserts one job, a
+// Seen replay none; a job that is not a dead letter (the replay's own)
+// can be neither replayed nor dropped.
+func replayJobs(t *testing.T, pool *pgxpool.Pool) {
+	f := newDLHandler()
+	q, dead := dlQueue(t, pool, f)
+	ctx := t.Context()
+	dlAll(t, q, dead, dlEvents[:1])
+	require.NoError(t, q.Enqueue(ctx, hookguard.Event{Provider: "test", ID: "nokeys", Body: []byte("b"), ReceivedAt: time.Now()}))
+	waitFor(t, dead, "dead letter without keys")
+	ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	f.fix()
+	for _, d := range ds {
+		st, err := q.ReplayDeadLetter(ctx, d.Ref)
 		require.NoError(t, err)
 		require.Equal(t, dedupe.Reserved, st)
-		e := waitFor(t, dead, "the replay's dead letter")
-		assert.Equal(t, "evt_0", e.ID)
-		ds, err = q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
+		assert.Equal(t, d.Event.ID, waitFor(t, f.calls, "the replayed event"))
+		st, err = q.ReplayDeadLetter(ctx, d.Ref)
 		require.NoError(t, err)
-		require.Len(t, ds, 2, "a replay that fails again is a new dead letter")
-		assert.Equal(t, 1, ds[0].Replays)
-		assert.Zero(t, ds[1].Replays)
-		var n int
-		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+riverkit.DefaultTable+" WHERE key = $1::bytea", []byte(dlKey(t, dlEvents[0]))).Scan(&n))
-		assert.Zero(t, n, "the new dead letter releases the event's keys again")
-		st, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
-		require.NoError(t, err)
-		assert.Equal(t, dedupe.Seen, st, "the first dead letter stays replayed")
-	})
+		require.Equal(t, dedupe.Seen, st)
+	}
+	var jobs int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = $1 AND queue = $2", riverkit.EventKind, queueName(t)).Scan(&jobs))
+	assert.Equal(t, 4, jobs, "two dead letters and one job per replay that enqueued")
 
-	t.Run("unreleased", func(t *testing.T) {
-		q, dead := dlQueue(t, pool, newDLHandler())
-		ctx := t.Context()
-		dlAll(t, q, dead, dlEvents[:1])
-		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		// What a job River's rescuer discarded looks like before the
-		// maintenance run.
-		_, err = pool.Exec(ctx, "UPDATE river_job SET metadata = metadata - 'hookguard_released' WHERE id = $1::bigint", ds[0].Ref)
-		require.NoError(t, err)
-		_, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
-		require.ErrorContains(t, err, "run Queue.Maintain")
-		m, err := q.Maintain(ctx)
-		require.NoError(t, err)
-		require.Equal(t, 1, m.Released)
-		waitFor(t, dead, "the maintenance run's dead-letter hook")
-		st, err := q.ReplayDeadLetter(ctx, ds[0].Ref)
-		require.NoError(t, err)
-		assert.Equal(t, dedupe.Reserved, st)
-	})
+	var id int64
+	require.NoError(t, pool.QueryRow(ctx, "SELECT id FROM river_job WHERE queue = $1 AND args->>'id' = 'evt_0' AND state <> 'discarded'", queueName(t)).Scan(&id))
+	ref := fmt.Sprint(id)
+	assert.ErrorIs(t, q.DropDeadLetter(ctx, ref), hookguard.ErrNoDeadLetter, "a job that is not a dead letter is not dropped")
+	_, err = q.ReplayDeadLetter(ctx, ref)
+	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter, "a job that is not a dead letter is not replayed")
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE id = $1", id).Scan(&jobs))
+	assert.Equal(t, 1, jobs, "the job is still there")
+}
 
-	t.Run("drop", func(t *testing.T) {
-		f := newDLHandler()
-		q, dead := dlQueue(t, pool, f)
-		dlAll(t, q, dead, dlEvents[:3])
-		ctx := t.Context()
-		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
+// unreleased: a job River discarded itself (its rescuer, after the
+// process died) has not released its dedupe records until the
+// maintenance run does: ReplayDeadLetter refuses it and says to run
+// Queue.Maintain, and replays it after; DropDeadLetter releases its
+// records itself.
+func unreleased(t *testing.T, pool *pgxpool.Pool) {
+	q, dead := dlQueue(t, pool, newDLHandler())
+	ctx := t.Context()
+	dlAll(t, q, dead, dlEvents[:2])
+	ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	// What a job River's rescuer discarded looks like before the
+	// maintenance run.
+	unrelease := func(ref string) {
+		t.Helper()
+		_, err := pool.Exec(ctx, "UPDATE river_job SET metadata = metadata - 'hookguard_released' WHERE id = $1::bigint", ref)
 		require.NoError(t, err)
-		require.Len(t, ds, 3)
+	}
 
-		require.NoError(t, q.DropDeadLetter(ctx, ds[0].Ref))
-		_, err = q.DeadLetter(ctx, ds[0].Ref)
-		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
-		assert.ErrorIs(t, q.DropDeadLetter(ctx, ds[0].Ref), hookguard.ErrNoDeadLetter, "dropping twice")
-		_, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
-		assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter, "a dropped dead letter cannot be replayed")
+	// Replay: refused until Maintain released the records.
+	unrelease(ds[0].Ref)
+	_, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
+	require.ErrorContains(t, err, "run Queue.Maintain")
+	m, err := q.Maintain(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, m.Released)
+	waitFor(t, dead, "the maintenance run's dead-letter hook")
+	st, err := q.ReplayDeadLetter(ctx, ds[0].Ref)
+	require.NoError(t, err)
+	assert.Equal(t, dedupe.Reserved, st)
 
-		// A dead letter River discarded itself, not yet released: dropping it
-		// releases its dedupe record.
-		_, err = pool.Exec(ctx, "UPDATE river_job SET metadata = metadata - 'hookguard_released' WHERE id = $1::bigint", ds[1].Ref)
-		require.NoError(t, err)
-		key := []byte(dlKey(t, dlEvents[1]))
-		_, err = q.Store().Reserve(ctx, string(key), "x", time.Hour) // stands in for the record EnqueueOnce wrote
-		require.NoError(t, err)
-		require.NoError(t, q.DropDeadLetter(ctx, ds[1].Ref))
-		var n int
-		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+riverkit.DefaultTable+" WHERE key = $1::bytea", key).Scan(&n))
-		assert.Zero(t, n, "dropping an unreleased dead letter releases its keys")
-
-		left, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
-		require.NoError(t, err)
-		assert.Equal(t, []string{"evt_2"}, dlIDs(left))
-		// A job that is not a dead letter is not dropped.
-		f.fix()
-		require.NoError(t, q.Enqueue(ctx, hookguard.Event{Provider: "test", ID: "ok", ReceivedAt: time.Now()}))
-		waitFor(t, f.calls, "the handled event")
-		var id int64
-		require.NoError(t, pool.QueryRow(ctx, "SELECT id FROM river_job WHERE args->>'id' = 'ok'").Scan(&id))
-		assert.ErrorIs(t, q.DropDeadLetter(ctx, fmt.Sprint(id)), hookguard.ErrNoDeadLetter)
-	})
+	// Drop: releases the records itself.
+	unrelease(ds[1].Ref)
+	key := []byte(dlKey(t, dlEvents[1]))
+	_, err = q.Store().Reserve(ctx, string(key), "x", time.Hour) // stands in for the record EnqueueOnce wrote
+	require.NoError(t, err)
+	require.NoError(t, q.DropDeadLetter(ctx, ds[1].Ref))
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+riverkit.DefaultTable+" WHERE key = $1::bytea", key).Scan(&n))
+	assert.Zero(t, n, "dropping an unreleased dead letter releases its keys")
+	_, err = q.DeadLetter(ctx, ds[1].Ref)
+	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
 }
 
 func TestDeadLetterRetention(t *testing.T) {
