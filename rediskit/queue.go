@@ -62,6 +62,7 @@ type queueConfig struct {
 	waitTimeout    time.Duration // WAIT's timeout
 	deadMax        int           // dead letters kept at most; see WithDeadLetterRetention
 	deadAge        time.Duration // how long dead letters are kept at most
+	format         int           // entry format written; see WithEntryFormat
 	err            error         // the first invalid option, for NewQueue to report
 }
 
@@ -212,6 +213,24 @@ func WithTrim(every, retention time.Duration) QueueOption {
 	return func(c *queueConfig) { c.trimEvery, c.retention = max(every, 0), max(retention, 0) }
 }
 
+// WithEntryFormat sets how the queue writes stream entries: 2 (the
+// default), the event in one binary value, or 1, a field per part, as
+// versions before format 2 wrote and read them. Every version since reads
+// both. Use 1 for the time of a rolling upgrade from such a version, in
+// which older processes still read the stream (they dead-letter entries
+// of format 2 they cannot read), then drop the option. Events replayed
+// from the dead-letter stream are written in format 2 either way. Another
+// value is a configuration error (see [NewQueue]).
+func WithEntryFormat(v int) QueueOption {
+	return func(c *queueConfig) {
+		if v != 1 && v != 2 {
+			c.invalidOption("WithEntryFormat(%d): the entry format is 1 or 2", v)
+			return
+		}
+		c.format = v
+	}
+}
+
 // WithHooks adds hooks the queue calls: OnHandled after every attempt
 // and OnDeadLetter for every event moved to the dead-letter stream. The
 // other fields are ignored. Hooks add up: those of every WithHooks and
@@ -250,6 +269,13 @@ func WithLogger(l *slog.Logger) QueueOption {
 // Queue is also a [hookguard.AtomicQueue]: a Receiver given both the queue
 // and [Queue.Store] reserves the event's IDs and stores it in one script.
 //
+// Each stream entry holds the event's ID ("id") and the whole event in
+// one binary value ("e"), its body compressed when that saves enough:
+// Redis then handles two values per event instead of nine. Entries written
+// by earlier versions, a field per part, are still read; for a rolling
+// upgrade from such a version, whose processes cannot read the new
+// entries, see [WithEntryFormat]. Dead letters keep a field per part.
+//
 // Queue is safe for concurrent use. Stop it with [Queue.Shutdown].
 type Queue struct {
 	rdb   redis.UniversalClient
@@ -271,6 +297,7 @@ type Queue struct {
 
 	free chan struct{} // one token per idle worker
 	jobs chan entry
+	acks chan ackReq // workers' acknowledgements, sent in batches by acker
 
 	heldMu sync.Mutex
 	// held maps the IDs of the entries this process holds to whether it
@@ -286,6 +313,14 @@ type Queue struct {
 	bg       sync.WaitGroup
 	done     chan struct{} // closed when workers and background goroutines are done
 	shutOnce sync.Once
+}
+
+// ackReq asks the acker to acknowledge an entry; done is closed once it
+// tried.
+type ackReq struct {
+	id      string
+	retried bool // the entry has an attempt count to forget
+	done    chan struct{}
 }
 
 // entry is one stream entry taken by this consumer.
@@ -325,6 +360,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		trimEvery:      DefaultTrimInterval,
 		deadMax:        DefaultDeadLetterMax,
 		deadAge:        DefaultDeadLetterAge,
+		format:         2,
 		logger:         slog.Default(),
 	}
 	for _, o := range opts {
@@ -359,6 +395,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		replayed: base + "replayed",
 		free:     make(chan struct{}, cfg.workers),
 		jobs:     make(chan entry),
+		acks:     make(chan ackReq, cfg.workers),
 		held:     make(map[string]bool),
 		done:     make(chan struct{}),
 	}
@@ -385,10 +422,11 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 	for range cfg.workers {
 		go q.work()
 	}
-	if cfg.workers > 0 { // intake only: nothing to read, hold or refresh
-		q.bg.Add(2)
+	if cfg.workers > 0 { // intake only: nothing to read, hold, acknowledge or refresh
+		q.bg.Add(3)
 		go q.fetch()
 		go q.heartbeat()
+		go q.acker()
 	}
 	if cfg.trimEvery > 0 {
 		q.bg.Add(1)
@@ -396,6 +434,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 	}
 	go func() {
 		q.workers.Wait()
+		close(q.acks)      // the workers were its only senders; the acker ends
 		<-q.reading.Done() // Shutdown began; with workers, it has when they are done
 		q.stopBg()
 		q.bg.Wait()
@@ -475,7 +514,7 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 	if q.closed {
 		return hookguard.ErrShuttingDown
 	}
-	vals, err := encode(e)
+	vals, err := q.encode(e, false)
 	if err != nil {
 		return err
 	}
@@ -516,12 +555,10 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 	if q.closed {
 		return 0, hookguard.ErrShuttingDown
 	}
-	vals, err := encode(e)
+	// here: the keys are released by the dead letter.
+	vals, err := q.encode(e, len(e.DedupeKeys) > 0 && slices.Equal(e.DedupeKeys, keys))
 	if err != nil {
 		return 0, err
-	}
-	if len(e.DedupeKeys) > 0 && slices.Equal(e.DedupeKeys, keys) {
-		vals = append(vals, fKeysHere, "1") // released by the dead letter
 	}
 	rkeys := make([]string, 0, 1+len(keys))
 	rkeys = append(rkeys, q.stream)
@@ -541,6 +578,19 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 	}
 	n, _, err := onceReply(enqueueOnceScript.Run(ctx, q.rdb, rkeys, args...))
 	return reserveStatus("enqueue", n, err)
+}
+
+// encode returns e as the field-value list of XADD, in the format set by
+// [WithEntryFormat]; here records that e's dedupe keys are in q's store.
+func (q *Queue) encode(e hookguard.Event, here bool) ([]any, error) {
+	if q.cfg.format == 2 {
+		return encodeEvent(e, here), nil
+	}
+	vals, err := encodeFields(e)
+	if err == nil && here {
+		vals = append(vals, fKeysHere, "1")
+	}
+	return vals, err
 }
 
 // Shutdown stops the queue: Enqueue fails with hookguard.ErrShuttingDown
@@ -982,21 +1032,68 @@ func (q *Queue) redisCtx() (context.Context, context.CancelFunc) {
 }
 
 // ack acknowledges a handled entry, and forgets its attempt count if it
-// had failed before.
+// had failed before. It returns once the acknowledgement was sent and
+// answered (or failed): the acker sends those of every worker that
+// finished meanwhile in one XACK.
 func (q *Queue) ack(id string, retried bool) {
 	q.letGo(id)
-	ctx, cancel := q.redisCtx()
-	defer cancel()
-	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, q.stream, q.cfg.group, id)
-		if retried {
-			p.HDel(ctx, q.attempts, id)
+	done := make(chan struct{})
+	q.acks <- ackReq{id: id, retried: retried, done: done}
+	<-done
+}
+
+// acker sends the workers' acknowledgements: each batch, all those that
+// are waiting when the previous one is answered, is one XACK (with an
+// HDEL of the attempt counts, in MULTI/EXEC, when an entry had been
+// retried), one round trip. A lone acknowledgement goes at once; under
+// load, those of the workers that finish together share a round trip, and
+// an XACK of several IDs costs Redis little more than one of one. It ends
+// when the channel is closed, after the workers ended.
+func (q *Queue) acker() {
+	defer q.bg.Done()
+	batch := make([]ackReq, 0, cap(q.acks))
+	ids := make([]string, 0, cap(q.acks))
+	var retried []string
+	for r := range q.acks {
+		batch = append(batch[:0], r)
+	more:
+		for len(batch) < cap(q.acks) {
+			select {
+			case r, ok := <-q.acks:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
 		}
-		return nil
-	})
-	if err != nil {
-		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: XACK failed; the event will be handled again after the visibility timeout",
-			slog.String("entry", id), slog.Any("error", err))
+		ids, retried = ids[:0], retried[:0]
+		for _, r := range batch {
+			ids = append(ids, r.id)
+			if r.retried {
+				retried = append(retried, r.id)
+			}
+		}
+		ctx, cancel := q.redisCtx()
+		var err error
+		if len(retried) == 0 {
+			err = q.rdb.XAck(ctx, q.stream, q.cfg.group, ids...).Err()
+		} else {
+			_, err = q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.XAck(ctx, q.stream, q.cfg.group, ids...)
+				p.HDel(ctx, q.attempts, retried...)
+				return nil
+			})
+		}
+		if err != nil {
+			q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: XACK failed; the events will be handled again after the visibility timeout",
+				slog.Any("entries", slices.Clone(ids)), slog.Any("error", err))
+		}
+		cancel()
+		for _, r := range batch {
+			close(r.done)
+		}
 	}
 }
 
@@ -1025,11 +1122,26 @@ func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause erro
 	defer cancel()
 	args := make([]any, 0, 8+2*len(e.vals))
 	args = append(args, q.cfg.group, e.id, fSource, e.id, fError, cause.Error(), fAttempts, strconv.Itoa(attempts))
-	for k, v := range e.vals {
-		args = append(args, k, v)
+	// A dead letter keeps format 1, a field per part, whatever the
+	// entry's format: people and tools read it field by field. An entry
+	// that does not decode is copied as it is.
+	dev, here, derr := decodeEntry(e.vals)
+	var fields []any
+	if derr == nil {
+		fields, derr = encodeFields(dev)
+		if here {
+			fields = append(fields, fKeysHere, "1")
+		}
+	}
+	if derr == nil {
+		args = append(args, fields...)
+	} else {
+		for k, v := range e.vals {
+			args = append(args, k, v)
+		}
 	}
 	keys := []string{q.stream, q.dead, q.attempts}
-	if here, _ := e.vals[fKeysHere].(string); here == "1" {
+	if here {
 		// EnqueueOnce recorded them in this queue's store: release them
 		// with the move, so that the sender's redelivery is handled.
 		for _, k := range ev.DedupeKeys {

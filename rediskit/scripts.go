@@ -15,8 +15,24 @@ var (
 	// record it found as it is (SET KEEPTTL): the write moves this
 	// connection's replication offset past the write that made the
 	// record, so a WAIT after it confirms that write reached the replicas.
+	//
+	// One record (the common case, one dedupe key) takes two commands,
+	// SET NX then XADD: SET NX both checks and writes the record, and a
+	// GET follows only when the record exists. If the XADD fails, the
+	// record is deleted before the error is returned, so no record is
+	// left without its event. (SET NX GET would save that GET but needs
+	// Redis 7; this works on 6.2.) Several records are all checked with
+	// GET before any is written.
 	enqueueOnceScript = redis.NewScript(`
 local mine = ARGV[1] .. ARGV[2]
+if #KEYS == 2 and redis.call('SET', KEYS[2], 's' .. mine, 'NX', 'PX', ARGV[3]) then
+  local id = redis.pcall('XADD', KEYS[1], '*', unpack(ARGV, 5))
+  if type(id) == 'table' and id.err then
+    redis.call('DEL', KEYS[2])
+    return id
+  end
+  return {1, id}
+end
 local seen, pending, found, fv = false, false, nil, nil
 for i = 2, #KEYS do
   local v = redis.call('GET', KEYS[i])
