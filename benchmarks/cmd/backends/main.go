@@ -38,11 +38,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -63,8 +61,8 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/benchmarks"
+	"github.com/hookguard/hookguard/benchmarks/internal/benchkit"
 	"github.com/hookguard/hookguard/internal/pgtest"
-	"github.com/hookguard/hookguard/internal/redistest"
 	"github.com/hookguard/hookguard/rediskit"
 	"github.com/hookguard/hookguard/riverkit"
 )
@@ -225,27 +223,27 @@ func run(ctx context.Context, c config) error {
 			}
 		}
 	}
-	var rs *redisServer
+	var rs *benchkit.RedisServer
 	if slices.Contains(c.backends, "redis") {
-		rs, err = startRedis(ctx)
+		rs, err = benchkit.StartRedis(ctx, "backends-redis-", "")
 		if err != nil {
 			return err
 		}
-		cleanups = append(cleanups, rs.stop)
+		cleanups = append(cleanups, rs.Stop)
 	}
 	for _, name := range c.backends {
 		switch name {
 		case "memory":
 			bs = append(bs, &backend{name: name, start: func(context.Context) (*instance, error) {
 				handled := new(atomic.Int64)
-				r, err := hookguard.New(preset, counter(handled), hookguard.WithMaxBodySize(1<<20), hookguard.WithLogger(quiet))
+				r, err := hookguard.New(preset, benchkit.Counter(handled), hookguard.WithMaxBodySize(1<<20), hookguard.WithLogger(quiet))
 				if err != nil {
 					return nil, err
 				}
 				return &instance{h: r, handled: handled, stop: r.Shutdown}, nil
 			}})
 		case "redis":
-			bs = append(bs, &backend{name: name, serverCPU: func() (time.Duration, bool) { return procCPU(rs.pid(), false) },
+			bs = append(bs, &backend{name: name, serverCPU: func() (time.Duration, bool) { return procCPU(rs.PID(), false) },
 				start: func(ctx context.Context) (*instance, error) { return startRedisInstance(ctx, c, rs, preset) }})
 		case "pg-sync", "pg-async":
 			syncOn := name == "pg-sync"
@@ -327,14 +325,6 @@ func perDelivery(n int64, s sample) float64 {
 
 func cores(d time.Duration, s sample) float64 { return d.Seconds() / s.elapsed.Seconds() }
 
-// counter is the no-op handler: it counts.
-func counter(n *atomic.Int64) hookguard.Handler {
-	return hookguard.HandlerFunc(func(context.Context, hookguard.Event) error {
-		n.Add(1)
-		return nil
-	})
-}
-
 // switcher serves with the current round's handler, marking each
 // request's context so that the round trips sent while taking it in are
 // counted as intake.
@@ -386,8 +376,8 @@ func (t *trips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proces
 	}
 }
 
-func startRedisInstance(ctx context.Context, c config, rs *redisServer, preset hookguard.Verifier) (*instance, error) {
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr})
+func startRedisInstance(ctx context.Context, c config, rs *benchkit.RedisServer, preset hookguard.Verifier) (*instance, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	if err := rdb.FlushAll(ctx).Err(); err != nil {
 		_ = rdb.Close()
 		return nil, err
@@ -395,7 +385,7 @@ func startRedisInstance(ctx context.Context, c config, rs *redisServer, preset h
 	t := &trips{}
 	rdb.AddHook(t)
 	handled := new(atomic.Int64)
-	q, err := rediskit.NewQueue(ctx, rdb, counter(handled), rediskit.WithWorkers(c.redisWorkers), rediskit.WithLogger(quiet))
+	q, err := rediskit.NewQueue(ctx, rdb, benchkit.Counter(handled), rediskit.WithWorkers(c.redisWorkers), rediskit.WithLogger(quiet))
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err
@@ -440,7 +430,7 @@ func startPGInstance(ctx context.Context, c config, pg *pgtest.Server, preset ho
 		return nil, err
 	}
 	handled := new(atomic.Int64)
-	q, err := riverkit.NewQueue(ctx, pool, counter(handled),
+	q, err := riverkit.NewQueue(ctx, pool, benchkit.Counter(handled),
 		riverkit.WithQueue("bench_"+strings.ReplaceAll(name, "-", "_")),
 		riverkit.WithWorkers(c.pgWorkers),
 		riverkit.WithLogger(quiet),
@@ -726,81 +716,6 @@ func machineCPU() (busy, total int64) {
 		}
 	}
 	return busy, total
-}
-
-// redisServer is a redis-server this command started.
-type redisServer struct {
-	cmd    *exec.Cmd
-	dir    string
-	addr   string
-	exited chan struct{}
-}
-
-func (r *redisServer) pid() int { return r.cmd.Process.Pid }
-
-func startRedis(ctx context.Context) (*redisServer, error) {
-	bin := redistest.Binary()
-	if bin == "" {
-		return nil, errors.New("redis-server not found on PATH (or in $" + redistest.BinaryEnv + ")")
-	}
-	dir, err := os.MkdirTemp("", "backends-redis-")
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-		"--daemonize", "no", "--protected-mode", "yes", "--logfile", "redis.log")
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	r := &redisServer{cmd: cmd, dir: dir, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), exited: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(r.exited)
-	}()
-	c := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := c.Ping(pctx).Err()
-		cancel()
-		if err == nil {
-			return r, nil
-		}
-		select {
-		case <-r.exited:
-			r.stop()
-			return nil, fmt.Errorf("redis-server exited at start: %w", err)
-		default:
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			r.stop()
-			return nil, fmt.Errorf("redis-server did not answer PING: %w", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process we do not control
-	}
-}
-
-// stop ends the server by its process ID (SIGTERM, then SIGKILL after
-// 10 s) and removes its directory.
-func (r *redisServer) stop() {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-	}
-	_ = os.RemoveAll(r.dir)
 }
 
 func printTables(c config, bs []*backend, per [][]sample) {

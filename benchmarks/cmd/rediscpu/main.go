@@ -38,11 +38,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sort"
 	"strconv"
@@ -56,7 +54,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/benchmarks"
-	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/benchmarks/internal/benchkit"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
@@ -108,12 +106,12 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return err
 	}
-	rs, err := startRedis(ctx, c.redisCPU)
+	rs, err := benchkit.StartRedis(ctx, "rediscpu-", c.redisCPU)
 	if err != nil {
 		return err
 	}
-	defer rs.stop()
-	admin := redis.NewClient(&redis.Options{Addr: rs.addr})
+	defer rs.Stop()
+	admin := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer admin.Close()
 
 	sw := &switcher{}
@@ -154,9 +152,9 @@ func run(ctx context.Context, c config) error {
 
 // runSplit takes ds in with an intake-only queue, then drains them with a
 // queue that has workers, then trims once, measuring each part apart.
-func runSplit(ctx context.Context, c config, admin *redis.Client, rs *redisServer, preset hookguard.Verifier,
+func runSplit(ctx context.Context, c config, admin *redis.Client, rs *benchkit.RedisServer, preset hookguard.Verifier,
 	sw *switcher, client *http.Client, url string, ds []benchmarks.Delivery) error {
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr, PoolSize: c.senders + c.workers + 8})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: c.senders + c.workers + 8})
 	defer rdb.Close()
 	cl := newSent()
 	rdb.AddHook(cl)
@@ -193,7 +191,7 @@ func runSplit(ctx context.Context, c config, admin *redis.Client, rs *redisServe
 		return err
 	}
 	t0 := time.Now()
-	q, err := rediskit.NewQueue(ctx, rdb, counter(handled), rediskit.WithWorkers(c.workers), rediskit.WithTrim(0, 0),
+	q, err := rediskit.NewQueue(ctx, rdb, benchkit.Counter(handled), rediskit.WithWorkers(c.workers), rediskit.WithTrim(0, 0),
 		rediskit.WithVisibilityTimeout(c.visibility), rediskit.WithLogger(quiet))
 	if err != nil {
 		return err
@@ -230,14 +228,14 @@ func runSplit(ctx context.Context, c config, admin *redis.Client, rs *redisServe
 
 // runConcurrent takes ds in while the workers handle them, then trims
 // once.
-func runConcurrent(ctx context.Context, c config, admin *redis.Client, rs *redisServer, preset hookguard.Verifier,
+func runConcurrent(ctx context.Context, c config, admin *redis.Client, rs *benchkit.RedisServer, preset hookguard.Verifier,
 	sw *switcher, client *http.Client, url string, ds []benchmarks.Delivery) error {
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr, PoolSize: c.senders + c.workers + 8})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: c.senders + c.workers + 8})
 	defer rdb.Close()
 	cl := newSent()
 	rdb.AddHook(cl)
 	handled := new(atomic.Int64)
-	q, err := rediskit.NewQueue(ctx, rdb, counter(handled), rediskit.WithWorkers(c.workers), rediskit.WithTrim(0, 0),
+	q, err := rediskit.NewQueue(ctx, rdb, benchkit.Counter(handled), rediskit.WithWorkers(c.workers), rediskit.WithTrim(0, 0),
 		rediskit.WithVisibilityTimeout(c.visibility), rediskit.WithLogger(quiet))
 	if err != nil {
 		return err
@@ -426,14 +424,6 @@ func (s *sent) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 	}
 }
 
-// counter is the no-op handler: it counts.
-func counter(n *atomic.Int64) hookguard.Handler {
-	return hookguard.HandlerFunc(func(context.Context, hookguard.Event) error {
-		n.Add(1)
-		return nil
-	})
-}
-
 // switcher serves with the current phase's receiver.
 type switcher struct{ h atomic.Pointer[http.Handler] }
 
@@ -482,81 +472,4 @@ func drive(ctx context.Context, client *http.Client, url string, ds []benchmarks
 		return 0, elapsed, err
 	}
 	return acc.Load(), elapsed, ctx.Err()
-}
-
-// redisServer is a redis-server this command started.
-type redisServer struct {
-	cmd    *exec.Cmd
-	dir    string
-	addr   string
-	exited chan struct{}
-}
-
-func startRedis(ctx context.Context, cpus string) (*redisServer, error) {
-	bin := redistest.Binary()
-	if bin == "" {
-		return nil, errors.New("redis-server not found on PATH (or in $" + redistest.BinaryEnv + ")")
-	}
-	dir, err := os.MkdirTemp("", "rediscpu-")
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	args := []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-		"--daemonize", "no", "--protected-mode", "yes", "--logfile", "redis.log"}
-	if cpus != "" {
-		args = append([]string{"taskset", "-c", cpus}, args...) // taskset execs redis-server: same process
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	r := &redisServer{cmd: cmd, dir: dir, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), exited: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(r.exited)
-	}()
-	c := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := c.Ping(pctx).Err()
-		cancel()
-		if err == nil {
-			return r, nil
-		}
-		select {
-		case <-r.exited:
-			r.stop()
-			return nil, fmt.Errorf("redis-server exited at start: %w", err)
-		default:
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			r.stop()
-			return nil, fmt.Errorf("redis-server did not answer PING: %w", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process we do not control
-	}
-}
-
-// stop ends the server by its process ID (SIGTERM, then SIGKILL after
-// 10 s) and removes its directory.
-func (r *redisServer) stop() {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-	}
-	_ = os.RemoveAll(r.dir)
 }
