@@ -2,6 +2,8 @@ package queuetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -189,8 +191,17 @@ func (r *dlRunner) start(t *testing.T, maxAttempts int) *dlSubtest {
 
 // keys returns d's dedupe keys, distinct per subtest: backends may share
 // one dedupe store between the queues of a test.
+// keys returns d's dedupe keys as a receiver makes them for a sender
+// whose scheme signs no ID or timestamp: one of the event ID and one of
+// the digest of the signed content. Both must be recorded, and both
+// released by a dead letter; a queue that spreads keys over shards must
+// keep them consistent across shards.
 func (s *dlSubtest) keys(d dlEvent) []string {
-	return []string{d.provider + "::id:" + d.id + "@" + s.t.Name()}
+	sum := sha256.Sum256([]byte(d.provider + "\x00" + d.id + "\x00" + s.t.Name()))
+	return []string{
+		d.provider + "::id:" + d.id + "@" + s.t.Name(),
+		d.provider + "::digest:" + hex.EncodeToString(sum[:]),
+	}
 }
 
 // event returns d's event as a receiver takes it in, with its dedupe keys.

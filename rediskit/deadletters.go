@@ -1,10 +1,13 @@
 package rediskit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,33 +48,6 @@ func WithDeadLetterRetention(maxCount int, maxAge time.Duration) QueueOption {
 }
 
 var (
-	// replayScript: KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3]
-	// replay counts, KEYS[4..] dedupe records; ARGV nonce, token, ttl in
-	// ms, the dead letter's entry ID, then the entry's fields and values.
-	// enqueueOnceScript, for a dead letter that must still exist, and
-	// counting the replay in the same step. Returns {code, entry ID}:
-	// code 0 no such dead letter, else as enqueueOnceScript.
-	replayScript = redis.NewScript(`
-if #redis.call('XRANGE', KEYS[2], ARGV[4], ARGV[4]) == 0 then return {0, ''} end
-local mine = ARGV[1] .. ARGV[2]
-local seen, pending = false, false
-for i = 4, #KEYS do
-  local v = redis.call('GET', KEYS[i])
-  if v then
-    if string.sub(v, 2) == mine then return {1, ''} end
-    if string.sub(v, 1, 1) == 's' then seen = true else pending = true end
-  end
-end
-if seen then return {3, ''} end
-if pending then return {2, ''} end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
-for i = 4, #KEYS do
-  redis.call('SET', KEYS[i], 's' .. mine, 'PX', ARGV[3])
-end
-redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
-return {1, id}
-`)
-
 	// trimDeadScript: KEYS[1] dead-letter stream, KEYS[2] replay counts;
 	// ARGV max count, the oldest ID kept. Trims exactly, then forgets the
 	// replay counts of the entries it removed (every ID below the oldest
@@ -131,17 +107,37 @@ func (q *Queue) DeadLetters(ctx context.Context, f hookguard.DeadLetterFilter) (
 		}
 		end = strconv.FormatInt(ms-1, 10) + "-18446744073709551615"
 	}
+	var out []hookguard.DeadLetter
+	for _, sh := range q.all {
+		ds, err := q.shardDeadLetters(ctx, sh, f, start, end, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
+	}
+	if len(q.all) > 1 {
+		// Each shard's are in order; merge them by time, then take the
+		// oldest up to the limit.
+		slices.SortStableFunc(out, func(a, b hookguard.DeadLetter) int { return cmpID(idOfRef(a.Ref), idOfRef(b.Ref)) })
+		out = out[:min(len(out), limit)]
+	}
+	return out, nil
+}
+
+// shardDeadLetters returns the dead letters of sh between the entry IDs
+// start and end that f selects, oldest first, at most limit.
+func (q *Queue) shardDeadLetters(ctx context.Context, sh *shard, f hookguard.DeadLetterFilter, start, end string, limit int) ([]hookguard.DeadLetter, error) {
 	page := min(limit, deadPage)
 	var out []hookguard.DeadLetter
 	for len(out) < limit {
-		msgs, err := q.rdb.XRangeN(ctx, q.dead, start, end, int64(page)).Result()
+		msgs, err := q.rdb.XRangeN(ctx, sh.DeadLetters, start, end, int64(page)).Result()
 		if err != nil {
 			return nil, fmt.Errorf("rediskit: list dead letters: %w", err)
 		}
 		if len(msgs) == 0 {
 			break
 		}
-		ds, err := q.deadLetters(ctx, msgs)
+		ds, err := q.deadLetters(ctx, sh, msgs)
 		if err != nil {
 			return nil, err
 		}
@@ -161,20 +157,43 @@ func (q *Queue) DeadLetters(ctx context.Context, f hookguard.DeadLetterFilter) (
 	return out, nil
 }
 
+// idOfRef returns the entry ID part of a dead-letter ref.
+func idOfRef(ref string) string {
+	id, _, _ := strings.Cut(ref, "@")
+	return id
+}
+
+// cmpID compares two stream entry IDs by time, then sequence.
+func cmpID(a, b string) int {
+	split := func(id string) (uint64, uint64) {
+		ms, seq, _ := strings.Cut(id, "-")
+		m, _ := strconv.ParseUint(ms, 10, 64)
+		s, _ := strconv.ParseUint(seq, 10, 64)
+		return m, s
+	}
+	am, as := split(a)
+	bm, bs := split(b)
+	if c := cmp.Compare(am, bm); c != 0 {
+		return c
+	}
+	return cmp.Compare(as, bs)
+}
+
 // DeadLetter returns the dead letter whose entry ID in the dead-letter
 // stream is ref, or an error wrapping [hookguard.ErrNoDeadLetter].
 func (q *Queue) DeadLetter(ctx context.Context, ref string) (hookguard.DeadLetter, error) {
-	if err := checkRef(ref); err != nil {
+	sh, id, err := q.shardOfRef(ref)
+	if err != nil {
 		return hookguard.DeadLetter{}, err
 	}
-	msgs, err := q.rdb.XRange(ctx, q.dead, ref, ref).Result()
+	msgs, err := q.rdb.XRange(ctx, sh.DeadLetters, id, id).Result()
 	if err != nil {
 		return hookguard.DeadLetter{}, fmt.Errorf("rediskit: read dead letter %s: %w", ref, err)
 	}
 	if len(msgs) == 0 {
 		return hookguard.DeadLetter{}, fmt.Errorf("rediskit: dead letter %s: %w", ref, hookguard.ErrNoDeadLetter)
 	}
-	ds, err := q.deadLetters(ctx, msgs)
+	ds, err := q.deadLetters(ctx, sh, msgs)
 	if err != nil {
 		return hookguard.DeadLetter{}, err
 	}
@@ -203,10 +222,11 @@ func (q *Queue) DeadLetter(ctx context.Context, ref string) (hookguard.DeadLette
 // replicas did not confirm the replay in time (the replay may or may not
 // survive a failover; replaying again is safe).
 func (q *Queue) ReplayDeadLetter(ctx context.Context, ref string) (dedupe.Status, error) {
-	if err := checkRef(ref); err != nil {
+	sh, id, err := q.shardOfRef(ref)
+	if err != nil {
 		return 0, err
 	}
-	msgs, err := q.rdb.XRange(ctx, q.dead, ref, ref).Result()
+	msgs, err := q.rdb.XRange(ctx, sh.DeadLetters, id, id).Result()
 	if err != nil {
 		return 0, fmt.Errorf("rediskit: read dead letter %s: %w", ref, err)
 	}
@@ -237,73 +257,32 @@ func (q *Queue) ReplayDeadLetter(ctx context.Context, ref string) (dedupe.Status
 	if len(ev.DedupeKeys) > 0 {
 		vals = append(vals, fKeysHere, "1") // a new dead letter releases them again
 	}
-	rkeys := make([]string, 0, 3+len(keys))
-	rkeys = append(rkeys, q.stream, q.dead, q.replayed)
-	for _, k := range keys {
-		rkeys = append(rkeys, q.store.Key(k))
-	}
-	args := make([]any, 0, 4+len(vals))
-	args = append(args, newNonce(), token, ttlMillis(hookguard.DefaultDedupeTTL), ref)
-	args = append(args, vals...)
-	var n int
-	if q.cfg.waitReplicas > 0 {
-		n, err = q.replayWait(ctx, rkeys, args)
-	} else {
-		n, _, err = onceReply(replayScript.Run(ctx, q.rdb, rkeys, args...))
-	}
-	if err == nil && n == 0 {
-		return 0, fmt.Errorf("rediskit: dead letter %s: %w", ref, hookguard.ErrNoDeadLetter)
-	}
-	return reserveStatus("replay dead letter", n, err)
-}
-
-// replayWait runs replayScript and WAIT in one round trip on one
-// connection. A replay WAIT does not confirm is not taken back: replaying
-// again is idempotent, and enqueues it only if the first was lost.
-func (q *Queue) replayWait(ctx context.Context, keys []string, args []any) (int, error) {
-	c, err := q.waitTarget(ctx)
-	if err != nil {
-		return 0, err
-	}
-	run := func(eval bool) (sc, wait *redis.Cmd) {
-		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if eval {
-				sc = replayScript.Eval(ctx, p, keys, args...)
-			} else {
-				sc = replayScript.EvalSha(ctx, p, keys, args...)
-			}
-			wait = p.Do(ctx, "WAIT", q.cfg.waitReplicas, q.cfg.waitTimeout.Milliseconds())
-			return nil
-		})
-		return sc, wait
-	}
-	sc, wait := run(false)
-	if err := sc.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-		sc, wait = run(true)
-	}
-	n, _, err := onceReply(sc)
-	if err != nil {
-		return 0, err
-	}
-	if n == 1 {
-		if err := q.checkWait(wait); err != nil {
-			return 0, err
+	// The event goes where the receiver puts it: the home of its last
+	// dedupe key, or of the replay key when it has none.
+	// What WAIT does not confirm stays: replaying again is idempotent and
+	// enqueues the event only if the first replay was lost.
+	n, err := q.once(ctx, q.cur.pick(keys[max(len(ev.DedupeKeys)-1, 0):]), keys, hookguard.DefaultDedupeTTL, vals, false)
+	if stored(n, err) {
+		if cerr := q.rdb.HIncrBy(ctx, sh.replayed, id, 1).Err(); cerr != nil {
+			q.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "rediskit: a dead letter was replayed, but its replay count could not be raised",
+				slog.String("ref", ref), slog.Any("error", cerr))
 		}
 	}
-	return n, nil
+	return reserveStatus("replay dead letter", n, err)
 }
 
 // DropDeadLetter deletes the dead letter ref and its replay count. It
 // returns an error wrapping [hookguard.ErrNoDeadLetter] when ref names no
 // dead letter.
 func (q *Queue) DropDeadLetter(ctx context.Context, ref string) error {
-	if err := checkRef(ref); err != nil {
+	sh, id, err := q.shardOfRef(ref)
+	if err != nil {
 		return err
 	}
 	var del *redis.IntCmd
-	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		del = p.XDel(ctx, q.dead, ref)
-		p.HDel(ctx, q.replayed, ref)
+	_, err = q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		del = p.XDel(ctx, sh.DeadLetters, id)
+		p.HDel(ctx, sh.replayed, id)
 		return nil
 	})
 	if err != nil {
@@ -321,27 +300,32 @@ func (q *Queue) DropDeadLetter(ctx context.Context, ref string) error {
 // and forgets their replay counts. It returns how many it removed.
 func (q *Queue) TrimDeadLetters(ctx context.Context) (int64, error) {
 	minID := strconv.FormatInt(max(time.Now().Add(-q.cfg.deadAge).UnixMilli(), 0), 10) + "-0"
-	n, err := trimDeadScript.Run(ctx, q.rdb, []string{q.dead, q.replayed}, q.cfg.deadMax, minID).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("rediskit: trim dead letters: %w", err)
+	var total int64
+	for _, sh := range q.all {
+		n, err := trimDeadScript.Run(ctx, q.rdb, []string{sh.DeadLetters, sh.replayed}, q.cfg.deadMax, minID).Int64()
+		if err != nil {
+			return total, fmt.Errorf("rediskit: trim dead letters of %s: %w", sh.DeadLetters, err)
+		}
+		total += n
 	}
-	return n, nil
+	return total, nil
 }
 
 // deadLetters turns dead-letter stream entries into dead letters, with
 // their replay counts.
-func (q *Queue) deadLetters(ctx context.Context, msgs []redis.XMessage) ([]hookguard.DeadLetter, error) {
+func (q *Queue) deadLetters(ctx context.Context, sh *shard, msgs []redis.XMessage) ([]hookguard.DeadLetter, error) {
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID
 	}
-	counts, err := q.rdb.HMGet(ctx, q.replayed, ids...).Result()
+	counts, err := q.rdb.HMGet(ctx, sh.replayed, ids...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("rediskit: read replay counts: %w", err)
 	}
 	out := make([]hookguard.DeadLetter, len(msgs))
 	for i, m := range msgs {
 		out[i] = deadLetterOf(m)
+		out[i].Ref = q.refOf(sh, m.ID)
 		if s, ok := counts[i].(string); ok {
 			out[i].Replays, _ = strconv.Atoi(s)
 		}

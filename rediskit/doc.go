@@ -105,12 +105,38 @@
 // FailoverClient. An event answered 503 this way may still have been
 // handled once, by a worker that read it during the WAIT.
 //
-// # Redis Cluster
+// # Redis Cluster and shards
 //
-// Every key of a queue carries the hash tag {NAME} ([WithName]): the
-// stream, the dead-letter stream, the attempt counts and the queue's
-// dedupe records hash to one slot, as the atomic script requires. One
-// queue therefore lives on one node; for more throughput, run several
-// queues under different names. The standalone [Store] touches one key per
-// call and needs no tag.
+// Every key of a queue carries a hash tag: {NAME} ([WithName]) for the
+// one shard of an unsharded queue. The stream, the dead-letter stream,
+// the attempt counts and the dedupe records homed there hash to one slot,
+// as the atomic script requires, so one shard lives on one primary.
+// [WithShards] spreads a queue over n shards, each with its own tag,
+// placed so that a Cluster whose primaries own equal slot ranges gets an
+// equal share of them ([Queue.Shards] says where each is). Each dedupe
+// key has a home shard, a hash of the key; an event goes to the home of
+// its last key, and its records on other homes are reserved first and
+// confirmed after, so every duplicate one shard catches is still caught
+// (see [WithShards] for the cost). Consumers read every shard, sharing
+// their workers fairly, and reclaim and trim each shard on its own. The
+// standalone [Store] touches one key per call and needs no tag.
+//
+// Changing the shard count moves every shard to a new tag, and most
+// dedupe keys to a new home. Nothing is lost if it is done in this order:
+//
+//  1. Deploy every process (receivers and consumers) with WithShards(new)
+//     and WithFormerShards(old). Consumers then read the old shards too,
+//     and receivers look each key up on its old home as well, so that a
+//     sender's redelivery of an event taken in before the change is still
+//     a duplicate. Until every process runs it, an old process may take in
+//     an event on the old shards; the new consumers handle it.
+//  2. Wait until [Queue.FormerDrained] reports true and one dedupe TTL
+//     (hookguard.WithDedupeTTL, 72 hours by default) has passed since the
+//     last process moved. Replay or drop the old shards' dead letters
+//     (they are listed with the others) if you want them.
+//  3. Deploy without WithFormerShards. The old shards' keys may then be
+//     deleted (SCAN for "hookguard:{NAME:s*" or "hookguard:{NAME}*").
+//
+// `hookguard serve --redis URL --shards N` and `hookguard dead ... --shards
+// N` take the count too.
 package rediskit

@@ -80,6 +80,10 @@ func TestNewQueueInvalidOptions(t *testing.T) {
 		{func() rediskit.QueueOption { return rediskit.WithBlock(999 * time.Microsecond) }, "WithBlock(999µs)"},
 		{func() rediskit.QueueOption { return rediskit.WithWaitReplicas(0, time.Second) }, "WithWaitReplicas(0, 1s)"},
 		{func() rediskit.QueueOption { return rediskit.WithWaitReplicas(1, 0) }, "WithWaitReplicas(1, 0s)"},
+		{func() rediskit.QueueOption { return rediskit.WithShards(0) }, "WithShards(0)"},
+		{func() rediskit.QueueOption { return rediskit.WithShards(rediskit.MaxShards + 1) }, "WithShards(1025)"},
+		{func() rediskit.QueueOption { return rediskit.WithFormerShards(0) }, "WithFormerShards(0)"},
+		{func() rediskit.QueueOption { return rediskit.WithFormerShards(-1) }, "WithFormerShards(-1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

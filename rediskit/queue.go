@@ -63,6 +63,8 @@ type queueConfig struct {
 	deadMax        int           // dead letters kept at most; see WithDeadLetterRetention
 	deadAge        time.Duration // how long dead letters are kept at most
 	format         int           // entry format written; see WithEntryFormat
+	shards         int           // see WithShards
+	formerShards   int           // see WithFormerShards; 0 when not set
 	err            error         // the first invalid option, for NewQueue to report
 }
 
@@ -283,7 +285,9 @@ type Queue struct {
 	cfg   queueConfig
 	store *Store
 
-	stream, dead, attempts, replayed string
+	cur    *layout  // the shards events go to
+	former *layout  // WithFormerShards: shards still read; nil when not set
+	all    []*shard // cur's shards, then former's
 
 	life    context.Context // parent of handler contexts; cancelled when a Shutdown deadline passes
 	kill    context.CancelFunc
@@ -299,12 +303,12 @@ type Queue struct {
 	jobs chan entry
 	acks chan ackReq // workers' acknowledgements, sent in batches by acker
 
+	// heldMu guards each shard's held map, which maps the IDs of the
+	// entries this process holds there to whether it has let go of them:
+	// true from the moment it starts to acknowledge, dead-letter or hand
+	// back the entry, so that the heartbeat does not take the entry's
+	// leaving for a reclaim by another consumer.
 	heldMu sync.Mutex
-	// held maps the IDs of the entries this process holds to whether it
-	// has let go of them: true from the moment it starts to acknowledge,
-	// dead-letter or hand back the entry, so that the heartbeat does not
-	// take the entry's leaving for a reclaim by another consumer.
-	held map[string]bool
 
 	lost      atomic.Int64 // pending entries found deleted from the stream; see Lost
 	takenOver atomic.Int64 // held entries found reclaimed by another consumer; see TakenOver
@@ -318,6 +322,7 @@ type Queue struct {
 // ackReq asks the acker to acknowledge an entry; done is closed once it
 // tried.
 type ackReq struct {
+	sh      *shard
 	id      string
 	retried bool // the entry has an attempt count to forget
 	done    chan struct{}
@@ -325,9 +330,11 @@ type ackReq struct {
 
 // entry is one stream entry taken by this consumer.
 type entry struct {
+	sh       *shard
 	id       string
 	vals     map[string]any
-	attempts int // attempts made before this process took it
+	attempts int  // attempts made before this process took it
+	counted  bool // the entry has an attempt count in Redis, to forget when it is acknowledged
 }
 
 var (
@@ -361,6 +368,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		deadMax:        DefaultDeadLetterMax,
 		deadAge:        DefaultDeadLetterAge,
 		format:         2,
+		shards:         1,
 		logger:         slog.Default(),
 	}
 	for _, o := range opts {
@@ -371,6 +379,8 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 	switch {
 	case cfg.err != nil:
 		return nil, cfg.err
+	case cfg.formerShards == cfg.shards:
+		return nil, invalid("WithFormerShards(%d): the queue has %d shards already; set it only while moving from another count", cfg.formerShards, cfg.shards)
 	case rdb == nil:
 		return nil, ErrNilClient
 	case h == nil && cfg.workers > 0:
@@ -379,30 +389,34 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 	if cfg.consumer == "" {
 		cfg.consumer = consumerName()
 	}
-	base := "hookguard:{" + cfg.name + "}:"
-	store, err := NewStore(rdb, WithPrefix(base+"seen:"))
+	cur := newLayout(cfg.name, cfg.shards, false)
+	store, err := NewStore(rdb, WithPrefix(cur.shards[0].seen))
 	if err != nil {
 		return nil, err
 	}
+	store.layout = cur
 	q := &Queue{
-		rdb:      rdb,
-		h:        h,
-		cfg:      cfg,
-		store:    store,
-		stream:   base + "events",
-		dead:     base + "dead",
-		attempts: base + "attempts",
-		replayed: base + "replayed",
-		free:     make(chan struct{}, cfg.workers),
-		jobs:     make(chan entry),
-		acks:     make(chan ackReq, cfg.workers),
-		held:     make(map[string]bool),
-		done:     make(chan struct{}),
+		rdb:   rdb,
+		h:     h,
+		cfg:   cfg,
+		store: store,
+		cur:   cur,
+		all:   cur.shards,
+		free:  make(chan struct{}, cfg.workers),
+		jobs:  make(chan entry),
+		acks:  make(chan ackReq, cfg.workers),
+		done:  make(chan struct{}),
+	}
+	if cfg.formerShards > 0 {
+		q.former = newLayout(cfg.name, cfg.formerShards, true)
+		q.all = append(slices.Clone(cur.shards), q.former.shards...)
 	}
 	if cfg.workers > 0 {
-		err = rdb.XGroupCreateMkStream(ctx, q.stream, cfg.group, "0").Err()
-		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-			return nil, fmt.Errorf("rediskit: create consumer group %q on %q: %w", cfg.group, q.stream, err)
+		for _, s := range q.all {
+			err = rdb.XGroupCreateMkStream(ctx, s.Stream, cfg.group, "0").Err()
+			if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+				return nil, fmt.Errorf("rediskit: create consumer group %q on %q: %w", cfg.group, s.Stream, err)
+			}
 		}
 	} else if err := rdb.Ping(ctx).Err(); err != nil {
 		// Intake only: the workers' processes create the group (at "0",
@@ -423,10 +437,20 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		go q.work()
 	}
 	if cfg.workers > 0 { // intake only: nothing to read, hold, acknowledge or refresh
-		q.bg.Add(3)
-		go q.fetch()
+		var fetchers sync.WaitGroup
+		fetchers.Add(len(q.all))
+		for _, s := range q.all {
+			go q.fetch(s, &fetchers)
+		}
+		go func() {
+			fetchers.Wait() // they end when Shutdown begins
+			close(q.jobs)   // the fetchers were its only senders; the workers end
+		}()
+		q.bg.Add(2)
 		go q.heartbeat()
 		go q.acker()
+	} else {
+		close(q.jobs)
 	}
 	if cfg.trimEvery > 0 {
 		q.bg.Add(1)
@@ -456,13 +480,16 @@ func consumerName() string {
 // Consumer returns this process's consumer name.
 func (q *Queue) Consumer() string { return q.cfg.consumer }
 
-// Stream returns the key of the event stream.
-func (q *Queue) Stream() string { return q.stream }
+// Stream returns the key of the event stream of the first shard, the
+// only one unless [WithShards] says otherwise (see [Queue.Shards]).
+func (q *Queue) Stream() string { return q.cur.shards[0].Stream }
 
-// DeadLetterStream returns the key of the dead-letter stream. Each entry
-// holds the event's fields, plus "error" (the last error's text),
-// "attempts" and "source" (the entry ID in the event stream).
-func (q *Queue) DeadLetterStream() string { return q.dead }
+// DeadLetterStream returns the key of the dead-letter stream of the
+// first shard, the only one unless [WithShards] says otherwise (see
+// [Queue.Shards]). Each entry holds the event's fields, plus "error" (the
+// last error's text), "attempts" and "source" (the entry ID in the event
+// stream).
+func (q *Queue) DeadLetterStream() string { return q.cur.shards[0].DeadLetters }
 
 // Lost reports how many events this process found lost: events that
 // were taken in but deleted from the stream (trimmed or XDEL'd by hand or
@@ -484,7 +511,7 @@ func (q *Queue) Lost() int64 { return q.lost.Load() }
 func (q *Queue) TakenOver() int64 { return q.takenOver.Load() }
 
 // Store returns the dedupe store whose records share the queue's hash
-// tag. Give it to the receiver with hookguard.WithStore together with
+// tags: each record lives on its key's home shard. Give it to the receiver with hookguard.WithStore together with
 // hookguard.WithQueue(q): the receiver then reserves and enqueues in one
 // atomic script.
 func (q *Queue) Store() *Store { return q.store }
@@ -494,7 +521,7 @@ func (q *Queue) Store() *Store { return q.store }
 // same prefix.
 func (q *Queue) SharesStore(s dedupe.Store) bool {
 	rs, ok := s.(*Store)
-	return ok && rs.prefix == q.store.prefix && rs.rdb == q.rdb
+	return ok && rs.prefix == q.store.prefix && rs.rdb == q.rdb && rs.shardCount() == len(q.cur.shards)
 }
 
 // Enqueue adds e to the stream with XADD. It fails with
@@ -518,10 +545,11 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 	if err != nil {
 		return err
 	}
+	sh := q.cur.pick(nil)
 	if q.cfg.waitReplicas > 0 {
-		return q.enqueueWait(ctx, vals)
+		return q.enqueueWait(ctx, sh, vals)
 	}
-	if err := q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.stream, Values: vals}).Err(); err != nil {
+	if err := q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: sh.Stream, Values: vals}).Err(); err != nil {
 		return fmt.Errorf("rediskit: enqueue: %w", err)
 	}
 	return nil
@@ -560,23 +588,7 @@ func (q *Queue) EnqueueOnce(ctx context.Context, e hookguard.Event, keys []strin
 	if err != nil {
 		return 0, err
 	}
-	rkeys := make([]string, 0, 1+len(keys))
-	rkeys = append(rkeys, q.stream)
-	for _, k := range keys {
-		rkeys = append(rkeys, q.store.Key(k))
-	}
-	nonce, wait := newNonce(), "0"
-	if q.cfg.waitReplicas > 0 {
-		wait = "1"
-	}
-	args := make([]any, 0, 4+len(vals))
-	args = append(args, nonce, token, ttlMillis(ttl), wait)
-	args = append(args, vals...)
-	if q.cfg.waitReplicas > 0 {
-		n, err := q.enqueueOnceWait(ctx, rkeys, args, nonce+token)
-		return reserveStatus("enqueue", n, err)
-	}
-	n, _, err := onceReply(enqueueOnceScript.Run(ctx, q.rdb, rkeys, args...))
+	n, err := q.once(ctx, q.cur.pick(keys), keys, ttl, vals, true)
 	return reserveStatus("enqueue", n, err)
 }
 
@@ -629,12 +641,19 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 	return fmt.Errorf("rediskit: queue shutdown: %w", ctx.Err())
 }
 
-// fetch hands entries to idle workers: reclaimed ones first, then new
-// ones. It takes a worker's token before reading, so that every entry it
-// reads starts at once and never waits, idle, in a buffer.
-func (q *Queue) fetch() {
-	defer q.bg.Done()
-	defer close(q.jobs)
+// fetch hands the entries of shard sh to idle workers: reclaimed ones
+// first, then new ones. It takes a worker's token before reading, so that
+// every entry it reads starts at once and never waits, idle, in a buffer.
+// With several shards, each has its fetcher, all sharing the workers'
+// tokens: when workers are scarce they take turns (a channel serves its
+// waiting receivers in order), so a shard with a backlog cannot starve
+// the others. A fetcher whose shard is empty waits for its next entry
+// without holding a token, so idle shards keep no worker from the busy
+// ones; the one entry that wait brings may wait for a worker, held and
+// refreshed like any other.
+func (q *Queue) fetch(sh *shard, fetchers *sync.WaitGroup) {
+	defer fetchers.Done()
+	sharded := len(q.all) > 1
 	var lastClaim time.Time
 	cursor := "0-0"
 	// claimMore is set while the last claim filled every idle worker, or
@@ -666,37 +685,28 @@ func (q *Queue) fetch() {
 		)
 		if claimMore || time.Since(lastClaim) >= q.cfg.visibility/2 {
 			lastClaim = time.Now()
-			es, cursor, err = q.reclaim(k, cursor)
+			es, cursor, err = q.reclaim(sh, k, cursor)
 			claimMore = err == nil && (len(es) == k || cursor != "0-0")
 		}
 		if err == nil && len(es) == 0 {
-			es, err = q.read(k)
+			es, err = q.read(sh, k, !sharded)
 		}
 		for _, e := range es {
-			q.hold(e.id)
+			q.hold(sh, e.id)
 			q.jobs <- e // a worker is idle: we hold its token
 			k--
 		}
 		for ; k > 0; k-- {
 			q.free <- struct{}{}
 		}
+		if err == nil && sharded && len(es) == 0 && !claimMore {
+			err = q.await(sh)
+		}
 		if err != nil {
 			if q.reading.Err() != nil {
 				return
 			}
-			q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: read from stream failed; retrying", slog.String("stream", q.stream), slog.Any("error", err))
-			if strings.HasPrefix(err.Error(), "NOGROUP") {
-				// Redis restarted without persistence, or the stream was
-				// deleted: the receiver's enqueue script recreates the
-				// stream but not the group, so without this nothing
-				// accepted from now on would ever be read.
-				gerr := q.rdb.XGroupCreateMkStream(q.reading, q.stream, q.cfg.group, "0").Err()
-				if gerr != nil && !strings.HasPrefix(gerr.Error(), "BUSYGROUP") {
-					q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: could not recreate the consumer group", slog.String("stream", q.stream), slog.Any("error", gerr))
-				} else {
-					q.cfg.logger.LogAttrs(q.reading, slog.LevelError, "rediskit: consumer group was missing (Redis lost its data?); recreated it", slog.String("stream", q.stream), slog.String("group", q.cfg.group))
-				}
-			}
+			q.readFailed(sh, err)
 			t := time.NewTimer(q.cfg.block)
 			select {
 			case <-t.C:
@@ -708,12 +718,55 @@ func (q *Queue) fetch() {
 	}
 }
 
-// read takes up to k new entries, blocking up to the block time.
-func (q *Queue) read(k int) ([]entry, error) {
-	res, err := q.rdb.XReadGroup(q.reading, &redis.XReadGroupArgs{
+// await waits, holding no worker's token, up to the block time for the
+// next new entry of sh, then hands it to the next idle worker. If the
+// queue shuts down first, it hands the entry back.
+func (q *Queue) await(sh *shard) error {
+	es, err := q.read(sh, 1, true)
+	if err != nil || len(es) == 0 {
+		return err
+	}
+	e := es[0]
+	q.hold(sh, e.id)
+	select {
+	case <-q.free:
+		q.jobs <- e
+	case <-q.reading.Done():
+		q.handOff(e.sh, e.id, 0)
+		q.unhold(sh, e.id)
+	}
+	return nil
+}
+
+// readFailed logs a failed read of sh and, when its consumer group is
+// missing, creates it again.
+func (q *Queue) readFailed(sh *shard, err error) {
+	q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: read from stream failed; retrying", slog.String("stream", sh.Stream), slog.Any("error", err))
+	if !strings.HasPrefix(err.Error(), "NOGROUP") {
+		return
+	}
+	// Redis restarted without persistence, or the stream was deleted: the
+	// receiver's enqueue script recreates the stream but not the group, so
+	// without this nothing accepted from now on would ever be read.
+	gerr := q.rdb.XGroupCreateMkStream(q.reading, sh.Stream, q.cfg.group, "0").Err()
+	if gerr != nil && !strings.HasPrefix(gerr.Error(), "BUSYGROUP") {
+		q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: could not recreate the consumer group", slog.String("stream", sh.Stream), slog.Any("error", gerr))
+	} else {
+		q.cfg.logger.LogAttrs(q.reading, slog.LevelError, "rediskit: consumer group was missing (Redis lost its data?); recreated it", slog.String("stream", sh.Stream), slog.String("group", q.cfg.group))
+	}
+}
+
+// read takes up to k new entries of sh; block says whether to wait for
+// them, up to the block time.
+func (q *Queue) read(sh *shard, k int, block bool) ([]entry, error) {
+	args := &redis.XReadGroupArgs{
 		Group: q.cfg.group, Consumer: q.cfg.consumer,
-		Streams: []string{q.stream, ">"}, Count: int64(k), Block: q.cfg.block,
-	}).Result()
+		Streams: []string{sh.Stream, ">"}, Count: int64(k), Block: -1,
+	}
+	if block {
+		args.Block = q.cfg.block
+	}
+	res, err := q.rdb.XReadGroup(q.reading, args).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -723,7 +776,7 @@ func (q *Queue) read(k int) ([]entry, error) {
 	var es []entry
 	for _, s := range res {
 		for _, m := range s.Messages {
-			es = append(es, entry{id: m.ID, vals: m.Values})
+			es = append(es, entry{sh: sh, id: m.ID, vals: m.Values})
 		}
 	}
 	return es, nil
@@ -735,15 +788,15 @@ func (q *Queue) read(k int) ([]entry, error) {
 // running when it stopped, so that an event that crashes its consumer
 // every time still ends in the dead-letter stream. Pending entries that
 // no longer exist in the stream are handled by dropDeleted.
-func (q *Queue) reclaim(k int, cursor string) ([]entry, string, error) {
+func (q *Queue) reclaim(sh *shard, k int, cursor string) ([]entry, string, error) {
 	ms, next, deleted, err := q.rdb.XAutoClaimWithDeleted(q.reading, &redis.XAutoClaimArgs{
-		Stream: q.stream, Group: q.cfg.group, Consumer: q.cfg.consumer,
+		Stream: sh.Stream, Group: q.cfg.group, Consumer: q.cfg.consumer,
 		MinIdle: q.cfg.visibility, Start: cursor, Count: int64(k),
 	}).Result()
 	if err != nil {
 		return nil, "0-0", err
 	}
-	q.dropDeleted(deleted)
+	q.dropDeleted(sh, deleted)
 	if len(ms) == 0 {
 		return nil, next, nil
 	}
@@ -751,19 +804,20 @@ func (q *Queue) reclaim(k int, cursor string) ([]entry, string, error) {
 	for i, m := range ms {
 		ids[i] = m.ID
 	}
-	counts, err := q.rdb.HMGet(q.reading, q.attempts, ids...).Result()
+	counts, err := q.rdb.HMGet(q.reading, sh.attempts, ids...).Result()
 	if err != nil {
 		counts = make([]any, len(ms)) // not fatal: count from zero
 	}
 	es := make([]entry, 0, len(ms))
 	for i, m := range ms {
 		n := 0
-		if s, ok := counts[i].(string); ok {
+		s, counted := counts[i].(string)
+		if counted {
 			n, _ = strconv.Atoi(s)
 		}
-		es = append(es, entry{id: m.ID, vals: m.Values, attempts: n + 1})
+		es = append(es, entry{sh: sh, id: m.ID, vals: m.Values, attempts: n + 1, counted: counted})
 	}
-	q.cfg.logger.LogAttrs(q.reading, slog.LevelInfo, "rediskit: reclaimed idle entries", slog.String("stream", q.stream), slog.Int("count", len(es)))
+	q.cfg.logger.LogAttrs(q.reading, slog.LevelInfo, "rediskit: reclaimed idle entries", slog.String("stream", sh.Stream), slog.Int("count", len(es)))
 	return es, next, nil
 }
 
@@ -773,7 +827,7 @@ func (q *Queue) reclaim(k int, cursor string) ([]entry, string, error) {
 // dead-lettered, so each is logged at ERROR, counted in [Queue.Lost] and
 // acknowledged, so that it does not stay in the pending list. Redis
 // already removed them from it; the XACK makes sure.
-func (q *Queue) dropDeleted(ids []string) {
+func (q *Queue) dropDeleted(sh *shard, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
@@ -782,11 +836,11 @@ func (q *Queue) dropDeleted(ids []string) {
 	defer cancel()
 	for _, id := range ids {
 		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: pending event was deleted from the stream before it was handled (trimmed or XDEL'd); it is lost",
-			slog.String("entry", id), slog.String("stream", q.stream), slog.String("group", q.cfg.group))
+			slog.String("entry", id), slog.String("stream", sh.Stream), slog.String("group", q.cfg.group))
 	}
 	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, q.stream, q.cfg.group, ids...)
-		p.HDel(ctx, q.attempts, ids...)
+		p.XAck(ctx, sh.Stream, q.cfg.group, ids...)
+		p.HDel(ctx, sh.attempts, ids...)
 		return nil
 	})
 	if err != nil {
@@ -794,9 +848,9 @@ func (q *Queue) dropDeleted(ids []string) {
 	}
 }
 
-func (q *Queue) hold(id string) {
+func (q *Queue) hold(sh *shard, id string) {
 	q.heldMu.Lock()
-	q.held[id] = false
+	sh.held[id] = false
 	q.heldMu.Unlock()
 }
 
@@ -804,17 +858,17 @@ func (q *Queue) hold(id string) {
 // back by this process. It must run before the Redis call that does it:
 // a heartbeat that then finds the entry gone from the pending list, or
 // owned by another consumer, knows it was this process that let it go.
-func (q *Queue) letGo(id string) {
+func (q *Queue) letGo(sh *shard, id string) {
 	q.heldMu.Lock()
-	if _, ok := q.held[id]; ok {
-		q.held[id] = true
+	if _, ok := sh.held[id]; ok {
+		sh.held[id] = true
 	}
 	q.heldMu.Unlock()
 }
 
-func (q *Queue) unhold(id string) {
+func (q *Queue) unhold(sh *shard, id string) {
 	q.heldMu.Lock()
-	delete(q.held, id)
+	delete(sh.held, id)
 	q.heldMu.Unlock()
 }
 
@@ -831,7 +885,9 @@ func (q *Queue) heartbeat() {
 		case <-q.bgCtx.Done():
 			return
 		}
-		q.refresh(nil)
+		for _, sh := range q.all {
+			q.refresh(sh, nil)
+		}
 	}
 }
 
@@ -847,11 +903,11 @@ func (q *Queue) heartbeat() {
 // takeover unless this process handed it back, the second unless this
 // process acknowledged or dead-lettered it (otherwise another consumer
 // reclaimed and finished it).
-func (q *Queue) refresh(between func()) {
+func (q *Queue) refresh(sh *shard, between func()) {
 	q.heldMu.Lock()
-	args := make([]any, 0, 2+len(q.held))
+	args := make([]any, 0, 2+len(sh.held))
 	args = append(args, q.cfg.group, q.cfg.consumer)
-	for id, letGo := range q.held {
+	for id, letGo := range sh.held {
 		if !letGo {
 			args = append(args, id)
 		}
@@ -864,7 +920,7 @@ func (q *Queue) refresh(between func()) {
 		between()
 	}
 	ctx, cancel := context.WithTimeout(q.bgCtx, q.cfg.visibility/3)
-	res, err := touchScript.Run(ctx, q.rdb, []string{q.stream}, args...).Slice()
+	res, err := touchScript.Run(ctx, q.rdb, []string{sh.Stream}, args...).Slice()
 	cancel()
 	var other, gone []string
 	if err == nil {
@@ -880,7 +936,7 @@ func (q *Queue) refresh(between func()) {
 	q.heldMu.Lock()
 	for _, ids := range [][]string{other, gone} {
 		for _, id := range ids {
-			if letGo, held := q.held[id]; held && !letGo {
+			if letGo, held := sh.held[id]; held && !letGo {
 				taken = append(taken, id)
 			}
 		}
@@ -889,7 +945,7 @@ func (q *Queue) refresh(between func()) {
 	if len(taken) > 0 {
 		q.takenOver.Add(int64(len(taken)))
 		q.cfg.logger.LogAttrs(q.bgCtx, slog.LevelWarn, "rediskit: entries were reclaimed by another consumer while held here; they may be handled twice",
-			slog.Any("ids", taken), slog.String("stream", q.stream), slog.String("group", q.cfg.group))
+			slog.Any("ids", taken), slog.String("stream", sh.Stream), slog.String("group", q.cfg.group))
 	}
 }
 
@@ -936,24 +992,29 @@ func (q *Queue) trimLoop() {
 	}
 }
 
-// Trim removes handled entries from the stream now, as the periodic trim
-// does (see [WithTrim]): only entries older than the retention and older
-// than every entry that a consumer group still needs, pending or not yet
-// delivered. It returns how many entries it removed.
+// Trim removes handled entries from the streams now, as the periodic
+// trim does (see [WithTrim]): only entries older than the retention and
+// older than every entry that a consumer group still needs, pending or
+// not yet delivered. Each shard is trimmed on its own, one script each.
+// It returns how many entries it removed.
 func (q *Queue) Trim(ctx context.Context) (int64, error) {
-	floor := time.Now().Add(-q.cfg.retention).UnixMilli()
-	n, err := trimScript.Run(ctx, q.rdb, []string{q.stream}, strconv.FormatInt(floor, 10)+"-0").Int64()
-	if err != nil {
-		return 0, fmt.Errorf("rediskit: trim: %w", err)
+	floor := strconv.FormatInt(time.Now().Add(-q.cfg.retention).UnixMilli(), 10) + "-0"
+	var total int64
+	for _, sh := range q.all {
+		n, err := trimScript.Run(ctx, q.rdb, []string{sh.Stream}, floor).Int64()
+		if err != nil {
+			return total, fmt.Errorf("rediskit: trim %s: %w", sh.Stream, err)
+		}
+		total += n
 	}
-	return n, nil
+	return total, nil
 }
 
 func (q *Queue) work() {
 	defer q.workers.Done()
 	for e := range q.jobs {
 		q.handle(e)
-		q.unhold(e.id)
+		q.unhold(e.sh, e.id)
 		q.free <- struct{}{}
 	}
 }
@@ -972,7 +1033,7 @@ func (q *Queue) handle(e entry) {
 			return
 		}
 		if q.life.Err() != nil {
-			q.handOff(e.id, attempt-1)
+			q.handOff(e.sh, e.id, attempt-1)
 			return
 		}
 		ev.Attempt = attempt
@@ -981,14 +1042,14 @@ func (q *Queue) handle(e entry) {
 			q.cfg.hooks.OnHandled(ev, attempt, err, d)
 		}
 		if err == nil {
-			q.ack(e.id, attempt > 1)
+			q.ack(e.sh, e.id, attempt > 1 || e.counted)
 			return
 		}
 		if hookguard.IsPermanent(err) || attempt >= q.cfg.maxAttempts {
 			q.deadLetter(e, ev, attempt, err)
 			return
 		}
-		if err := q.rdb.HSet(context.WithoutCancel(q.life), q.attempts, e.id, attempt).Err(); err != nil {
+		if err := q.rdb.HSet(context.WithoutCancel(q.life), e.sh.attempts, e.id, attempt).Err(); err != nil {
 			q.cfg.logger.LogAttrs(q.life, slog.LevelWarn, "rediskit: could not record the attempt count", slog.String("entry", e.id), slog.Any("error", err))
 		}
 		t := time.NewTimer(q.backoff(attempt))
@@ -996,7 +1057,7 @@ func (q *Queue) handle(e entry) {
 		case <-t.C:
 		case <-q.reading.Done(): // shutting down: let another consumer retry it
 			t.Stop()
-			q.handOff(e.id, attempt)
+			q.handOff(e.sh, e.id, attempt)
 			return
 		}
 	}
@@ -1035,10 +1096,10 @@ func (q *Queue) redisCtx() (context.Context, context.CancelFunc) {
 // had failed before. It returns once the acknowledgement was sent and
 // answered (or failed): the acker sends those of every worker that
 // finished meanwhile in one XACK.
-func (q *Queue) ack(id string, retried bool) {
-	q.letGo(id)
+func (q *Queue) ack(sh *shard, id string, retried bool) {
+	q.letGo(sh, id)
 	done := make(chan struct{})
-	q.acks <- ackReq{id: id, retried: retried, done: done}
+	q.acks <- ackReq{sh: sh, id: id, retried: retried, done: done}
 	<-done
 }
 
@@ -1068,27 +1129,18 @@ func (q *Queue) acker() {
 				break more
 			}
 		}
-		ids, retried = ids[:0], retried[:0]
-		for _, r := range batch {
-			ids = append(ids, r.id)
-			if r.retried {
-				retried = append(retried, r.id)
-			}
-		}
 		ctx, cancel := q.redisCtx()
-		var err error
-		if len(retried) == 0 {
-			err = q.rdb.XAck(ctx, q.stream, q.cfg.group, ids...).Err()
+		if len(q.all) == 1 {
+			ids, retried = ids[:0], retried[:0]
+			for _, r := range batch {
+				ids = append(ids, r.id)
+				if r.retried {
+					retried = append(retried, r.id)
+				}
+			}
+			q.ackShard(ctx, q.all[0], ids, retried)
 		} else {
-			_, err = q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.XAck(ctx, q.stream, q.cfg.group, ids...)
-				p.HDel(ctx, q.attempts, retried...)
-				return nil
-			})
-		}
-		if err != nil {
-			q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: XACK failed; the events will be handled again after the visibility timeout",
-				slog.Any("entries", slices.Clone(ids)), slog.Any("error", err))
+			q.ackShards(ctx, batch)
 		}
 		cancel()
 		for _, r := range batch {
@@ -1097,15 +1149,75 @@ func (q *Queue) acker() {
 	}
 }
 
+// ackShard acknowledges ids in sh with one XACK, and forgets the attempt
+// counts of retried in the same MULTI/EXEC.
+func (q *Queue) ackShard(ctx context.Context, sh *shard, ids, retried []string) {
+	var err error
+	if len(retried) == 0 {
+		err = q.rdb.XAck(ctx, sh.Stream, q.cfg.group, ids...).Err()
+	} else {
+		_, err = q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAck(ctx, sh.Stream, q.cfg.group, ids...)
+			p.HDel(ctx, sh.attempts, retried...)
+			return nil
+		})
+	}
+	if err != nil {
+		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: XACK failed; the events will be handled again after the visibility timeout",
+			slog.Any("entries", slices.Clone(ids)), slog.String("stream", sh.Stream), slog.Any("error", err))
+	}
+}
+
+// ackShards acknowledges a batch that spans shards: one XACK per shard,
+// all in one pipeline (on a Cluster, go-redis sends each node its part at
+// once), with the attempt counts forgotten beside them.
+func (q *Queue) ackShards(ctx context.Context, batch []ackReq) {
+	type acks struct{ ids, retried []string }
+	by := make(map[*shard]*acks)
+	for _, r := range batch {
+		a := by[r.sh]
+		if a == nil {
+			a = &acks{}
+			by[r.sh] = a
+		}
+		a.ids = append(a.ids, r.id)
+		if r.retried {
+			a.retried = append(a.retried, r.id)
+		}
+	}
+	if len(by) == 1 {
+		for sh, a := range by {
+			q.ackShard(ctx, sh, a.ids, a.retried)
+		}
+		return
+	}
+	cmds := make(map[*shard]*redis.IntCmd, len(by))
+	_, _ = q.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for sh, a := range by {
+			cmds[sh] = p.XAck(ctx, sh.Stream, q.cfg.group, a.ids...)
+			if len(a.retried) > 0 {
+				p.HDel(ctx, sh.attempts, a.retried...) // a count left behind by a failure only takes memory
+			}
+		}
+		return nil
+	})
+	for sh, c := range cmds {
+		if err := c.Err(); err != nil {
+			q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: XACK failed; the events will be handled again after the visibility timeout",
+				slog.Any("entries", by[sh].ids), slog.String("stream", sh.Stream), slog.Any("error", err))
+		}
+	}
+}
+
 // handOff records the attempts made and marks the entry idle for the
 // whole visibility timeout, so that another consumer reclaims it at once.
-func (q *Queue) handOff(id string, attempts int) {
-	q.letGo(id)
+func (q *Queue) handOff(sh *shard, id string, attempts int) {
+	q.letGo(sh, id)
 	ctx, cancel := q.redisCtx()
 	defer cancel()
 	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, q.attempts, id, attempts-1) // a reclaim adds one
-		p.Do(ctx, "XCLAIM", q.stream, q.cfg.group, q.cfg.consumer, 0, id, "IDLE", q.cfg.visibility.Milliseconds(), "JUSTID")
+		p.HSet(ctx, sh.attempts, id, attempts-1) // a reclaim adds one
+		p.Do(ctx, "XCLAIM", sh.Stream, q.cfg.group, q.cfg.consumer, 0, id, "IDLE", q.cfg.visibility.Milliseconds(), "JUSTID")
 		return nil
 	})
 	if err != nil {
@@ -1117,7 +1229,8 @@ func (q *Queue) handOff(id string, attempts int) {
 // deadLetter moves the entry to the dead-letter stream and, if this call
 // moved it, runs the hook.
 func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause error) {
-	q.letGo(e.id)
+	sh := e.sh
+	q.letGo(sh, e.id)
 	ctx, cancel := q.redisCtx()
 	defer cancel()
 	args := make([]any, 0, 8+2*len(e.vals))
@@ -1140,13 +1253,23 @@ func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause erro
 			args = append(args, k, v)
 		}
 	}
-	keys := []string{q.stream, q.dead, q.attempts}
+	keys := []string{sh.Stream, sh.DeadLetters, sh.attempts}
+	var remote []string
+	lay := q.cur // the layout whose homes hold the event's records
+	if sh.former {
+		lay = q.former
+	}
 	if here {
 		// EnqueueOnce recorded them in this queue's store: release them
 		// with the move, so that the sender's redelivery is handled.
+		// Records homed on another shard are deleted right after.
 		for _, k := range ev.DedupeKeys {
-			if k != "" {
-				keys = append(keys, q.store.Key(k))
+			switch {
+			case k == "":
+			case lay.home(k) != sh:
+				remote = append(remote, lay.record(k))
+			default:
+				keys = append(keys, sh.seen+k)
 			}
 		}
 	}
@@ -1158,6 +1281,12 @@ func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause erro
 	}
 	if moved != 1 {
 		return // another consumer acknowledged or dead-lettered it
+	}
+	for _, k := range remote {
+		if err := q.rdb.Del(ctx, k).Err(); err != nil {
+			q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: could not release a dead letter's dedupe record on another shard; the sender's redelivery is answered as a duplicate until it expires",
+				slog.String("event_id", ev.ID), slog.Any("error", err))
+		}
 	}
 	q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: event dead-lettered",
 		slog.String("provider", ev.Provider), slog.String("event_id", ev.ID), slog.String("type", ev.Type),

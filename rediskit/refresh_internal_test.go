@@ -70,7 +70,7 @@ func TestRefreshReportsOnlyRealTakeovers(t *testing.T) {
 			// The worker sent XACK but has not yet dropped the entry.
 			name: "acknowledged, still held",
 			between: func(_ *testing.T, q *Queue, _ *redis.Client, id string, _ func()) {
-				q.ack(id, false)
+				q.ack(q.all[0], id, false)
 			},
 		},
 		{
@@ -78,7 +78,7 @@ func TestRefreshReportsOnlyRealTakeovers(t *testing.T) {
 			// visibility timeout) and another consumer took it at once.
 			name: "handed back, then claimed by another consumer",
 			between: func(t *testing.T, q *Queue, other *redis.Client, id string, _ func()) {
-				q.handOff(id, 1)
+				q.handOff(q.all[0], id, 1)
 				claim(t, q, other, id, false)
 			},
 		},
@@ -135,7 +135,7 @@ func TestRefreshReportsOnlyRealTakeovers(t *testing.T) {
 			}
 			id := heldID(t, q)
 
-			q.refresh(func() { tt.between(t, q, other, id, finish) })
+			q.refresh(q.all[0], func() { tt.between(t, q, other, id, finish) })
 
 			finish()
 			waitUnheld(t, q, id)
@@ -178,10 +178,10 @@ func heldID(t *testing.T, q *Queue) string {
 	t.Helper()
 	q.heldMu.Lock()
 	defer q.heldMu.Unlock()
-	if len(q.held) != 1 {
-		t.Fatalf("the queue holds %d entries; want 1", len(q.held))
+	if len(q.all[0].held) != 1 {
+		t.Fatalf("the queue holds %d entries; want 1", len(q.all[0].held))
 	}
-	for id := range q.held {
+	for id := range q.all[0].held {
 		return id
 	}
 	return ""
@@ -193,7 +193,7 @@ func waitUnheld(t *testing.T, q *Queue, id string) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		q.heldMu.Lock()
-		_, held := q.held[id]
+		_, held := q.all[0].held[id]
 		q.heldMu.Unlock()
 		if !held {
 			return
@@ -210,12 +210,12 @@ func waitUnheld(t *testing.T, q *Queue, id string) {
 func claim(t *testing.T, q *Queue, other *redis.Client, id string, ack bool) {
 	t.Helper()
 	ctx := t.Context()
-	got, err := other.XClaimJustID(ctx, &redis.XClaimArgs{Stream: q.stream, Group: q.cfg.group, Consumer: "other", Messages: []string{id}}).Result()
+	got, err := other.XClaimJustID(ctx, &redis.XClaimArgs{Stream: q.Stream(), Group: q.cfg.group, Consumer: "other", Messages: []string{id}}).Result()
 	if err != nil || len(got) != 1 {
 		t.Fatalf("XCLAIM %s: %v, %v", id, got, err)
 	}
 	if ack {
-		if err := other.XAck(ctx, q.stream, q.cfg.group, id).Err(); err != nil {
+		if err := other.XAck(ctx, q.Stream(), q.cfg.group, id).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}

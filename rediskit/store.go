@@ -87,6 +87,7 @@ func WithPrefix(p string) StoreOption {
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	layout *layout // a sharded queue's store: each record on its key's home shard
 }
 
 var _ dedupe.Store = (*Store)(nil)
@@ -107,8 +108,23 @@ func NewStore(rdb redis.UniversalClient, opts ...StoreOption) (*Store, error) {
 	return s, nil
 }
 
-// Key returns the Redis key of the record of a dedupe key.
-func (s *Store) Key(key string) string { return s.prefix + key }
+// Key returns the Redis key of the record of a dedupe key. In the store
+// of a queue with several shards ([WithShards]), that is on the key's
+// home shard.
+func (s *Store) Key(key string) string {
+	if s.layout != nil && len(s.layout.shards) > 1 {
+		return s.layout.record(key)
+	}
+	return s.prefix + key
+}
+
+// shardCount is how many shards the store's records are spread over.
+func (s *Store) shardCount() int {
+	if s.layout == nil {
+		return 1
+	}
+	return len(s.layout.shards)
+}
 
 // ttlMillis rounds ttl up to whole milliseconds, Redis's resolution.
 func ttlMillis(ttl time.Duration) int64 {

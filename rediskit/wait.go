@@ -47,17 +47,57 @@ func WithWaitReplicas(n int, timeout time.Duration) QueueOption {
 }
 
 // waitTarget returns the client whose pipeline carries a write and its
-// WAIT on one connection: on Redis Cluster, the primary of the queue's
-// slot (WAIT has no key to route by).
-func (q *Queue) waitTarget(ctx context.Context) (redis.Cmdable, error) {
+// WAIT on one connection: on Redis Cluster, the primary of key's slot
+// (WAIT has no key to route by).
+func (q *Queue) waitTarget(ctx context.Context, key string) (redis.Cmdable, error) {
 	if cc, ok := q.rdb.(*redis.ClusterClient); ok {
-		node, err := cc.MasterForKey(ctx, q.stream)
+		node, err := cc.MasterForKey(ctx, key)
 		if err != nil {
 			return nil, err
 		}
 		return node, nil
 	}
 	return q.rdb, nil
+}
+
+// scriptWait runs script and WAIT after it, in one round trip on the
+// connection that serves route, sending the script's source when the
+// server does not know it yet. It returns both commands; their errors are
+// the caller's to read.
+func (q *Queue) scriptWait(ctx context.Context, route string, script *redis.Script, keys []string, args ...any) (sc, wait *redis.Cmd, err error) {
+	c, err := q.waitTarget(ctx, route)
+	if err != nil {
+		return nil, nil, err
+	}
+	run := func(eval bool) {
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if eval {
+				sc = script.Eval(ctx, p, keys, args...)
+			} else {
+				sc = script.EvalSha(ctx, p, keys, args...)
+			}
+			wait = p.Do(ctx, "WAIT", q.cfg.waitReplicas, q.cfg.waitTimeout.Milliseconds())
+			return nil
+		})
+	}
+	run(false)
+	if err := sc.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		run(true) // first use on this server: send the source
+	}
+	return sc, wait, nil
+}
+
+// runWait runs script and WAIT after it (see scriptWait) and returns the
+// script's error, or WAIT's.
+func (q *Queue) runWait(ctx context.Context, route string, script *redis.Script, keys []string, args ...any) error {
+	sc, wait, err := q.scriptWait(ctx, route, script, keys, args...)
+	if err != nil {
+		return err
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return q.checkWait(wait)
 }
 
 // checkWait turns WAIT's reply into nil or an error.
@@ -80,8 +120,8 @@ func (q *Queue) undoCtx(ctx context.Context) (context.Context, context.CancelFun
 
 // enqueueWait adds the entry and waits for the replicas, in one round
 // trip on one connection.
-func (q *Queue) enqueueWait(ctx context.Context, vals []any) error {
-	c, err := q.waitTarget(ctx)
+func (q *Queue) enqueueWait(ctx context.Context, sh *shard, vals []any) error {
+	c, err := q.waitTarget(ctx, sh.Stream)
 	if err != nil {
 		return fmt.Errorf("rediskit: enqueue: %w", err)
 	}
@@ -91,7 +131,7 @@ func (q *Queue) enqueueWait(ctx context.Context, vals []any) error {
 	)
 	// Each command's own error is read below.
 	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		add = p.XAdd(ctx, &redis.XAddArgs{Stream: q.stream, Values: vals})
+		add = p.XAdd(ctx, &redis.XAddArgs{Stream: sh.Stream, Values: vals})
 		wait = p.Do(ctx, "WAIT", q.cfg.waitReplicas, q.cfg.waitTimeout.Milliseconds())
 		return nil
 	})
@@ -103,7 +143,7 @@ func (q *Queue) enqueueWait(ctx context.Context, vals []any) error {
 		// it a second time; if this fails, it is handled twice.
 		uctx, cancel := q.undoCtx(ctx)
 		defer cancel()
-		if derr := q.rdb.XDel(uctx, q.stream, add.Val()).Err(); derr != nil {
+		if derr := q.rdb.XDel(uctx, sh.Stream, add.Val()).Err(); derr != nil {
 			q.cfg.logger.LogAttrs(uctx, slog.LevelWarn, "rediskit: could not delete an entry that WAIT did not confirm; it may be handled twice", slog.String("entry", add.Val()), slog.Any("error", derr))
 		}
 		return fmt.Errorf("rediskit: enqueue: %w", err)
@@ -113,37 +153,22 @@ func (q *Queue) enqueueWait(ctx context.Context, vals []any) error {
 
 // enqueueOnceWait runs the atomic script with touch on and WAIT after it,
 // in one round trip on one connection. mine is the call's nonce and token.
-// Its error is wrapped by the caller.
-func (q *Queue) enqueueOnceWait(ctx context.Context, keys []string, args []any, mine string) (code int, err error) {
-	c, err := q.waitTarget(ctx)
+// When WAIT does not confirm, it takes back what the script wrote if undo
+// is set, and returns 0; otherwise it leaves it and returns the script's
+// code. Its error is wrapped by the caller.
+func (q *Queue) enqueueOnceWait(ctx context.Context, sh *shard, keys []string, args []any, mine string, undo bool) (code int, err error) {
+	sc, wait, err := q.scriptWait(ctx, sh.Stream, enqueueOnceScript, keys, args...)
 	if err != nil {
 		return 0, err
-	}
-	run := func(eval bool) (*redis.Cmd, *redis.Cmd) {
-		var (
-			sc   *redis.Cmd
-			wait *redis.Cmd
-		)
-		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if eval {
-				sc = enqueueOnceScript.Eval(ctx, p, keys, args...)
-			} else {
-				sc = enqueueOnceScript.EvalSha(ctx, p, keys, args...)
-			}
-			wait = p.Do(ctx, "WAIT", q.cfg.waitReplicas, q.cfg.waitTimeout.Milliseconds())
-			return nil
-		})
-		return sc, wait
-	}
-	sc, wait := run(false)
-	if err := sc.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-		sc, wait = run(true) // first use on this server: send the source
 	}
 	n, id, err := onceReply(sc)
 	if err != nil {
 		return 0, err
 	}
 	if err := q.checkWait(wait); err != nil {
+		if !undo {
+			return n, err
+		}
 		if n == 1 {
 			uctx, cancel := q.undoCtx(ctx)
 			defer cancel()

@@ -80,6 +80,7 @@ type deadFlags struct {
 	fs                    *flagSet
 	redisURL, postgresURL *string
 	name, queue, table    *string
+	shards, formerShards  *int
 
 	// filters; set only for list, replay and drop
 	provider, typ, errText, since, until *string
@@ -87,7 +88,7 @@ type deadFlags struct {
 }
 
 // backendUsage is the synopsis of the backend flags.
-const backendUsage = "--redis URL [--name NAME] | --postgres URL [--queue NAME] [--table NAME]"
+const backendUsage = "--redis URL [--name NAME] [--shards N] [--former-shards N] | --postgres URL [--queue NAME] [--table NAME]"
 
 // filterUsage is the synopsis of the filter flags.
 const filterUsage = "[--provider P] [--type T] [--error TEXT] [--since DURATION|TIME] [--until DURATION|TIME]"
@@ -99,6 +100,8 @@ func newDeadFlags(sub, synopsis string, filters bool) *deadFlags {
 	d.redisURL = fs.String("redis", "", "Redis `URL` of the queue, as given to serve --redis")
 	d.postgresURL = fs.String("postgres", "", "PostgreSQL `URL` of the queue, as given to serve --postgres (the password may come from PGPASSWORD or ~/.pgpass instead)")
 	d.name = fs.String("name", rediskit.DefaultName, "with --redis, the queue's `NAME` (rediskit.WithName)")
+	d.shards = fs.Int("shards", 1, "with --redis, the queue's shard count `N`, as given to serve --shards")
+	d.formerShards = fs.Int("former-shards", 0, "with --redis, the shard count `N` before a change of --shards: its shards' dead letters are listed too")
 	d.queue = fs.String("queue", riverkit.DefaultQueue, "with --postgres, the River queue's `NAME` (riverkit.WithQueue)")
 	d.table = fs.String("table", riverkit.DefaultTable, "with --postgres, the dedupe table's `NAME` (riverkit.WithTable); give serve and migrate the same")
 	if filters {
@@ -146,8 +149,8 @@ func (d *deadFlags) parse(e *env, args []string) (refs []string, code int, ok bo
 		return nil, fs.fail(e, errors.New("give one of --redis and --postgres")), false
 	case *d.redisURL != "" && (set["queue"] || set["table"]):
 		return nil, fs.fail(e, errors.New("--queue and --table apply to --postgres; a Redis queue is named with --name")), false
-	case *d.postgresURL != "" && set["name"]:
-		return nil, fs.fail(e, errors.New("--name applies to --redis; a PostgreSQL queue is named with --queue (and --table)")), false
+	case *d.postgresURL != "" && (set["name"] || set["shards"] || set["former-shards"]):
+		return nil, fs.fail(e, errors.New("--name, --shards and --former-shards apply to --redis; a PostgreSQL queue is named with --queue (and --table)")), false
 	case d.limit != nil && *d.limit < 0:
 		return nil, fs.fail(e, fmt.Errorf("--limit %d is negative", *d.limit)), false
 	}
@@ -202,13 +205,13 @@ var deadLogger = slog.New(slog.DiscardHandler)
 // the queue cannot be reached.
 func (d *deadFlags) open(ctx context.Context) (q deadQueue, close func(), code int, err error) {
 	if *d.redisURL != "" {
-		return openRedisDead(ctx, *d.redisURL, *d.name)
+		return openRedisDead(ctx, *d.redisURL, *d.name, redisShards(*d.shards, *d.formerShards)...)
 	}
 	return openPostgresDead(ctx, *d.postgresURL, *d.queue, *d.table)
 }
 
 // openRedisDead opens the Redis queue name at url with no workers.
-func openRedisDead(ctx context.Context, url, name string) (deadQueue, func(), int, error) {
+func openRedisDead(ctx context.Context, url, name string, shards ...rediskit.QueueOption) (deadQueue, func(), int, error) {
 	redact := &postgresDB{secrets: passwordsIn(url)} // the same redaction as --postgres URLs
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -217,12 +220,12 @@ func openRedisDead(ctx context.Context, url, name string) (deadQueue, func(), in
 	rdb := redis.NewClient(opts)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	q, err := rediskit.NewQueue(cctx, rdb, nil, rediskit.WithName(name), rediskit.WithWorkers(0),
-		rediskit.WithTrim(0, 0), rediskit.WithLogger(deadLogger))
+	q, err := rediskit.NewQueue(cctx, rdb, nil, append([]rediskit.QueueOption{rediskit.WithName(name), rediskit.WithWorkers(0),
+		rediskit.WithTrim(0, 0), rediskit.WithLogger(deadLogger)}, shards...)...)
 	if err != nil {
 		_ = rdb.Close()
 		if errors.Is(err, rediskit.ErrInvalidOption) {
-			return nil, nil, exitUsage, fmt.Errorf("--name: %w", err)
+			return nil, nil, exitUsage, fmt.Errorf("--name, --shards or --former-shards: %w", err)
 		}
 		return nil, nil, exitFail, redact.errorf("--redis %s: %w", opts.Addr, err)
 	}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,10 +170,19 @@ func tableIDs(t *testing.T, out string) []string {
 // handler, once; the second replay says duplicate) and drops them with
 // "hookguard dead".
 func TestDeadRedis(t *testing.T) {
+	for _, shards := range []int{1, 3} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { testDeadRedis(t, shards) })
+	}
+}
+
+// testDeadRedis is TestDeadRedis on a queue of the given shard count,
+// given to the command as --shards.
+func testDeadRedis(t *testing.T, shards int) {
 	srv := redistest.Start(t)
 	const name = "deadcli"
 	dead := make(chan hookguard.Event, 8)
 	failing, err := rediskit.NewQueue(t.Context(), srv.Client(), failAll(dlEvents), rediskit.WithName(name),
+		rediskit.WithShards(shards),
 		rediskit.WithBlock(50*time.Millisecond), rediskit.WithLogger(quietLog),
 		rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
 	require.NoError(t, err)
@@ -179,7 +190,7 @@ func TestDeadRedis(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, failing.Shutdown(ctx))
-	be := []string{"--redis", srv.URL(), "--name", name}
+	be := []string{"--redis", srv.URL(), "--name", name, "--shards", strconv.Itoa(shards)}
 
 	t.Run("list", func(t *testing.T) { testDeadList(t, be) })
 
@@ -195,7 +206,7 @@ func TestDeadRedis(t *testing.T) {
 	t.Run("show", func(t *testing.T) { testDeadShow(t, be, all[0].Ref) })
 
 	h, handled := handledBy()
-	live, err := rediskit.NewQueue(t.Context(), srv.Client(), h, rediskit.WithName(name),
+	live, err := rediskit.NewQueue(t.Context(), srv.Client(), h, rediskit.WithName(name), rediskit.WithShards(shards),
 		rediskit.WithBlock(50*time.Millisecond), rediskit.WithLogger(quietLog))
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -207,7 +218,7 @@ func TestDeadRedis(t *testing.T) {
 	t.Run("drop", func(t *testing.T) { testDeadDrop(t, be, all) })
 
 	// A queue of another name has none of these dead letters.
-	other := runCmd(t, "", "dead", "show", all[1].Ref, "--redis", srv.URL(), "--name", "other")
+	other := runCmd(t, "", "dead", "show", all[1].Ref, "--redis", srv.URL(), "--name", "other", "--shards", strconv.Itoa(shards))
 	assert.Equal(t, 1, other.code)
 	assert.Contains(t, other.stderr, "no such dead letter")
 }

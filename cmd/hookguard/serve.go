@@ -24,6 +24,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/providers"
+	"github.com/hookguard/hookguard/rediskit"
 	"github.com/hookguard/hookguard/riverkit"
 	"go.opentelemetry.io/otel"
 )
@@ -40,7 +41,7 @@ const (
 
 // runServe implements "hookguard serve".
 func runServe(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--signature-version V] [--shared-key ID]... [--max-body BYTES] [--tolerance DURATION] [--redis URL | --postgres URL [--migrate] [--table NAME]] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]...")
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--ui-addr HOST:PORT] --secret-file PROVIDER=PATH|--secret-env PROVIDER=VAR|--secret PROVIDER=SECRET... [--public-url URL] [--verify-token PROVIDER=TOKEN]... [--signature-version V] [--shared-key ID]... [--max-body BYTES] [--tolerance DURATION] [--redis URL [--shards N] [--former-shards N] | --postgres URL [--migrate] [--table NAME]] [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]...")
 	fs.extra = serveUsage
 	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to receive webhooks on; port 0 picks a free port")
 	uiAddr := fs.String("ui-addr", defaultUIAddr, "`HOST:PORT` of the inspector page and /metrics, a listener of their own; port 0 picks a free port (its URL is logged at start)")
@@ -64,6 +65,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.Var(&trustedProxies, "trusted-proxy", "`CIDR` or address of a TLS-terminating proxy in front of serve, whose X-Forwarded-Proto: https counts as HTTPS (for gitlab, postmark and okta, which send a shared token) and whose X-Forwarded-For is believed; list only proxies you run; repeatable")
 	redisURL := fs.String("redis", "", "Redis `URL` such as redis://127.0.0.1:6379/0: dedupe and a durable queue shared with other serve processes")
 	postgresURL := fs.String("postgres", "", "PostgreSQL `URL` such as postgres://USER:PASSWORD@HOST:5432/DATABASE: dedupe and a durable River queue shared with other serve processes; run \"hookguard migrate\" on it first")
+	shards := fs.Int("shards", 1, "with --redis, spread the queue over `N` shards, each on its own Cluster slot (rediskit.WithShards); give every serve process the same")
+	formerShards := fs.Int("former-shards", 0, "with --redis, the shard count `N` the queue had before a change of --shards, while its old shards drain (rediskit.WithFormerShards)")
 	pgMigrate := fs.Bool("migrate", false, "with --postgres, create or update the schema at start, as \"hookguard migrate\" does")
 	pgTable := fs.String("table", riverkit.DefaultTable, "with --postgres, the `NAME` of the dedupe table; give migrate the same")
 	if code, ok := fs.parse(e, args); !ok {
@@ -93,6 +96,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fs.fail(e, errors.New("--redis and --postgres both hold dedupe and the queue: give one of them"))
 	case *postgresURL == "" && (*pgMigrate || *pgTable != riverkit.DefaultTable):
 		return fs.fail(e, errors.New("--migrate and --table apply to --postgres only"))
+	case *redisURL == "" && (*shards != 1 || *formerShards != 0):
+		return fs.fail(e, errors.New("--shards and --former-shards apply to --redis only"))
+	case *shards < 1 || *shards > rediskit.MaxShards:
+		return fs.fail(e, fmt.Errorf("--shards %d: want 1 to %d", *shards, rediskit.MaxShards))
+	case *formerShards < 0 || *formerShards > rediskit.MaxShards || *formerShards == *shards:
+		return fs.fail(e, fmt.Errorf("--former-shards %d: want the count before a change of --shards (1 to %d, not --shards itself)", *formerShards, rediskit.MaxShards))
 	}
 	var pgDB *postgresDB // --postgres, parsed before anything starts
 	if *postgresURL != "" {
@@ -201,7 +210,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	var backend sharedBackend
 	switch {
 	case *redisURL != "":
-		rb, err := newRedisBackend(ctx, *redisURL, handler, logger, hooks)
+		rb, err := newRedisBackend(ctx, *redisURL, handler, logger, hooks, redisShards(*shards, *formerShards)...)
 		if err != nil {
 			return fs.fail(e, err)
 		}
@@ -345,7 +354,11 @@ Redis or PostgreSQL, so several serve processes given the same URL share the
 work and take each event in once. --postgres needs the schema in place: run
 "hookguard migrate --postgres URL" once first, or pass --migrate to create or
 update it at start; serve never changes the schema unless asked. The password
-of the URL is never printed or logged.
+of the URL is never printed or logged. --shards N spreads a Redis queue over N
+shards, which a Redis Cluster spreads over its primaries; to change N, run every
+process with the new --shards and --former-shards set to the old count until
+"hookguard dead" and the logs show the old shards drained and one dedupe TTL
+has passed (see rediskit's documentation).
 
 gitlab, postmark and okta prove themselves with a shared token, which anyone on
 the path can read over plain HTTP: their deliveries are refused (403) unless

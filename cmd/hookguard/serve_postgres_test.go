@@ -150,7 +150,8 @@ func TestServePostgresNeedsMigration(t *testing.T) {
 }
 
 // TestServePostgresFlagErrors: serve refuses --redis with --postgres,
-// --migrate or --table without --postgres, a bad URL and an unreachable
+// --migrate or --table without --postgres, --shards or --former-shards
+// without --redis or out of range, a bad URL and an unreachable
 // database, before it listens, and never prints the password.
 func TestServePostgresFlagErrors(t *testing.T) {
 	unreachable := "postgres://postgres:" + testPGPassword + "@" + net.JoinHostPort("127.0.0.1", strconv.Itoa(closedPort(t))) + "/hookguard?sslmode=disable"
@@ -163,6 +164,10 @@ func TestServePostgresFlagErrors(t *testing.T) {
 		{"redis and postgres", []string{"--redis", "redis://127.0.0.1:1/0", "--postgres", unreachable}, exitUsage, "--redis and --postgres both hold dedupe and the queue: give one of them"},
 		{"migrate without postgres", []string{"--migrate"}, exitUsage, "--migrate and --table apply to --postgres only"},
 		{"table without postgres", []string{"--table", "app_dedupe"}, exitUsage, "--migrate and --table apply to --postgres only"},
+		{"shards without redis", []string{"--shards", "3"}, exitUsage, "--shards and --former-shards apply to --redis only"},
+		{"former shards without redis", []string{"--former-shards", "1"}, exitUsage, "--shards and --former-shards apply to --redis only"},
+		{"zero shards", []string{"--redis", "redis://127.0.0.1:1/0", "--shards", "0"}, exitUsage, "--shards 0: want 1 to 1024"},
+		{"former shards equal", []string{"--redis", "redis://127.0.0.1:1/0", "--shards", "3", "--former-shards", "3"}, exitUsage, "--former-shards 3: want the count before a change of --shards"},
 		{"bad url", []string{"--postgres", "postgres://postgres:" + testPGPassword + "@127.0.0.1:notaport/db"}, exitUsage, "--postgres: not a PostgreSQL URL"},
 		{"bad table", []string{"--postgres", unreachable, "--table", "no-dashes"}, exitUsage, "--table: riverkit: invalid option"},
 		{"unreachable", []string{"--postgres", unreachable}, exitFail, "cannot reach the database"},

@@ -27,23 +27,23 @@ type redisBackend struct {
 // logger at WARN, in serve's log format, instead of to standard error in
 // go-redis's format. That setting is process-wide; serve runs one
 // backend per process, and sets it before the client exists.
-func newRedisBackend(ctx context.Context, url string, h hookguard.Handler, logger *slog.Logger, hooks hookguard.Hooks) (*redisBackend, error) {
-	opts, err := redis.ParseURL(url)
+func newRedisBackend(ctx context.Context, url string, h hookguard.Handler, logger *slog.Logger, hooks hookguard.Hooks, opts ...rediskit.QueueOption) (*redisBackend, error) {
+	ropts, err := redis.ParseURL(url)
 	if err != nil {
 		// go-redis quotes the whole URL, password included.
 		redact := &postgresDB{secrets: passwordsIn(url)}
 		return nil, redact.errorf("--redis: %w", err)
 	}
 	rediskit.SetRedisLogger(logger)
-	rdb := redis.NewClient(opts)
+	rdb := redis.NewClient(ropts)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	q, err := rediskit.NewQueue(cctx, rdb, h, rediskit.WithLogger(logger), rediskit.WithHooks(hooks))
+	q, err := rediskit.NewQueue(cctx, rdb, h, append([]rediskit.QueueOption{rediskit.WithLogger(logger), rediskit.WithHooks(hooks)}, opts...)...)
 	if err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("--redis %s: %w", opts.Addr, err)
+		return nil, fmt.Errorf("--redis %s: %w", ropts.Addr, err)
 	}
-	logger.Info("using redis", "addr", opts.Addr, "stream", q.Stream(), "consumer", q.Consumer())
+	logger.Info("using redis", "addr", ropts.Addr, "stream", q.Stream(), "shards", len(q.Shards()), "consumer", q.Consumer())
 	return &redisBackend{rdb: rdb, q: q}, nil
 }
 
@@ -62,11 +62,36 @@ func (b *redisBackend) Shutdown(ctx context.Context) error {
 }
 
 // inspectorDeadLetters gives the inspector and /metrics the queue's dead
-// letters; they are counted with XLEN of the dead-letter stream, O(1).
+// letters; they are counted with XLEN of each shard's dead-letter stream,
+// O(1) each, in one pipeline.
 func (b *redisBackend) inspectorDeadLetters() deadLetterView {
 	return deadLetterView{ops: b.q, held: func(ctx context.Context) (int64, error) {
-		return b.rdb.XLen(ctx, b.q.DeadLetterStream()).Result()
+		shards := b.q.Shards()
+		lens := make([]*redis.IntCmd, len(shards))
+		if _, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, s := range shards {
+				lens[i] = p.XLen(ctx, s.DeadLetters)
+			}
+			return nil
+		}); err != nil {
+			return 0, err
+		}
+		var n int64
+		for _, l := range lens {
+			n += l.Val()
+		}
+		return n, nil
 	}}
+}
+
+// redisShards returns the queue options of --shards and --former-shards
+// (0: not set).
+func redisShards(shards, former int) []rediskit.QueueOption {
+	opts := []rediskit.QueueOption{rediskit.WithShards(shards)}
+	if former != 0 {
+		opts = append(opts, rediskit.WithFormerShards(former))
+	}
+	return opts
 }
 
 // shutdown stops b, if any, when serve fails before it starts.

@@ -17,11 +17,18 @@ import (
 // TestServeRedisSharesWork starts two serve processes on different ports
 // with the same --redis, sends every event to both at once, and checks
 // that each event is accepted by one, answered as a duplicate by the
-// other, and printed (handled) exactly once across both.
+// other, and printed (handled) exactly once across both; also with the
+// queue over three shards (--shards 3).
 func TestServeRedisSharesWork(t *testing.T) {
+	for _, shards := range []string{"1", "3"} {
+		t.Run("shards="+shards, func(t *testing.T) { testServeRedisSharesWork(t, shards) })
+	}
+}
+
+func testServeRedisSharesWork(t *testing.T, shards string) {
 	rs := redistest.Start(t)
-	a := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret, "--redis", rs.URL())
-	b := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret, "--redis", rs.URL())
+	a := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret, "--redis", rs.URL(), "--shards", shards)
+	b := startServe(t, "--addr", "127.0.0.1:0", "--secret", "stripe="+testSecret, "--redis", rs.URL(), "--shards", shards)
 	p, err := providers.New("stripe", testSecret)
 	if err != nil {
 		t.Fatal(err)
