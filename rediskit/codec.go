@@ -113,10 +113,11 @@ var errBadEntry = errors.New("rediskit: stream entry is not an event written by 
 // XREADGROUP's reply and the append-only file. decode reads both formats:
 // entries written in format 1 (a field per part, [encodeFields]) before an
 // upgrade stay readable.
-func encode(e hookguard.Event) ([]any, error) { return encodeEvent(e, false), nil }
+func encode(e hookguard.Event) ([]any, error) { return encodeEvent(e, false, true), nil }
 
 // encodeEvent is encode; here records that the event's dedupe keys are in
-// the queue's own store (see fKeysHere).
+// the queue's own store (see fKeysHere); compress allows compressing the
+// body (see [WithCompression]).
 //
 // The fEvent value: the format byte (2), a uvarint of flags, then
 // provider, ID and type as strings, the signed timestamp (varint Unix
@@ -134,7 +135,7 @@ func encode(e hookguard.Event) ([]any, error) { return encodeEvent(e, false), ni
 // (the script's arguments, XADD, the append-only file, replication,
 // XREADGROUP's reply) copies a third of it. Redis is the part that does
 // not scale out.
-func encodeEvent(e hookguard.Event, here bool) []any {
+func encodeEvent(e hookguard.Event, here, compress bool) []any {
 	n := 32 + len(e.Provider) + len(e.ID) + len(e.Type) + len(e.Body)
 	for k, vs := range e.Header {
 		n += len(k) + 2*binary.MaxVarintLen16
@@ -146,7 +147,7 @@ func encodeEvent(e hookguard.Event, here bool) []any {
 		n += len(k) + binary.MaxVarintLen16
 	}
 	var z []byte
-	if len(e.Body) >= deflateMin {
+	if compress && len(e.Body) >= deflateMin {
 		z = deflate(e.Body)
 	}
 	b := make([]byte, 0, n)

@@ -250,10 +250,7 @@ func (q *Queue) ReplayDeadLetter(ctx context.Context, ref string) (dedupe.Status
 	if q.closed {
 		return 0, hookguard.ErrShuttingDown
 	}
-	vals, err := encode(ev)
-	if err != nil {
-		return 0, err
-	}
+	vals := encodeEvent(ev, false, q.cfg.compress)
 	if len(ev.DedupeKeys) > 0 {
 		vals = append(vals, fKeysHere, "1") // a new dead letter releases them again
 	}

@@ -78,7 +78,7 @@ func TestEventFormatRoundTrip(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&e)
 			}
-			vals := encodeEvent(e, tt.here)
+			vals := encodeEvent(e, tt.here, true)
 			require.Len(t, vals, 4, "format 2 is two fields: the ID and the event")
 			m := asRead(t, vals)
 			assert.Equal(t, e.ID, m[fID], "the ID stays readable by XRANGE")
@@ -128,7 +128,7 @@ func TestFormat1StillDecodes(t *testing.T) {
 
 	// A format-2 event replayed from a dead letter carries fKeysHere as a
 	// field besides the value's own flag: either says the keys are here.
-	m = asRead(t, append(encodeEvent(e, false), fKeysHere, "1"))
+	m = asRead(t, append(encodeEvent(e, false, true), fKeysHere, "1"))
 	_, here, err = decodeEntry(m)
 	require.NoError(t, err)
 	assert.True(t, here)
@@ -140,7 +140,7 @@ func TestEventValueDamaged(t *testing.T) {
 	for _, body := range []string{"body", strings.Repeat(`{"line":"item"},`, 64)} {
 		e := hookguard.Event{Provider: "stripe", ID: "evt_1", Type: "t", Timestamp: time.Unix(1, 0), ReceivedAt: time.Unix(2, 0),
 			Header: http.Header{"A": {"b", "c"}}, DedupeKeys: []string{"k"}, Body: []byte(body)}
-		v := string(encodeEvent(e, true)[3].([]byte))
+		v := string(encodeEvent(e, true, true)[3].([]byte))
 		got, _, err := decodeEvent(v)
 		require.NoError(t, err)
 		require.Equal(t, body, string(got.Body))
@@ -183,15 +183,15 @@ func randomBytes(t *testing.T, n int) []byte {
 func FuzzDecodeEvent(f *testing.F) {
 	e := hookguard.Event{Provider: "p", ID: "i", Type: "t", Timestamp: time.Unix(1, 2), ReceivedAt: time.Unix(3, 4),
 		Header: http.Header{"A": {"b"}}, DedupeKeys: []string{"k"}, Body: []byte("body")}
-	f.Add(string(encodeEvent(e, true)[3].([]byte)))
-	f.Add(string(encodeEvent(hookguard.Event{}, false)[3].([]byte)))
+	f.Add(string(encodeEvent(e, true, true)[3].([]byte)))
+	f.Add(string(encodeEvent(hookguard.Event{}, false, true)[3].([]byte)))
 	f.Add("\x02")
 	f.Fuzz(func(t *testing.T, v string) {
 		got, here, err := decodeEvent(v)
 		if err != nil {
 			return
 		}
-		again, here2, err := decodeEvent(string(encodeEvent(got, here)[3].([]byte)))
+		again, here2, err := decodeEvent(string(encodeEvent(got, here, true)[3].([]byte)))
 		if err != nil {
 			t.Fatalf("re-encoded event does not decode: %v", err)
 		}

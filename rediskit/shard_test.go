@@ -433,3 +433,43 @@ func TestFormerShardsSameCount(t *testing.T) {
 	assert.Contains(t, err.Error(), "WithFormerShards(3)")
 	assert.Zero(t, calls.n.Load(), "no Redis call before the configuration error")
 }
+
+// TestCompressionOption: by default a 1 KiB JSON body is stored
+// compressed (the stream entry does not hold it verbatim and is smaller
+// than the body); WithCompression(false) stores it as it is. The handler
+// gets the same bytes either way.
+func TestCompressionOption(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := t.Context()
+	body := []byte(`{"object":"event","data":` + strings.Repeat(`{"amount":1200,"currency":"usd"},`, 30) + `{}}`)
+	require.Greater(t, len(body), 1000)
+	for _, tc := range []struct {
+		name     string
+		opts     []rediskit.QueueOption
+		verbatim bool
+	}{
+		{"default", nil, false},
+		{"off", []rediskit.QueueOption{rediskit.WithCompression(false)}, true},
+		{"on", []rediskit.QueueOption{rediskit.WithCompression(true)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan []byte, 1)
+			h := hookguard.HandlerFunc(func(_ context.Context, e hookguard.Event) error { got <- e.Body; return nil })
+			q := newTestQueue(t, rdb, h, append(tc.opts, rediskit.WithTrim(0, 0))...)
+			e := hookguard.Event{Provider: "test", ID: "evt_1", Type: "test.event", Body: body, DedupeKeys: []string{"test::id:evt_1"}}
+			st, err := q.EnqueueOnce(ctx, e, e.DedupeKeys, time.Hour)
+			require.NoError(t, err)
+			require.Equal(t, dedupe.Reserved, st)
+			assert.Equal(t, string(body), string(waitFor(t, got, "the handled body")))
+			msgs, err := rdb.XRange(ctx, q.Stream(), "-", "+").Result()
+			require.NoError(t, err)
+			require.Len(t, msgs, 1)
+			v, _ := msgs[0].Values["e"].(string)
+			assert.Equal(t, tc.verbatim, strings.Contains(v, string(body)), "body stored verbatim")
+			if !tc.verbatim {
+				assert.Less(t, len(v), len(body)/2, "the compressed entry")
+			}
+		})
+	}
+}
