@@ -157,7 +157,7 @@ var tagCache sync.Map // "name\x00n" -> []string
 
 // shardTags returns the hash tags of the n shards of the queue name: name
 // itself for one shard (the keys of an unsharded queue), else for shard i
-// "name:s<i>/<n>", with ".<j>" added for the smallest j that puts its slot
+// "name:s<i>of<n>", with ".<j>" added for the smallest j that puts its slot
 // in the i-th of n equal slot ranges.
 func shardTags(name string, n int) []string {
 	ck := name + "\x00" + strconv.Itoa(n)
@@ -170,7 +170,7 @@ func shardTags(name string, n int) []string {
 	} else {
 		for i := range n {
 			lo, hi := i*clusterSlots/n, (i+1)*clusterSlots/n
-			base := name + ":s" + strconv.Itoa(i) + "/" + strconv.Itoa(n)
+			base := name + ":s" + strconv.Itoa(i) + "of" + strconv.Itoa(n)
 			tags[i] = base
 			for j := 0; j < 1<<22; j++ {
 				t := base

@@ -58,8 +58,9 @@ const (
 var errNoDurable = errors.New("dead letters are kept only with --redis or --postgres; the in-memory queue keeps none (the deliveries list marks those it gave up on as dead-lettered)")
 
 // inspDeadRef matches what a reference may look like: a Redis stream
-// entry ID (1712345678901-0) or a River job ID (42).
-var inspDeadRef = regexp.MustCompile(`^[0-9]{1,20}(-[0-9]{1,20})?$`)
+// entry ID (1712345678901-0), with the shard's tag for a sharded queue
+// (1712345678901-0@hookguard:s1of3), or a River job ID (42).
+var inspDeadRef = regexp.MustCompile(`^[0-9]{1,20}(-[0-9]{1,20}(@[A-Za-z0-9._:-]{1,200})?)?$`)
 
 // inspDeadJSON is a dead letter as the page lists it.
 type inspDeadJSON struct {

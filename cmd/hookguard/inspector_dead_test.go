@@ -64,16 +64,23 @@ func deadLetterThrough(t *testing.T, q hookguard.Queue, store hookguard.Option, 
 // redisDeadLetter dead-letters the event id in the default queue of the
 // Redis at rs, as serve --redis names it, and returns serve's flags for it.
 func redisDeadLetter(t *testing.T, id string) []string {
+	return redisDeadLetterShards(t, id, 1)
+}
+
+// redisDeadLetterShards is redisDeadLetter on a queue of the given shard
+// count, given to serve as --shards.
+func redisDeadLetterShards(t *testing.T, id string, shards int) []string {
 	rs := redistest.Start(t)
 	dead := make(chan hookguard.Event, 1)
 	q, err := rediskit.NewQueue(context.Background(), rs.Client(), failingHandler, rediskit.WithMaxAttempts(1), rediskit.WithLogger(quiet),
+		rediskit.WithShards(shards),
 		rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
 	require.NoError(t, err)
 	deadLetterThrough(t, q, hookguard.WithStore(q.Store()), dead, id)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, q.Shutdown(ctx))
-	return []string{"--redis", rs.URL()}
+	return []string{"--redis", rs.URL(), "--shards", strconv.Itoa(shards)}
 }
 
 // postgresDeadLetter dead-letters the event id in the default River
@@ -172,10 +179,11 @@ func TestInspectorDeadLetters(t *testing.T) {
 		refRE   string
 	}{
 		{"redis", redisDeadLetter, `^[0-9]+-[0-9]+$`},
+		{"redis sharded", func(t *testing.T, id string) []string { return redisDeadLetterShards(t, id, 3) }, `^[0-9]+-[0-9]+@hookguard:s[0-2]of3(\.[0-9]+)?$`},
 		{"postgres", postgresDeadLetter, `^[0-9]+$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			id := "evt_dead_" + tc.name
+			id := "evt_dead_" + strings.ReplaceAll(tc.name, " ", "_")
 			flags := tc.backend(t, id)
 			srv := startServe(t, append([]string{"--addr", "127.0.0.1:0", "--secret", "stripe=" + testSecret}, flags...)...)
 
