@@ -65,7 +65,9 @@ type DeadLetterConfig struct {
 // dedupe records) for each new subtest. Its retry backoff should be a few
 // milliseconds. RunDeadLetters makes every dead letter through the queue
 // itself: it enqueues events (with [DeadLetterQueue.EnqueueOnce] and the
-// event's DedupeKeys, as a [hookguard.Receiver] does, or with Enqueue)
+// event's DedupeKeys, as a [hookguard.Receiver] does: two keys each, the
+// ID's and the content digest's, as for a sender that signs no ID; or
+// with Enqueue)
 // whose handler fails, and waits for the dead-letter hook. It shuts down
 // every queue it gets.
 //

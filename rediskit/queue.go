@@ -815,6 +815,24 @@ func (q *Queue) reclaim(sh *shard, k int, cursor string) ([]entry, string, error
 		return nil, "0-0", err
 	}
 	q.dropDeleted(sh, deleted)
+	// An entry this process still holds went idle because its refresh
+	// came late (an overloaded process, a long pause): the claim refreshed
+	// it, and it is being handled here already, so it is not handed to a
+	// second worker.
+	q.heldMu.Lock()
+	mine := 0
+	ms = slices.DeleteFunc(ms, func(m redis.XMessage) bool {
+		_, held := sh.held[m.ID]
+		if held {
+			mine++
+		}
+		return held
+	})
+	q.heldMu.Unlock()
+	if mine > 0 {
+		q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: entries held here went idle for a visibility timeout before their refresh; is the process overloaded or paused?",
+			slog.String("stream", sh.Stream), slog.Int("count", mine))
+	}
 	if len(ms) == 0 {
 		return nil, next, nil
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/internal/redistest"
@@ -246,5 +248,55 @@ func TestTouchReply(t *testing.T) {
 				t.Errorf("got %v, %v; want %v, %v", other, gone, tt.wantOther, tt.wantG)
 			}
 		})
+	}
+}
+
+// TestReclaimSkipsEntriesHeldHere: an entry this process is handling
+// whose refresh came late (an overloaded process under -race saw it) is
+// idle long enough for XAUTOCLAIM, and this process's own claim found it:
+// it must not be handed to a second worker here, only refreshed.
+func TestReclaimSkipsEntriesHeldHere(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	logs := &levelLog{}
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	h := hookguard.HandlerFunc(func(context.Context, hookguard.Event) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	})
+	// An hour of visibility: neither the heartbeat nor the fetcher's own
+	// reclaim runs during the test; it calls reclaim.
+	q, err := NewQueue(t.Context(), rdb, h, WithName("reclaim-held"), WithWorkers(2),
+		WithVisibilityTimeout(time.Hour), WithBlock(20*time.Millisecond), WithTrim(0, 0), WithLogger(slog.New(logs)))
+	require.NoError(t, err)
+	defer func() {
+		close(release)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, q.Shutdown(ctx))
+	}()
+	require.NoError(t, q.Enqueue(t.Context(), hookguard.Event{Provider: "test", ID: "evt_1", Type: "test.event", Body: []byte("{}")}))
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not start")
+	}
+	id := heldID(t, q)
+	// The entry looks as a late refresh leaves it: idle for two hours.
+	require.NoError(t, rdb.Do(t.Context(), "XCLAIM", q.Stream(), DefaultGroup, q.Consumer(), 0, id, "IDLE", (2*time.Hour).Milliseconds(), "JUSTID").Err())
+
+	es, _, err := q.reclaim(q.all[0], 2, "0-0")
+	require.NoError(t, err)
+	assert.Empty(t, es, "an entry held here must not be reclaimed for a second worker")
+	p, err := rdb.XPendingExt(t.Context(), &redis.XPendingExtArgs{Stream: q.Stream(), Group: DefaultGroup, Start: id, End: id, Count: 1}).Result()
+	require.NoError(t, err)
+	require.Len(t, p, 1)
+	assert.Less(t, p[0].Idle, time.Minute, "the claim refreshed it")
+	select {
+	case <-started:
+		t.Fatal("the entry was handed to a second worker")
+	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -473,3 +473,44 @@ func TestCompressionOption(t *testing.T) {
 		})
 	}
 }
+
+// TestShardedRoundTrips: on a sharded queue, an event whose dedupe keys
+// share a home (every single-key event) is still one round trip, one
+// script; one whose two keys live on different shards takes three
+// (reserve the other key, the script, confirm the other key), as the
+// documentation says. Counted with a go-redis hook after the scripts are
+// loaded.
+func TestShardedRoundTrips(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	rt := &roundTrips{}
+	rdb.AddHook(rt)
+	q := newTestQueue(t, rdb, testkit.NewCounter(), rediskit.WithShards(3))
+	ctx := context.WithValue(t.Context(), markKey{}, true)
+	home := func(key string) int { return shardOf(t, q, q.Store().Key(key)) }
+	enqueue := func(keys ...string) int64 {
+		t.Helper()
+		e := hookguard.Event{Provider: "test", ID: keys[0], Type: "test.event", Body: []byte(`{}`), DedupeKeys: keys}
+		before := rt.n.Load()
+		st, err := q.EnqueueOnce(ctx, e, keys, time.Hour)
+		require.NoError(t, err)
+		require.Equal(t, dedupe.Reserved, st)
+		return rt.n.Load() - before
+	}
+	// Two pairs of keys for each case: the first loads the scripts.
+	var same, apart [][2]string
+	for i := 0; len(same) < 2 || len(apart) < 2; i++ {
+		a, b := fmt.Sprintf("test::id:k%d", i), fmt.Sprintf("test::digest:d%d", i)
+		if home(a) == home(b) {
+			same = append(same, [2]string{a, b})
+		} else {
+			apart = append(apart, [2]string{a, b})
+		}
+	}
+	enqueue("test::id:warm-up")
+	enqueue(same[0][0], same[0][1])
+	enqueue(apart[0][0], apart[0][1])
+	assert.EqualValues(t, 1, enqueue("test::id:single"), "one key")
+	assert.EqualValues(t, 1, enqueue(same[1][0], same[1][1]), "two keys on one shard")
+	assert.EqualValues(t, 3, enqueue(apart[1][0], apart[1][1]), "two keys on two shards")
+}

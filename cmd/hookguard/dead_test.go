@@ -509,7 +509,7 @@ func TestDeadUsage(t *testing.T) {
 		{"no backend", []string{"dead", "list"}, "--redis URL or --postgres URL"},
 		{"both backends", []string{"dead", "list", "--redis", rurl, "--postgres", "postgres://x@127.0.0.1/db"}, "one of --redis and --postgres"},
 		{"queue with redis", []string{"dead", "list", "--redis", rurl, "--queue", "q"}, "--queue and --table apply to --postgres"},
-		{"name with postgres", []string{"dead", "list", "--postgres", "postgres://127.0.0.1/db", "--name", "n"}, "--name applies to --redis"},
+		{"name with postgres", []string{"dead", "list", "--postgres", "postgres://127.0.0.1/db", "--name", "n"}, "--name, --shards and --former-shards apply to --redis"},
 		{"bad name", []string{"dead", "list", "--redis", "redis://127.0.0.1:1/0", "--name", "a{b}"}, "WithName"},
 		{"bad since", []string{"dead", "list", "--redis", rurl, "--since", "yesterday"}, "--since"},
 		{"negative since", []string{"dead", "list", "--redis", rurl, "--since", "-2h"}, "positive duration"},
