@@ -568,6 +568,7 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 		return q.enqueueWait(ctx, sh, vals)
 	}
 	if err := q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: sh.Stream, Values: vals}).Err(); err != nil {
+		q.reroute(err)
 		return fmt.Errorf("rediskit: enqueue: %w", err)
 	}
 	return nil
@@ -759,6 +760,7 @@ func (q *Queue) await(sh *shard) error {
 // readFailed logs a failed read of sh and, when its consumer group is
 // missing, creates it again.
 func (q *Queue) readFailed(sh *shard, err error) {
+	q.reroute(err)
 	q.cfg.logger.LogAttrs(q.reading, slog.LevelWarn, "rediskit: read from stream failed; retrying", slog.String("stream", sh.Stream), slog.Any("error", err))
 	if !strings.HasPrefix(err.Error(), "NOGROUP") {
 		return
@@ -1199,6 +1201,7 @@ func (q *Queue) ackShard(ctx context.Context, sh *shard, ids, retried []string) 
 		})
 	}
 	if err != nil {
+		q.reroute(err)
 		q.cfg.logger.LogAttrs(ctx, slog.LevelError, "rediskit: XACK failed; the events will be handled again after the visibility timeout",
 			slog.Any("entries", slices.Clone(ids)), slog.String("stream", sh.Stream), slog.Any("error", err))
 	}

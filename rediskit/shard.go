@@ -308,6 +308,7 @@ func (q *Queue) once(ctx context.Context, sh *shard, keys []string, ttl time.Dur
 		n, err := q.reserveRemote(ctx, remote, token, &held)
 		if err != nil || n != 1 {
 			q.releaseRemote(ctx, held, token)
+			q.reroute(err)
 			return n, err
 		}
 	}
@@ -339,6 +340,7 @@ func (q *Queue) once(ctx context.Context, sh *shard, keys []string, ttl time.Dur
 			q.releaseRemote(ctx, held, token)
 		}
 	}
+	q.reroute(err)
 	return n, err
 }
 
@@ -391,6 +393,7 @@ func (q *Queue) commitRemote(ctx context.Context, keys []string, token string, t
 			err = commitScript.Run(cctx, q.rdb, []string{rk}, token, ttlMillis(ttl)).Err()
 		}
 		if err != nil {
+			q.reroute(err)
 			q.cfg.logger.LogAttrs(cctx, slog.LevelWarn, "rediskit: the event was stored, but its dedupe record on another shard could not be marked seen; it stays pending until it expires (hookguard.DefaultPendingTTL)",
 				slog.Any("error", err))
 		}

@@ -60,6 +60,37 @@ func (q *Queue) waitTarget(ctx context.Context, key string) (redis.Cmdable, erro
 	return q.rdb, nil
 }
 
+// reroute asks a Cluster client to reload its slot map after a command
+// failed for a reason that is not the command's own: after a failover,
+// go-redis keeps sending a slot's commands to its dead primary until a
+// node answers MOVED or the map is older than ClusterStateReloadInterval
+// (60 s by default), and commands sent to a node client (WAIT's
+// pipelines) or to a dead node never see a MOVED. go-redis reloads at most
+// once per 200 ms however often it is asked, in the background.
+func (q *Queue) reroute(err error) {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, ErrNotReplicated) {
+		return
+	}
+	if cc, ok := q.rdb.(*redis.ClusterClient); ok {
+		var rerr redis.Error
+		if errors.As(err, &rerr) && !clusterStateError(rerr.Error()) {
+			return // the command's own error, from a live primary
+		}
+		cc.ReloadState(context.Background())
+	}
+}
+
+// clusterStateError reports whether a Redis error reply says the slot map
+// changed or the cluster is not ready.
+func clusterStateError(msg string) bool {
+	for _, p := range []string{"MOVED", "ASK", "CLUSTERDOWN", "READONLY", "TRYAGAIN", "LOADING", "MASTERDOWN"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // scriptWait runs script and WAIT after it, in one round trip on the
 // connection that serves route, sending the script's source when the
 // server does not know it yet. It returns both commands; their errors are
@@ -136,6 +167,7 @@ func (q *Queue) enqueueWait(ctx context.Context, sh *shard, vals []any) error {
 		return nil
 	})
 	if add.Err() != nil {
+		q.reroute(add.Err())
 		return fmt.Errorf("rediskit: enqueue: %w", add.Err())
 	}
 	if err := q.checkWait(wait); err != nil {
