@@ -46,7 +46,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -516,7 +515,7 @@ func runRound(ctx context.Context, c config, b *backend, sw *switcher, client *h
 	if b.serverCPU != nil {
 		srv0, _ = b.serverCPU()
 	}
-	busy0, total0 := machineCPU()
+	busy0, total0 := benchkit.MachineCPU()
 
 	s.sent, s.accepted, s.rejected, s.elapsed, err = drive(ctx, client, url, ds, c)
 	if err != nil {
@@ -530,7 +529,7 @@ func runRound(ctx context.Context, c config, b *backend, sw *switcher, client *h
 		srv1, s.srvOK = b.serverCPU()
 		s.srvCPU = srv1 - srv0
 	}
-	busy1, total1 := machineCPU()
+	busy1, total1 := benchkit.MachineCPU()
 	if total1 > total0 {
 		s.busy = float64(busy1-busy0) / float64(total1-total0) * float64(runtime.NumCPU())
 		s.others = max(0, s.busy-cores(s.selfCPU, s)-cores(s.srvCPU, s))
@@ -693,31 +692,6 @@ func statFields(pid int) (stat, bool) {
 	return stat{ppid: n(4), utime: n(14), stime: n(15), cutime: n(16), cstime: n(17)}, true
 }
 
-// machineCPU returns the machine's busy and total CPU time so far, in
-// ticks, from /proc/stat (zeros where there is none).
-func machineCPU() (busy, total int64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, 0
-	}
-	for i, s := range f[1:] {
-		if i >= 8 { // guest time is already counted in user
-			break
-		}
-		v, _ := strconv.ParseInt(s, 10, 64)
-		total += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy, total
-}
-
 func printTables(c config, bs []*backend, per [][]sample) {
 	base := -1
 	for i, b := range bs {
@@ -736,15 +710,15 @@ func printTables(c config, bs []*backend, per [][]sample) {
 			for k := range ss {
 				rs[k] = ss[k].rate() / per[base][k].rate()
 			}
-			ratio = fmt.Sprintf("%.2fx", median(rs))
+			ratio = fmt.Sprintf("%.2fx", benchkit.Median(rs))
 		}
 		rt := func(f func(sample) int64) string {
 			if b.name == "memory" {
 				return "0 (in process)"
 			}
-			return fmt.Sprintf("%.2f", median(mapf(ss, func(s sample) float64 { return perDelivery(f(s), s) })))
+			return fmt.Sprintf("%.2f", benchkit.Median(mapf(ss, func(s sample) float64 { return perDelivery(f(s), s) })))
 		}
-		inWindow := median(mapf(ss, func(s sample) float64 { return float64(s.handledInWindow) / float64(max(1, s.accepted)) }))
+		inWindow := benchkit.Median(mapf(ss, func(s sample) float64 { return float64(s.handledInWindow) / float64(max(1, s.accepted)) }))
 		caught := 0
 		var worst time.Duration
 		for _, s := range ss {
@@ -759,11 +733,11 @@ func printTables(c config, bs []*backend, per [][]sample) {
 		}
 		srv := "—"
 		if b.serverCPU != nil {
-			srv = fmt.Sprintf("%.0f µs", median(mapf(ss, func(s sample) float64 { return usPer(s.srvCPU, s) })))
+			srv = fmt.Sprintf("%.0f µs", benchkit.Median(mapf(ss, func(s sample) float64 { return usPer(s.srvCPU, s) })))
 		}
-		fmt.Printf("| %s | %.0f | %.0f–%.0f | %s | %s | %s | %.0f%% | %s | %.0f µs | %s |\n", b.name, median(rates), slices.Min(rates), slices.Max(rates), ratio,
+		fmt.Printf("| %s | %.0f | %.0f–%.0f | %s | %s | %s | %.0f%% | %s | %.0f µs | %s |\n", b.name, benchkit.Median(rates), slices.Min(rates), slices.Max(rates), ratio,
 			rt(func(s sample) int64 { return s.ingestRT }), rt(func(s sample) int64 { return s.allRT }), 100*inWindow, cu,
-			median(mapf(ss, func(s sample) float64 { return usPer(s.selfCPU, s) })), srv)
+			benchkit.Median(mapf(ss, func(s sample) float64 { return usPer(s.selfCPU, s) })), srv)
 	}
 	var pgs []int
 	for i, b := range bs {
@@ -779,7 +753,7 @@ func printTables(c config, bs []*backend, per [][]sample) {
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, i := range pgs {
 		ss := per[i]
-		f := func(g func(s sample) float64) float64 { return median(mapf(ss, g)) }
+		f := func(g func(s sample) float64) float64 { return benchkit.Median(mapf(ss, g)) }
 		fmt.Printf("| %s | %.2f | %.3f | %.1f | %.2f ms | %.0f (%.2f) | %.0f | %.2f | %.2f |\n", bs[i].name,
 			f(func(s sample) float64 { return float64(s.wal.commits) / float64(s.accepted) }),
 			f(func(s sample) float64 { return float64(s.wal.syncs) / float64(s.accepted) }),
@@ -803,16 +777,4 @@ func mapf[T any](xs []T, f func(T) float64) []float64 {
 		out[i] = f(x)
 	}
 	return out
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

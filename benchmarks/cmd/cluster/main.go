@@ -447,7 +447,7 @@ func (b *bench) snap(ctx context.Context, sent *sentByNode) (snapshot, error) {
 	}
 	s.self = selfCPU()
 	s.httpIn, s.httpOut = b.ln.in.Load(), b.ln.out.Load()
-	s.busy, s.total = machineCPU()
+	s.busy, s.total = benchkit.MachineCPU()
 	return s, nil
 }
 
@@ -736,48 +736,11 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// machineCPU returns the machine's busy and total CPU time so far, in
-// ticks, from /proc/stat (zeros where there is none).
-func machineCPU() (busy, total int64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, 0
-	}
-	for i, s := range f[1:] {
-		if i >= 8 { // guest time is already counted in user
-			break
-		}
-		v, _ := strconv.ParseInt(s, 10, 64)
-		total += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy, total
-}
-
 func usPer(d time.Duration, n int64) float64 {
 	return float64(d.Nanoseconds()) / 1e3 / float64(max(1, n))
 }
 
 func per(x, n int64) float64 { return float64(x) / float64(max(1, n)) }
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
 
 // med is the median over the rounds of f.
 func med(rs []result, f func(result) float64) float64 {
@@ -785,7 +748,7 @@ func med(rs []result, f func(result) float64) float64 {
 	for i, r := range rs {
 		xs[i] = f(r)
 	}
-	return median(xs)
+	return benchkit.Median(xs)
 }
 
 // figures are one shard count's medians over its rounds, which the

@@ -33,7 +33,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +40,7 @@ import (
 	"time"
 
 	"github.com/hookguard/hookguard/benchmarks"
+	"github.com/hookguard/hookguard/benchmarks/internal/benchkit"
 )
 
 type config struct {
@@ -226,10 +226,10 @@ func run(c config) error {
 			return out
 		}
 		fmt.Printf("| %s | %.0f | %.2fx | %.2fx | %.2fx | %.0f | **%.2fx** | %.2fx | %v | %.2fx | %v | **%.2fx** |\n", benchmarks.SizeName(size),
-			median(rpsOf(per[0])), median(ratio(1, 0)), median(ratio(2, 0)), median(ratio(mwi, 0)),
-			median(rpsOf(per[hg])), median(ratio(hg, 0)), median(ratio(hg, 2)),
-			time.Duration(median(p99Of(per[0]))).Round(time.Microsecond), median(p99(mwi)),
-			time.Duration(median(p99Of(per[hg]))).Round(time.Microsecond), median(p99(hg)))
+			benchkit.Median(rpsOf(per[0])), benchkit.Median(ratio(1, 0)), benchkit.Median(ratio(2, 0)), benchkit.Median(ratio(mwi, 0)),
+			benchkit.Median(rpsOf(per[hg])), benchkit.Median(ratio(hg, 0)), benchkit.Median(ratio(hg, 2)),
+			time.Duration(benchkit.Median(p99Of(per[0]))).Round(time.Microsecond), benchkit.Median(p99(mwi)),
+			time.Duration(benchkit.Median(p99Of(per[hg]))).Round(time.Microsecond), benchkit.Median(p99(hg)))
 	}
 	return nil
 }
@@ -305,16 +305,4 @@ func p99Of(rs []result) []float64 {
 		out[i] = float64(r.p99)
 	}
 	return out
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -20,13 +20,13 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookguard/hookguard/benchmarks"
+	"github.com/hookguard/hookguard/benchmarks/internal/benchkit"
 )
 
 func main() {
@@ -125,18 +125,6 @@ func passes(r results) int {
 	return n
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // med returns the median ns/op and allocs/op of a benchmark, and whether it ran.
 func (r results) med(name string) (ns, allocs float64, ok bool) {
 	ss, ok := r[name]
@@ -148,7 +136,7 @@ func (r results) med(name string) (ns, allocs float64, ok bool) {
 		n = append(n, s.ns)
 		a = append(a, s.allocs)
 	}
-	return median(n), median(a), true
+	return benchkit.Median(n), benchkit.Median(a), true
 }
 
 func render(w io.Writer, r results, cpu string, count int) {

@@ -41,19 +41,28 @@ func StartRedis(ctx context.Context, prefix, cpus string) (*RedisServer, error) 
 	if bin == "" {
 		return nil, errors.New("redis-server not found on PATH (or in $" + redistest.BinaryEnv + ")")
 	}
-	dir, err := os.MkdirTemp("", prefix)
-	if err != nil {
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
+	return launch(ctx, bin, prefix, cpus, port)
+}
+
+// launch starts redis-server on port in a new directory named from
+// prefix, with extra arguments after the common ones (append-only file,
+// fsync every second, loopback only), pinned to cpus with taskset when
+// set, and waits until it answers PING.
+func launch(ctx context.Context, bin, prefix, cpus string, port int, extra ...string) (*RedisServer, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
 	args := []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
 		"--daemonize", "no", "--protected-mode", "yes", "--logfile", "redis.log"}
+	args = append(args, extra...)
 	if cpus != "" {
 		args = append([]string{"taskset", "-c", cpus}, args...)
 	}
@@ -81,7 +90,7 @@ func StartRedis(ctx context.Context, prefix, cpus string) (*RedisServer, error) 
 		select {
 		case <-r.exited:
 			r.Stop()
-			return nil, fmt.Errorf("redis-server exited at start: %w", err)
+			return nil, fmt.Errorf("redis-server exited at start (port taken?): %w", err)
 		default:
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -215,53 +214,11 @@ func startNode(ctx context.Context, prefix, cpu string) (*RedisServer, error) {
 }
 
 func launchNode(ctx context.Context, bin, prefix, cpu string, port int) (*RedisServer, error) {
-	dir, err := os.MkdirTemp("", prefix)
-	if err != nil {
-		return nil, err
-	}
-	args := []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-		"--daemonize", "no", "--protected-mode", "yes", "--logfile", "redis.log",
+	return launch(ctx, bin, prefix, cpu, port,
 		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
 		// A lone node knows no address of its own (a node learns it from
 		// the peers it meets): announce it, so that clients get one.
-		"--cluster-announce-ip", "127.0.0.1"}
-	if cpu != "" {
-		args = append([]string{"taskset", "-c", cpu}, args...)
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	r := &RedisServer{cmd: cmd, dir: dir, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), exited: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(r.exited)
-	}()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := c.Ping(pctx).Err()
-		cancel()
-		if err == nil {
-			return r, nil
-		}
-		select {
-		case <-r.exited:
-			r.Stop()
-			return nil, fmt.Errorf("redis-server exited at start (port taken?): %w", err)
-		default:
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			r.Stop()
-			return nil, fmt.Errorf("redis-server did not answer PING: %w", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process we do not control
-	}
+		"--cluster-announce-ip", "127.0.0.1")
 }
 
 // freeClusterPort returns a free loopback port whose cluster bus port,
