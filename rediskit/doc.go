@@ -121,6 +121,16 @@
 // their workers fairly, and reclaim and trim each shard on its own. The
 // standalone [Store] touches one key per call and needs no tag.
 //
+// When a primary fails over, go-redis keeps sending its slots' commands to
+// the dead node until a node answers MOVED or its slot map is older than
+// ClusterStateReloadInterval (a minute by default); the queue asks the
+// ClusterClient to reload as soon as a command fails that way, so a shard
+// answers again within seconds of the promotion. Run the Cluster with
+// cluster-require-full-coverage no, so that the other primaries keep
+// serving while one fails over, and with replicas and [WithWaitReplicas]
+// (two replicas per primary with WAIT 1: the promoted one then still has
+// one to confirm) if an acknowledged event must survive a failover.
+//
 // Changing the shard count moves every shard to a new tag, and most
 // dedupe keys to a new home. Nothing is lost if it is done in this order:
 //
