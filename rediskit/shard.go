@@ -64,10 +64,10 @@ func WithShards(n int) QueueOption {
 // WithFormerShards tells a queue moved to another shard count (see
 // [WithShards]) the count it had before, n. Its consumers then also read,
 // reclaim and trim the former shards, so that no event stored there is
-// stranded, and its receiver's intake also looks up each dedupe key's
-// record on its former home (one more round trip per delivery), so that
-// a redelivery of an event taken in before the change is still answered
-// as a duplicate. Dead letters of the former shards are listed, replayed
+// stranded, and its receiver's intake (the atomic path: the queue with
+// [Queue.Store]) also looks up each dedupe key's record on its former
+// home (one more round trip per delivery), so that a redelivery of an
+// event taken in before the change is still answered as a duplicate. Dead letters of the former shards are listed, replayed
 // and dropped with the others. Keep it until [Queue.FormerDrained]
 // reports true and one dedupe TTL (hookguard.WithDedupeTTL) has passed
 // since the last process moved; then remove it. n outside 1..[MaxShards],
