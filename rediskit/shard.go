@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -133,9 +132,13 @@ func (l *layout) home(key string) *shard {
 	if len(l.shards) == 1 {
 		return l.shards[0]
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(key)) // a hash.Hash never fails
-	return l.shards[h.Sum64()%uint64(len(l.shards))]
+	// FNV-1a, 64 bits, inline: hash/fnv would allocate per key.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return l.shards[h%uint64(len(l.shards))]
 }
 
 // pick returns the shard of an event whose dedupe keys are keys: the home
@@ -294,12 +297,15 @@ func (q *Queue) once(ctx context.Context, sh *shard, keys []string, ttl time.Dur
 		}
 	}
 	token := q.cfg.consumer // names the writer in the record; the nonce makes it unique
-	var local, remote []string
-	for _, k := range keys {
-		if q.cur.home(k) == sh {
-			local = append(local, k)
-		} else {
-			remote = append(remote, k)
+	local, remote := keys, []string(nil)
+	if len(q.cur.shards) > 1 {
+		local = nil
+		for _, k := range keys {
+			if q.cur.home(k) == sh {
+				local = append(local, k)
+			} else {
+				remote = append(remote, k)
+			}
 		}
 	}
 	var held []string
