@@ -302,6 +302,7 @@ type Queue struct {
 	cfg   queueConfig
 	store *Store
 
+	in     *intake  // sends the intake scripts of concurrent deliveries together
 	cur    *layout  // the shards events go to
 	former *layout  // WithFormerShards: shards still read; nil when not set
 	all    []*shard // cur's shards, then former's
@@ -443,6 +444,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		return nil, fmt.Errorf("rediskit: reach Redis: %w", err)
 	}
 	LogDurability(ctx, rdb, cfg.logger)
+	q.in = newIntake(rdb)
 
 	q.life, q.kill = context.WithCancel(context.Background())
 	q.reading, q.stopRd = context.WithCancel(context.Background())
@@ -639,6 +641,7 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 	q.shutOnce.Do(func() {
 		q.mu.Lock()
 		q.closed = true
+		q.in.close() // the intake calls in flight held q.mu: none is left
 		q.mu.Unlock()
 		q.stopRd()
 	})

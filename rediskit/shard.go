@@ -337,7 +337,7 @@ func (q *Queue) once(ctx context.Context, sh *shard, keys []string, ttl time.Dur
 	if q.cfg.waitReplicas > 0 {
 		n, err = q.enqueueOnceWait(ctx, sh, rkeys, args, nonce+token, undo)
 	} else {
-		n, _, err = onceReply(enqueueOnceScript.Run(ctx, q.rdb, rkeys, args...))
+		n, _, err = q.in.do(ctx, rkeys, args)
 	}
 	if len(held) > 0 {
 		if stored(n, err) {
