@@ -5,8 +5,11 @@
 // # Wiring
 //
 // Give a receiver the queue and the queue's store; it then reserves the
-// event's IDs and stores the event in one Lua script, one round trip per
-// accepted delivery, so no ID is ever recorded without its event:
+// event's IDs and stores the event in one Lua script, so no ID is ever
+// recorded without its event. A delivery costs at most one round trip
+// (on a sharded queue, see [WithShards] for when it costs three):
+// the scripts of deliveries that arrive while others are in flight go
+// together in one pipeline, each answered with its own reply.
 //
 //	q, err := rediskit.NewQueue(ctx, rdb, handler)
 //	r, err := hookguard.New(preset, nil, hookguard.WithQueue(q), hookguard.WithStore(q.Store()))
