@@ -148,7 +148,15 @@
 //     last process moved. Replay or drop the old shards' dead letters
 //     (they are listed with the others) if you want them.
 //  3. Deploy without WithFormerShards. The old shards' keys may then be
-//     deleted (SCAN for "hookguard:{NAME:s*" or "hookguard:{NAME}*").
+//     deleted (SCAN for "hookguard:{NAME:s*" or "hookguard:{NAME}*"), and
+//     the old count removed from the registry of counts with SREM
+//     hookguard:{NAME}:shards OLD.
+//
+// Every count a queue ran with stays in that registry, and consumers keep
+// reading (cheaply: one blocking read per empty shard and block time) the
+// shards of each: a change made without step 1 strands no event, but is
+// logged at WARN, since redeliveries of events taken in before it are
+// then not recognised for one dedupe TTL.
 //
 // `hookguard serve --redis URL --shards N` and `hookguard dead ... --shards
 // N` take the count too.

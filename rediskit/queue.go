@@ -304,8 +304,8 @@ type Queue struct {
 
 	in     *intake  // sends the intake scripts of concurrent deliveries together
 	cur    *layout  // the shards events go to
-	former *layout  // WithFormerShards: shards still read; nil when not set
-	all    []*shard // cur's shards, then former's
+	former *layout  // WithFormerShards: old homes looked up at intake; nil when not set
+	all    []*shard // cur's shards, then those of every other count registered (see layouts)
 
 	life    context.Context // parent of handler contexts; cancelled when a Shutdown deadline passes
 	kill    context.CancelFunc
@@ -327,6 +327,9 @@ type Queue struct {
 	// back the entry, so that the heartbeat does not take the entry's
 	// leaving for a reclaim by another consumer.
 	heldMu sync.Mutex
+
+	regMu      sync.Mutex  // serialises register
+	registered atomic.Bool // the shard count is in the registry; see register
 
 	lost      atomic.Int64 // pending entries found deleted from the stream; see Lost
 	takenOver atomic.Int64 // held entries found reclaimed by another consumer; see TakenOver
@@ -408,7 +411,7 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 	if cfg.consumer == "" {
 		cfg.consumer = consumerName()
 	}
-	cur := newLayout(cfg.name, cfg.shards, false)
+	cur := newLayout(cfg.name, cfg.shards)
 	store, err := NewStore(rdb, WithPrefix(cur.shards[0].seen))
 	if err != nil {
 		return nil, err
@@ -427,8 +430,10 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		done:  make(chan struct{}),
 	}
 	if cfg.formerShards > 0 {
-		q.former = newLayout(cfg.name, cfg.formerShards, true)
-		q.all = append(slices.Clone(cur.shards), q.former.shards...)
+		q.former = newLayout(cfg.name, cfg.formerShards)
+	}
+	if err := q.layouts(ctx); err != nil {
+		return nil, err
 	}
 	if cfg.workers > 0 {
 		for _, s := range q.all {
@@ -437,12 +442,10 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 				return nil, fmt.Errorf("rediskit: create consumer group %q on %q: %w", cfg.group, s.Stream, err)
 			}
 		}
-	} else if err := rdb.Ping(ctx).Err(); err != nil {
-		// Intake only: the workers' processes create the group (at "0",
-		// so they read what was taken in before), and a stream without
-		// groups is never trimmed.
-		return nil, fmt.Errorf("rediskit: reach Redis: %w", err)
 	}
+	// Intake only: the workers' processes create the group (at "0", so
+	// they read what was taken in before), and a stream without groups is
+	// never trimmed.
 	LogDurability(ctx, rdb, cfg.logger)
 	q.in = newIntake(rdb)
 
@@ -563,6 +566,9 @@ func (q *Queue) Enqueue(ctx context.Context, e hookguard.Event) error {
 	}
 	vals, err := q.encode(e, false)
 	if err != nil {
+		return err
+	}
+	if err := q.register(ctx); err != nil {
 		return err
 	}
 	sh := q.cur.pick(nil)
@@ -1297,10 +1303,7 @@ func (q *Queue) deadLetter(e entry, ev hookguard.Event, attempts int, cause erro
 	}
 	keys := []string{sh.Stream, sh.DeadLetters, sh.attempts}
 	var remote []string
-	lay := q.cur // the layout whose homes hold the event's records
-	if sh.former {
-		lay = q.former
-	}
+	lay := sh.lay // the layout whose homes hold the event's records
 	if here {
 		// EnqueueOnce recorded them in this queue's store: release them
 		// with the move, so that the sender's redelivery is handled.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,8 +49,12 @@ const clusterSlots = 16384
 // Changing n on a live system changes every shard's tag: run every
 // process with the new n and [WithFormerShards] set to the old one until
 // the old shards are drained and the dedupe TTL has passed (see the
-// package documentation). n outside 1..[MaxShards] is a configuration
-// error (see [NewQueue]).
+// package documentation). Every shard count a queue ran with is recorded
+// in Redis ("hookguard:{NAME}:shards"), and consumers read the shards of
+// each, so a change made without that option strands no event either; it
+// is logged at WARN, as a redelivery of an event taken in under the other
+// count may then be taken in again. n outside 1..[MaxShards] is a
+// configuration error (see [NewQueue]).
 func WithShards(n int) QueueOption {
 	return func(c *queueConfig) {
 		if n < 1 || n > MaxShards {
@@ -93,10 +98,10 @@ type Shard struct {
 // shard is one shard's keys and state.
 type shard struct {
 	Shard
-	attempts string // hash: attempts made per entry ID
-	replayed string // hash: replays per dead letter ID
-	seen     string // prefix of the dedupe records homed here
-	former   bool   // a shard of the former layout (WithFormerShards)
+	attempts string  // hash: attempts made per entry ID
+	replayed string  // hash: replays per dead letter ID
+	seen     string  // prefix of the dedupe records homed here
+	lay      *layout // the layout the shard belongs to
 
 	held map[string]bool // see Queue.held; guarded by Queue.heldMu
 }
@@ -108,7 +113,7 @@ type layout struct {
 }
 
 // newLayout returns the n shards of the queue name.
-func newLayout(name string, n int, former bool) *layout {
+func newLayout(name string, n int) *layout {
 	l := &layout{shards: make([]*shard, n)}
 	for i, tag := range shardTags(name, n) {
 		base := "hookguard:{" + tag + "}:"
@@ -120,7 +125,7 @@ func newLayout(name string, n int, former bool) *layout {
 			attempts: base + "attempts",
 			replayed: base + "replayed",
 			seen:     base + "seen:",
-			former:   former,
+			lay:      l,
 			held:     make(map[string]bool),
 		}
 	}
@@ -219,16 +224,14 @@ func (q *Queue) Shards() []Shard {
 	return out
 }
 
-// FormerDrained reports whether the shards of [WithFormerShards] hold no
-// event still to be handled: for each, the consumer group has no pending
-// entry and nothing past its last delivered entry. Dead letters there are
-// not counted; list them with [Queue.DeadLetters]. Without the option it
-// reports true.
+// FormerDrained reports whether the shards of other shard counts (those
+// of [WithFormerShards], and any other count the queue's processes
+// registered, see [WithShards]) hold no event still to be handled: for
+// each, the consumer group has no pending entry and nothing past its last
+// delivered entry. Dead letters there are not counted; list them with
+// [Queue.DeadLetters]. With no other count it reports true.
 func (q *Queue) FormerDrained(ctx context.Context) (bool, error) {
-	if q.former == nil {
-		return true, nil
-	}
-	for _, s := range q.former.shards {
+	for _, s := range q.all[len(q.cur.shards):] {
 		groups, err := q.rdb.XInfoGroups(ctx, s.Stream).Result()
 		if err != nil {
 			if strings.Contains(err.Error(), "no such key") {
@@ -291,6 +294,9 @@ func (q *Queue) shardOfRef(ref string) (*shard, string, error) {
 // undo is set; otherwise it stays, and once returns 1 with the error
 // wrapping [ErrNotReplicated].
 func (q *Queue) once(ctx context.Context, sh *shard, keys []string, ttl time.Duration, vals []any, undo bool) (int, error) {
+	if err := q.register(ctx); err != nil {
+		return 0, err
+	}
 	if q.former != nil {
 		if n, err := q.formerRecords(ctx, keys); err != nil || n != 0 {
 			return n, err
@@ -440,4 +446,67 @@ func (q *Queue) formerRecords(ctx context.Context, keys []string) (int, error) {
 // in the stream.
 func stored(n int, err error) bool {
 	return n == 1 && (err == nil || errors.Is(err, ErrNotReplicated))
+}
+
+// registry is the key of the set of shard counts the queue's processes
+// wrote events under.
+func (q *Queue) registry() string { return "hookguard:{" + q.cfg.name + "}:shards" }
+
+// layouts adds to q.all the shards of every other shard count in the
+// queue's registry: consumers read, reclaim and trim them too, and dead
+// letters are listed from them, so a process started with another count
+// than the one before never strands the events taken in under it, even
+// without [WithFormerShards]. It logs such counts at WARN: without
+// WithFormerShards, a redelivery of an event taken in under them may be
+// taken in again.
+func (q *Queue) layouts(ctx context.Context) error {
+	members, err := q.rdb.SMembers(ctx, q.registry()).Result()
+	if err != nil {
+		return fmt.Errorf("rediskit: reach Redis (to read the shard counts in %s): %w", q.registry(), err)
+	}
+	others := []int{}
+	if q.cfg.formerShards > 0 {
+		others = append(others, q.cfg.formerShards)
+	}
+	for _, m := range members {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 1 || n > MaxShards || n == q.cfg.shards || slices.Contains(others, n) {
+			continue
+		}
+		others = append(others, n)
+		q.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "rediskit: the queue also ran with another shard count; its shards are drained too, but without WithFormerShards a redelivery of an event taken in under it may be taken in again",
+			slog.String("queue", q.cfg.name), slog.Int("shards", q.cfg.shards), slog.Int("other", n))
+	}
+	slices.Sort(others)
+	q.all = q.cur.shards
+	for _, n := range others {
+		l := q.former
+		if n != q.cfg.formerShards {
+			l = newLayout(q.cfg.name, n)
+		}
+		q.all = append(slices.Clip(q.all), l.shards...)
+	}
+	return nil
+}
+
+// register records the queue's shard count in its registry before the
+// first event this process writes (once it succeeded), so that processes
+// started later with another count read the shards it writes to. A
+// process that only reads, such as "hookguard dead list", registers
+// nothing.
+func (q *Queue) register(ctx context.Context) error {
+	if q.registered.Load() {
+		return nil
+	}
+	q.regMu.Lock()
+	defer q.regMu.Unlock()
+	if q.registered.Load() {
+		return nil
+	}
+	if err := q.rdb.SAdd(ctx, q.registry(), q.cfg.shards).Err(); err != nil {
+		q.reroute(err)
+		return fmt.Errorf("rediskit: register the shard count in %s: %w", q.registry(), err)
+	}
+	q.registered.Store(true)
+	return nil
 }

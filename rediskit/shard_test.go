@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -513,4 +514,38 @@ func TestShardedRoundTrips(t *testing.T) {
 	assert.EqualValues(t, 1, enqueue("test::id:single"), "one key")
 	assert.EqualValues(t, 1, enqueue(same[1][0], same[1][1]), "two keys on one shard")
 	assert.EqualValues(t, 3, enqueue(apart[1][0], apart[1][1]), "two keys on two shards")
+}
+
+// TestOtherShardCountDrained: a queue started with three shards on a name
+// whose processes ran with one, without WithFormerShards, still handles
+// the events taken in under one shard (the registry of shard counts tells
+// it to read them), says so at WARN, and reports them drained after.
+func TestOtherShardCountDrained(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	name := rediskit.WithName(testName(t))
+	before := newTestQueue(t, rdb, nil, name, rediskit.WithWorkers(0))
+	rb := newReceiver(t, before)
+	for i := range 20 {
+		require.Equal(t, http.StatusOK, post(rb, fmt.Sprintf("old_%02d", i)).Code)
+	}
+	logs := &recordLog{}
+	cnt := testkit.NewCounter()
+	after := newTestQueue(t, rdb, cnt, name, rediskit.WithShards(3), rediskit.WithLogger(slog.New(logs)))
+	cnt.WaitDistinct(t, 20, 10*time.Second)
+	assert.Len(t, logs.matching(slog.LevelWarn, "rediskit: the queue also ran with another shard count; its shards are drained too, but without WithFormerShards a redelivery of an event taken in under it may be taken in again"), 1)
+	require.Eventually(t, func() bool {
+		ok, err := after.FormerDrained(t.Context())
+		return err == nil && ok
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Len(t, after.Shards(), 3, "Shards lists the current count only")
+
+	// A process that only reads (as "hookguard dead list" does) registers
+	// no count: a mistyped --shards leaves no trace for consumers to read.
+	reader := newTestQueue(t, rdb, nil, name, rediskit.WithShards(5), rediskit.WithWorkers(0))
+	_, err := reader.DeadLetters(t.Context(), hookguard.DeadLetterFilter{})
+	require.NoError(t, err)
+	counts, err := rdb.SMembers(t.Context(), "hookguard:{"+testName(t)+"}:shards").Result()
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"1"}, counts, "only counts that events were written under")
 }
