@@ -29,7 +29,14 @@ type gate struct {
 }
 
 func (g *gate) close() { g.mu.Lock(); g.closed = make(chan struct{}); g.mu.Unlock() }
-func (g *gate) open()  { g.mu.Lock(); close(g.closed); g.closed = nil; g.mu.Unlock() }
+func (g *gate) open() {
+	g.mu.Lock()
+	if g.closed != nil {
+		close(g.closed)
+		g.closed = nil
+	}
+	g.mu.Unlock()
+}
 
 func (g *gate) wait(n int) {
 	g.mu.Lock()
@@ -53,15 +60,16 @@ func (g *gate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 
 // TestIntakeSharesRoundTrips: deliveries that arrive while the intake's
 // round trips are in flight share the next ones, each still answered
-// with its own script's result: 40 deliveries, the first two held at the
-// gate while the other 38 arrive, take at most 6 round trips, and every
-// event is stored once, its key recorded.
+// with its own script's result: 40 deliveries, the first round trips held
+// at the gate while the others arrive, take at most 6 round trips, and
+// every event is stored once, its key recorded.
 func TestIntakeSharesRoundTrips(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
 	g := &gate{}
 	rdb.AddHook(g)
 	q := newTestQueue(t, rdb, nil, rediskit.WithWorkers(0), rediskit.WithTrim(0, 0))
+	t.Cleanup(g.open) // before the queue's Shutdown, which waits for the intake
 	ctx := t.Context()
 	enqueue := func(id string) (dedupe.Status, error) {
 		e := hookguard.Event{Provider: "test", ID: id, Type: "test.event", Body: []byte(`{}`), DedupeKeys: []string{"test::id:" + id}}
@@ -80,8 +88,8 @@ func TestIntakeSharesRoundTrips(t *testing.T) {
 	for i := range n {
 		wg.Go(func() { statuses[i], errs[i] = enqueue(fmt.Sprintf("evt_%02d", i)) })
 	}
-	require.Eventually(t, func() bool { return g.held.Load() >= 2 }, 5*time.Second, time.Millisecond, "the intake's runners reach Redis")
-	time.Sleep(50 * time.Millisecond) // the other deliveries line up behind them
+	require.Eventually(t, func() bool { return g.held.Load() >= 1 }, 5*time.Second, time.Millisecond, "the intake reaches Redis")
+	time.Sleep(50 * time.Millisecond) // the other deliveries line up
 	g.open()
 	wg.Wait()
 	for i := range n {
