@@ -46,8 +46,8 @@ type intakeRes struct {
 	err  error
 }
 
-// newIntake starts the runners; close stops them once every request sent
-// has been answered.
+// newIntake starts the runners; stop ends them once every request sent
+// has been answered, and wait waits for that.
 func newIntake(rdb redis.UniversalClient) *intake {
 	in := &intake{rdb: rdb, reqs: make(chan *intakeReq)}
 	in.wg.Add(intakeRunners)
@@ -57,12 +57,12 @@ func newIntake(rdb redis.UniversalClient) *intake {
 	return in
 }
 
-// close stops the runners after the requests in flight; no request may be
-// sent after it is called.
-func (in *intake) close() {
-	close(in.reqs)
-	in.wg.Wait()
-}
+// stop tells the runners to end after the requests in flight; no request
+// may be sent after it is called.
+func (in *intake) stop() { close(in.reqs) }
+
+// wait returns once the runners ended (after stop).
+func (in *intake) wait() { in.wg.Wait() }
 
 // do runs enqueueOnceScript with keys and args and returns its code and
 // entry ID (see onceReply). It returns ctx's error if ctx ends first; the

@@ -38,24 +38,39 @@ func (g *gate) open() {
 	g.mu.Unlock()
 }
 
-func (g *gate) wait(n int) {
+func (g *gate) wait(ctx context.Context, n int) error {
 	g.mu.Lock()
 	c := g.closed
 	g.mu.Unlock()
 	if c != nil {
 		g.held.Add(1)
-		<-c
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	g.trips.Add(1)
 	g.cmds.Add(int64(n))
+	return nil
 }
 
 func (g *gate) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (g *gate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { g.wait(1); return next(ctx, cmd) }
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := g.wait(ctx, 1); err != nil {
+			return err
+		}
+		return next(ctx, cmd)
+	}
 }
 func (g *gate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { g.wait(len(cmds)); return next(ctx, cmds) }
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if err := g.wait(ctx, len(cmds)); err != nil {
+			return err
+		}
+		return next(ctx, cmds)
+	}
 }
 
 // TestIntakeSharesRoundTrips: deliveries that arrive while the intake's
@@ -107,4 +122,42 @@ func TestIntakeSharesRoundTrips(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, dedupe.Seen, st, "evt_%02d again", i)
 	}
+}
+
+// TestShutdownDoesNotWaitForAStuckIntake: a delivery whose caller gave
+// up while its script was held on the way to Redis must not hold
+// Shutdown past its context: Shutdown returns the context's error, and
+// the intake ends once Redis answers.
+func TestShutdownDoesNotWaitForAStuckIntake(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	g := &gate{}
+	rdb.AddHook(g)
+	q, err := rediskit.NewQueue(t.Context(), rdb, nil, rediskit.WithWorkers(0), rediskit.WithName(testName(t)), rediskit.WithLogger(quiet))
+	require.NoError(t, err)
+	enqueue := func(ctx context.Context, id string) error {
+		e := hookguard.Event{Provider: "test", ID: id, Type: "test.event", Body: []byte(`{}`), DedupeKeys: []string{"test::id:" + id}}
+		_, err := q.EnqueueOnce(ctx, e, e.DedupeKeys, time.Hour)
+		return err
+	}
+	require.NoError(t, enqueue(t.Context(), "warm-up")) // registers the shard count and loads the script
+	g.close()
+	defer g.open()
+	// A caller without a deadline gives up (its request was cancelled):
+	// the pipeline, which is not cancelled with it, waits at the gate, as
+	// a slow Redis would keep it, up to its own bound of a minute.
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	require.ErrorIs(t, enqueue(ctx, "evt_1"), context.Canceled)
+	require.Equal(t, int64(1), g.held.Load(), "the pipeline is held at the gate")
+
+	sctx, scancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer scancel()
+	start := time.Now()
+	require.ErrorIs(t, q.Shutdown(sctx), context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second, "Shutdown must end about a second after its context")
+	g.open()
+	done, dcancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer dcancel()
+	assert.NoError(t, q.Shutdown(done), "the intake ends once Redis answers")
 }

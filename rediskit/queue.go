@@ -485,7 +485,8 @@ func NewQueue(ctx context.Context, rdb redis.UniversalClient, h hookguard.Handle
 		<-q.reading.Done() // Shutdown began; with workers, it has when they are done
 		q.stopBg()
 		q.bg.Wait()
-		q.kill() // release the handler contexts' parent
+		q.in.wait() // a pipeline still in flight for a caller that gave up
+		q.kill()    // release the handler contexts' parent
 		close(q.done)
 	}()
 	return q, nil
@@ -647,7 +648,7 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 	q.shutOnce.Do(func() {
 		q.mu.Lock()
 		q.closed = true
-		q.in.close() // the intake calls in flight held q.mu: none is left
+		q.in.stop() // the intake's callers hold q.mu.RLock: none is left to send
 		q.mu.Unlock()
 		q.stopRd()
 	})
