@@ -1,11 +1,8 @@
 package rediskit_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,81 +13,28 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/queuetest"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
-// deadEvent is one event of the Redis-specific dead-letter tests (and of
-// TestIntakeOnlyDeadLetters) and the error its handler fails with; the
-// kit, queuetest.RunDeadLetters, tests the common dead-letter contract.
-type deadEvent struct {
-	provider, typ, id, err string
-}
-
-var deadEvents = []deadEvent{
-	{"stripe", "invoice.paid", "evt_0", "db timeout"},
-	{"github", "push", "evt_1", "bad payload"},
-	{"stripe", "invoice.paid", "evt_2", "bad payload"},
-	{"github", "issues", "evt_3", "db timeout"},
-	{"stripe", "charge.failed", "evt_4", "db timeout"},
-}
-
-// failing fails every event with its deadEvent's error until fixed, then
-// records the events it handled.
-type failing struct {
-	mu      sync.Mutex
-	fixed   bool
-	handled []hookguard.Event
-	calls   chan string
-}
-
-func newFailing() *failing { return &failing{calls: make(chan string, 64)} }
-
-func (f *failing) HandleEvent(_ context.Context, e hookguard.Event) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.fixed {
-		for _, d := range deadEvents {
-			if d.id == e.ID {
-				return errors.New(d.err)
-			}
-		}
-		return errBug
-	}
-	f.handled = append(f.handled, e)
-	f.calls <- e.ID
-	return nil
-}
-
-func (f *failing) fix() { f.mu.Lock(); f.fixed = true; f.mu.Unlock() }
-
-func (f *failing) handledIDs() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var ids []string
-	for _, e := range f.handled {
-		ids = append(ids, e.ID)
-	}
-	return ids
-}
-
 // deadLetterAll enqueues the events one at a time as the receiver does
 // (EnqueueOnce with the event's keys) and waits for each to be
 // dead-lettered, so that they are given up in order.
-func deadLetterAll(t *testing.T, q *rediskit.Queue, dead <-chan hookguard.Event, evs []deadEvent) {
+func deadLetterAll(t *testing.T, q *rediskit.Queue, dead <-chan hookguard.Event, evs []testkit.DeadEvent) {
 	t.Helper()
 	for _, d := range evs {
 		e := hookguard.Event{
-			Provider: d.provider, ID: d.id, Type: d.typ, ReceivedAt: time.Now(),
-			Body:       []byte(`{"id":"` + d.id + `"}`),
+			Provider: d.Provider, ID: d.ID, Type: d.Type, ReceivedAt: time.Now(),
+			Body:       []byte(`{"id":"` + d.ID + `"}`),
 			Header:     http.Header{"Content-Type": {"application/json"}},
-			DedupeKeys: []string{d.provider + "::id:" + d.id},
+			DedupeKeys: []string{d.Provider + "::id:" + d.ID},
 		}
 		st, err := q.EnqueueOnce(t.Context(), e, e.DedupeKeys, time.Hour)
 		require.NoError(t, err)
 		require.Equal(t, dedupe.Reserved, st)
-		got := waitFor(t, dead, "dead letter of "+d.id)
-		require.Equal(t, d.id, got.ID)
+		got := waitFor(t, dead, "dead letter of "+d.ID)
+		require.Equal(t, d.ID, got.ID)
 		// Distinct give-up times (the stream ID's millisecond), so that
 		// the Since/Until cases below select exactly.
 		time.Sleep(2 * time.Millisecond)
@@ -141,22 +85,22 @@ func TestDeadLetterConformanceWaitReplicas(t *testing.T) {
 func TestDeadLetterReplayNotReplicated(t *testing.T) {
 	primary := redistest.Start(t, noSyncDelay)
 	replica := startReplica(t, primary)
-	f := newFailing()
+	f := testkit.NewFailing()
 	dead := make(chan hookguard.Event, 8)
 	q := newTestQueue(t, primary.Client(), f, rediskit.WithMaxAttempts(1),
 		rediskit.WithWaitReplicas(1, time.Second),
 		rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
 	ctx := t.Context()
-	deadLetterAll(t, q, dead, deadEvents[:1])
+	deadLetterAll(t, q, dead, testkit.DeadEvents[:1])
 	ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
 
 	replica.Kill()
-	f.fix()
+	f.Fix()
 	_, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
 	require.ErrorIs(t, err, rediskit.ErrNotReplicated)
-	assert.Equal(t, "evt_0", waitFor(t, f.calls, "the unconfirmed replay"), "an unconfirmed replay is not taken back")
+	assert.Equal(t, "evt_0", waitFor(t, f.Calls, "the unconfirmed replay"), "an unconfirmed replay is not taken back")
 	got, err := q.DeadLetter(ctx, ds[0].Ref)
 	require.NoError(t, err)
 	assert.Equal(t, 1, got.Replays)
@@ -167,11 +111,11 @@ func TestDeadLetterReplayNotReplicated(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, dedupe.Seen, st, "replaying again after an unconfirmed replay enqueues nothing")
 	select {
-	case id := <-f.calls:
+	case id := <-f.Calls:
 		t.Fatalf("%s handled twice", id)
 	case <-time.After(700 * time.Millisecond):
 	}
-	assert.Equal(t, []string{"evt_0"}, f.handledIDs())
+	assert.Equal(t, []string{"evt_0"}, f.HandledIDs())
 }
 
 // TestDeadLetterDropForgetsReplayCount: dropping a replayed dead letter
@@ -180,19 +124,19 @@ func TestDeadLetterReplayNotReplicated(t *testing.T) {
 // letter is refused like any other unknown reference.
 func TestDeadLetterDropForgetsReplayCount(t *testing.T) {
 	srv := redistest.Start(t)
-	f := newFailing()
+	f := testkit.NewFailing()
 	dead := make(chan hookguard.Event, 8)
 	q := newTestQueue(t, srv.Client(), f, rediskit.WithMaxAttempts(1),
 		rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-	deadLetterAll(t, q, dead, deadEvents[:2])
+	deadLetterAll(t, q, dead, testkit.DeadEvents[:2])
 	ctx := t.Context()
 	ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
 	require.Len(t, ds, 2)
-	f.fix()
+	f.Fix()
 	_, err = q.ReplayDeadLetter(ctx, ds[0].Ref)
 	require.NoError(t, err)
-	waitFor(t, f.calls, "the replay")
+	waitFor(t, f.Calls, "the replay")
 	replayed := "hookguard:{" + testName(t) + "}:replayed"
 	require.True(t, srv.Client().HExists(ctx, replayed, ds[0].Ref).Val())
 
@@ -214,15 +158,15 @@ func TestDeadLetterRetention(t *testing.T) {
 	ctx := t.Context()
 	t.Run("count", func(t *testing.T) {
 		dead := make(chan hookguard.Event, 8)
-		f := newFailing()
+		f := testkit.NewFailing()
 		q := newTestQueue(t, srv.Client(), f, rediskit.WithMaxAttempts(1), rediskit.WithTrim(0, 0),
 			rediskit.WithDeadLetterRetention(3, time.Hour),
 			rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-		deadLetterAll(t, q, dead, deadEvents)
+		deadLetterAll(t, q, dead, testkit.DeadEvents)
 		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 		require.NoError(t, err)
 		require.Len(t, ds, 5)
-		f.fix()
+		f.Fix()
 		for _, d := range ds[:2] { // replay counts of a trimmed and a kept dead letter
 			_, err := q.ReplayDeadLetter(ctx, d.Ref)
 			require.NoError(t, err)
@@ -244,14 +188,14 @@ func TestDeadLetterRetention(t *testing.T) {
 	t.Run("age", func(t *testing.T) {
 		dead := make(chan hookguard.Event, 8)
 		const age = 1500 * time.Millisecond
-		q := newTestQueue(t, srv.Client(), newFailing(), rediskit.WithMaxAttempts(1), rediskit.WithTrim(0, 0),
+		q := newTestQueue(t, srv.Client(), testkit.NewFailing(), rediskit.WithMaxAttempts(1), rediskit.WithTrim(0, 0),
 			rediskit.WithDeadLetterRetention(100, age),
 			rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-		deadLetterAll(t, q, dead, deadEvents[:2])
+		deadLetterAll(t, q, dead, testkit.DeadEvents[:2])
 		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 		require.NoError(t, err)
 		time.Sleep(time.Until(ds[1].At.Add(age + 10*time.Millisecond))) // the two are older than age
-		deadLetterAll(t, q, dead, deadEvents[2:3])
+		deadLetterAll(t, q, dead, testkit.DeadEvents[2:3])
 		n, err := q.TrimDeadLetters(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), n)
@@ -261,10 +205,10 @@ func TestDeadLetterRetention(t *testing.T) {
 	})
 	t.Run("the trim loop applies it", func(t *testing.T) {
 		dead := make(chan hookguard.Event, 8)
-		q := newTestQueue(t, srv.Client(), newFailing(), rediskit.WithMaxAttempts(1),
+		q := newTestQueue(t, srv.Client(), testkit.NewFailing(), rediskit.WithMaxAttempts(1),
 			rediskit.WithTrim(50*time.Millisecond, 0), rediskit.WithDeadLetterRetention(1, time.Hour),
 			rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-		deadLetterAll(t, q, dead, deadEvents[:3])
+		deadLetterAll(t, q, dead, testkit.DeadEvents[:3])
 		require.Eventually(t, func() bool {
 			return srv.Client().XLen(ctx, q.DeadLetterStream()).Val() == 1
 		}, 10*time.Second, 20*time.Millisecond, "the periodic trim keeps 1 dead letter")
@@ -279,7 +223,7 @@ func TestDeadLetterRetentionOption(t *testing.T) {
 		age   time.Duration
 	}{{0, time.Hour}, {-1, time.Hour}, {10, 0}, {10, -time.Second}} {
 		t.Run(fmt.Sprintf("%d,%v", tc.count, tc.age), func(t *testing.T) {
-			_, err := rediskit.NewQueue(t.Context(), rdb, newFailing(), rediskit.WithDeadLetterRetention(tc.count, tc.age))
+			_, err := rediskit.NewQueue(t.Context(), rdb, testkit.NewFailing(), rediskit.WithDeadLetterRetention(tc.count, tc.age))
 			require.ErrorIs(t, err, rediskit.ErrInvalidOption)
 			assert.Contains(t, err.Error(), "WithDeadLetterRetention")
 		})

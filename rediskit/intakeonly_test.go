@@ -13,6 +13,7 @@ import (
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
 	"github.com/hookguard/hookguard/internal/redistest"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/rediskit"
 )
 
@@ -139,10 +140,10 @@ func TestIntakeOnlyOptions(t *testing.T) {
 func TestIntakeOnlyDeadLetters(t *testing.T) {
 	srv := redistest.Start(t)
 	dead := make(chan hookguard.Event, 8)
-	h := newFailing()
+	h := testkit.NewFailing()
 	workers := newTestQueue(t, srv.Client(), h, rediskit.WithMaxAttempts(1),
 		rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))
-	deadLetterAll(t, workers, dead, deadEvents[:2])
+	deadLetterAll(t, workers, dead, testkit.DeadEvents[:2])
 	intake := newIntakeQueue(t, srv)
 	ctx := t.Context()
 
@@ -157,11 +158,11 @@ func TestIntakeOnlyDeadLetters(t *testing.T) {
 	assert.Equal(t, "db timeout", d.Err)
 	assert.Equal(t, `{"id":"evt_0"}`, string(d.Event.Body))
 
-	h.fix()
+	h.Fix()
 	st, err := intake.ReplayDeadLetter(ctx, all[0].Ref)
 	require.NoError(t, err)
 	assert.Equal(t, dedupe.Reserved, st)
-	assert.Equal(t, "evt_0", waitFor(t, h.calls, "the replayed event"))
+	assert.Equal(t, "evt_0", waitFor(t, h.Calls, "the replayed event"))
 	st, err = intake.ReplayDeadLetter(ctx, all[0].Ref)
 	require.NoError(t, err)
 	assert.Equal(t, dedupe.Seen, st, "a second replay")
@@ -173,9 +174,9 @@ func TestIntakeOnlyDeadLetters(t *testing.T) {
 	_, err = intake.DeadLetter(ctx, all[1].Ref)
 	assert.True(t, errors.Is(err, hookguard.ErrNoDeadLetter), "after the drop: %v", err)
 	select {
-	case id := <-h.calls:
+	case id := <-h.Calls:
 		t.Fatalf("%s handled again", id)
 	case <-time.After(200 * time.Millisecond): // a second replay enqueued nothing
 	}
-	assert.Equal(t, []string{"evt_0"}, h.handledIDs())
+	assert.Equal(t, []string{"evt_0"}, h.HandledIDs())
 }

@@ -376,7 +376,7 @@ func TestFormerShards(t *testing.T) {
 
 	// A dead letter of the former layout, for the listing: its consumer
 	// gives up at once, then stops.
-	f := newFailing()
+	f := testkit.NewFailing()
 	dead := make(chan hookguard.Event, 1)
 	failing := newTestQueue(t, rdb, f, name, rediskit.WithMaxAttempts(1),
 		rediskit.WithDeadLetter(func(e hookguard.Event, _ error) { dead <- e }))

@@ -1,11 +1,8 @@
 package riverkit_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,63 +12,10 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/queuetest"
 	"github.com/hookguard/hookguard/riverkit"
 )
-
-// dlEvent is one event of the riverkit-specific dead-letter tests (and of
-// TestIntakeOnlyDeadLetters) and the error its handler fails with; the
-// kit, queuetest.RunDeadLetters, tests the common dead-letter contract.
-type dlEvent struct {
-	provider, typ, id, err string
-}
-
-var dlEvents = []dlEvent{
-	{"stripe", "invoice.paid", "evt_0", "db timeout"},
-	{"github", "push", "evt_1", "bad payload"},
-	{"stripe", "invoice.paid", "evt_2", "bad payload"},
-	{"github", "issues", "evt_3", "db timeout"},
-	{"stripe", "charge.failed", "evt_4", "db timeout"},
-}
-
-// dlHandler fails every event with its dlEvent's error until fixed, then
-// records the events it handled.
-type dlHandler struct {
-	mu      sync.Mutex
-	fixed   bool
-	handled []hookguard.Event
-	calls   chan string
-}
-
-func newDLHandler() *dlHandler { return &dlHandler{calls: make(chan string, 64)} }
-
-func (f *dlHandler) HandleEvent(_ context.Context, e hookguard.Event) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.fixed {
-		for _, d := range dlEvents {
-			if d.id == e.ID {
-				return errors.New(d.err)
-			}
-		}
-		return errBug
-	}
-	f.handled = append(f.handled, e)
-	f.calls <- e.ID
-	return nil
-}
-
-func (f *dlHandler) fix() { f.mu.Lock(); f.fixed = true; f.mu.Unlock() }
-
-func (f *dlHandler) handledIDs() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var ids []string
-	for _, e := range f.handled {
-		ids = append(ids, e.ID)
-	}
-	return ids
-}
 
 // dlQueue starts a queue whose dead letters are sent on the returned
 // channel.
@@ -86,26 +30,28 @@ func dlQueue(t *testing.T, pool *pgxpool.Pool, h hookguard.Handler, opts ...rive
 // dlAll enqueues the events one at a time as the receiver does
 // (EnqueueOnce with the event's keys) and waits for each to be
 // dead-lettered, so that they are given up in order.
-func dlAll(t *testing.T, q *riverkit.Queue, dead <-chan hookguard.Event, evs []dlEvent) {
+func dlAll(t *testing.T, q *riverkit.Queue, dead <-chan hookguard.Event, evs []testkit.DeadEvent) {
 	t.Helper()
 	for _, d := range evs {
 		e := hookguard.Event{
-			Provider: d.provider, ID: d.id, Type: d.typ, ReceivedAt: time.Now(),
-			Body:       []byte(`{"id":"` + d.id + `"}`),
+			Provider: d.Provider, ID: d.ID, Type: d.Type, ReceivedAt: time.Now(),
+			Body:       []byte(`{"id":"` + d.ID + `"}`),
 			Header:     http.Header{"Content-Type": {"application/json"}},
 			DedupeKeys: []string{dlKey(t, d)},
 		}
 		st, err := q.EnqueueOnce(t.Context(), e, e.DedupeKeys, time.Hour)
 		require.NoError(t, err)
 		require.Equal(t, dedupe.Reserved, st)
-		got := waitFor(t, dead, "dead letter of "+d.id)
-		require.Equal(t, d.id, got.ID)
+		got := waitFor(t, dead, "dead letter of "+d.ID)
+		require.Equal(t, d.ID, got.ID)
 	}
 }
 
 // dlKey is d's dedupe key, unique to the test: the tests share the
 // dedupe table.
-func dlKey(t *testing.T, d dlEvent) string { return d.provider + "::id:" + d.id + "@" + queueName(t) }
+func dlKey(t *testing.T, d testkit.DeadEvent) string {
+	return d.Provider + "::id:" + d.ID + "@" + queueName(t)
+}
 
 func dlIDs(ds []hookguard.DeadLetter) []string {
 	out := []string{}
@@ -150,14 +96,14 @@ func TestDeadLetterPostgres(t *testing.T) {
 // of a queue's dead letters, and can neither show, replay nor drop them;
 // job IDs that exist in no queue are refused too.
 func otherQueue(t *testing.T, pool *pgxpool.Pool) {
-	q, dead := dlQueue(t, pool, newDLHandler())
-	dlAll(t, q, dead, dlEvents[:2])
+	q, dead := dlQueue(t, pool, testkit.NewFailing())
+	dlAll(t, q, dead, testkit.DeadEvents[:2])
 	ctx := t.Context()
 	all, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
 	require.Len(t, all, 2)
 
-	other, err := riverkit.NewQueue(ctx, pool, newDLHandler(), riverkit.WithQueue("other"), riverkit.WithLogger(quiet), riverkit.WithMaintenance(0, 1))
+	other, err := riverkit.NewQueue(ctx, pool, testkit.NewFailing(), riverkit.WithQueue("other"), riverkit.WithLogger(quiet), riverkit.WithMaintenance(0, 1))
 	require.NoError(t, err)
 	stopAtEnd(t, other)
 	ds, err := other.DeadLetters(ctx, hookguard.DeadLetterFilter{})
@@ -178,7 +124,7 @@ func otherQueue(t *testing.T, pool *pgxpool.Pool) {
 // nonTextType: a type that jsonb cannot hold as text (it is stored as
 // bytes) is kept, and found by the type filter, exactly.
 func nonTextType(t *testing.T, pool *pgxpool.Pool) {
-	q, dead := dlQueue(t, pool, newDLHandler())
+	q, dead := dlQueue(t, pool, testkit.NewFailing())
 	typ := "bad\x00type\xff"
 	require.NoError(t, q.Enqueue(t.Context(), hookguard.Event{Provider: "test", ID: "evt_x", Type: typ, ReceivedAt: time.Now()}))
 	waitFor(t, dead, "the dead letter")
@@ -195,21 +141,21 @@ func nonTextType(t *testing.T, pool *pgxpool.Pool) {
 // Seen replay none; a job that is not a dead letter (the replay's own)
 // can be neither replayed nor dropped.
 func replayJobs(t *testing.T, pool *pgxpool.Pool) {
-	f := newDLHandler()
+	f := testkit.NewFailing()
 	q, dead := dlQueue(t, pool, f)
 	ctx := t.Context()
-	dlAll(t, q, dead, dlEvents[:1])
+	dlAll(t, q, dead, testkit.DeadEvents[:1])
 	require.NoError(t, q.Enqueue(ctx, hookguard.Event{Provider: "test", ID: "nokeys", Body: []byte("b"), ReceivedAt: time.Now()}))
 	waitFor(t, dead, "dead letter without keys")
 	ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
 	require.Len(t, ds, 2)
-	f.fix()
+	f.Fix()
 	for _, d := range ds {
 		st, err := q.ReplayDeadLetter(ctx, d.Ref)
 		require.NoError(t, err)
 		require.Equal(t, dedupe.Reserved, st)
-		assert.Equal(t, d.Event.ID, waitFor(t, f.calls, "the replayed event"))
+		assert.Equal(t, d.Event.ID, waitFor(t, f.Calls, "the replayed event"))
 		st, err = q.ReplayDeadLetter(ctx, d.Ref)
 		require.NoError(t, err)
 		require.Equal(t, dedupe.Seen, st)
@@ -234,9 +180,9 @@ func replayJobs(t *testing.T, pool *pgxpool.Pool) {
 // Queue.Maintain, and replays it after; DropDeadLetter releases its
 // records itself.
 func unreleased(t *testing.T, pool *pgxpool.Pool) {
-	q, dead := dlQueue(t, pool, newDLHandler())
+	q, dead := dlQueue(t, pool, testkit.NewFailing())
 	ctx := t.Context()
-	dlAll(t, q, dead, dlEvents[:2])
+	dlAll(t, q, dead, testkit.DeadEvents[:2])
 	ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 	require.NoError(t, err)
 	require.Len(t, ds, 2)
@@ -262,7 +208,7 @@ func unreleased(t *testing.T, pool *pgxpool.Pool) {
 
 	// Drop: releases the records itself.
 	unrelease(ds[1].Ref)
-	key := []byte(dlKey(t, dlEvents[1]))
+	key := []byte(dlKey(t, testkit.DeadEvents[1]))
 	_, err = q.Store().Reserve(ctx, string(key), "x", time.Hour) // stands in for the record EnqueueOnce wrote
 	require.NoError(t, err)
 	require.NoError(t, q.DropDeadLetter(ctx, ds[1].Ref))
@@ -276,9 +222,9 @@ func unreleased(t *testing.T, pool *pgxpool.Pool) {
 func TestDeadLetterRetention(t *testing.T) {
 	pool := startDB(t)
 	t.Run("count", func(t *testing.T) {
-		q, dead := dlQueue(t, pool, newDLHandler(), riverkit.WithDeadLetterRetention(3, time.Hour), riverkit.WithMaintenance(0, 100))
+		q, dead := dlQueue(t, pool, testkit.NewFailing(), riverkit.WithDeadLetterRetention(3, time.Hour), riverkit.WithMaintenance(0, 100))
 		ctx := t.Context()
-		dlAll(t, q, dead, dlEvents)
+		dlAll(t, q, dead, testkit.DeadEvents)
 		m, err := q.Maintain(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), m.Dropped)
@@ -290,9 +236,9 @@ func TestDeadLetterRetention(t *testing.T) {
 		assert.Zero(t, m.Dropped)
 	})
 	t.Run("bounded per run", func(t *testing.T) {
-		q, dead := dlQueue(t, pool, newDLHandler(), riverkit.WithDeadLetterRetention(1, time.Hour), riverkit.WithMaintenance(0, 2))
+		q, dead := dlQueue(t, pool, testkit.NewFailing(), riverkit.WithDeadLetterRetention(1, time.Hour), riverkit.WithMaintenance(0, 2))
 		ctx := t.Context()
-		dlAll(t, q, dead, dlEvents)
+		dlAll(t, q, dead, testkit.DeadEvents)
 		m, err := q.Maintain(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), m.Dropped, "at most the limit per run")
@@ -308,13 +254,13 @@ func TestDeadLetterRetention(t *testing.T) {
 	})
 	t.Run("age", func(t *testing.T) {
 		const age = 1500 * time.Millisecond
-		q, dead := dlQueue(t, pool, newDLHandler(), riverkit.WithDeadLetterRetention(100, age), riverkit.WithMaintenance(0, 100))
+		q, dead := dlQueue(t, pool, testkit.NewFailing(), riverkit.WithDeadLetterRetention(100, age), riverkit.WithMaintenance(0, 100))
 		ctx := t.Context()
-		dlAll(t, q, dead, dlEvents[:2])
+		dlAll(t, q, dead, testkit.DeadEvents[:2])
 		ds, err := q.DeadLetters(ctx, hookguard.DeadLetterFilter{})
 		require.NoError(t, err)
 		time.Sleep(time.Until(ds[1].At.Add(age + 10*time.Millisecond))) // the two are older than age
-		dlAll(t, q, dead, dlEvents[2:3])
+		dlAll(t, q, dead, testkit.DeadEvents[2:3])
 		m, err := q.Maintain(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), m.Dropped)
@@ -331,7 +277,7 @@ func TestDeadLetterRetentionOption(t *testing.T) {
 		age   time.Duration
 	}{{0, time.Hour}, {-1, time.Hour}, {10, 0}, {10, -time.Second}} {
 		t.Run(fmt.Sprintf("%d,%v", tc.count, tc.age), func(t *testing.T) {
-			_, err := riverkit.NewQueue(t.Context(), pool, newDLHandler(), riverkit.WithDeadLetterRetention(tc.count, tc.age))
+			_, err := riverkit.NewQueue(t.Context(), pool, testkit.NewFailing(), riverkit.WithDeadLetterRetention(tc.count, tc.age))
 			require.ErrorIs(t, err, riverkit.ErrInvalidOption)
 			assert.Contains(t, err.Error(), fmt.Sprintf("WithDeadLetterRetention(%d, %v)", tc.count, tc.age))
 		})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookguard/hookguard"
 	"github.com/hookguard/hookguard/dedupe"
+	"github.com/hookguard/hookguard/internal/testkit"
 	"github.com/hookguard/hookguard/riverkit"
 )
 
@@ -125,9 +126,9 @@ func TestIntakeOnlyOptions(t *testing.T) {
 // the workers, which handle it after the fix, and drops it.
 func TestIntakeOnlyDeadLetters(t *testing.T) {
 	pool := startDB(t)
-	h := newDLHandler()
+	h := testkit.NewFailing()
 	workers, dead := dlQueue(t, pool, h)
-	dlAll(t, workers, dead, dlEvents[:2])
+	dlAll(t, workers, dead, testkit.DeadEvents[:2])
 	intake := newIntakeQueue(t, pool)
 	ctx := t.Context()
 
@@ -145,11 +146,11 @@ func TestIntakeOnlyDeadLetters(t *testing.T) {
 	_, err = intake.Maintain(ctx)
 	require.NoError(t, err, "Maintain on an intake-only queue")
 
-	h.fix()
+	h.Fix()
 	st, err := intake.ReplayDeadLetter(ctx, all[0].Ref)
 	require.NoError(t, err)
 	assert.Equal(t, dedupe.Reserved, st)
-	assert.Equal(t, "evt_0", waitFor(t, h.calls, "the replayed event"))
+	assert.Equal(t, "evt_0", waitFor(t, h.Calls, "the replayed event"))
 	st, err = intake.ReplayDeadLetter(ctx, all[0].Ref)
 	require.NoError(t, err)
 	assert.Equal(t, dedupe.Seen, st, "a second replay")
@@ -161,9 +162,9 @@ func TestIntakeOnlyDeadLetters(t *testing.T) {
 	_, err = intake.DeadLetter(ctx, all[1].Ref)
 	assert.ErrorIs(t, err, hookguard.ErrNoDeadLetter)
 	select {
-	case id := <-h.calls:
+	case id := <-h.Calls:
 		t.Fatalf("%s handled again", id)
 	case <-time.After(200 * time.Millisecond): // several fetch polls
 	}
-	assert.Equal(t, []string{"evt_0"}, h.handledIDs())
+	assert.Equal(t, []string{"evt_0"}, h.HandledIDs())
 }

@@ -5,7 +5,8 @@
 // failing; [NewPost], which builds a signed delivery's request; [Serve],
 // which runs one request through a handler; and [NewMemory],
 // [NewMemoryQueue] and [Middleware], which call the library's constructors
-// and stop the test on an error.
+// and stop the test on an error; [Failing], a handler that fails the
+// dead-letter tests' [DeadEvents] until it is fixed.
 //
 // It is internal and meant for tests only; nothing outside the module can
 // import it, and the module's production code must not.
